@@ -1,0 +1,39 @@
+# The front door. `make demo` and `make test` are all a newcomer needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+# A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test lint format fixtures bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the package with its dev extras
+
+demo: install  ## extract every test invoice and print a summary table
+	$(VENV)/bin/cc-perf summary test_invoices
+
+test: install  ## run the whole test suite
+	$(PY) -m pytest
+
+lint: install  ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+fixtures: install  ## regenerate test_invoices/ (byte-identical)
+	$(PY) -m cc_perf_dagster_tests.fixtures.generate
+
+bench: install  ## benchmarks, ratios against baselines measured in the same run
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .dagster_home .pytest_cache .ruff_cache

@@ -1,0 +1,550 @@
+"""Creative Co-op order confirmations (``CS…``) and invoices (``CI…``): rows to line items.
+
+Parsing happens in two stages so that the expensive one can be cached per page:
+
+1. :func:`parse_page` turns one page's rows into a :class:`~cc_perf_dagster.core.models.PageResult`:
+   what the page says about the document (numbers, dates, table kind) and its table rows as
+   records (product rows, tariff sub-lines, totals, other text). It depends only on the page.
+2. :func:`assemble` reads the page results in order and builds the document: it decides the
+   document type, splits each product row's body into description and quantity columns,
+   attaches wrapped description lines and tariff sub-lines to their item (also across page
+   boundaries), reads the totals block, and runs the self-checks.
+
+Product rows are recognised by shape, never by their position in the content stream:
+a product code, a 12-digit UPC, a body, the unit of measure and two or three money amounts.
+The body is read from the right, so numbers inside descriptions (``6"H``, ``S/3``,
+``12 oz.``, ``Set of 4``) are never taken for quantities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+
+from cc_perf_dagster.core import validation
+from cc_perf_dagster.core.errors import UnsupportedDocumentError
+from cc_perf_dagster.core.models import (
+    DocumentType,
+    Invoice,
+    ItemRecord,
+    LabelledValue,
+    LineItem,
+    PageHeader,
+    PageResult,
+    Record,
+    Row,
+    TariffRecord,
+    TextRecord,
+    TotalRecord,
+    Totals,
+    Word,
+)
+
+CODE = re.compile(r"^[A-Z]{2}\d{4,5}[A-Z]{0,2}$")
+UPC = re.compile(r"^\d{11,14}$")
+MONEY = re.compile(r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}$")
+INTEGER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")
+DOC_NUMBER = re.compile(r"C[SI]\d{9}")
+DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
+TARIFF_LABEL = re.compile(r"^(?:tariff|trf\b|trf-)", re.IGNORECASE)
+TOTAL_WORDS = re.compile(
+    r"total|subtotal|sub-total|freight|shipping|handling|tax|tariff|trf|amount due|balance", re.IGNORECASE
+)
+FOOTER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|continued", re.IGNORECASE)
+VENDOR_MENTION = re.compile(r"creative\s*co-?op", re.IGNORECASE)
+LABEL_END = re.compile(r"(?:DATE|NO|NUMBER|#)\.?:?$", re.IGNORECASE)
+
+QTY_COLUMNS: dict[DocumentType, int] = {"order_confirmation": 4, "invoice": 2}
+DATE_LABELS: dict[DocumentType, str] = {"order_confirmation": "ORDER DATE", "invoice": "INVOICE DATE"}
+NUMBER_PREFIX: dict[DocumentType, str] = {"order_confirmation": "CS", "invoice": "CI"}
+CENT = Decimal("0.01")
+
+# Wrapped description lines sit at most this many font sizes below the previous row.
+CONTINUATION_GAP = 2.2
+
+
+# --- stage 1: one page -----------------------------------------------------------------------
+
+
+def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
+    """Parse one page's rows into header facts and table records.
+
+    Args:
+        page: The 1-based page number.
+        content_hash: The page's content hash (carried into the result for caching).
+        rows: The page's rows, top to bottom (see :func:`~cc_perf_dagster.core.layout.build_rows`).
+
+    Returns:
+        The page result; pages without products simply have no item records.
+    """
+    header = _read_header(rows)
+    table_rows = [i for i, row in enumerate(rows) if _is_table_header(row)]
+    start = table_rows[0] if table_rows else 0
+    records: list[Record] = []
+    first = False
+    for row in rows[start:]:
+        if _is_table_header(row):
+            first = True
+            continue
+        record = _classify(row)
+        if record is None:
+            record = TextRecord(
+                text=row.text,
+                x0=round(row.words[0].x0, 3),
+                x1=round(row.words[-1].x1, 3),
+                y=round(row.y, 3),
+                size=round(row.size, 3),
+                first=first,
+            )
+        records.append(record)
+        first = False
+    return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
+
+
+def _is_table_header(row: Row) -> bool:
+    names = {w.text.strip(":").lower() for w in row.words}
+    return "upc" in names and ("description" in names or "desc" in names)
+
+
+def _table_kind(row: Row) -> DocumentType | None:
+    if not _is_table_header(row):
+        return None
+    text = row.text.lower()
+    if "alloc" in text or "bkord" in text or "qty ord" in text:
+        return "order_confirmation"
+    if "back ord" in text or "backord" in text or "shipped" in text:
+        return "invoice"
+    return None
+
+
+def _classify(row: Row) -> Record | None:
+    words = row.words
+    item = _item_record(row)
+    if item is not None:
+        return item
+    last = words[-1].text
+    if len(words) >= 2 and MONEY.match(last):
+        label = " ".join(w.text for w in words[:-1])
+        if not any(MONEY.match(w.text) for w in words[:-1]):
+            if TARIFF_LABEL.match(label) and "total" not in label.lower():
+                return TariffRecord(amount=_money_text(last), y=round(row.y, 3))
+            if TOTAL_WORDS.search(label):
+                return TotalRecord(label=label.rstrip(":").strip(), amount=_money_text(last))
+    return None
+
+
+def _item_record(row: Row) -> ItemRecord | None:
+    words = row.words
+    start = 1 if len(words) > 1 and INTEGER.match(words[0].text) and CODE.match(words[1].text) else 0
+    if len(words) < start + 3 or not CODE.match(words[start].text):
+        return None
+    position = start + 1
+    upc = ""
+    if UPC.match(words[position].text):
+        upc = words[position].text
+        position += 1
+    rest = words[position:]
+    end = len(rest)
+    amounts: list[str] = []
+    while end > 0 and len(amounts) < 3 and MONEY.match(rest[end - 1].text):
+        amounts.insert(0, _money_text(rest[end - 1].text))
+        end -= 1
+    if len(amounts) < 2:
+        return None
+    unit_start = end
+    while unit_start > 0 and end - unit_start < 2 and rest[unit_start - 1].text.isalpha():
+        unit_start -= 1
+    if unit_start > 0 and not INTEGER.match(rest[unit_start - 1].text):
+        unit_start = end  # the words before the amounts belong to the description: no unit printed
+    if not upc and not any(INTEGER.match(w.text) for w in rest[:unit_start]):
+        return None  # neither a UPC nor a quantity: not a product row
+    unit = " ".join(w.text for w in rest[unit_start:end])
+    return ItemRecord(
+        code=words[start].text,
+        upc=upc,
+        body=tuple(rest[:unit_start]),
+        unit=unit,
+        amounts=tuple(amounts),
+        y=round(row.y, 3),
+        size=round(row.size, 3),
+    )
+
+
+def _money_text(token: str) -> str:
+    return token.replace("$", "").replace(",", "")
+
+
+def _read_header(rows: Sequence[Row]) -> PageHeader:
+    labels: list[tuple[str, float, float, float, float]] = []  # text, x0, x1, y, size
+    numbers: list[tuple[str, Word, Row]] = []
+    dates: list[tuple[str, Word, Row]] = []
+    vendor = False
+    table_kind: DocumentType | None = None
+    description_x: float | None = None
+    for row in rows:
+        if not vendor and VENDOR_MENTION.search(row.text):
+            vendor = True
+        kind = _table_kind(row)
+        if _is_table_header(row):
+            table_kind = table_kind or kind
+            if description_x is None:
+                description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
+            continue
+        words = row.words
+        for index, word in enumerate(words):
+            found = DOC_NUMBER.search(word.text)
+            if found:
+                numbers.append((found.group(), word, row))
+                continue
+            iso = _parse_date(word.text.strip(",;"))
+            if iso is not None:
+                dates.append((iso, word, row))
+                continue
+            if LABEL_END.search(word.text) and any(c.isalpha() for c in word.text):
+                first = index
+                while first > 0 and index - first < 2 and words[first - 1].text.replace(".", "").isalpha():
+                    first -= 1
+                text = " ".join(w.text for w in words[first : index + 1])
+                labels.append((_normal_label(text), words[first].x0, word.x1, row.y, row.size))
+    return PageHeader(
+        numbers=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in numbers),
+        dates=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in dates),
+        vendor_mentioned=vendor,
+        table_kind=table_kind,
+        description_x=None if description_x is None else round(description_x, 3),
+    )
+
+
+def _normal_label(text: str) -> str:
+    return " ".join(text.upper().replace(":", " ").replace("#", " NO ").replace(".", " ").split())
+
+
+def _parse_date(token: str) -> str | None:
+    match = DATE.match(token)
+    if not match:
+        return None
+    month, day, year = (int(g) for g in match.groups())
+    if year < 100:
+        year += 2000
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, float, float]]) -> str:
+    """The label a value belongs to: on its row to its left, or above it in the same column."""
+    best, best_distance = "", float("inf")
+    for text, x0, x1, y, size in labels:
+        unit = max(size, row.size)
+        dy = y - row.y
+        if abs(dy) <= 0.5 * unit and word.x0 >= x1 - 1:
+            distance = word.x0 - x1
+        elif 0.5 * unit < dy <= 4.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
+            distance = 1.5 * dy + abs(word.x0 - x0)
+        else:
+            continue
+        if distance < best_distance:
+            best, best_distance = text, distance
+    return best
+
+
+# --- stage 2: the document -------------------------------------------------------------------
+
+
+def assemble(file: str, sha256: str, pages: Sequence[PageResult]) -> Invoice:
+    """Build the document from its page results (in page order) and run the self-checks.
+
+    Raises:
+        UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
+    """
+    warnings: list[str] = []
+    document_type, number = _document_identity(file, pages)
+    date = _document_date(document_type, pages)
+    if date is None:
+        warnings.append(f"no {DATE_LABELS[document_type].lower()} found")
+    table_kinds = {p.header.table_kind for p in pages if p.header.table_kind}
+    if len(table_kinds) == 1 and document_type not in table_kinds:
+        warnings.append(f"the table columns are those of an {table_kinds.pop()}, the number says {document_type}")
+    warnings.extend(f"page {p.page} has no text layer (image only?)" for p in pages if not p.has_text)
+    builder = _ItemBuilder(file, document_type, pages)
+    items, totals = builder.build()
+    warnings.extend(builder.warnings)
+    report = validation.check_document(items, totals)
+    warnings.extend(report.warnings)
+    return Invoice(
+        file=file,
+        sha256=sha256,
+        document_type=document_type,
+        invoice_number=number,
+        invoice_date=None if date is None else dt.date.fromisoformat(date),
+        page_count=len(pages),
+        line_items=tuple(items),
+        totals=totals,
+        consistency_score=report.consistency_score,
+        warnings=tuple(warnings),
+        totals_reconcile=report.totals_reconcile,
+        page_hashes=tuple(p.content_hash for p in pages),
+    )
+
+
+def looks_unsupported(page: PageResult) -> bool:
+    """True when a page with text shows neither a CS/CI number nor the vendor's name."""
+    return page.has_text and not page.header.numbers and not page.header.vendor_mentioned
+
+
+def _document_identity(file: str, pages: Sequence[PageResult]) -> tuple[DocumentType, str]:
+    numbers = [n for p in pages for n in p.header.numbers]
+    invoices = [n for n in numbers if n.value.startswith("CI")]
+    orders = [n for n in numbers if n.value.startswith("CS")]
+    if invoices:
+        return "invoice", _most_labelled(invoices, "INVOICE")
+    if orders:
+        return "order_confirmation", _most_labelled(orders, "ORDER")
+    if any(p.header.vendor_mentioned for p in pages):
+        raise UnsupportedDocumentError(
+            "not a Creative Co-op order confirmation or invoice (no CS/CI document number found)", file=file
+        )
+    raise UnsupportedDocumentError(
+        "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)", file=file
+    )
+
+
+def _most_labelled(values: list[LabelledValue], label_word: str) -> str:
+    labelled = [v.value for v in values if label_word in v.label]
+    return Counter(labelled or [v.value for v in values]).most_common(1)[0][0]
+
+
+def _document_date(document_type: DocumentType, pages: Sequence[PageResult]) -> str | None:
+    wanted = DATE_LABELS[document_type]
+    for page in pages:
+        dates = page.header.dates
+        for accept in (lambda lab: lab == wanted, lambda lab: wanted in lab, lambda lab: lab == "DATE"):
+            chosen = [d.value for d in dates if accept(d.label)]
+            if chosen:
+                return chosen[0]
+        unlabelled = [d.value for d in dates if not d.label]
+        if unlabelled:
+            return unlabelled[0]
+    return None
+
+
+class _ItemBuilder:
+    """Walks the records of every page in order and builds line items and totals."""
+
+    def __init__(self, file: str, document_type: DocumentType, pages: Sequence[PageResult]):
+        self.file = file
+        self.document_type = document_type
+        self.pages = pages
+        self.warnings: list[str] = []
+        self.qty_count = QTY_COLUMNS[document_type]
+        items = [r for p in pages for r in p.records if isinstance(r, ItemRecord)]
+        self.columns = self._quantity_columns(items)
+        header_x = [p.header.description_x for p in pages if p.header.description_x is not None]
+        item_x = [r.body[0].x0 for r in items if len(r.body) > self.qty_count]
+        self.description_x = statistics.median(item_x or header_x) if (item_x or header_x) else None
+
+    def _quantity_columns(self, items: list[ItemRecord]) -> list[float]:
+        """Median right edge of each quantity column, from rows that print all of them."""
+        edges: list[list[float]] = [[] for _ in range(self.qty_count)]
+        for record in items:
+            tail = _trailing_integers(record.body)
+            if len(tail) >= self.qty_count:
+                for index, word in enumerate(tail[-self.qty_count :]):
+                    edges[index].append(word.x1)
+        return [statistics.median(e) for e in edges] if all(edges) else []
+
+    def build(self) -> tuple[list[LineItem], Totals | None]:
+        items: list[LineItem] = []
+        parts: list[list[str]] = []  # description parts per item
+        span = (0.0, 0.0)  # description column of the current item
+        last = (0, 0.0)  # page and baseline of the current item's last row
+        totals: dict[str, Decimal] = {}
+        open_item = False  # the current item may still take description lines and its tariff
+        for page in self.pages:
+            for record in page.records:
+                if isinstance(record, ItemRecord):
+                    item, span = self._item(page.page, record)
+                    items.append(item)
+                    parts.append([item.description] if item.description else [])
+                    last, open_item = (page.page, record.y), True
+                elif isinstance(record, TariffRecord) and open_item and not totals:
+                    items[-1] = _with_tariff(items[-1], Decimal(record.amount))
+                    open_item = False
+                elif isinstance(record, (TotalRecord, TariffRecord)):
+                    label = record.label if isinstance(record, TotalRecord) else "Tariff"
+                    self._total(totals, label, Decimal(record.amount))
+                    open_item = False
+                elif isinstance(record, TextRecord) and open_item and self._continues(record, page.page, last, span):
+                    parts[-1].append(record.text)
+                    last = (page.page, record.y)
+        finished = [
+            _with_description(item, " ".join(" ".join(p).split())) for item, p in zip(items, parts, strict=True)
+        ]
+        return finished, _totals(totals) if totals else None
+
+    @staticmethod
+    def _continues(record: TextRecord, page: int, last: tuple[int, float], span: tuple[float, float]) -> bool:
+        """Whether a text row is a wrapped line of the current item's description."""
+        last_page, last_y = last
+        if page == last_page:
+            if (last_y - record.y) > CONTINUATION_GAP * record.size:
+                return False
+        elif not (page == last_page + 1 and record.first):
+            return False
+        if FOOTER.search(record.text):
+            return False
+        left, right = span
+        return record.x0 >= left and record.x1 <= right
+
+    def _item(self, page: int, record: ItemRecord) -> tuple[LineItem, tuple[float, float]]:
+        quantities, description_words = self._split_body(record)
+        tolerance = 0.6 * record.size
+        left = description_words[0].x0 if description_words else self.description_x
+        qty_words = [w for w in record.body if w not in description_words]
+        right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
+        span = ((left if left is not None else float("-inf")) - tolerance, right + tolerance)
+        list_price, unit_price, extended, printed = _prices(record.amounts, quantities, self.document_type)
+        quantity = _billed_quantity(
+            self.document_type, quantities, list_price, unit_price if printed else None, extended
+        )
+        if not printed:
+            unit_price = _inferred_unit_price(list_price, extended, quantity)
+        if self.document_type == "order_confirmation":
+            ordered, allocated, shipped, backordered = quantities
+        else:
+            ordered, allocated = None, None
+            shipped, backordered = quantities
+        item = LineItem(
+            page=page,
+            product_code=record.code,
+            upc=record.upc,
+            description=" ".join(w.text for w in description_words),
+            qty_ordered=ordered,
+            qty_allocated=allocated,
+            qty_shipped=shipped,
+            qty_backordered=backordered,
+            unit=record.unit,
+            list_price=list_price,
+            unit_price=unit_price,
+            extended_price=extended,
+            tariff_surcharge=None,
+            quantity=quantity,
+            unit_price_printed=printed,
+        )
+        return item, span
+
+    def _split_body(self, record: ItemRecord) -> tuple[list[int], list[Word]]:
+        """Split a product row's body into its quantity columns and its description words."""
+        tail = _trailing_integers(record.body)
+        count = self.qty_count
+        if len(tail) >= count:
+            return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
+        # Blank quantity cells: place each printed quantity in the nearest column.
+        quantities = [0] * count
+        placed: list[Word] = []
+        for word in tail if self.columns else []:
+            distances = [abs(word.x1 - edge) for edge in self.columns]
+            column = distances.index(min(distances))
+            if distances[column] <= 3 * record.size:
+                quantities[column] = _int(word.text)
+                placed.append(word)
+        self.warnings.append(f"{record.code}: {count - len(placed)} of {count} quantity columns are blank; read as 0")
+        return quantities, [w for w in record.body if all(w is not p for p in placed)]
+
+    def _total(self, totals: dict[str, Decimal], label: str, amount: Decimal) -> None:
+        lower = label.lower()
+        if "sub" in lower or "merchandise" in lower:
+            key = "subtotal"
+        elif "tariff" in lower or "trf" in lower:
+            key = "tariff"
+        elif "freight" in lower or "shipping" in lower or "handling" in lower:
+            key = "freight"
+        elif "tax" in lower:
+            key = "tax"
+        else:
+            key = "total"
+        if key in totals and totals[key] != amount:
+            self.warnings.append(f"two different {key} amounts in the totals block: {totals[key]}, {amount}")
+        totals.setdefault(key, amount)
+
+
+def _trailing_integers(body: Sequence[Word]) -> list[Word]:
+    tail: list[Word] = []
+    for word in reversed(body):
+        if not INTEGER.match(word.text):
+            break
+        tail.insert(0, word)
+    return tail
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _prices(
+    amounts: Sequence[str], quantities: Sequence[int], document_type: DocumentType
+) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """List, unit (Your Price), extended, and whether the unit price was printed."""
+    values = [Decimal(a) for a in amounts]
+    if len(values) == 3:
+        return values[0], values[1], values[2], True
+    first, extended = values
+    # Two amounts: normally List and Extended (Your Price left out). If the first amount
+    # times a printed quantity gives the extended price, it is Your Price instead.
+    if extended and any(q and (first * q).quantize(CENT) == extended for q in quantities):
+        return (first / Decimal("0.8")).quantize(CENT), first, extended, True
+    return first, Decimal(0), extended, False
+
+
+def _billed_quantity(
+    document_type: DocumentType,
+    quantities: Sequence[int],
+    list_price: Decimal,
+    unit_price: Decimal | None,
+    extended: Decimal,
+) -> int:
+    """The quantity the extended price was computed on.
+
+    Invoices bill the shipped quantity. Order confirmations bill the back-ordered one
+    (nothing has shipped yet), which usually equals the ordered one; when the arithmetic
+    says another column was billed, that column wins.
+    """
+    if document_type == "order_confirmation":
+        ordered, allocated, shipped, backordered = quantities
+        candidates = [backordered, ordered, allocated, shipped]
+    else:
+        candidates = [quantities[0]]
+    if extended == 0:
+        return next((q for q in candidates if q == 0), candidates[0])
+    price = unit_price if unit_price is not None else validation.expected_unit_price(list_price)
+    for quantity in candidates:
+        if quantity and abs(quantity * price - extended) <= CENT:
+            return quantity
+    return candidates[0]
+
+
+def _inferred_unit_price(list_price: Decimal, extended: Decimal, quantity: int) -> Decimal:
+    if quantity:
+        return (extended / quantity).quantize(CENT)
+    return validation.expected_unit_price(list_price)
+
+
+def _with_tariff(item: LineItem, amount: Decimal) -> LineItem:
+    from dataclasses import replace
+
+    return replace(item, tariff_surcharge=amount)
+
+
+def _with_description(item: LineItem, description: str) -> LineItem:
+    from dataclasses import replace
+
+    return replace(item, description=description)
+
+
+def _totals(values: dict[str, Decimal]) -> Totals:
+    return Totals(**values)

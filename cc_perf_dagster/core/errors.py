@@ -1,0 +1,113 @@
+"""The exception hierarchy for input the extractor cannot or will not read.
+
+Every error names the file (and the page, when one is known) in its message, so a
+log line or a quarantine note says on its own what went wrong where. Each class also
+derives from the matching built-in exception, so callers that only know the standard
+library still catch them sensibly.
+
+Example:
+    >>> try:
+    ...     extract_invoice("scan.pdf")
+    ... except InvalidDocumentError as exc:
+    ...     print(exc.code, exc)            # doctest: +SKIP
+    no_text_layer scan.pdf: no text layer ...
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class CcPerfError(Exception):
+    """Base class of every error this package raises on purpose.
+
+    Attributes:
+        file: The file the error is about (as given by the caller), or ``None``.
+        page: The 1-based page number, when the problem is on a known page.
+        reason: The human-readable reason, without the file and page prefix.
+    """
+
+    code = "error"
+
+    def __init__(self, reason: str, *, file: str | PathLike[str] | None = None, page: int | None = None):
+        self.file = None if file is None else str(file)
+        self.page = page
+        self.reason = reason
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = self.file or "<input>"
+        if self.page is not None:
+            where = f"{where}: page {self.page}"
+        return f"{where}: {self.reason}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The error as plain data, for JSON error notes and metadata."""
+        return {
+            "error": self.code,
+            "type": type(self).__name__,
+            "file": self.file,
+            "page": self.page,
+            "reason": self.reason,
+        }
+
+
+class InvalidDocumentError(CcPerfError, ValueError):
+    """The input is not a document the extractor can read; nothing is wrong with the code."""
+
+    code = "invalid_document"
+
+
+class EmptyFileError(InvalidDocumentError):
+    """The file has no bytes at all."""
+
+    code = "empty_file"
+
+
+class NotAPdfError(InvalidDocumentError):
+    """The file does not start like a PDF."""
+
+    code = "not_a_pdf"
+
+
+class DamagedPdfError(InvalidDocumentError):
+    """The PDF is truncated or its structure cannot be read."""
+
+    code = "damaged_pdf"
+
+
+class EncryptedPdfError(InvalidDocumentError, PermissionError):
+    """The PDF is encrypted and cannot be opened without a password."""
+
+    code = "encrypted_pdf"
+
+
+class NoTextLayerError(InvalidDocumentError):
+    """The PDF holds no text layer (a scan); reading it would need OCR."""
+
+    code = "no_text_layer"
+
+
+class UnsupportedDocumentError(InvalidDocumentError, LookupError):
+    """The PDF reads fine but is not a Creative Co-op order confirmation or invoice."""
+
+    code = "not_creative_coop"
+
+
+class DocumentTooLargeError(InvalidDocumentError):
+    """The file exceeds the configured byte or page limit."""
+
+    code = "too_large"
+
+
+__all__ = [
+    "CcPerfError",
+    "DamagedPdfError",
+    "DocumentTooLargeError",
+    "EmptyFileError",
+    "EncryptedPdfError",
+    "InvalidDocumentError",
+    "NoTextLayerError",
+    "NotAPdfError",
+    "UnsupportedDocumentError",
+]

@@ -1,0 +1,134 @@
+"""Export extracted documents: the JSON schema of ``cc-perf extract`` and booking-row CSV.
+
+Booking rows are what the customer's purchasing sheet takes: six columns, one row per
+line with a billed quantity above zero::
+
+    Invoice Date | Vendor | Invoice# | Description | Price | Qty
+    1/17/2025 | Creative Co-op | CS003837319 | XS9826A - UPC: 0191009727774 - 6"H Metal ... | 1.60 | 24
+
+Files are written atomically: to a temporary file in the same folder, then renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cc_perf_dagster.core.models import Invoice, LineItem, Totals
+
+BOOKING_HEADER = ("Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty")
+
+
+def money(value: Decimal | None) -> str | None:
+    """Money as a string with two decimals (``None`` stays ``None``)."""
+    return None if value is None else f"{value:.2f}"
+
+
+def item_to_dict(item: LineItem) -> dict[str, Any]:
+    """One line item in the JSON schema."""
+    return {
+        "page": item.page,
+        "product_code": item.product_code,
+        "upc": item.upc,
+        "description": item.description,
+        "qty_ordered": item.qty_ordered,
+        "qty_allocated": item.qty_allocated,
+        "qty_shipped": item.qty_shipped,
+        "qty_backordered": item.qty_backordered,
+        "unit": item.unit,
+        "list_price": money(item.list_price),
+        "unit_price": money(item.unit_price),
+        "extended_price": money(item.extended_price),
+        "tariff_surcharge": money(item.tariff_surcharge),
+        "quantity": item.quantity,
+    }
+
+
+def totals_to_dict(totals: Totals | None) -> dict[str, str | None] | None:
+    """The totals block in the JSON schema (``None`` when the document has none)."""
+    if totals is None:
+        return None
+    return {
+        "subtotal": money(totals.subtotal),
+        "tariff": money(totals.tariff),
+        "freight": money(totals.freight),
+        "total": money(totals.total),
+    }
+
+
+def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
+    """The whole document in the JSON schema of ``cc-perf extract``."""
+    return {
+        "file": invoice.file,
+        "sha256": invoice.sha256,
+        "document_type": invoice.document_type,
+        "vendor": invoice.vendor,
+        "invoice_number": invoice.invoice_number,
+        "invoice_date": None if invoice.invoice_date is None else invoice.invoice_date.isoformat(),
+        "page_count": invoice.page_count,
+        "consistency_score": invoice.consistency_score,
+        "totals_reconcile": invoice.totals_reconcile,
+        "warnings": list(invoice.warnings),
+        "totals": totals_to_dict(invoice.totals),
+        "line_items": [item_to_dict(item) for item in invoice.line_items],
+    }
+
+
+def invoice_to_json(invoice: Invoice) -> str:
+    """:func:`invoice_to_dict` as indented JSON text with a trailing newline."""
+    return json.dumps(invoice_to_dict(invoice), indent=2, ensure_ascii=False) + "\n"
+
+
+def booking_rows(invoice: Invoice) -> list[tuple[str, ...]]:
+    """The booking rows of one document (billed lines only), without the header."""
+    date = invoice.invoice_date
+    date_text = "" if date is None else f"{date.month}/{date.day}/{date.year}"
+    rows = []
+    for item in invoice.billed_items:
+        upc = f" - UPC: 0{item.upc}" if item.upc else ""
+        description = f"{item.product_code}{upc} - {item.description}"
+        rows.append(
+            (
+                date_text,
+                invoice.vendor,
+                invoice.invoice_number,
+                description,
+                money(item.unit_price) or "",
+                str(item.quantity),
+            )
+        )
+    return rows
+
+
+def booking_csv(invoices: Iterable[Invoice]) -> str:
+    """Booking rows of several documents as CSV text, with the header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BOOKING_HEADER)
+    for invoice in invoices:
+        writer.writerows(booking_rows(invoice))
+    return buffer.getvalue()
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write text to ``path`` atomically (temporary file in the same folder, then rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,131 @@
+"""The extraction pipeline: a PDF file in, an :class:`~cc_perf_dagster.core.models.Invoice` out.
+
+The pieces are exposed separately because the Dagster wiring runs them in different
+processes: :func:`read_pages` parses any subset of pages (a batch) and
+:func:`~cc_perf_dagster.core.creative_coop.assemble` merges page results into a document.
+:func:`extract_invoice` runs both in one go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from cc_perf_dagster.core.cache import PageCache, cache_key
+from cc_perf_dagster.core.creative_coop import assemble, looks_unsupported, parse_page
+from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
+from cc_perf_dagster.core.layout import build_rows
+from cc_perf_dagster.core.models import Invoice, PageResult
+from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha256
+
+# Bump whenever a change to the layout or parsing code can change a page result: cached
+# page results and document outputs are keyed by it.
+PARSER_VERSION = "1"
+
+
+def page_key(content_hash: str) -> str:
+    """Cache key of a page result: the page content hash under the current parser version."""
+    return cache_key("page", content_hash, PARSER_VERSION)
+
+
+def document_key(sha256: str) -> str:
+    """Cache key of a whole document's page results: the file's sha256 under the parser version."""
+    return cache_key("doc", sha256, PARSER_VERSION)
+
+
+def cached_page(cache: PageCache | None, content_hash: str, page: int) -> PageResult | None:
+    """A page result from the cache, renumbered to ``page`` (the same page may sit elsewhere)."""
+    if cache is None:
+        return None
+    hit = cache.get(page_key(content_hash))
+    return None if hit is None else replace(PageResult.from_dict(hit), page=page)
+
+
+def parse_document_page(doc: PdfDocument, page: int, cache: PageCache | None = None) -> PageResult:
+    """Parse one 1-based page of an open document (or take it from the cache), then release it."""
+    try:
+        content_hash = doc.content_hash(page)
+        result = cached_page(cache, content_hash, page)
+        if result is None:
+            result = parse_page(page, content_hash, build_rows(doc.runs(page)))
+            if cache is not None:
+                cache.put(page_key(content_hash), result.to_dict())
+        return result
+    finally:
+        doc.release(page)
+
+
+def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None = None) -> Iterator[PageResult]:
+    """Parse the given 1-based pages of an open document, one at a time.
+
+    Raises:
+        UnsupportedDocumentError: Page 1 has text but shows no CS/CI number and no
+            mention of Creative Co-op (checked before any further page is read).
+    """
+    for page in pages:
+        result = parse_document_page(doc, page, cache)
+        if page == 1 and looks_unsupported(result):
+            raise UnsupportedDocumentError(
+                "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)",
+                file=doc.file,
+            )
+        yield result
+
+
+def assemble_document(file: str, sha256: str, results: Iterable[PageResult]) -> Invoice:
+    """Merge page results (any order) into the document; see :func:`assemble`.
+
+    Raises:
+        NoTextLayerError: No page has any text.
+        UnsupportedDocumentError: The text is not a Creative Co-op document.
+    """
+    ordered = sorted(results, key=lambda r: r.page)
+    if not any(r.has_text for r in ordered):
+        raise NoTextLayerError("no text layer: the pages hold only images (a scan?); OCR is not supported", file=file)
+    return assemble(file, sha256, ordered)
+
+
+def extract_invoice(
+    path: str | os.PathLike[str],
+    *,
+    limits: Limits | None = None,
+    engine: TextEngine | None = None,
+    file: str | None = None,
+    cache: PageCache | None = None,
+) -> Invoice:
+    """Extract a whole Creative Co-op order confirmation or invoice.
+
+    Args:
+        path: The PDF file.
+        limits: Byte and page limits (defaults: :class:`~cc_perf_dagster.core.pdf.Limits`).
+        engine: The text engine (default: pypdf).
+        file: The name to report in results and errors (default: the file's base name).
+        cache: A page cache. With one, a file whose bytes were seen before is not opened
+            again, and only pages whose content changed are parsed.
+
+    Returns:
+        The document with its line items, totals and self-check results.
+
+    Raises:
+        InvalidDocumentError: A subclass naming the file and the reason, for every
+            input the extractor cannot read.
+
+    Example:
+        >>> invoice = extract_invoice("test_invoices/CS003837319.pdf")   # doctest: +SKIP
+        >>> invoice.invoice_number, len(invoice.line_items)
+        ('CS003837319', 134)
+    """
+    name = file or Path(path).name
+    sha256 = file_sha256(path) if cache is not None and Path(path).is_file() else None
+    if sha256 is not None:
+        hit = cache.get(document_key(sha256))
+        if hit is not None:
+            return assemble_document(name, sha256, [PageResult.from_dict(p) for p in hit["pages"]])
+    with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
+        results = list(read_pages(doc, doc.pages(), cache))
+        invoice = assemble_document(doc.file, doc.sha256, results)
+    if cache is not None:
+        cache.put(document_key(invoice.sha256), {"pages": [r.to_dict() for r in results]})
+    return invoice

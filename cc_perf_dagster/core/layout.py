@@ -1,0 +1,83 @@
+"""Rebuild visual rows and words from positioned text runs.
+
+Nothing here trusts content-stream order: runs are ordered by baseline and x position
+only. Runs whose baselines are within a fraction of the font size share a row; inside a
+row, runs that touch (the gap is well under a space) are glued into one word, and every
+other gap becomes a single space. The result is a list of :class:`Row` from the top of
+the page to the bottom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from cc_perf_dagster.core.models import Row, TextRun, Word
+
+# Baselines closer than this share a row (fraction of the larger font size).
+ROW_TOLERANCE = 0.4
+# Runs closer than this are one word (fraction of the font size). A space is about 0.25 em.
+TOUCH_GAP = 0.15
+# A gap more negative than this means the engine's widths are off: do not glue.
+OVERLAP_LIMIT = -0.3
+
+_WORD = re.compile(r"\S+")
+
+
+def build_rows(runs: Iterable[TextRun]) -> list[Row]:
+    """Group text runs into rows ordered top to bottom, words left to right.
+
+    Args:
+        runs: Text runs in any order.
+
+    Returns:
+        The page's rows; empty when there are no runs.
+    """
+    ordered = sorted(runs, key=lambda r: (-r.y, r.x0))
+    if not ordered:
+        return []
+    rows: list[Row] = []
+    current = [ordered[0]]
+    anchor = ordered[0].y
+    size = ordered[0].size
+    for run in ordered[1:]:
+        if anchor - run.y <= ROW_TOLERANCE * max(size, run.size):
+            current.append(run)
+            size = max(size, run.size)
+        else:
+            rows.append(_make_row(current, anchor, size))
+            current = [run]
+            anchor = run.y
+            size = run.size
+    rows.append(_make_row(current, anchor, size))
+    return rows
+
+
+def _make_row(runs: list[TextRun], y: float, size: float) -> Row:
+    runs.sort(key=lambda r: r.x0)
+    words: list[Word] = []
+    prev: TextRun | None = None
+    for run in runs:
+        if prev is not None and run.text == prev.text and abs(run.x0 - prev.x0) < 0.5:
+            continue  # the same text drawn twice (fake bold, shadow)
+        text = run.text
+        span = len(text)
+        per_char = (run.x1 - run.x0) / span if span else 0.0
+        glue = (
+            prev is not None
+            and words
+            and not prev.text[-1].isspace()
+            and not text[0].isspace()
+            and OVERLAP_LIMIT * run.size < run.x0 - prev.x1 < TOUCH_GAP * run.size
+        )
+        for match in _WORD.finditer(text):
+            x0 = run.x0 + match.start() * per_char
+            x1 = run.x0 + match.end() * per_char
+            if glue:
+                last = words[-1]
+                words[-1] = Word(last.text + match.group(), last.x0, x1)
+                glue = False
+            else:
+                words.append(Word(match.group(), x0, x1))
+        prev = run
+    return Row(y=y, size=size, words=tuple(words))

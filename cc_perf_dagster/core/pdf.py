@@ -1,0 +1,321 @@
+"""Open a PDF safely, stream its pages, hash them, and read positioned text runs.
+
+The text engine sits behind a two-method interface (:class:`TextEngine` opens a
+document; :class:`EngineDocument` gives a page's content hash and its text runs), so a
+faster engine such as pypdfium2 can be added without touching the layout or the parser.
+
+Page content hash:
+    ``sha256`` over a version tag, the page's MediaBox and /Rotate, the page's content
+    streams after decoding (concatenated in order), and, for each font resource in name
+    order, a canonical rendering of the font dictionary with indirect references resolved,
+    its /ToUnicode and /Differences included and embedded font programs (/FontFile*)
+    left out. These are exactly the inputs that decide which text lands where. Object
+    numbers are not hashed, so the same page in an otherwise re-written file hashes the
+    same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from cc_perf_dagster.core.errors import (
+    DamagedPdfError,
+    DocumentTooLargeError,
+    EmptyFileError,
+    EncryptedPdfError,
+    NotAPdfError,
+)
+from cc_perf_dagster.core.models import TextRun
+
+log = logging.getLogger(__name__)
+
+PAGE_HASH_VERSION = b"cc-perf-page-hash-v1"
+_HASH_CHUNK = 1 << 20
+_SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Upper bounds on what the extractor agrees to open.
+
+    Attributes:
+        max_bytes: Largest file size accepted, in bytes.
+        max_pages: Largest page count accepted.
+    """
+
+    max_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 5_000
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class EngineDocument(Protocol):
+    """An open document as a text engine sees it."""
+
+    page_count: int
+
+    def content_hash(self, index: int) -> str:
+        """Stable content hash of page ``index`` (0-based); see the module docstring."""
+        ...
+
+    def runs(self, index: int) -> list[TextRun]:
+        """Positioned text runs of page ``index`` (0-based), in any order."""
+        ...
+
+    def release(self, index: int) -> None:
+        """Forget whatever was cached while reading page ``index``."""
+        ...
+
+
+class TextEngine(Protocol):
+    """Opens documents for :class:`PdfDocument`. One engine instance may open many."""
+
+    name: str
+
+    def open(self, stream: BinaryIO, *, file: str) -> EngineDocument:
+        """Open a PDF from a seekable binary stream; raise an ``InvalidDocumentError``."""
+        ...
+
+
+class PypdfEngine:
+    """The default engine: pypdf, one text run per text-showing operator."""
+
+    name = "pypdf"
+
+    def open(self, stream: BinaryIO, *, file: str) -> EngineDocument:
+        """Open ``stream`` with pypdf; see :class:`TextEngine`."""
+        return _PypdfDocument(stream, file=file)
+
+
+class _PypdfDocument:
+    def __init__(self, stream: BinaryIO, *, file: str):
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+
+        self._file = file
+        try:
+            self._reader = PdfReader(stream, strict=False)
+            encrypted = self._reader.is_encrypted
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise DamagedPdfError(f"damaged PDF, cannot read its structure ({exc})", file=file) from exc
+        if encrypted:
+            self._decrypt()
+        try:
+            self.page_count = len(self._reader.pages)
+        except Exception as exc:  # pypdf raises many types on broken page trees
+            raise DamagedPdfError(f"damaged PDF, cannot read its page tree ({exc})", file=file) from exc
+        self._font_hashes: dict[Any, str] = {}
+
+    def _decrypt(self) -> None:
+        try:
+            opened = self._reader.decrypt("")
+        except Exception as exc:  # e.g. AES without the optional crypto dependency
+            raise EncryptedPdfError(f"encrypted PDF, cannot decrypt it ({exc})", file=self._file) from exc
+        if not opened:
+            raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=self._file)
+
+    def _page(self, index: int) -> Any:
+        try:
+            return self._reader.pages[index]
+        except Exception as exc:
+            raise DamagedPdfError(f"damaged page ({exc})", file=self._file, page=index + 1) from exc
+
+    def content_hash(self, index: int) -> str:
+        page = self._page(index)
+        digest = hashlib.sha256(PAGE_HASH_VERSION)
+        try:
+            digest.update(repr([float(v) for v in page.mediabox]).encode())
+            digest.update(repr(page.get("/Rotate", 0)).encode())
+            contents = page.get_contents()
+            if contents is not None:
+                digest.update(contents.get_data())
+            resources = page.get("/Resources")
+            fonts = resources.get_object().get("/Font") if resources is not None else None
+            if fonts is not None:
+                fonts = fonts.get_object()
+                for name in sorted(fonts):
+                    digest.update(name.encode())
+                    digest.update(self._font_hash(fonts.raw_get(name)).encode())
+        except Exception as exc:
+            raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
+        return digest.hexdigest()
+
+    def _font_hash(self, ref: Any) -> str:
+        key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else None
+        if key is not None and key in self._font_hashes:
+            return self._font_hashes[key]
+        value = hashlib.sha256(_canonical(ref).encode()).hexdigest()
+        if key is not None:
+            self._font_hashes[key] = value
+        return value
+
+    def runs(self, index: int) -> list[TextRun]:
+        from cc_perf_dagster.core._pypdf_compat import text_show_operations
+
+        page = self._page(index)
+        try:
+            shown = text_show_operations(page)
+        except Exception as exc:
+            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+        runs = []
+        for op in shown:
+            if op.rotated or not op.text or op.text.isspace():
+                continue
+            runs.append(TextRun(op.text, op.tx, op.displaced_tx, op.ty, abs(op.font_height) or 1.0))
+        return runs
+
+    def release(self, index: int) -> None:
+        # pypdf keeps every resolved object (decoded content streams included) for the
+        # reader's lifetime; dropping the page's content streams keeps memory flat in the
+        # page count. Shared objects (fonts) stay cached.
+        from pypdf.generic import ArrayObject, IndirectObject
+
+        page = self._page(index)
+        raw = page.raw_get("/Contents") if "/Contents" in page else None
+        targets = []
+        if isinstance(raw, IndirectObject):
+            targets.append(raw)
+            raw = raw.get_object()
+        if isinstance(raw, ArrayObject):
+            targets.extend(ref for ref in raw if isinstance(ref, IndirectObject))
+        cache = self._reader.resolved_objects
+        for ref in targets:
+            cache.pop((ref.generation, ref.idnum), None)
+
+
+def _canonical(obj: Any, depth: int = 0) -> str:
+    """A deterministic rendering of a PDF object without object numbers."""
+    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
+
+    if depth > 8:
+        return "…"
+    obj = obj.get_object() if hasattr(obj, "get_object") else obj
+    if isinstance(obj, StreamObject):
+        inner = _canonical_dict(obj, depth)
+        return f"stream{inner}:{hashlib.sha256(obj.get_data()).hexdigest()}"
+    if isinstance(obj, DictionaryObject):
+        return _canonical_dict(obj, depth)
+    if isinstance(obj, ArrayObject):
+        return "[" + ",".join(_canonical(v, depth + 1) for v in obj) + "]"
+    return repr(obj)
+
+
+def _canonical_dict(obj: Any, depth: int) -> str:
+    items = (
+        f"{key}={_canonical(obj.raw_get(key), depth + 1)}"
+        for key in sorted(obj)
+        if key not in _SKIPPED_FONT_KEYS and key not in ("/Length", "/Filter", "/DecodeParms")
+    )
+    return "{" + ",".join(items) + "}"
+
+
+class PdfDocument:
+    """A PDF opened for extraction: validated, page-streamed, hashable.
+
+    The file stays open (pypdf reads objects lazily from it) until :meth:`close`, or the
+    end of a ``with`` block. Pages are read one at a time and their decoded content is
+    released afterwards, so memory does not grow with the page count.
+
+    Example:
+        >>> with PdfDocument("CS003837319.pdf") as doc:          # doctest: +SKIP
+        ...     for index in range(doc.page_count):
+        ...         runs = doc.runs(index)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        limits: Limits | None = None,
+        engine: TextEngine | None = None,
+        file: str | None = None,
+        sha256: str | None = None,
+    ):
+        self.path = Path(path)
+        self.file = file or self.path.name
+        self.limits = limits or Limits()
+        self._fh: BinaryIO | None = None
+        self._sha256 = sha256
+        self._check_file()
+        self._fh = open(self.path, "rb")
+        try:
+            self._doc = (engine or PypdfEngine()).open(self._fh, file=self.file)
+            self.page_count = self._doc.page_count
+            if self.page_count > self.limits.max_pages:
+                raise DocumentTooLargeError(
+                    f"too large: {self.page_count} pages, the limit is {self.limits.max_pages}", file=self.file
+                )
+            if self.page_count == 0:
+                raise DamagedPdfError("the PDF has no pages", file=self.file)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_file(self) -> None:
+        size = self.path.stat().st_size  # FileNotFoundError propagates as is
+        if self.path.is_dir():
+            raise NotAPdfError("not a PDF file: it is a directory", file=self.file)
+        if not self.path.is_file():
+            raise NotAPdfError("not a PDF file: not a regular file", file=self.file)
+        if size == 0:
+            raise EmptyFileError("empty file (0 bytes)", file=self.file)
+        if size > self.limits.max_bytes:
+            raise DocumentTooLargeError(
+                f"too large: {size} bytes, the limit is {self.limits.max_bytes}", file=self.file
+            )
+        with open(self.path, "rb") as fh:
+            head = fh.read(1024)
+            fh.seek(max(0, size - 2048))
+            tail = fh.read()
+        if b"%PDF-" not in head:
+            raise NotAPdfError("not a PDF (no %PDF- header)", file=self.file)
+        if b"%%EOF" not in tail:
+            raise DamagedPdfError("truncated or damaged PDF (no %%EOF marker at the end)", file=self.file)
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the whole file (computed once, streaming)."""
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
+    def content_hash(self, page: int) -> str:
+        """Content hash of a 1-based page number."""
+        return self._doc.content_hash(page - 1)
+
+    def runs(self, page: int) -> list[TextRun]:
+        """Positioned text runs of a 1-based page number."""
+        return self._doc.runs(page - 1)
+
+    def release(self, page: int) -> None:
+        """Drop what reading a 1-based page cached."""
+        self._doc.release(page - 1)
+
+    def pages(self) -> Iterator[int]:
+        """The 1-based page numbers, in order."""
+        return iter(range(1, self.page_count + 1))
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> PdfDocument:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

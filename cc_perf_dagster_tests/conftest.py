@@ -1,0 +1,36 @@
+"""Shared fixtures: where the committed test invoices are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_INVOICES = REPO / "test_invoices"
+BAD_INVOICES = TEST_INVOICES / "bad"
+
+# The JSON schema of `cc-perf extract` (the issue names these keys exactly).
+DOCUMENT_KEYS = (
+    "file", "sha256", "document_type", "vendor", "invoice_number", "invoice_date", "page_count",
+    "consistency_score", "warnings", "line_items",
+)  # fmt: skip
+ITEM_KEYS = (
+    "page", "product_code", "upc", "description", "qty_ordered", "qty_allocated", "qty_shipped", "qty_backordered",
+    "unit", "list_price", "unit_price", "extended_price", "tariff_surcharge", "quantity",
+)  # fmt: skip
+
+
+def good_invoices() -> list[Path]:
+    """Every committed fixture PDF that has ground truth beside it."""
+    return sorted(p for p in TEST_INVOICES.glob("*.pdf") if p.with_suffix(".expected.json").exists())
+
+
+def expected_for(pdf: Path) -> dict:
+    return json.loads(pdf.with_suffix(".expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def test_invoices() -> Path:
+    return TEST_INVOICES

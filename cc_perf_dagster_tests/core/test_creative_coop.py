@@ -1,0 +1,349 @@
+import json
+from decimal import Decimal
+
+import pytest
+
+from cc_perf_dagster.core.creative_coop import assemble, looks_unsupported, parse_page
+from cc_perf_dagster.core.errors import UnsupportedDocumentError
+from cc_perf_dagster.core.layout import build_rows
+from cc_perf_dagster.core.models import ItemRecord, PageResult, TariffRecord, TextRun, TotalRecord
+
+SIZE = 8.0
+OC_HEADER = [
+    (20, "Product Code"),
+    (70, "UPC"),
+    (130, "Description"),
+    (300, "Qty Ord"),
+    (330, "Qty Alloc"),
+    (360, "Qty Shipped"),
+    (395, "Qty BkOrd"),
+    (430, "U/M"),
+    (460, "List Price"),
+    (500, "Your Price"),
+    (540, "Your Extd Price"),
+]
+INVOICE_HEADER = [
+    (20, "Item"),
+    (70, "UPC"),
+    (130, "Description"),
+    (330, "Shipped"),
+    (370, "Back Ordered"),
+    (430, "U/M"),
+    (460, "List Price"),
+    (500, "Your Price"),
+    (540, "Extended"),
+]
+
+
+def text(value, x, y):
+    return TextRun(value, x, x + 0.4 * SIZE * len(value), y, SIZE)
+
+
+def right(value, x_right, y):
+    return TextRun(value, x_right - 0.4 * SIZE * len(value), x_right, y, SIZE)
+
+
+def oc_row(y, code, upc, desc, qtys, unit, amounts):
+    runs = [text(code, 20, y), text(upc, 70, y)]
+    if desc:
+        runs.append(text(desc, 130, y))
+    runs += [right(q, x, y) for q, x in zip(qtys, (325, 355, 385, 420), strict=True)]
+    runs.append(text(unit, 430, y))
+    runs += [
+        right(a, x, y)
+        for a, x in zip(
+            amounts, (490, 530, 575)[-len(amounts) :] if len(amounts) == 2 else (490, 530, 575), strict=False
+        )
+    ]
+    return runs
+
+
+def header_runs(number, date, title="ORDER CONFIRMATION", date_label="ORDER DATE:", number_label="ORDER NO:"):
+    return [
+        text("Creative Co-op, Inc.", 20, 760),
+        text(title, 400, 760),
+        text(number_label, 400, 745),
+        text(number, 470, 745),
+        text(date_label, 400, 735),
+        text(date, 470, 735),
+        text("SHIP DATE:", 400, 725),
+        text("2/3/2025", 470, 725),
+        text("1234 Main Street, Memphis, TN 38118", 20, 745),
+    ]
+
+
+def page(number, runs, page_no=1):
+    return parse_page(page_no, f"hash{page_no}", build_rows(runs))
+
+
+def oc_page(runs, page_no=1, number="CS003837319", date="1/17/2025"):
+    return page(number, header_runs(number, date) + [text(v, x, 700) for x, v in OC_HEADER] + runs, page_no)
+
+
+class TestProductRows:
+    def test_numbers_inside_descriptions_are_not_quantities(self):
+        runs = oc_row(
+            680,
+            "XS3350",
+            "191009571414",
+            'S/3 28"L x 18"W Cotton Tea Towels, Set of 4',
+            ["12", "0", "0", "12"],
+            "Set",
+            ["10.00", "8.00", "96.00"],
+        )
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        (item,) = invoice.line_items
+        assert item.description == 'S/3 28"L x 18"W Cotton Tea Towels, Set of 4'
+        assert (item.qty_ordered, item.qty_allocated, item.qty_shipped, item.qty_backordered) == (12, 0, 0, 12)
+        assert (item.unit, item.list_price, item.unit_price, item.extended_price) == (
+            "Set",
+            Decimal("10.00"),
+            Decimal("8.00"),
+            Decimal("96.00"),
+        )
+        assert item.quantity == 12
+
+    def test_wrapped_description_and_tariff_attach_to_their_item(self):
+        runs = oc_row(
+            680,
+            "XS9840A",
+            "191009727910",
+            '2-1/2"H 3-1/4"H Metal &',
+            ["24", "14", "0", "24"],
+            "each",
+            ["3.50", "2.80", "67.20"],
+        )
+        runs += [text("Glass Ornaments,", 130, 670), text("2 Styles", 130, 660)]
+        runs += [text("Tariff Surcharge", 130, 650), right("10.08", 575, 650)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        (item,) = invoice.line_items
+        assert item.description == '2-1/2"H 3-1/4"H Metal & Glass Ornaments, 2 Styles'
+        assert item.tariff_surcharge == Decimal("10.08")
+        assert invoice.consistency_score == 1.0 and invoice.warnings == ()
+
+    def test_zero_line_is_kept_with_quantity_zero(self):
+        runs = oc_row(
+            680,
+            "XS8911A",
+            "191009710615",
+            '4-3/4"L x 3-1/2"W x 10"H Metal',
+            ["12", "0", "0", "0"],
+            "each",
+            ["10.00", "8.00", "0.00"],
+        )
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.quantity == 0 and item.extended_price == 0 and not item.is_billed
+        assert item.tariff_surcharge is None
+
+    def test_missing_your_price_is_inferred_from_extended(self):
+        runs = oc_row(
+            680,
+            "XS9482",
+            "191009714712",
+            '8.25"H Wood Shoe Ornament',
+            ["12", "0", "0", "12"],
+            "each",
+            ["3.50", "33.60"],
+        )
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        (item,) = invoice.line_items
+        assert (item.list_price, item.unit_price, item.extended_price) == (
+            Decimal("3.50"),
+            Decimal("2.80"),
+            Decimal("33.60"),
+        )
+        assert not item.unit_price_printed
+        assert invoice.consistency_score == 1.0
+
+    def test_row_split_over_a_page_boundary(self):
+        first = oc_row(
+            60,
+            "XS7529",
+            "191009690856",
+            '14" Rd Metal Leaves & Flowers',
+            ["18", "0", "0", "18"],
+            "each",
+            ["10.00", "8.00", "144.00"],
+        )
+        first += [text("Page 1 of 2", 280, 30)]
+        second = [text("Wall Decor, 2 Styles", 130, 680), text("Tariff Surcharge 21.60", 130, 670)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), oc_page(second, 2)])
+        (item,) = invoice.line_items
+        assert item.page == 1
+        assert item.description == '14" Rd Metal Leaves & Flowers Wall Decor, 2 Styles'
+        assert item.tariff_surcharge == Decimal("21.60")
+
+    def test_footer_below_the_table_is_not_a_continuation(self):
+        runs = oc_row(
+            680,
+            "XS9482",
+            "191009714712",
+            '8.25"H Wood Shoe Ornament',
+            ["12", "0", "0", "12"],
+            "each",
+            ["3.50", "2.80", "33.60"],
+        )
+        runs += [text("Thank you", 150, 640), text("for your business!", 150, 630)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.description == '8.25"H Wood Shoe Ornament'
+
+
+class TestInvoices:
+    def invoice_page(self, rows, extra=()):
+        runs = header_runs("CI004848705", "3/4/2025", "INVOICE", "INVOICE DATE:", "INVOICE NO:")
+        runs += [text("ORDER NO:", 20, 725), text("CS003837319", 70, 725)]  # the order it bills
+        runs += [text(v, 700 if False else x, 700) for x, v in INVOICE_HEADER]
+        y = 680
+        for code, upc, desc, shipped, back, unit, amounts, tariff in rows:
+            runs += [
+                text(code, 20, y),
+                text(upc, 70, y),
+                right(shipped, 355, y),
+                right(back, 400, y),
+                text(unit, 430, y),
+            ]
+            if desc:
+                runs.append(text(desc, 130, y))
+            runs += [right(a, x, y) for a, x in zip(amounts, (490, 530, 575), strict=True)]
+            y -= 10
+            if tariff:
+                runs += [text("TRF-CCOI", 130, y), right(tariff, 575, y)]
+                y -= 10
+        return page("CI004848705", runs + list(extra))
+
+    def test_invoice_identity_prefers_the_ci_number_and_invoice_date(self):
+        rows = [
+            (
+                "DA4315",
+                "807472767956",
+                '3-1/4" Rnd x 4"H 12 oz. Embossed Drinking Glass, Green',
+                "12",
+                "0",
+                "each",
+                ["4.00", "3.20", "38.40"],
+                "5.76",
+            )
+        ]
+        invoice = assemble("i.pdf", "sha", [self.invoice_page(rows)])
+        assert (invoice.document_type, invoice.invoice_number, str(invoice.invoice_date)) == (
+            "invoice",
+            "CI004848705",
+            "2025-03-04",
+        )
+        (item,) = invoice.line_items
+        assert (item.qty_ordered, item.qty_allocated, item.qty_shipped, item.qty_backordered) == (None, None, 12, 0)
+        assert item.description.endswith("12 oz. Embossed Drinking Glass, Green")
+        assert item.tariff_surcharge == Decimal("5.76") and item.quantity == 12
+
+    def test_backordered_zero_line(self):
+        rows = [
+            (
+                "DF0716",
+                "191009197164",
+                '6"L x 8"H Bone Photo Frame (Holds 4" x 6" Photo)',
+                "0",
+                "6",
+                "each",
+                ["15.00", "12.00", "0.00"],
+                None,
+            )
+        ]
+        (item,) = assemble("i.pdf", "sha", [self.invoice_page(rows)]).line_items
+        assert (item.qty_shipped, item.qty_backordered, item.quantity) == (0, 6, 0)
+        assert item.description == '6"L x 8"H Bone Photo Frame (Holds 4" x 6" Photo)'
+
+    def test_totals_block_in_any_wording(self):
+        rows = [
+            (
+                "DF6642",
+                "191009514312",
+                '12-1/4"H Stoneware Vase',
+                "8",
+                "0",
+                "each",
+                ["22.50", "18.00", "144.00"],
+                "21.60",
+            )
+        ]
+        extra = [
+            text("Sub-Total", 430, 400),
+            right("144.00", 575, 400),
+            text("Total Tariff", 430, 390),
+            right("21.60", 575, 390),
+            text("Shipping & Handling", 430, 380),
+            right("12.00", 575, 380),
+            text("Total Due", 430, 370),
+            right("177.60", 575, 370),
+        ]
+        invoice = assemble("i.pdf", "sha", [self.invoice_page(rows, extra)])
+        assert invoice.totals.subtotal == Decimal("144.00") and invoice.totals.tariff == Decimal("21.60")
+        assert invoice.totals.freight == Decimal("12.00") and invoice.totals.total == Decimal("177.60")
+        assert invoice.totals_reconcile is True
+
+    def test_totals_that_do_not_add_up_are_reported(self):
+        rows = [
+            (
+                "DF6642",
+                "191009514312",
+                '12-1/4"H Stoneware Vase',
+                "8",
+                "0",
+                "each",
+                ["22.50", "18.00", "144.00"],
+                "21.60",
+            )
+        ]
+        extra = [text("Invoice Total", 430, 370), right("999.00", 575, 370)]
+        invoice = assemble("i.pdf", "sha", [self.invoice_page(rows, extra)])
+        assert invoice.totals_reconcile is False
+        assert any("total 999.00 does not add up" in w for w in invoice.warnings)
+
+
+class TestHeader:
+    def test_date_is_the_one_labelled_order_date_not_the_ship_date(self):
+        result = oc_page([])
+        labels = {d.value: d.label for d in result.header.dates}
+        assert labels == {"2025-01-17": "ORDER DATE", "2025-02-03": "SHIP DATE"}
+
+    def test_values_below_their_labels(self):
+        runs = [
+            text("Creative Co-op", 20, 760),
+            text("ORDER DATE", 300, 740),
+            text("SHIP DATE", 400, 740),
+            text("ORDER NO", 500, 740),
+            text("2/3/2025", 400, 728),
+            text("1/17/2025", 300, 728),
+            text("CS003837319", 500, 728),
+        ]
+        invoice = assemble("t.pdf", "sha", [page("CS003837319", runs)])
+        assert str(invoice.invoice_date) == "2025-01-17" and invoice.invoice_number == "CS003837319"
+
+    def test_another_vendor_is_refused(self):
+        runs = [
+            text("Acme Home Goods", 20, 760),
+            text("Invoice No: INV-20931", 400, 745),
+            text("Date: 3/1/2025", 400, 735),
+        ]
+        result = page(None, runs)
+        assert looks_unsupported(result)
+        with pytest.raises(UnsupportedDocumentError, match="not a Creative Co-op document"):
+            assemble("acme.pdf", "sha", [result])
+
+
+class TestPageResult:
+    def test_records_and_json_round_trip(self):
+        runs = oc_row(
+            680,
+            "XS9826A",
+            "191009727774",
+            '6"H Metal Ballerina Ornament,',
+            ["24", "0", "0", "24"],
+            "each",
+            ["2.00", "1.60", "38.40"],
+        )
+        runs += [text("Tariff Surcharge 5.76", 130, 670), text("Order Total", 430, 400), right("44.16", 575, 400)]
+        result = oc_page(runs)
+        kinds = [type(r) for r in result.records]
+        assert kinds == [ItemRecord, TariffRecord, TotalRecord]
+        again = PageResult.from_dict(json.loads(json.dumps(result.to_dict())))
+        assert again == result

@@ -1,0 +1,166 @@
+import io
+import random
+
+import pytest
+from pypdf.generic import StreamObject
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from cc_perf_dagster.core.errors import (
+    DamagedPdfError,
+    DocumentTooLargeError,
+    EmptyFileError,
+    EncryptedPdfError,
+    NotAPdfError,
+)
+from cc_perf_dagster.core.pdf import Limits, PdfDocument, file_sha256
+
+
+def render(pages, path, *, single_text_object=False, shuffle_seed=None):
+    """Write a PDF whose pages hold the given (text, x, y) cells."""
+    c = canvas.Canvas(str(path), pagesize=letter, invariant=1)
+    for cells in pages:
+        cells = list(cells)
+        if shuffle_seed is not None:
+            random.Random(shuffle_seed).shuffle(cells)
+        if single_text_object:
+            t = c.beginText()
+            t.setFont("Helvetica", 8)
+            for value, x, y in cells:
+                t.setTextOrigin(x, y)
+                t.textOut(value)
+            c.drawText(t)
+        else:
+            c.setFont("Helvetica", 8)
+            for value, x, y in cells:
+                c.drawString(x, y, value)
+        c.showPage()
+    c.save()
+    return path
+
+
+ROW = [
+    ("XS9826A", 20, 700),
+    ("191009727774", 70, 700),
+    ('6"H Metal Ballerina Ornament,', 130, 700),
+    ("24", 310, 700),
+    ("0", 340, 700),
+    ("each", 430, 700),
+    ("2.00", 470, 700),
+    ("1.60", 510, 700),
+    ("38.40", 550, 700),
+]
+
+
+class TestRuns:
+    def test_one_run_per_text_operator_with_real_positions_even_in_one_text_object(self, tmp_path):
+        pdf = render([ROW], tmp_path / "a.pdf", single_text_object=True, shuffle_seed=3)
+        with PdfDocument(pdf) as doc:
+            runs = doc.runs(1)
+        assert sorted((r.text, r.x0, r.y) for r in runs) == sorted((t, float(x), float(y)) for t, x, y in ROW)
+        widths = {r.text: r.x1 - r.x0 for r in runs}
+        assert 20 < widths["191009727774"] < 60  # 12 digits of Helvetica 8 pt: 53.4 pt
+
+    def test_sha256_is_of_the_file_bytes(self, tmp_path):
+        pdf = render([ROW], tmp_path / "a.pdf")
+        import hashlib
+
+        with PdfDocument(pdf) as doc:
+            assert doc.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest() == file_sha256(pdf)
+
+
+class TestContentHash:
+    def test_same_page_same_hash_across_files_and_object_numbers(self, tmp_path):
+        other = [("something else", 20, 500)]
+        a = render([ROW, other], tmp_path / "a.pdf")
+        b = render([other, other, ROW], tmp_path / "b.pdf")  # the row page has other object numbers here
+        with PdfDocument(a) as da, PdfDocument(b) as db:
+            assert da.content_hash(1) == db.content_hash(3)
+            assert da.content_hash(2) == db.content_hash(1) == db.content_hash(2)
+            assert da.content_hash(1) != da.content_hash(2)
+
+    def test_a_changed_page_changes_only_its_hash(self, tmp_path):
+        changed = [(t if t != "38.40" else "38.41", x, y) for t, x, y in ROW]
+        a = render([ROW, ROW, ROW], tmp_path / "a.pdf")
+        b = render([ROW, changed, ROW], tmp_path / "b.pdf")
+        with PdfDocument(a) as da, PdfDocument(b) as db:
+            same = [da.content_hash(p) == db.content_hash(p) for p in (1, 2, 3)]
+        assert same == [True, False, True]
+
+
+class TestStreaming:
+    def test_released_pages_do_not_stay_cached(self, tmp_path):
+        pdf = render([ROW] * 60, tmp_path / "long.pdf")
+        with PdfDocument(pdf) as doc:
+            for page in doc.pages():
+                doc.content_hash(page)
+                doc.runs(page)
+                doc.release(page)
+            cached = doc._doc._reader.resolved_objects.values()
+            streams = [obj for obj in cached if isinstance(obj, StreamObject)]
+        # Page dictionaries stay (pypdf's page list holds them anyway); decoded content does not.
+        assert streams == []
+
+
+class TestBadInput:
+    def test_empty(self, tmp_path):
+        (tmp_path / "e.pdf").write_bytes(b"")
+        with pytest.raises(EmptyFileError, match=r"e\.pdf: empty file \(0 bytes\)"):
+            PdfDocument(tmp_path / "e.pdf")
+
+    def test_not_a_pdf(self, tmp_path):
+        (tmp_path / "n.pdf").write_text("Dear customer, please find attached")
+        with pytest.raises(NotAPdfError, match=r"n\.pdf: not a PDF"):
+            PdfDocument(tmp_path / "n.pdf")
+
+    def test_truncated(self, tmp_path):
+        data = render([ROW] * 3, tmp_path / "a.pdf").read_bytes()
+        (tmp_path / "t.pdf").write_bytes(data[: len(data) // 2])
+        with pytest.raises(DamagedPdfError, match=r"t\.pdf: truncated"):
+            PdfDocument(tmp_path / "t.pdf")
+
+    def test_garbage_after_a_pdf_header(self, tmp_path):
+        (tmp_path / "g.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
+        with pytest.raises(DamagedPdfError, match=r"g\.pdf: damaged PDF"):
+            PdfDocument(tmp_path / "g.pdf")
+
+    def test_encrypted(self, tmp_path):
+        c = canvas.Canvas(str(tmp_path / "x.pdf"), encrypt="secret", invariant=1)
+        c.drawString(10, 10, "CS003837319")
+        c.save()
+        with pytest.raises(EncryptedPdfError, match=r"x\.pdf: encrypted PDF, a password is required") as info:
+            PdfDocument(tmp_path / "x.pdf")
+        assert isinstance(info.value, PermissionError)
+
+    def test_too_many_pages(self, tmp_path):
+        pdf = render([ROW] * 4, tmp_path / "four.pdf")
+        with pytest.raises(DocumentTooLargeError, match=r"four\.pdf: too large: 4 pages, the limit is 3"):
+            PdfDocument(pdf, limits=Limits(max_pages=3))
+
+    def test_too_many_bytes(self, tmp_path):
+        pdf = render([ROW], tmp_path / "a.pdf")
+        with pytest.raises(DocumentTooLargeError, match=r"a\.pdf: too large: \d+ bytes, the limit is 100"):
+            PdfDocument(pdf, limits=Limits(max_bytes=100))
+
+    def test_missing_file_is_a_plain_file_not_found(self, tmp_path):
+        with pytest.raises(FileNotFoundError):
+            PdfDocument(tmp_path / "missing.pdf")
+
+    def test_errors_carry_file_and_reason(self, tmp_path):
+        (tmp_path / "e.pdf").write_bytes(b"")
+        with pytest.raises(EmptyFileError) as info:
+            PdfDocument(tmp_path / "e.pdf")
+        assert info.value.to_dict() == {
+            "error": "empty_file",
+            "type": "EmptyFileError",
+            "file": "e.pdf",
+            "page": None,
+            "reason": "empty file (0 bytes)",
+        }
+
+
+def test_in_memory_buffers_are_not_needed(tmp_path):
+    # PdfDocument reads from the file lazily; nothing forces the whole file into memory.
+    pdf = render([ROW], tmp_path / "a.pdf")
+    with PdfDocument(pdf) as doc:
+        assert not isinstance(doc._fh, io.BytesIO)

@@ -1,0 +1,53 @@
+"""Every field of every committed fixture against its ground truth: 100% required."""
+
+from __future__ import annotations
+
+import pytest
+
+from cc_perf_dagster.core import extract_invoice, invoice_to_dict
+from cc_perf_dagster_tests.conftest import DOCUMENT_KEYS, expected_for, good_invoices
+
+DOCUMENT_FIELDS = (*(k for k in DOCUMENT_KEYS if k != "line_items"), "totals")
+
+
+def field_differences(expected: dict, actual: dict) -> tuple[int, list[str]]:
+    """Count compared fields and list every difference as a readable line."""
+    compared, differences = 0, []
+    for name in DOCUMENT_FIELDS:
+        compared += 1
+        if expected.get(name) != actual.get(name):
+            differences.append(f"{name}: expected {expected.get(name)!r}, got {actual.get(name)!r}")
+    want, got = expected["line_items"], actual["line_items"]
+    if len(want) != len(got):
+        differences.append(f"line_items: expected {len(want)} items, got {len(got)}")
+    for index, item in enumerate(want):
+        other = got[index] if index < len(got) else {}
+        for name, value in item.items():
+            compared += 1
+            if other.get(name) != value:
+                differences.append(
+                    f"item {index} ({item['product_code']}) {name}: expected {value!r}, got {other.get(name)!r}"
+                )
+    return compared, differences
+
+
+def test_there_are_fixtures():
+    assert len(good_invoices()) >= 5
+
+
+@pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
+def test_every_field_matches_ground_truth(pdf):
+    expected = expected_for(pdf)
+    actual = invoice_to_dict(extract_invoice(pdf))
+    compared, differences = field_differences(expected, actual)
+    accuracy = 1 - len(differences) / compared
+    assert not differences, f"{pdf.name}: field accuracy {accuracy:.2%}\n" + "\n".join(differences[:40])
+
+
+def test_the_accuracy_check_sees_a_wrong_field():
+    pdf = good_invoices()[0]
+    expected = expected_for(pdf)
+    actual = invoice_to_dict(extract_invoice(pdf))
+    actual["line_items"][0]["quantity"] += 1
+    _, differences = field_differences(expected, actual)
+    assert len(differences) == 1 and "quantity" in differences[0]

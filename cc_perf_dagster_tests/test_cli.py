@@ -1,0 +1,74 @@
+"""``cc-perf`` through a real subprocess, as scripts use it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cc_perf_dagster_tests.conftest import BAD_INVOICES, DOCUMENT_KEYS, ITEM_KEYS, TEST_INVOICES, expected_for
+
+REQUIRED_KEYS = set(DOCUMENT_KEYS)
+ITEM_KEY_SET = set(ITEM_KEYS)
+
+
+def cc_perf(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cc_perf_dagster.cli", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+class TestExtract:
+    def test_json(self):
+        pdf = TEST_INVOICES / "CI004848705.pdf"
+        done = cc_perf("extract", str(pdf))
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        assert REQUIRED_KEYS <= data.keys()
+        assert all(ITEM_KEY_SET <= item.keys() for item in data["line_items"])
+        assert data["line_items"] == expected_for(pdf)["line_items"]
+
+    def test_csv_booking_rows(self):
+        pdf = TEST_INVOICES / "CS003837319.pdf"
+        done = cc_perf("extract", str(pdf), "--format", "csv")
+        assert done.returncode == 0, done.stderr
+        rows = list(csv.reader(io.StringIO(done.stdout)))
+        assert rows[0] == ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
+        billed = [i for i in expected_for(pdf)["line_items"] if i["quantity"] > 0]
+        assert len(rows) - 1 == len(billed)
+        assert rows[1] == [
+            "1/17/2025",
+            "Creative Co-op",
+            "CS003837319",
+            f"XS9826A - UPC: 0191009727774 - {billed[0]['description']}",
+            "1.60",
+            "24",
+        ]
+
+    @pytest.mark.parametrize("name", sorted(p.name for p in BAD_INVOICES.iterdir()))
+    def test_bad_input_exits_2_with_one_line(self, name):
+        done = cc_perf("extract", str(BAD_INVOICES / name))
+        assert done.returncode == 2
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0] and "Traceback" not in done.stderr
+
+    def test_missing_file(self, tmp_path):
+        done = cc_perf("extract", str(tmp_path / "nope.pdf"))
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == f"cc-perf: {tmp_path / 'nope.pdf'}: no such file"
+
+    def test_directory(self, tmp_path):
+        done = cc_perf("extract", str(tmp_path))
+        assert done.returncode == 2 and "not a PDF" in done.stderr
+
+
+def test_summary_table_lists_every_invoice_and_flags_bad_ones():
+    done = cc_perf("summary", str(TEST_INVOICES), str(BAD_INVOICES / "empty.pdf"))
+    assert done.returncode == 2
+    assert "CS003837319" in done.stdout and "CI004848705" in done.stdout
+    assert "empty.pdf: empty file" in done.stderr
