@@ -22,11 +22,12 @@ import datetime as dt
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from cc_perf_dagster.core import validation
-from cc_perf_dagster.core.errors import UnsupportedDocumentError
+from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
 from cc_perf_dagster.core.models import (
     DocumentType,
     Invoice,
@@ -62,6 +63,9 @@ QTY_COLUMNS: dict[DocumentType, int] = {"order_confirmation": 4, "invoice": 2}
 DATE_LABELS: dict[DocumentType, str] = {"order_confirmation": "ORDER DATE", "invoice": "INVOICE DATE"}
 NUMBER_PREFIX: dict[DocumentType, str] = {"order_confirmation": "CS", "invoice": "CI"}
 CENT = Decimal("0.01")
+
+NOT_CREATIVE_COOP = "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)"
+NO_DOCUMENT_NUMBER = "not a Creative Co-op order confirmation or invoice (no CS/CI document number found)"
 
 # Wrapped description lines sit at most this many font sizes below the previous row.
 CONTINUATION_GAP = 2.2
@@ -256,40 +260,17 @@ def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, f
 # --- stage 2: the document -------------------------------------------------------------------
 
 
-def assemble(file: str, sha256: str, pages: Sequence[PageResult]) -> Invoice:
+def assemble(file: str, sha256: str, pages: Iterable[PageResult]) -> Invoice:
     """Build the document from its page results (in page order) and run the self-checks.
 
     Raises:
+        NoTextLayerError: No page has any text.
         UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
     """
-    warnings: list[str] = []
-    document_type, number = _document_identity(file, pages)
-    date = _document_date(document_type, pages)
-    if date is None:
-        warnings.append(f"no {DATE_LABELS[document_type].lower()} found")
-    table_kinds = {p.header.table_kind for p in pages if p.header.table_kind}
-    if len(table_kinds) == 1 and document_type not in table_kinds:
-        warnings.append(f"the table columns are those of an {table_kinds.pop()}, the number says {document_type}")
-    warnings.extend(f"page {p.page} has no text layer (image only?)" for p in pages if not p.has_text)
-    builder = _ItemBuilder(file, document_type, pages)
-    items, totals = builder.build()
-    warnings.extend(builder.warnings)
-    report = validation.check_document(items, totals)
-    warnings.extend(report.warnings)
-    return Invoice(
-        file=file,
-        sha256=sha256,
-        document_type=document_type,
-        invoice_number=number,
-        invoice_date=None if date is None else dt.date.fromisoformat(date),
-        page_count=len(pages),
-        line_items=tuple(items),
-        totals=totals,
-        consistency_score=report.consistency_score,
-        warnings=tuple(warnings),
-        totals_reconcile=report.totals_reconcile,
-        page_hashes=tuple(p.content_hash for p in pages),
-    )
+    assembler = DocumentAssembler(file, sha256)
+    for page in pages:
+        assembler.add(page)
+    return assembler.finish()
 
 
 def looks_unsupported(page: PageResult) -> bool:
@@ -297,21 +278,106 @@ def looks_unsupported(page: PageResult) -> bool:
     return page.has_text and not page.header.numbers and not page.header.vendor_mentioned
 
 
-def _document_identity(file: str, pages: Sequence[PageResult]) -> tuple[DocumentType, str]:
-    numbers = [n for p in pages for n in p.header.numbers]
+class DocumentAssembler:
+    """Builds a document from its page results, fed one at a time in page order.
+
+    Memory stays flat in the page count: a page's records are turned into line items as soon
+    as the document type is known (normally from page 1), and only the items, the header
+    values and the page hashes are kept.
+
+    Example:
+        >>> assembler = DocumentAssembler("CS003837319.pdf", sha256)   # doctest: +SKIP
+        >>> for result in page_results:
+        ...     assembler.add(result)
+        >>> invoice = assembler.finish()
+    """
+
+    def __init__(self, file: str, sha256: str):
+        self.file = file
+        self.sha256 = sha256
+        self._numbers: list[LabelledValue] = []
+        self._dates: list[tuple[int, LabelledValue]] = []
+        self._table_kinds: set[DocumentType] = set()
+        self._vendor = False
+        self._hashes: list[str] = []
+        self._textless: list[int] = []
+        self._waiting: list[PageResult] = []  # pages seen before the document type is known
+        self._builder: _ItemBuilder | None = None
+
+    def add(self, page: PageResult) -> None:
+        """Take the next page's result."""
+        header = page.header
+        self._numbers.extend(header.numbers)
+        self._dates.extend((page.page, d) for d in header.dates)
+        if header.table_kind:
+            self._table_kinds.add(header.table_kind)
+        self._vendor = self._vendor or header.vendor_mentioned
+        self._hashes.append(page.content_hash)
+        if not page.has_text:
+            self._textless.append(page.page)
+        if self._builder is None:
+            self._waiting.append(page)
+            identity = _identity(self._numbers)
+            if identity is not None:
+                self._builder = _ItemBuilder(identity[0])
+                for waiting in self._waiting:
+                    self._builder.add_page(waiting)
+                self._waiting = []
+        else:
+            self._builder.add_page(page)
+
+    def finish(self) -> Invoice:
+        """The document, with its self-checks.
+
+        Raises:
+            NoTextLayerError: No page has any text.
+            UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
+        """
+        if len(self._textless) == len(self._hashes):
+            raise NoTextLayerError(
+                "no text layer: the pages hold only images (a scan?); OCR is not supported", file=self.file
+            )
+        identity = _identity(self._numbers)
+        if identity is None or self._builder is None:
+            reason = NOT_CREATIVE_COOP if not self._vendor else NO_DOCUMENT_NUMBER
+            raise UnsupportedDocumentError(reason, file=self.file)
+        document_type, number = identity
+        warnings = [f"page {p} has no text layer (image only?)" for p in self._textless]
+        date = _document_date(document_type, self._dates)
+        if date is None:
+            warnings.append(f"no {DATE_LABELS[document_type].lower()} found")
+        if len(self._table_kinds) == 1 and document_type not in self._table_kinds:
+            kind = next(iter(self._table_kinds))
+            warnings.append(f"the table columns are those of an {kind}, the number says {document_type}")
+        items, totals = self._builder.finish()
+        warnings.extend(self._builder.warnings)
+        report = validation.check_document(items, totals)
+        warnings.extend(report.warnings)
+        return Invoice(
+            file=self.file,
+            sha256=self.sha256,
+            document_type=document_type,
+            invoice_number=number,
+            invoice_date=None if date is None else dt.date.fromisoformat(date),
+            page_count=len(self._hashes),
+            line_items=tuple(items),
+            totals=totals,
+            consistency_score=report.consistency_score,
+            warnings=tuple(warnings),
+            totals_reconcile=report.totals_reconcile,
+            page_hashes=tuple(self._hashes),
+        )
+
+
+def _identity(numbers: list[LabelledValue]) -> tuple[DocumentType, str] | None:
+    """Document type and number: a CI number makes an invoice (which may cite its CS order)."""
     invoices = [n for n in numbers if n.value.startswith("CI")]
-    orders = [n for n in numbers if n.value.startswith("CS")]
     if invoices:
         return "invoice", _most_labelled(invoices, "INVOICE")
+    orders = [n for n in numbers if n.value.startswith("CS")]
     if orders:
         return "order_confirmation", _most_labelled(orders, "ORDER")
-    if any(p.header.vendor_mentioned for p in pages):
-        raise UnsupportedDocumentError(
-            "not a Creative Co-op order confirmation or invoice (no CS/CI document number found)", file=file
-        )
-    raise UnsupportedDocumentError(
-        "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)", file=file
-    )
+    return None
 
 
 def _most_labelled(values: list[LabelledValue], label_word: str) -> str:
@@ -319,78 +385,66 @@ def _most_labelled(values: list[LabelledValue], label_word: str) -> str:
     return Counter(labelled or [v.value for v in values]).most_common(1)[0][0]
 
 
-def _document_date(document_type: DocumentType, pages: Sequence[PageResult]) -> str | None:
+def _document_date(document_type: DocumentType, dates: list[tuple[int, LabelledValue]]) -> str | None:
+    """The date labelled as the order/invoice date; else one labelled DATE; else the first unlabelled one."""
     wanted = DATE_LABELS[document_type]
-    for page in pages:
-        dates = page.header.dates
-        for accept in (lambda lab: lab == wanted, lambda lab: wanted in lab, lambda lab: lab == "DATE"):
-            chosen = [d.value for d in dates if accept(d.label)]
-            if chosen:
-                return chosen[0]
-        unlabelled = [d.value for d in dates if not d.label]
-        if unlabelled:
-            return unlabelled[0]
+    rules = (lambda lab: lab == wanted, lambda lab: wanted in lab, lambda lab: lab == "DATE", lambda lab: not lab)
+    for accept in rules:
+        chosen = [d.value for _, d in dates if accept(d.label)]
+        if chosen:
+            return chosen[0]
     return None
 
 
 class _ItemBuilder:
-    """Walks the records of every page in order and builds line items and totals."""
+    """Turns records into line items and totals, page by page, in document order."""
 
-    def __init__(self, file: str, document_type: DocumentType, pages: Sequence[PageResult]):
-        self.file = file
+    def __init__(self, document_type: DocumentType):
         self.document_type = document_type
-        self.pages = pages
-        self.warnings: list[str] = []
         self.qty_count = QTY_COLUMNS[document_type]
-        items = [r for p in pages for r in p.records if isinstance(r, ItemRecord)]
-        self.columns = self._quantity_columns(items)
-        header_x = [p.header.description_x for p in pages if p.header.description_x is not None]
-        item_x = [r.body[0].x0 for r in items if len(r.body) > self.qty_count]
-        self.description_x = statistics.median(item_x or header_x) if (item_x or header_x) else None
+        self.warnings: list[str] = []
+        self.items: list[LineItem] = []
+        self._parts: list[str] = []  # description parts of the current item
+        self._span = (0.0, 0.0)  # description column of the current item
+        self._last = (0, 0.0)  # page and baseline of the current item's last row
+        self._open = False  # the current item may still take description lines and its tariff
+        self._totals: dict[str, Decimal] = {}
+        self._edges: list[list[float]] = [[] for _ in range(self.qty_count)]  # quantity column edges
+        self._description_x: list[float] = []
+        self._header_x: float | None = None
 
-    def _quantity_columns(self, items: list[ItemRecord]) -> list[float]:
-        """Median right edge of each quantity column, from rows that print all of them."""
-        edges: list[list[float]] = [[] for _ in range(self.qty_count)]
-        for record in items:
-            tail = _trailing_integers(record.body)
-            if len(tail) >= self.qty_count:
-                for index, word in enumerate(tail[-self.qty_count :]):
-                    edges[index].append(word.x1)
-        return [statistics.median(e) for e in edges] if all(edges) else []
+    def add_page(self, page: PageResult) -> None:
+        if self._header_x is None:
+            self._header_x = page.header.description_x
+        for record in page.records:
+            if isinstance(record, ItemRecord):
+                self._close()
+                self._start(page.page, record)
+            elif isinstance(record, TariffRecord) and self._open and not self._totals:
+                self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
+                self._close()
+            elif isinstance(record, (TotalRecord, TariffRecord)):
+                label = record.label if isinstance(record, TotalRecord) else "Tariff"
+                self._total(label, Decimal(record.amount))
+                self._close()
+            elif isinstance(record, TextRecord) and self._open and self._continues(record, page.page):
+                self._parts.append(record.text)
+                self._last = (page.page, record.y)
 
-    def build(self) -> tuple[list[LineItem], Totals | None]:
-        items: list[LineItem] = []
-        parts: list[list[str]] = []  # description parts per item
-        span = (0.0, 0.0)  # description column of the current item
-        last = (0, 0.0)  # page and baseline of the current item's last row
-        totals: dict[str, Decimal] = {}
-        open_item = False  # the current item may still take description lines and its tariff
-        for page in self.pages:
-            for record in page.records:
-                if isinstance(record, ItemRecord):
-                    item, span = self._item(page.page, record)
-                    items.append(item)
-                    parts.append([item.description] if item.description else [])
-                    last, open_item = (page.page, record.y), True
-                elif isinstance(record, TariffRecord) and open_item and not totals:
-                    items[-1] = _with_tariff(items[-1], Decimal(record.amount))
-                    open_item = False
-                elif isinstance(record, (TotalRecord, TariffRecord)):
-                    label = record.label if isinstance(record, TotalRecord) else "Tariff"
-                    self._total(totals, label, Decimal(record.amount))
-                    open_item = False
-                elif isinstance(record, TextRecord) and open_item and self._continues(record, page.page, last, span):
-                    parts[-1].append(record.text)
-                    last = (page.page, record.y)
-        finished = [
-            _with_description(item, " ".join(" ".join(p).split())) for item, p in zip(items, parts, strict=True)
-        ]
-        return finished, _totals(totals) if totals else None
+    def finish(self) -> tuple[list[LineItem], Totals | None]:
+        self._close()
+        return self.items, Totals(**self._totals) if self._totals else None
 
-    @staticmethod
-    def _continues(record: TextRecord, page: int, last: tuple[int, float], span: tuple[float, float]) -> bool:
+    def _close(self) -> None:
+        """Fix the current item's description (its wrapped lines are all in)."""
+        if self._parts and self.items:
+            self.items[-1] = replace(self.items[-1], description=" ".join(" ".join(self._parts).split()))
+        self._parts = []
+        self._open = False
+
+    def _continues(self, record: TextRecord, page: int) -> bool:
         """Whether a text row is a wrapped line of the current item's description."""
-        last_page, last_y = last
+        last_page, last_y = self._last
         if page == last_page:
             if (last_y - record.y) > CONTINUATION_GAP * record.size:
                 return False
@@ -398,20 +452,21 @@ class _ItemBuilder:
             return False
         if FOOTER.search(record.text):
             return False
-        left, right = span
+        left, right = self._span
         return record.x0 >= left and record.x1 <= right
 
-    def _item(self, page: int, record: ItemRecord) -> tuple[LineItem, tuple[float, float]]:
+    def _start(self, page: int, record: ItemRecord) -> None:
         quantities, description_words = self._split_body(record)
+        if description_words:
+            _sample(self._description_x, description_words[0].x0)
         tolerance = 0.6 * record.size
-        left = description_words[0].x0 if description_words else self.description_x
-        qty_words = [w for w in record.body if w not in description_words]
+        left = description_words[0].x0 if description_words else self._known_description_x()
+        qty_words = [w for w in record.body if all(w is not d for d in description_words)]
         right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
-        span = ((left if left is not None else float("-inf")) - tolerance, right + tolerance)
-        list_price, unit_price, extended, printed = _prices(record.amounts, quantities, self.document_type)
-        quantity = _billed_quantity(
-            self.document_type, quantities, list_price, unit_price if printed else None, extended
-        )
+        self._span = ((left if left is not None else float("-inf")) - tolerance, right + tolerance)
+        list_price, unit_price, extended, printed = _prices(record.amounts, quantities)
+        known_price = unit_price if printed else None
+        quantity = _billed_quantity(self.document_type, quantities, list_price, known_price, extended)
         if not printed:
             unit_price = _inferred_unit_price(list_price, extended, quantity)
         if self.document_type == "order_confirmation":
@@ -419,36 +474,49 @@ class _ItemBuilder:
         else:
             ordered, allocated = None, None
             shipped, backordered = quantities
-        item = LineItem(
-            page=page,
-            product_code=record.code,
-            upc=record.upc,
-            description=" ".join(w.text for w in description_words),
-            qty_ordered=ordered,
-            qty_allocated=allocated,
-            qty_shipped=shipped,
-            qty_backordered=backordered,
-            unit=record.unit,
-            list_price=list_price,
-            unit_price=unit_price,
-            extended_price=extended,
-            tariff_surcharge=None,
-            quantity=quantity,
-            unit_price_printed=printed,
+        description = " ".join(w.text for w in description_words)
+        self.items.append(
+            LineItem(
+                page=page,
+                product_code=record.code,
+                upc=record.upc,
+                description=description,
+                qty_ordered=ordered,
+                qty_allocated=allocated,
+                qty_shipped=shipped,
+                qty_backordered=backordered,
+                unit=record.unit,
+                list_price=list_price,
+                unit_price=unit_price,
+                extended_price=extended,
+                tariff_surcharge=None,
+                quantity=quantity,
+                unit_price_printed=printed,
+            )
         )
-        return item, span
+        self._parts = [description] if description else []
+        self._last = (page, record.y)
+        self._open = True
+
+    def _known_description_x(self) -> float | None:
+        if self._description_x:
+            return statistics.median(self._description_x)
+        return self._header_x
 
     def _split_body(self, record: ItemRecord) -> tuple[list[int], list[Word]]:
         """Split a product row's body into its quantity columns and its description words."""
         tail = _trailing_integers(record.body)
         count = self.qty_count
         if len(tail) >= count:
+            for edges, word in zip(self._edges, tail[-count:], strict=True):
+                _sample(edges, word.x1)
             return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
-        # Blank quantity cells: place each printed quantity in the nearest column.
+        # Blank quantity cells: place each printed quantity in the nearest known column.
         quantities = [0] * count
         placed: list[Word] = []
-        for word in tail if self.columns else []:
-            distances = [abs(word.x1 - edge) for edge in self.columns]
+        columns = [statistics.median(e) for e in self._edges] if all(self._edges) else []
+        for word in tail if columns else []:
+            distances = [abs(word.x1 - edge) for edge in columns]
             column = distances.index(min(distances))
             if distances[column] <= 3 * record.size:
                 quantities[column] = _int(word.text)
@@ -456,7 +524,7 @@ class _ItemBuilder:
         self.warnings.append(f"{record.code}: {count - len(placed)} of {count} quantity columns are blank; read as 0")
         return quantities, [w for w in record.body if all(w is not p for p in placed)]
 
-    def _total(self, totals: dict[str, Decimal], label: str, amount: Decimal) -> None:
+    def _total(self, label: str, amount: Decimal) -> None:
         lower = label.lower()
         if "sub" in lower or "merchandise" in lower:
             key = "subtotal"
@@ -468,9 +536,19 @@ class _ItemBuilder:
             key = "tax"
         else:
             key = "total"
-        if key in totals and totals[key] != amount:
-            self.warnings.append(f"two different {key} amounts in the totals block: {totals[key]}, {amount}")
-        totals.setdefault(key, amount)
+        if key in self._totals and self._totals[key] != amount:
+            self.warnings.append(f"two different {key} amounts in the totals block: {self._totals[key]}, {amount}")
+        self._totals.setdefault(key, amount)
+
+
+_SAMPLES = 64
+
+
+def _sample(values: list[float], value: float) -> None:
+    """Keep a bounded window of recent samples (column positions barely move in a document)."""
+    values.append(value)
+    if len(values) > _SAMPLES:
+        del values[0]
 
 
 def _trailing_integers(body: Sequence[Word]) -> list[Word]:
@@ -486,9 +564,7 @@ def _int(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def _prices(
-    amounts: Sequence[str], quantities: Sequence[int], document_type: DocumentType
-) -> tuple[Decimal, Decimal, Decimal, bool]:
+def _prices(amounts: Sequence[str], quantities: Sequence[int]) -> tuple[Decimal, Decimal, Decimal, bool]:
     """List, unit (Your Price), extended, and whether the unit price was printed."""
     values = [Decimal(a) for a in amounts]
     if len(values) == 3:
@@ -532,19 +608,3 @@ def _inferred_unit_price(list_price: Decimal, extended: Decimal, quantity: int) 
     if quantity:
         return (extended / quantity).quantize(CENT)
     return validation.expected_unit_price(list_price)
-
-
-def _with_tariff(item: LineItem, amount: Decimal) -> LineItem:
-    from dataclasses import replace
-
-    return replace(item, tariff_surcharge=amount)
-
-
-def _with_description(item: LineItem, description: str) -> LineItem:
-    from dataclasses import replace
-
-    return replace(item, description=description)
-
-
-def _totals(values: dict[str, Decimal]) -> Totals:
-    return Totals(**values)

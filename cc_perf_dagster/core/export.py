@@ -12,6 +12,7 @@ Files are written atomically: to a temporary file in the same folder, then renam
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -79,6 +80,70 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
         "totals": totals_to_dict(invoice.totals),
         "line_items": [item_to_dict(item) for item in invoice.line_items],
     }
+
+
+def invoice_to_record(invoice: Invoice) -> dict[str, Any]:
+    """Everything about a document, losslessly, for caches and storage (see :func:`invoice_from_record`)."""
+    return {
+        "invoice": invoice_to_dict(invoice),
+        "page_hashes": list(invoice.page_hashes),
+        "tax": money(invoice.totals.tax) if invoice.totals else None,
+        "unit_price_printed": [item.unit_price_printed for item in invoice.line_items],
+    }
+
+
+def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> Invoice:
+    """Rebuild a document from :func:`invoice_to_record` output (optionally under another file name)."""
+    data = record["invoice"]
+    printed = record.get("unit_price_printed") or [True] * len(data["line_items"])
+    items = tuple(
+        LineItem(
+            page=i["page"],
+            product_code=i["product_code"],
+            upc=i["upc"],
+            description=i["description"],
+            qty_ordered=i["qty_ordered"],
+            qty_allocated=i["qty_allocated"],
+            qty_shipped=i["qty_shipped"],
+            qty_backordered=i["qty_backordered"],
+            unit=i["unit"],
+            list_price=Decimal(i["list_price"]),
+            unit_price=Decimal(i["unit_price"]),
+            extended_price=Decimal(i["extended_price"]),
+            tariff_surcharge=_decimal(i["tariff_surcharge"]),
+            quantity=i["quantity"],
+            unit_price_printed=flag,
+        )
+        for i, flag in zip(data["line_items"], printed, strict=True)
+    )
+    totals = data.get("totals")
+    return Invoice(
+        file=file or data["file"],
+        sha256=data["sha256"],
+        document_type=data["document_type"],
+        invoice_number=data["invoice_number"],
+        invoice_date=None if data["invoice_date"] is None else dt.date.fromisoformat(data["invoice_date"]),
+        page_count=data["page_count"],
+        line_items=items,
+        totals=None
+        if totals is None
+        else Totals(
+            subtotal=_decimal(totals["subtotal"]),
+            tariff=_decimal(totals["tariff"]),
+            freight=_decimal(totals["freight"]),
+            tax=_decimal(record.get("tax")),
+            total=_decimal(totals["total"]),
+        ),
+        consistency_score=data["consistency_score"],
+        warnings=tuple(data["warnings"]),
+        totals_reconcile=data.get("totals_reconcile"),
+        page_hashes=tuple(record.get("page_hashes", ())),
+        vendor=data["vendor"],
+    )
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def invoice_to_json(invoice: Invoice) -> str:

@@ -14,8 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from cc_perf_dagster.core.cache import PageCache, cache_key
-from cc_perf_dagster.core.creative_coop import assemble, looks_unsupported, parse_page
-from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
+from cc_perf_dagster.core.creative_coop import (
+    NOT_CREATIVE_COOP,
+    DocumentAssembler,
+    assemble,
+    looks_unsupported,
+    parse_page,
+)
+from cc_perf_dagster.core.errors import UnsupportedDocumentError
+from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha256
@@ -67,10 +74,7 @@ def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None =
     for page in pages:
         result = parse_document_page(doc, page, cache)
         if page == 1 and looks_unsupported(result):
-            raise UnsupportedDocumentError(
-                "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)",
-                file=doc.file,
-            )
+            raise UnsupportedDocumentError(NOT_CREATIVE_COOP, file=doc.file)
         yield result
 
 
@@ -81,10 +85,7 @@ def assemble_document(file: str, sha256: str, results: Iterable[PageResult]) -> 
         NoTextLayerError: No page has any text.
         UnsupportedDocumentError: The text is not a Creative Co-op document.
     """
-    ordered = sorted(results, key=lambda r: r.page)
-    if not any(r.has_text for r in ordered):
-        raise NoTextLayerError("no text layer: the pages hold only images (a scan?); OCR is not supported", file=file)
-    return assemble(file, sha256, ordered)
+    return assemble(file, sha256, sorted(results, key=lambda r: r.page))
 
 
 def extract_invoice(
@@ -119,13 +120,15 @@ def extract_invoice(
     """
     name = file or Path(path).name
     sha256 = file_sha256(path) if cache is not None and Path(path).is_file() else None
-    if sha256 is not None:
+    if cache is not None and sha256 is not None:
         hit = cache.get(document_key(sha256))
         if hit is not None:
-            return assemble_document(name, sha256, [PageResult.from_dict(p) for p in hit["pages"]])
+            return invoice_from_record(hit, file=name)
     with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-        results = list(read_pages(doc, doc.pages(), cache))
-        invoice = assemble_document(doc.file, doc.sha256, results)
+        assembler = DocumentAssembler(doc.file, doc.sha256)
+        for result in read_pages(doc, doc.pages(), cache):
+            assembler.add(result)
+        invoice = assembler.finish()
     if cache is not None:
-        cache.put(document_key(invoice.sha256), {"pages": [r.to_dict() for r in results]})
+        cache.put(document_key(invoice.sha256), invoice_to_record(invoice))
     return invoice

@@ -1,0 +1,177 @@
+"""Which file each invoice partition stands for: the partition-key rule and the file registry.
+
+Partition key rule (stable, documented, always valid):
+    1. Take the file name without its ``.pdf`` extension (case kept): ``CS003837319.pdf`` ->
+       ``CS003837319``.
+    2. Replace every character other than ``A-Z a-z 0-9 _ - .`` with ``_``; collapse runs of
+       ``_`` and of ``.`` (so ``...`` can never appear); strip ``. _ -`` from both ends.
+    3. Longer than 100 characters: keep 91 and append ``_`` and 8 hex digits of the name's
+       sha256. Empty: ``invoice_`` and 8 hex digits.
+    The result is a valid Dagster partition key (no ``...``, no control characters). Two files
+    whose keys coincide (``a b.pdf`` and ``a_b.pdf``) are a :class:`DuplicatePartitionKeyError`,
+    never an overwrite.
+
+The registry keeps one small JSON file per key under ``root`` (``KEY.json``: path, file name,
+sha256, size, modification time), written atomically, so any process on any machine that
+sees ``root`` can find an invoice's file from its partition key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cc_perf_dagster.core.errors import CcPerfError
+from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.pdf import file_sha256
+
+MAX_KEY_LENGTH = 100
+_OUTSIDE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+class DuplicatePartitionKeyError(CcPerfError, ValueError):
+    """Two different files map to the same partition key."""
+
+    code = "duplicate_partition_key"
+
+
+def partition_key_for(path: str | os.PathLike[str]) -> str:
+    """The partition key of a file (see the module docstring for the rule).
+
+    Example:
+        >>> partition_key_for("/in/CS003837319.pdf")
+        'CS003837319'
+        >>> partition_key_for("Order #12 (copy)..pdf")
+        'Order_12_copy'
+    """
+    name = Path(path).name
+    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    key = _OUTSIDE.sub("_", stem)
+    key = re.sub(r"_+", "_", key)
+    key = re.sub(r"\.{2,}", ".", key)
+    key = key.strip("._-")
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    if not key:
+        return f"invoice_{digest}"
+    if len(key) > MAX_KEY_LENGTH:
+        key = f"{key[: MAX_KEY_LENGTH - 9].rstrip('._-')}_{digest}"
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredFile:
+    """A file registered as an invoice partition."""
+
+    key: str
+    path: str
+    file: str
+    sha256: str
+    size: int
+    mtime: float
+    registered_at: float
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file's size or modification time differs from the registered one."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return st.st_size != self.size or st.st_mtime != self.mtime
+
+
+class FileRegistry:
+    """Partition key -> file, stored as one JSON file per key under ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def get(self, key: str) -> RegisteredFile | None:
+        """The registered file of a partition key, or ``None``."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return RegisteredFile(**data)
+
+    def keys(self) -> list[str]:
+        """Every registered key, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name[:-5] for p in self.root.glob("*.json"))
+
+    def register(self, path: str | os.PathLike[str], *, sha256: str | None = None) -> RegisteredFile:
+        """Register (or refresh) a file under its partition key.
+
+        Raises:
+            DuplicatePartitionKeyError: Another file is registered under the same key.
+            FileNotFoundError: The file does not exist.
+        """
+        resolved = Path(path).resolve()
+        key = partition_key_for(resolved)
+        existing = self.get(key)
+        if existing is not None and Path(existing.path) != resolved and Path(existing.path).exists():
+            raise DuplicatePartitionKeyError(
+                f"partition key {key!r} is already taken by {existing.path}; rename one of the files",
+                file=str(resolved),
+            )
+        st = resolved.stat()
+        entry = RegisteredFile(
+            key=key,
+            path=str(resolved),
+            file=resolved.name,
+            sha256=sha256 or file_sha256(resolved),
+            size=st.st_size,
+            mtime=st.st_mtime,
+            registered_at=time.time(),
+        )
+        atomic_write_text(self._path(key), json.dumps(asdict(entry), indent=2) + "\n")
+        return entry
+
+    def refresh(self, key: str) -> RegisteredFile | None:
+        """Re-hash a registered file if it changed on disk; ``None`` if it is gone."""
+        entry = self.get(key)
+        if entry is None or not Path(entry.path).exists():
+            return None
+        if entry.changed_on_disk():
+            return self.register(entry.path)
+        return entry
+
+    def register_many(self, paths: Iterable[str | os.PathLike[str]]) -> tuple[list[RegisteredFile], list[CcPerfError]]:
+        """Register several files; collisions (also among the given files) are returned, not raised."""
+        registered: list[RegisteredFile] = []
+        errors: list[CcPerfError] = []
+        seen: dict[str, Path] = {}
+        for path in paths:
+            resolved = Path(path).resolve()
+            key = partition_key_for(resolved)
+            if key in seen and seen[key] != resolved:
+                errors.append(
+                    DuplicatePartitionKeyError(
+                        f"partition key {key!r} is also the key of {seen[key]}; rename one of the files",
+                        file=str(resolved),
+                    )
+                )
+                continue
+            try:
+                registered.append(self.register(resolved))
+                seen[key] = resolved
+            except DuplicatePartitionKeyError as exc:
+                errors.append(exc)
+        return registered, errors
+
+    def retire(self, key: str) -> bool:
+        """Forget a key (the file itself is never touched). Returns whether it was registered."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
