@@ -5,7 +5,7 @@ PYTHON ?= python3
 # A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint format fixtures bench clean
+.PHONY: install demo ui test lint format fixtures bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv and install the package with its dev extras
 
-demo: install  ## extract every test invoice and print a summary table
-	$(VENV)/bin/cc-perf summary test_invoices
+demo: install  ## materialize every test invoice through Dagster and print a table per invoice
+	$(VENV)/bin/cc-perf process --dagster-home "$(DAGSTER_HOME)" test_invoices
+
+ui: install  ## the Dagster UI on http://127.0.0.1:3000 with the same Dagster home
+	$(PY) -m cc_perf_dagster.instance
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: install  ## run the whole test suite
 	$(PY) -m pytest
@@ -34,6 +38,9 @@ fixtures: install  ## regenerate test_invoices/ (byte-identical)
 
 bench: install  ## benchmarks, ratios against baselines measured in the same run
 	$(PY) benchmarks/run.py
+
+bench-quick: install  ## a short subset of the benchmarks
+	$(PY) benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache .ruff_cache

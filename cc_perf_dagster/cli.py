@@ -2,7 +2,10 @@
 
 Subcommands:
     extract FILE [--format json|csv]   print one document as JSON (or booking-row CSV)
-    summary PATH...                     extract files or folders and print a table
+    summary PATH...                     extract files or folders and print a table (no Dagster)
+    process [--dagster-home DIR] [--json] PATH...
+                                        register files as partitions and materialize them
+                                        through the Dagster job; a table (or JSON) per invoice
 
 Exit status: 0 on success; 2 when an input is bad (one line on stderr naming the file and
 the reason, nothing on stdout); 1 on an unexpected internal error.
@@ -122,6 +125,71 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failures else EXIT_OK
 
 
+PROCESS_COLUMNS = (
+    ("partition", "partition_key"),
+    ("status", "status"),
+    ("pages", "pages"),
+    ("lines", "line_items"),
+    ("billed", "billed_lines"),
+    ("consistency", "consistency_score"),
+    ("time_s", "processing_time_s"),
+    ("peak_mb", "peak_rss_mb"),
+    ("batches", "batches"),
+    ("hit_rate", "cache_hit_rate"),
+)
+
+
+def _progress_line(outcome) -> str:
+    if outcome.status != "materialized":
+        return f"cc-perf: [failed] {outcome.partition_key} ({outcome.file}): {outcome.error}"
+    m = outcome.metadata
+    return (
+        f"cc-perf: [ok] {outcome.partition_key} ({outcome.file}): {m.get('pages')} pages, "
+        f"{m.get('line_items')} lines, {m.get('processing_time_s', 0):.2f} s, "
+        f"peak {m.get('peak_rss_mb', 0):.0f} MB, hit rate {m.get('cache_hit_rate', 0):.2f}"
+    )
+
+
+def _cmd_process(args: argparse.Namespace) -> int:
+    import json
+    import logging as _logging
+
+    from cc_perf_dagster.instance import ensure_dagster_home
+
+    home = ensure_dagster_home(args.dagster_home)
+    _logging.getLogger("dagster").setLevel(_logging.WARNING)
+    from dagster import DagsterInstance
+
+    from cc_perf_dagster.runner import InvoiceRunner
+
+    def progress(outcome) -> None:
+        print(_progress_line(outcome), file=sys.stderr, flush=True)
+
+    with DagsterInstance.get() as instance:
+        runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress)
+        outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
+    if args.json:
+        print(json.dumps([o.to_dict() for o in outcomes], indent=2, default=str))
+    else:
+        rows = []
+        for o in outcomes:
+            values = {"partition_key": o.partition_key, "status": o.status, **o.metadata}
+            rows.append([_cell(values.get(field)) for _, field in PROCESS_COLUMNS])
+        print(format_table([title for title, _ in PROCESS_COLUMNS], rows))
+        print(f"\nDagster home: {home}  (open it with `make ui`)")
+    if not outcomes:
+        return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
+    return EXIT_BAD_INPUT if any(o.status != "materialized" for o in outcomes) else EXIT_OK
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+    return str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cc-perf``."""
     parser = argparse.ArgumentParser(prog="cc-perf", description="Creative Co-op PDF invoices into line items.")
@@ -139,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="extract files or folders and print a table")
     summary.add_argument("paths", nargs="+", help="PDF files or folders holding them")
     summary.set_defaults(handler=_cmd_summary)
+
+    process = commands.add_parser("process", help="materialize files as invoice partitions through Dagster")
+    process.add_argument("paths", nargs="+", help="PDF files or folders holding them")
+    process.add_argument("--dagster-home", help="Dagster home folder (default $DAGSTER_HOME or ./.dagster_home)")
+    process.add_argument("--json", action="store_true", help="print a JSON array, one object per invoice")
+    process.add_argument("--in-process", action="store_true", help="run steps in this process (debugging)")
+    process.add_argument("--no-sheet", action="store_true", help="do not rebuild the purchasing sheet afterwards")
+    process.set_defaults(handler=_cmd_process)
     return parser
 
 

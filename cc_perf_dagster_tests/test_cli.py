@@ -72,3 +72,38 @@ def test_summary_table_lists_every_invoice_and_flags_bad_ones():
     assert done.returncode == 2
     assert "CS003837319" in done.stdout and "CI004848705" in done.stdout
     assert "empty.pdf: empty file" in done.stderr
+
+
+@pytest.mark.slow
+class TestProcess:
+    """`cc-perf process`: real Dagster runs through the multiprocess executor."""
+
+    def test_good_and_bad_files_each_get_their_outcome(self, tmp_path):
+        home = tmp_path / "home"
+        good = [TEST_INVOICES / "CI004731586.pdf", TEST_INVOICES / "CS003702114.pdf"]
+        bad = BAD_INVOICES / "truncated.pdf"
+        done = cc_perf("process", "--dagster-home", str(home), "--json", *map(str, good), str(bad))
+        assert done.returncode == 2, done.stderr
+        outcomes = {o["partition_key"]: o for o in json.loads(done.stdout)}
+        assert set(outcomes) == {"CI004731586", "CS003702114", "truncated"}
+        for key in ("CI004731586", "CS003702114"):
+            o = outcomes[key]
+            assert o["status"] == "materialized" and o["error"] is None
+            for figure in ("processing_time_s", "cpu_time_s", "peak_rss_mb", "pages", "batches", "line_items",
+                           "billed_lines", "cache_hits", "cache_misses", "cache_hit_rate", "parallel_speedup",
+                           "pages_per_s", "consistency_score"):  # fmt: skip
+                assert isinstance(o[figure], (int, float)), figure
+            assert o["invoice_number"] == key
+        assert outcomes["truncated"]["status"] == "failed"
+        assert "truncated.pdf: truncated or damaged PDF" in outcomes["truncated"]["error"]
+        progress = [line for line in done.stderr.splitlines() if line.startswith("cc-perf: [")]
+        assert len(progress) == 3 and "Traceback" not in done.stderr
+        assert (home / "dagster.yaml").exists()
+        sheet = (home / "cc_perf" / "assets" / "purchasing_sheet.csv").read_text()
+        assert "CI004731586" in sheet and "CS003702114" in sheet
+
+    def test_table_output_and_success_status(self, tmp_path):
+        done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[0].split()[:3] == ["partition", "status", "pages"]
+        assert "CI004790233  materialized" in done.stdout

@@ -1,0 +1,80 @@
+"""Ready-made Dagster definitions (``workspace.yaml`` points here) and the factory behind them.
+
+Example:
+    >>> from cc_perf_dagster.definitions import build_definitions
+    >>> defs = build_definitions(storage_root="/shared/cc_perf", max_concurrent=4)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
+
+from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
+from cc_perf_dagster.io_manager import JsonFileIOManager
+from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+
+PROCESS_JOB = "process_invoices"
+SHEET_JOB = "refresh_purchasing_sheet"
+
+process_invoices = define_asset_job(
+    PROCESS_JOB,
+    selection=AssetSelection.assets(invoice, booking_rows),
+    description="Extract invoices and their booking rows, for one partition or a range.",
+)
+refresh_purchasing_sheet = define_asset_job(
+    SHEET_JOB, selection=AssetSelection.assets(purchasing_sheet), description="Rebuild the combined booking table."
+)
+
+
+def build_definitions(
+    *,
+    storage_root: str | None = None,
+    cache_root: str | None = None,
+    max_concurrent: int = 2,
+    start_method: Literal["forkserver", "spawn"] = "forkserver",
+    pages_per_batch: int | None = None,
+    settings: ExtractionSettings | None = None,
+) -> Definitions:
+    """Definitions with their resources and the multiprocess executor.
+
+    Args:
+        storage_root: Storage folder (default: ``$CC_PERF_STORAGE``, ``$DAGSTER_HOME/cc_perf``).
+        cache_root: Page-cache folder (default: ``STORAGE/cache``); may be a shared path.
+        max_concurrent: Step processes at once; also the most batches worth fanning out.
+        start_method: How step processes start; forkserver is about twice as fast as spawn.
+        pages_per_batch: Fixed batch size instead of the cost model (1 = one step per page).
+        settings: Full extraction settings (overrides ``max_concurrent``/``pages_per_batch``).
+    """
+    settings = settings or ExtractionSettings(max_concurrent=max_concurrent, pages_per_batch=pages_per_batch)
+    if cache_root is None and storage_root is not None:
+        cache_root = str(Path(storage_root) / "cache")
+    executor = multiprocess_executor.configured(
+        {"max_concurrent": max_concurrent, "start_method": {start_method: {}}}, name=f"multiprocess_{start_method}"
+    )
+    return Definitions(
+        assets=[invoice_file, invoice, booking_rows, purchasing_sheet],
+        jobs=[process_invoices, refresh_purchasing_sheet],
+        resources={
+            "storage": InvoiceStorage(root=storage_root),
+            "page_cache": PageCacheResource(root=cache_root),
+            "settings": settings,
+            "io_manager": JsonFileIOManager(root=storage_root),
+        },
+        executor=executor,
+    )
+
+
+defs = build_definitions()
+
+
+def process_invoices_job():
+    """The invoice job of the ready-made definitions (a reconstructable target)."""
+    return defs.resolve_job_def(PROCESS_JOB)
+
+
+def refresh_purchasing_sheet_job():
+    """The purchasing-sheet job of the ready-made definitions (a reconstructable target)."""
+    return defs.resolve_job_def(SHEET_JOB)

@@ -1,0 +1,313 @@
+"""The three ops behind the invoice asset: plan page batches, extract a batch, assemble.
+
+Only small, plain values cross step boundaries: the plan (per invoice: path, sha256, page
+hashes, which pages need parsing) and batch reports (timings per page). Page results travel
+through the shared page cache, keyed by content hash, never through step outputs.
+"""
+
+import time
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    DynamicOut,
+    DynamicOutput,
+    Failure,
+    In,
+    MetadataValue,
+    Nothing,
+    OpExecutionContext,
+    Out,
+    Output,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    op,
+)
+
+from cc_perf_dagster.checks import check_output_names, evaluate_checks
+from cc_perf_dagster.core.creative_coop import DocumentAssembler
+from cc_perf_dagster.core.errors import InvalidDocumentError
+from cc_perf_dagster.core.export import booking_rows, invoice_from_record, invoice_to_dict, invoice_to_record
+from cc_perf_dagster.core.extract import cached_page, document_key, page_key, parse_document_page
+from cc_perf_dagster.core.metering import Meter, peak_rss_mb
+from cc_perf_dagster.core.models import Invoice
+from cc_perf_dagster.core.pdf import PdfDocument
+from cc_perf_dagster.core.planning import PageTask, batch_to_dict, plan_batches
+from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+
+PREVIEW_ROWS = 10
+
+
+def _prefix(context: OpExecutionContext, key: str | None = None) -> str:
+    run = context.run.run_id[:8]
+    return f"[run {run} partition {key}]" if key else f"[run {run}]"
+
+
+def run_partition_keys(context: OpExecutionContext) -> list[str]:
+    """The partitions this run covers, sorted (a single key or a range)."""
+    return sorted(set(context.partition_keys))
+
+
+@op(
+    ins={"invoice_file": In(Nothing)},
+    out={"plan": Out(description="Per invoice: file, sha256, page hashes, pages to parse."), "batches": DynamicOut()},
+    description="Open each invoice of the run, hash its pages, and fan out batches of the pages not yet cached.",
+)
+def plan_page_batches(
+    context: OpExecutionContext, storage: InvoiceStorage, page_cache: PageCacheResource, settings: ExtractionSettings
+):
+    """Plan the run: one DynamicOutput per page batch (page numbers and hashes only)."""
+    started = time.time()
+    cache = page_cache.get_cache()
+    registry = storage.registry()
+    invoices: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    tasks: list[PageTask] = []
+    for key in run_partition_keys(context):
+        entry = registry.refresh(key)
+        if entry is None:
+            failures.append(f"{key}: no file registered for this partition, or the file is gone")
+            continue
+        with Meter() as meter:
+            try:
+                plan = _plan_invoice(entry.path, entry.file, entry.sha256, cache, settings)
+            except InvalidDocumentError as exc:
+                failures.append(str(exc))
+                continue
+        plan.update(key=key, path=entry.path, plan_s=meter.wall_s, plan_cpu_s=meter.cpu_s)
+        invoices[key] = plan
+        tasks.extend(PageTask(key, entry.path, entry.file, page, plan["hashes"][page - 1]) for page in plan["to_parse"])
+        context.log.info(
+            f"{_prefix(context, key)} {entry.file}: {plan['page_count']} pages, "
+            f"{len(plan['to_parse'])} to parse{' (document cached)' if plan['document_hit'] else ''}"
+        )
+    if failures:
+        raise Failure(
+            description="\n".join(failures),
+            metadata={"failed": MetadataValue.json(failures), "partitions": len(run_partition_keys(context))},
+        )
+    batches = plan_batches(tasks, settings.cost_model())
+    peak = peak_rss_mb()
+    context.log.info(f"{_prefix(context)} {len(tasks)} pages to parse in {len(batches)} batch(es)")
+    yield Output({"started": started, "invoices": invoices, "plan_peak_rss_mb": peak, "batches": len(batches)}, "plan")
+    for index, batch in enumerate(batches):
+        yield DynamicOutput(
+            {**batch_to_dict(batch), "index": index}, mapping_key=f"batch_{index}", output_name="batches"
+        )
+
+
+def _plan_invoice(path: str, file: str, sha256: str, cache, settings: ExtractionSettings) -> dict[str, Any]:
+    record = cache.get(document_key(sha256))
+    if record is not None:
+        hashes = list(record["page_hashes"])
+        return {
+            "file": file,
+            "sha256": sha256,
+            "page_count": len(hashes),
+            "hashes": hashes,
+            "to_parse": [],
+            "document_hit": True,
+        }
+    with PdfDocument(path, limits=settings.limits(), file=file, sha256=sha256) as doc:
+        hashes = []
+        for page in doc.pages():
+            hashes.append(doc.content_hash(page))
+            doc.release(page)
+    to_parse = [page for page, digest in enumerate(hashes, 1) if cache.get(page_key(digest)) is None]
+    return {
+        "file": file,
+        "sha256": sha256,
+        "page_count": len(hashes),
+        "hashes": hashes,
+        "to_parse": to_parse,
+        "document_hit": False,
+    }
+
+
+@op(description="Parse one batch of pages (possibly of several invoices) into the page cache.")
+def extract_page_batch(
+    context: OpExecutionContext, batch: dict, page_cache: PageCacheResource, settings: ExtractionSettings
+) -> dict:
+    """Parse the batch's pages; results go to the shared page cache, timings come back."""
+    cache = page_cache.get_cache()
+    pages: list[dict[str, Any]] = []
+    with Meter() as meter:
+        for item in batch["items"]:
+            try:
+                with PdfDocument(item["path"], limits=settings.limits(), file=item["file"]) as doc:
+                    for page, expected in zip(item["pages"], item["hashes"], strict=True):
+                        wall0, cpu0 = time.perf_counter(), time.process_time()
+                        result = parse_document_page(doc, page, cache)
+                        if result.content_hash != expected:
+                            raise Failure(
+                                f"{item['file']}: page {page} changed while the run was in progress; run again"
+                            )
+                        pages.append(
+                            {
+                                "key": item["key"],
+                                "page": page,
+                                "wall_s": time.perf_counter() - wall0,
+                                "cpu_s": time.process_time() - cpu0,
+                            }
+                        )
+            except InvalidDocumentError as exc:
+                raise Failure(description=str(exc)) from exc
+    context.log.info(f"{_prefix(context)} batch {batch['index']}: {len(pages)} pages in {meter.wall_s:.2f} s")
+    return {
+        "index": batch["index"],
+        "pid": meter.pid,
+        "started": meter.started,
+        "finished": meter.finished,
+        "wall_s": meter.wall_s,
+        "cpu_s": meter.cpu_s,
+        "peak_rss_mb": meter.peak_rss_mb,
+        "keys": sorted({p["key"] for p in pages}),
+        "pages": pages,
+    }
+
+
+@op(
+    out={
+        "result": Out(description="{partition: invoice JSON}"),
+        **{n: Out(Nothing, is_required=False) for n in check_output_names()},
+    },
+    description="Assemble each invoice from its cached pages, run the self-checks, record the metadata.",
+)
+def assemble_invoices(
+    context: AssetExecutionContext,
+    plan: dict,
+    batch_reports: list[dict],
+    page_cache: PageCacheResource,
+    settings: ExtractionSettings,
+):
+    """Merge the page results into invoices; yield the asset value and the check results."""
+    cache = page_cache.get_cache()
+    keys = sorted(plan["invoices"])
+    single = len(keys) == 1
+    outputs: dict[str, dict] = {}
+    metrics: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    for key in keys:
+        entry = plan["invoices"][key]
+        with Meter() as meter:
+            try:
+                invoice, reparsed = _assemble_one(entry, cache, settings)
+            except InvalidDocumentError as exc:
+                failures.append(str(exc))
+                continue
+        figures = _figures(key, entry, invoice, batch_reports, meter, plan, single)
+        figures["pages_reparsed_in_merge"] = reparsed
+        metrics[key] = figures
+        stored = invoice_to_dict(invoice)
+        stored.update(partition_key=key, source_path=entry["path"])
+        outputs[key] = stored
+        context.add_asset_metadata(_metadata(invoice, figures), partition_key=key)
+        _log_budgets(context, key, figures, settings)
+        context.log.info(
+            f"{_prefix(context, key)} {invoice.invoice_number}: {len(invoice.line_items)} lines "
+            f"({len(invoice.billed_items)} billed), consistency {invoice.consistency_score:.3f}, "
+            f"{figures['processing_time_s']:.2f} s, hit rate {figures['cache_hit_rate']:.2f}"
+        )
+    if failures:
+        raise Failure(description="\n".join(failures), metadata={"failed": MetadataValue.json(failures)})
+    yield Output(outputs, "result")
+    yield from evaluate_checks(
+        metrics,
+        min_consistency=settings.min_consistency,
+        time_budget_s=settings.time_budget_s,
+        memory_budget_mb=settings.memory_budget_mb,
+    )
+
+
+def _assemble_one(entry: dict, cache, settings: ExtractionSettings) -> tuple[Invoice, int]:
+    """The invoice from the cache; pages missing there (evicted, failed write) are parsed here."""
+    if entry["document_hit"]:
+        record = cache.get(document_key(entry["sha256"]))
+        if record is not None:
+            return invoice_from_record(record, file=entry["file"]), 0
+    assembler = DocumentAssembler(entry["file"], entry["sha256"])
+    reparsed = 0
+    doc: PdfDocument | None = None
+    try:
+        for page, digest in enumerate(entry["hashes"], 1):
+            result = cached_page(cache, digest, page)
+            if result is None:
+                doc = doc or PdfDocument(entry["path"], limits=settings.limits(), file=entry["file"])
+                result = parse_document_page(doc, page, cache)
+                reparsed += 1
+            assembler.add(result)
+    finally:
+        if doc is not None:
+            doc.close()
+    invoice = assembler.finish()
+    cache.put(document_key(entry["sha256"]), invoice_to_record(invoice))
+    return invoice, reparsed
+
+
+def _figures(
+    key: str, entry: dict, invoice: Invoice, reports: list[dict], merge: Meter, plan: dict, single: bool
+) -> dict[str, Any]:
+    """Time, memory and cache figures of one invoice."""
+    mine = [r for r in reports if key in r["keys"]]
+    page_wall = sum(p["wall_s"] for r in mine for p in r["pages"] if p["key"] == key)
+    page_cpu = sum(p["cpu_s"] for r in mine for p in r["pages"] if p["key"] == key)
+    run_wall = merge.finished - plan["started"]
+    # One invoice per run: the real wall time. Several: the time attributable to this invoice.
+    processing = run_wall if single else entry["plan_s"] + page_wall + merge.wall_s
+    if mine:
+        span = max(r["finished"] for r in mine) - min(r["started"] for r in mine)
+        speedup = sum(r["wall_s"] for r in mine) / span if span > 0 else 1.0
+    else:
+        speedup = 1.0
+    pages = entry["page_count"]
+    hits = pages - len(entry["to_parse"])
+    return {
+        "processing_time_s": round(processing, 4),
+        "run_wall_s": round(run_wall, 4),
+        "cpu_time_s": round(entry["plan_cpu_s"] + page_cpu + merge.cpu_s, 4),
+        "peak_rss_mb": round(max([plan["plan_peak_rss_mb"], merge.peak_rss_mb] + [r["peak_rss_mb"] for r in mine]), 1),
+        "pages": pages,
+        "batches": len(mine),
+        "line_items": len(invoice.line_items),
+        "billed_lines": len(invoice.billed_items),
+        "cache_hits": hits,
+        "cache_misses": pages - hits,
+        "cache_hit_rate": round(hits / pages, 4) if pages else 0.0,
+        "parallel_speedup": round(speedup, 3),
+        "pages_per_s": round(pages / processing, 2) if processing > 0 else 0.0,
+        "consistency_score": invoice.consistency_score,
+        "totals_reconcile": invoice.totals_reconcile,
+    }
+
+
+def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
+    rows = booking_rows(invoice)[:PREVIEW_ROWS]
+    columns = ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
+    metadata: dict[str, Any] = {k: v for k, v in figures.items() if k != "totals_reconcile"}
+    metadata.update(
+        invoice_number=invoice.invoice_number,
+        invoice_date=str(invoice.invoice_date or ""),
+        document_type=invoice.document_type,
+        totals_reconcile=str(invoice.totals_reconcile),
+        warnings=len(invoice.warnings),
+        preview=MetadataValue.table(
+            records=[TableRecord(dict(zip(columns, row, strict=True))) for row in rows],
+            schema=TableSchema(columns=[TableColumn(c, "string") for c in columns]),
+        ),
+    )
+    if invoice.totals is not None and invoice.totals.total is not None:
+        metadata["total"] = float(invoice.totals.total)
+    if invoice.warnings:
+        metadata["warning_list"] = MetadataValue.json(list(invoice.warnings))
+    return metadata
+
+
+def _log_budgets(context: OpExecutionContext, key: str, figures: dict[str, Any], settings: ExtractionSettings) -> None:
+    missed = []
+    if figures["processing_time_s"] > settings.time_budget_s:
+        missed.append(f"processing {figures['processing_time_s']:.1f} s > budget {settings.time_budget_s} s")
+    if figures["peak_rss_mb"] > settings.memory_budget_mb:
+        missed.append(f"peak memory {figures['peak_rss_mb']:.0f} MB > budget {settings.memory_budget_mb} MB")
+    if missed:
+        context.log.warning(f"{_prefix(context, key)} performance target missed: " + "; ".join(missed))

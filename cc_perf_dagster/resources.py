@@ -1,0 +1,102 @@
+"""Dagster resources: where things are stored, the page cache, and the extraction settings.
+
+Every field has a default, so the ready-made definitions need no configuration; override
+them in ``build_definitions(...)`` or in a run's config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from cc_perf_dagster.core.cache import DEFAULT_SECRET_ENV, PageCache
+from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.planning import CostModel
+from cc_perf_dagster.core.registry import FileRegistry
+
+STORAGE_ENV = "CC_PERF_STORAGE"
+
+
+def default_storage_root() -> Path:
+    """``$CC_PERF_STORAGE``, else ``$DAGSTER_HOME/cc_perf``, else ``./.cc_perf``."""
+    if os.environ.get(STORAGE_ENV):
+        return Path(os.environ[STORAGE_ENV])
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]) / "cc_perf"
+    return Path.cwd() / ".cc_perf"
+
+
+class InvoiceStorage(ConfigurableResource):
+    """The storage root: the file registry and every asset's files live below it.
+
+    Layout: ``registry/KEY.json`` (which file a partition stands for),
+    ``assets/ASSET/KEY.json|csv`` (one file per partition), ``steps/RUN/STEP/OUTPUT.json``
+    (small intermediate values), ``cache/`` (the page cache, unless configured elsewhere).
+    Point ``root`` at a shared path to run steps on several machines.
+    """
+
+    root: str | None = Field(
+        default=None, description="Storage folder; default $CC_PERF_STORAGE, $DAGSTER_HOME/cc_perf or ./.cc_perf."
+    )
+
+    @property
+    def path(self) -> Path:
+        """The resolved storage folder."""
+        return Path(self.root) if self.root else default_storage_root()
+
+    def registry(self) -> FileRegistry:
+        """The partition-key -> file registry."""
+        return FileRegistry(self.path / "registry")
+
+
+class PageCacheResource(ConfigurableResource):
+    """The content-addressed page and document cache (see :mod:`cc_perf_dagster.core.cache`)."""
+
+    root: str | None = Field(default=None, description="Cache folder; default STORAGE_ROOT/cache. May be shared.")
+    max_bytes: int = Field(default=512 * 2**20, description="Size bound of the disk level (LRU eviction).")
+    ttl_s: float = Field(default=90 * 86400, description="Time to live of an entry, in seconds.")
+    secret_env_var: str = Field(
+        default=DEFAULT_SECRET_ENV,
+        description="Environment variable holding the HMAC secret; without it, ROOT/secret.key is used.",
+    )
+    enabled: bool = Field(default=True, description="Switch the disk level off (the in-process level stays).")
+    _cache: PageCache | None = PrivateAttr(default=None)
+
+    def get_cache(self) -> PageCache:
+        """This process's cache object (created on first use)."""
+        if self._cache is None:
+            root = (Path(self.root) if self.root else default_storage_root() / "cache") if self.enabled else None
+            self._cache = PageCache(root, max_bytes=self.max_bytes, ttl_s=self.ttl_s, secret_env=self.secret_env_var)
+        return self._cache
+
+
+class ExtractionSettings(ConfigurableResource):
+    """Limits, the fan-out cost model and the performance budgets of the invoice asset."""
+
+    max_pages: int = Field(default=Limits().max_pages, description="Refuse documents with more pages.")
+    max_bytes: int = Field(default=Limits().max_bytes, description="Refuse larger files.")
+    step_overhead_s: float = Field(default=0.75, description="Measured cost of one extra executor step.")
+    page_cost_s: float = Field(default=0.012, description="Measured cost of parsing one page.")
+    max_concurrent: int = Field(default=2, description="Executor concurrency: the most batches worth fanning out.")
+    pages_per_batch: int | None = Field(
+        default=None, description="Fixed batch size instead of the cost model (1 = one step per page)."
+    )
+    min_consistency: float = Field(default=0.9, description="Consistency score below which the check fails.")
+    time_budget_s: float = Field(default=60.0, description="Processing time per invoice before a warning.")
+    memory_budget_mb: float = Field(default=800.0, description="Peak step memory before a warning.")
+
+    def limits(self) -> Limits:
+        """The core's byte and page limits."""
+        return Limits(max_bytes=self.max_bytes, max_pages=self.max_pages)
+
+    def cost_model(self) -> CostModel:
+        """The fan-out cost model."""
+        return CostModel(
+            step_overhead_s=self.step_overhead_s,
+            page_cost_s=self.page_cost_s,
+            max_concurrent=self.max_concurrent,
+            pages_per_batch=self.pages_per_batch,
+        )

@@ -1,0 +1,219 @@
+"""Process files through the Dagster job from a script: register, materialize, report.
+
+This is what ``cc-perf process`` and ``make demo`` run. Files become dynamic partitions (their
+sha256 recorded as the file asset's data version), then the ``process_invoices`` job runs
+through the multiprocess executor: one run per contiguous range of good files (batches then
+span invoices), and a run of its own for each file that a quick check finds unreadable, so a
+bad file fails its own partition with its reason while the others complete. If a range run
+fails anyway, its partitions are retried one per run, so the failure stays with its file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetObservation,
+    DagsterInstance,
+    execute_job,
+    reconstructable,
+)
+
+from cc_perf_dagster.assets import PARTITIONS_NAME
+from cc_perf_dagster.core.errors import CcPerfError, InvalidDocumentError
+from cc_perf_dagster.core.extract import read_pages
+from cc_perf_dagster.core.pdf import Limits, PdfDocument
+from cc_perf_dagster.core.registry import FileRegistry, RegisteredFile, partition_key_for
+from cc_perf_dagster.definitions import (
+    PROCESS_JOB,
+    SHEET_JOB,
+    defs,
+    process_invoices_job,
+    refresh_purchasing_sheet_job,
+)
+from cc_perf_dagster.resources import default_storage_root
+
+DATA_VERSION_TAG = "dagster/data_version"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
+
+@dataclass
+class InvoiceOutcome:
+    """What happened to one file."""
+
+    partition_key: str
+    file: str
+    path: str
+    status: str = "pending"  # "materialized" | "failed"
+    error: str | None = None
+    run_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form: the fields and every metadata figure at the top level."""
+        data = asdict(self)
+        data.pop("metadata")
+        data.update(self.metadata)
+        return data
+
+
+def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand folders into the PDFs they hold (sorted); files are kept as given."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf") if path.is_dir() else [path])
+    return out
+
+
+def quick_check(path: Path, limits: Limits | None = None) -> str | None:
+    """Why a file cannot be processed, from its structure and its first page, or ``None``."""
+    try:
+        with PdfDocument(path, limits=limits) as doc:
+            first = next(read_pages(doc, [1]))
+    except InvalidDocumentError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path.name}: {exc.strerror or exc}"
+    if not first.has_text:
+        return "suspect"  # a scan, or a cover page: run it on its own
+    return None
+
+
+def contiguous_ranges(selected: Sequence[str], order: Sequence[str]) -> list[list[str]]:
+    """Group partition keys into runs of keys adjacent in the partitions' order."""
+    position = {key: index for index, key in enumerate(order)}
+    ranges: list[list[str]] = []
+    for key in sorted(selected, key=position.__getitem__):
+        if ranges and position[key] == position[ranges[-1][-1]] + 1:
+            ranges[-1].append(key)
+        else:
+            ranges.append([key])
+    return ranges
+
+
+class InvoiceRunner:
+    """Registers files and materializes their partitions on a Dagster instance.
+
+    Args:
+        instance: The Dagster instance (``DagsterInstance.get()`` for the shared home).
+        in_process: Run in this process instead of the multiprocess executor (tests, debugging).
+        progress: Called with each outcome as soon as it is known.
+        console_log_level: Level of the runs' console logging (their events are stored anyway).
+    """
+
+    def __init__(
+        self,
+        instance: DagsterInstance,
+        *,
+        in_process: bool = False,
+        progress: Callable[[InvoiceOutcome], None] | None = None,
+        console_log_level: str = "CRITICAL",
+    ):
+        self.instance = instance
+        self.console_log_level = console_log_level
+        self.in_process = in_process
+        self.progress = progress or (lambda outcome: None)
+        self.registry = FileRegistry(default_storage_root() / "registry")
+
+    def process(self, paths: Iterable[str | os.PathLike[str]], *, refresh_sheet: bool = True) -> list[InvoiceOutcome]:
+        """Register the files (or every PDF in the folders) and materialize them."""
+        outcomes: dict[str, InvoiceOutcome] = {}
+        registered: list[RegisteredFile] = []
+        for path in pdf_paths(paths):
+            key = partition_key_for(path)
+            try:
+                entry = self.registry.register(path)
+            except (CcPerfError, OSError) as exc:
+                outcome = InvoiceOutcome(key, path.name, str(path), "failed", _reason(exc, path))
+                outcomes[f"{key}@{path}"] = outcome
+                self.progress(outcome)
+                continue
+            registered.append(entry)
+            outcomes[entry.key] = InvoiceOutcome(entry.key, entry.file, entry.path)
+        if registered:
+            self._add_partitions(registered)
+            good, isolated = [], []
+            for entry in registered:
+                verdict = quick_check(Path(entry.path))
+                (good if verdict is None else isolated).append(entry.key)
+            order = self.instance.get_dynamic_partitions(PARTITIONS_NAME)
+            for keys in contiguous_ranges(good, order):
+                self._run(keys, outcomes, retry_singly=len(keys) > 1)
+            for key in isolated:
+                self._run([key], outcomes, retry_singly=False)
+            if refresh_sheet and any(o.status == "materialized" for o in outcomes.values()):
+                self._execute(SHEET_JOB, refresh_purchasing_sheet_job, tags={})
+        return list(outcomes.values())
+
+    def _add_partitions(self, entries: list[RegisteredFile]) -> None:
+        existing = set(self.instance.get_dynamic_partitions(PARTITIONS_NAME))
+        new = [e.key for e in entries if e.key not in existing]
+        if new:
+            self.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
+        for entry in entries:  # the file asset's data version per partition: its sha256
+            self.instance.report_runless_asset_event(
+                AssetObservation(
+                    asset_key=AssetKey("invoice_file"), partition=entry.key, tags={DATA_VERSION_TAG: entry.sha256}
+                )
+            )
+
+    def _run(self, keys: list[str], outcomes: dict[str, InvoiceOutcome], *, retry_singly: bool) -> None:
+        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {PARTITION_TAG: keys[0]}
+        success, run_id, metadata, failure = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
+        if not success and retry_singly:
+            for key in keys:
+                self._run([key], outcomes, retry_singly=False)
+            return
+        for key in keys:
+            outcome = outcomes[key]
+            outcome.run_id = run_id
+            if success and key in metadata:
+                outcome.status, outcome.metadata = "materialized", metadata[key]
+            else:
+                outcome.status, outcome.error = "failed", failure or "the run failed"
+            self.progress(outcome)
+
+    def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
+        # The run's events still reach the instance (and the UI); only the console echo is quiet.
+        run_config = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
+        if self.in_process:
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config
+            )
+            return _summarize(result)
+        with execute_job(
+            reconstructable(target), instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config
+        ) as result:
+            return _summarize(result)
+
+
+def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None]:
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key == AssetKey("invoice") and materialization.partition:
+            metadata[materialization.partition] = {
+                name: value.value
+                for name, value in materialization.metadata.items()
+                if isinstance(value.value, (int, float, str, bool))
+            }
+    failure = None
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        failure = (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
+        break
+    return result.success, result.run_id, metadata, failure
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    return str(exc)

@@ -1,0 +1,169 @@
+"""The invoice pipeline through Dagster, in process: materializations, metadata, checks, ranges."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.definitions import PROCESS_JOB, SHEET_JOB, build_definitions
+from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
+from cc_perf_dagster_tests.fixtures.generate import write_document
+from cc_perf_dagster_tests.fixtures.model import Misprint
+from cc_perf_dagster_tests.fixtures.specs import ci004731586
+
+NUMERIC_METADATA = (
+    "processing_time_s", "cpu_time_s", "peak_rss_mb", "pages", "batches", "line_items", "billed_lines",
+    "cache_hits", "cache_misses", "cache_hit_rate", "parallel_speedup", "pages_per_s", "consistency_score",
+)  # fmt: skip
+
+
+class Pipeline:
+    """A throwaway storage root, an ephemeral instance and the ready-made definitions on them."""
+
+    def __init__(self, root):
+        self.root = root
+        self.defs = build_definitions(storage_root=str(root))
+        self.instance = DagsterInstance.ephemeral()
+        self.registry = FileRegistry(root / "registry")
+
+    def register(self, *paths):
+        keys = [self.registry.register(p).key for p in paths]
+        self.instance.add_dynamic_partitions("invoices", keys)
+        return keys
+
+    def run(self, keys, job=PROCESS_JOB):
+        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {}
+        job_def = self.defs.resolve_job_def(job)
+        kwargs = {"partition_key": keys[0]} if len(keys) == 1 else {"tags": tags}
+        return job_def.execute_in_process(instance=self.instance, raise_on_error=False, **kwargs)
+
+    def materialization(self, result, key, asset="invoice"):
+        events = [
+            e.event_specific_data.materialization
+            for e in result.get_asset_materialization_events()
+            if e.event_specific_data.materialization.asset_key == AssetKey(asset)
+            and e.event_specific_data.materialization.partition == key
+        ]
+        assert len(events) == 1
+        return {k: v.value for k, v in events[0].metadata.items()}
+
+    def checks(self, result):
+        return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    return Pipeline(tmp_path / "storage")
+
+
+def test_one_invoice_materializes_with_metadata_checks_and_files(pipeline):
+    pdf = TEST_INVOICES / "CS003837319.pdf"
+    (key,) = pipeline.register(pdf)
+    result = pipeline.run([key])
+    assert result.success
+    metadata = pipeline.materialization(result, key)
+    for name in NUMERIC_METADATA:
+        assert isinstance(metadata[name], (int, float)), name
+    assert metadata["pages"] == 15 and metadata["line_items"] == 135 and metadata["invoice_number"] == "CS003837319"
+    assert metadata["cache_misses"] == 15 and metadata["cache_hit_rate"] == 0.0
+    assert metadata["batches"] == 1  # 15 pages on 2 cores: fanning out would not pay
+    assert metadata["processing_time_s"] > 0 and metadata["cpu_time_s"] > 0 and metadata["peak_rss_mb"] > 20
+    assert metadata["pages_per_s"] == pytest.approx(15 / metadata["processing_time_s"], rel=0.01)
+    assert len(metadata["preview"].records) == 10
+    checks = pipeline.checks(result)
+    assert set(checks) == {"consistency", "totals_reconcile", "processing_time", "peak_memory"}
+    assert all(c.passed for c in checks.values())
+
+    stored = json.loads((pipeline.root / "assets/invoice" / f"{key}.json").read_text())
+    expected = expected_for(pdf)
+    assert stored["line_items"] == expected["line_items"] and stored["partition_key"] == key
+    rows = list(csv.reader(io.StringIO((pipeline.root / "assets/booking_rows" / f"{key}.csv").read_text())))
+    assert len(rows) - 1 == sum(1 for i in expected["line_items"] if i["quantity"] > 0)
+    assert not list(pipeline.root.rglob("*.pkl")) and not list(pipeline.root.rglob("*.pickle"))
+
+
+def test_second_materialization_is_all_cache_hits_with_identical_output(pipeline):
+    (key,) = pipeline.register(TEST_INVOICES / "CI004848705.pdf")
+    first = pipeline.run([key])
+    stored = (pipeline.root / "assets/invoice" / f"{key}.json").read_text()
+    second = pipeline.run([key])
+    assert first.success and second.success
+    metadata = pipeline.materialization(second, key)
+    assert metadata["cache_hit_rate"] == 1.0 and metadata["cache_misses"] == 0 and metadata["batches"] == 0
+    assert (pipeline.root / "assets/invoice" / f"{key}.json").read_text() == stored
+
+
+def test_range_run_writes_metadata_and_files_per_partition(pipeline):
+    keys = pipeline.register(*(TEST_INVOICES / n for n in ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf")))
+    result = pipeline.run(keys)
+    assert result.success
+    for key in keys:
+        metadata = pipeline.materialization(result, key)
+        assert metadata["invoice_number"] == key
+        assert metadata["consistency_score"] == 1.0
+        assert (pipeline.root / "assets/invoice" / f"{key}.json").exists()
+        assert pipeline.materialization(result, key, "booking_rows")["rows"] > 0
+    checks = pipeline.checks(result)
+    assert checks["consistency"].metadata["partitions"].value == 3
+
+    sheet = pipeline.defs.resolve_job_def(SHEET_JOB).execute_in_process(instance=pipeline.instance)
+    assert sheet.success
+    text = (pipeline.root / "assets/purchasing_sheet.csv").read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
+    assert {r[2] for r in rows[1:]} == set(keys)
+
+
+def test_a_doctored_invoice_fails_the_consistency_and_totals_checks(pipeline, tmp_path):
+    doctored = tmp_path / "CI004731586-doctored.pdf"
+    spec = dataclasses.replace(ci004731586(), misprints=(Misprint(0, "extended_price", "99.99"),))
+    write_document(doctored, spec, write_truth=False)
+    (key,) = pipeline.register(doctored)
+    result = pipeline.run([key])
+    assert result.success  # the checks are not blocking: the rows are kept, flagged
+    checks = pipeline.checks(result)
+    metadata = pipeline.materialization(result, key)
+    assert metadata["consistency_score"] == round(1 - 1 / metadata["line_items"], 4)  # 1 of 34 items wrong
+    assert checks["consistency"].passed  # 0.97 is above the default minimum of 0.9
+    assert not checks["totals_reconcile"].passed
+    assert checks["totals_reconcile"].severity.value == "ERROR"
+    assert checks["processing_time"].passed and checks["peak_memory"].passed
+
+
+def test_consistency_below_threshold_fails_its_check(tmp_path):
+    pipeline = Pipeline(tmp_path / "storage")
+    from cc_perf_dagster.resources import ExtractionSettings
+
+    pipeline.defs = build_definitions(
+        storage_root=str(pipeline.root), settings=ExtractionSettings(min_consistency=0.99)
+    )
+    doctored = tmp_path / "doctored.pdf"
+    spec = dataclasses.replace(ci004731586(), misprints=(Misprint(0, "extended_price", "99.99"),))
+    write_document(doctored, spec, write_truth=False)
+    (key,) = pipeline.register(doctored)
+    result = pipeline.run([key])
+    consistency = pipeline.checks(result)["consistency"]
+    assert not consistency.passed and key in consistency.description
+
+
+def test_a_bad_file_fails_its_run_with_its_reason(pipeline):
+    (key,) = pipeline.register(TEST_INVOICES / "bad" / "scanned.pdf")
+    result = pipeline.run([key])
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "scanned.pdf: no text layer" in failure.step_failure_data.user_failure_data.description
+
+
+def test_a_partition_without_a_registered_file_fails_clearly(pipeline):
+    pipeline.instance.add_dynamic_partitions("invoices", ["ghost"])
+    result = pipeline.run(["ghost"])
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "ghost: no file registered" in failure.step_failure_data.user_failure_data.description

@@ -1,0 +1,68 @@
+"""The code location loads, and the job runs through the real multiprocess executor."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.definitions import defs
+from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
+from cc_perf_dagster_tests.dagster_jobs import fan_out_job
+
+
+def test_definitions_validate_through_the_workspace():
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_ready_made_definitions_use_forkserver_multiprocess():
+    executor = defs.resolve_job_def("process_invoices").executor_def
+    assert executor.name == "multiprocess_forkserver"
+    assert {a.key for a in defs.resolve_all_asset_specs()} >= {
+        AssetKey("invoice_file"), AssetKey("invoice"), AssetKey("booking_rows"), AssetKey("purchasing_sheet"),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def storage(tmp_path, monkeypatch):
+    root = tmp_path / "storage"
+    monkeypatch.setenv("CC_PERF_STORAGE", str(root))  # step processes inherit it
+    return root
+
+
+@pytest.mark.slow
+def test_multiprocess_range_run_fans_out_batches_across_invoices(storage, tmp_path):
+    registry = FileRegistry(storage / "registry")
+    names = ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf")
+    keys = [registry.register(TEST_INVOICES / n).key for n in names]
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        instance.add_dynamic_partitions("invoices", keys)
+        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+        with execute_job(reconstructable(fan_out_job), instance=instance, tags=tags) as result:
+            assert result.success
+            steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+            pids = {e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
+            materializations = [
+                e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+            ]
+    batch_steps = sorted(s for s in steps if s.startswith("invoice.extract_page_batch["))
+    assert batch_steps == ["invoice.extract_page_batch[batch_0]", "invoice.extract_page_batch[batch_1]"]
+    assert len(pids) >= 4  # every step in a process of its own
+    invoice_events = {m.partition: m.metadata for m in materializations if m.asset_key == AssetKey("invoice")}
+    assert sorted(invoice_events) == sorted(keys)
+    # 7 pages, 2 batches of 4 and 3 pages: the first batch spans the first two invoices
+    assert [invoice_events[k]["batches"].value for k in keys] == [1, 1, 1]
+    for metadata in invoice_events.values():
+        assert metadata["line_items"].value > 0 and metadata["peak_rss_mb"].value > 20
+    assert (storage / "assets" / "invoice" / f"{keys[0]}.json").exists()
