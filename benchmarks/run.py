@@ -1,9 +1,13 @@
 """`make bench`: performance figures, each a ratio against a baseline measured in the same run.
 
-Sections:
+Sections (``--only NAME`` runs one):
     core     pages/s of the extractor against raw ``PdfPage.extract_text()`` on the same pages.
     memory   peak resident memory of a whole extraction at 15, 150 and 1,500 pages, each in a
              fresh process; the figure that matters is the growth over the 15-page document.
+    one      one 15-page invoice, cold, through Dagster: the adaptive design (cost-model batches,
+             forkserver) against the naive one (one step per page, spawn) and in-process.
+    scale    N invoices of 15 pages (200 by default) in range runs against a plain
+             ``multiprocessing.Pool(2)`` script running the same core over the same files.
 
 Writes ``benchmarks/results/<timestamp>.json`` and prints a table. Absolute times are context;
 the headline figures are the ratios.
@@ -101,35 +105,188 @@ def bench_memory(sizes: list[int], workdir: Path) -> dict:
     return {"rows": rows, "target_growth_max_mb": TARGET_MEMORY_GROWTH_MB}
 
 
+# --- Dagster --------------------------------------------------------------------------------
+
+
+def naive_job():
+    """The naive design: one step per page, spawn start method."""
+    from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
+
+    return build_definitions(pages_per_batch=1, start_method="spawn").resolve_job_def(PROCESS_JOB)
+
+
+def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
+    """Register ``files`` on a fresh instance and storage, materialize them, time it (cold)."""
+    from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+
+    from cc_perf_dagster.core.registry import FileRegistry
+    from cc_perf_dagster.definitions import PROCESS_JOB, defs, process_invoices_job, storage_run_config
+    from cc_perf_dagster.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+
+    storage = workdir / f"storage-{design}-{time.time_ns()}"
+    home = workdir / f"home-{design}-{time.time_ns()}"
+    home.mkdir(parents=True)
+    registry = FileRegistry(storage / "registry")
+    keys = [registry.register(f).key for f in files]
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    run_config = {**storage_run_config(str(storage)), **quiet}
+    tags = {PARTITION_TAG: keys[0]} if len(keys) == 1 else {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    with DagsterInstance.local_temp(str(home)) as instance:
+        instance.add_dynamic_partitions("invoices", keys)
+        started = time.perf_counter()
+        if design == "in_process":
+            result = defs.resolve_job_def(PROCESS_JOB).execute_in_process(
+                instance=instance, tags=tags, run_config=run_config
+            )
+            success, events = result.success, result.get_asset_materialization_events()
+        else:
+            target = naive_job if design == "naive" else process_invoices_job
+            with execute_job(reconstructable(target), instance=instance, tags=tags, run_config=run_config) as result:
+                success, events = result.success, result.get_asset_materialization_events()
+        wall = time.perf_counter() - started
+    if not success:
+        raise RuntimeError(f"{design} run failed")
+    metadata = [
+        {
+            k: v.value
+            for k, v in e.event_specific_data.materialization.metadata.items()
+            if isinstance(v.value, (int, float))
+        }
+        for e in events
+        if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
+    ]
+    return {
+        "wall_s": round(wall, 3),
+        "invoices": len(metadata),
+        "max_step_peak_rss_mb": max(m["peak_rss_mb"] for m in metadata),
+        "batches": sum(m["batches"] for m in metadata),
+    }
+
+
+def _median_run(files: list[Path], workdir: Path, design: str, rounds: int) -> dict:
+    runs = [_dagster_run(files, workdir, design=design) for _ in range(rounds)]
+    runs.sort(key=lambda r: r["wall_s"])
+    return {**runs[len(runs) // 2], "all_wall_s": [r["wall_s"] for r in runs]}
+
+
+def bench_one_invoice(rounds: int, workdir: Path) -> dict:
+    """One 15-page invoice, cold, three designs measured side by side (interleaved)."""
+    files = [REPO / "test_invoices" / "CS003837319.pdf"]
+    adaptive = _median_run(files, workdir, "adaptive", rounds)
+    naive = _median_run(files, workdir, "naive", rounds)
+    in_process = _median_run(files, workdir, "in_process", rounds)
+    return {
+        "pages": 15,
+        "adaptive_forkserver": adaptive,
+        "naive_per_page_spawn": naive,
+        "in_process": in_process,
+        "adaptive_over_naive": round(adaptive["wall_s"] / naive["wall_s"], 3),
+        "target_ratio_max": 0.35,
+        "target_step_peak_rss_mb_max": 150,
+    }
+
+
+def _pool_extract(path: str) -> int:
+    return len(extract_invoice(path).line_items)
+
+
+def bench_scale(count: int, workdir: Path) -> dict:
+    """``count`` distinct 15-page invoices: range runs against multiprocessing.Pool(2)."""
+    import multiprocessing
+
+    from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
+
+    folder = workdir / f"scale-{count}"
+    folder.mkdir()
+    files = []
+    for index in range(count):
+        path = folder / f"CS{900000000 + index:09d}.pdf"
+        write_large_order_confirmation(path, 15, seed=index)
+        files.append(path)
+    started = time.perf_counter()
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        lines = sum(pool.map(_pool_extract, [str(f) for f in files]))
+    pool_wall = time.perf_counter() - started
+    dagster = _dagster_run(files, workdir, design="adaptive")
+    return {
+        "invoices": count,
+        "pages": 15 * count,
+        "line_items": lines,
+        "pool2_wall_s": round(pool_wall, 3),
+        "dagster_range_run": dagster,
+        "dagster_over_pool2": round(dagster["wall_s"] / pool_wall, 3),
+        "dagster_invoices_per_min": round(count / dagster["wall_s"] * 60, 1),
+        "pool2_invoices_per_min": round(count / pool_wall * 60, 1),
+        "target_ratio_max": 1.5,
+    }
+
+
+SECTIONS = ("core", "memory", "one", "scale")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller documents")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    parser.add_argument("--invoices", type=int, default=None, help="invoices for the scale section")
     args = parser.parse_args(argv)
+    sections = args.only or list(SECTIONS)
     files = sorted((REPO / "test_invoices").glob("*.pdf"))
     sizes = [15, 150, 500] if args.quick else [15, 150, 1500]
+    report: dict = {
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        report = {
-            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-            "core": bench_core(files, rounds=2 if args.quick else 5),
-            "memory": bench_memory(sizes, Path(tmp)),
-        }
+        work = Path(tmp)
+        if "core" in sections:
+            report["core"] = bench_core(files, rounds=2 if args.quick else 5)
+        if "memory" in sections:
+            report["memory"] = bench_memory(sizes, work)
+        if "one" in sections:
+            report["one_invoice"] = bench_one_invoice(1 if args.quick else 3, work)
+        if "scale" in sections:
+            report["scale"] = bench_scale(args.invoices or (20 if args.quick else 200), work)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{report['timestamp'].replace(':', '').replace('+0000', 'Z')}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    core = report["core"]
-    print("core extractor vs raw pypdf extract_text() on the same pages")
-    print(f"  pages {core['pages']}: raw {core['raw_pages_per_s']} pages/s, core {core['core_pages_per_s']} pages/s")
-    print(f"  cost ratio core/raw = {core['core_cost_ratio']} (target <= {TARGET_CORE_RATIO})")
-    print("peak resident memory of one extraction (fresh process each)")
-    for row in report["memory"]["rows"]:
-        print(
-            f"  {row['pages']:>5} pages, {row['items']:>6} items, {row['file_mb']:>6} MB file: "
-            f"{row['peak_rss_mb']} MB (+{row['growth_over_smallest_mb']} MB)"
-        )
-    print(f"  target: growth at most {TARGET_MEMORY_GROWTH_MB} MB")
+    print_report(report)
     print(f"written {out.relative_to(REPO)}")
     return 0
+
+
+def print_report(report: dict) -> None:
+    if "core" in report:
+        core = report["core"]
+        print("core extractor vs raw pypdf extract_text() on the same pages")
+        print(
+            f"  pages {core['pages']}: raw {core['raw_pages_per_s']} pages/s, core {core['core_pages_per_s']} pages/s"
+        )
+        print(f"  cost ratio core/raw = {core['core_cost_ratio']} (target <= {TARGET_CORE_RATIO})")
+    if "memory" in report:
+        print("peak resident memory of one extraction (fresh process each)")
+        for row in report["memory"]["rows"]:
+            print(
+                f"  {row['pages']:>5} pages, {row['items']:>6} items, {row['file_mb']:>6} MB file: "
+                f"{row['peak_rss_mb']} MB (+{row['growth_over_smallest_mb']} MB)"
+            )
+        print(f"  target: growth at most {TARGET_MEMORY_GROWTH_MB} MB")
+    if "one_invoice" in report:
+        one = report["one_invoice"]
+        print("one 15-page invoice, cold, through Dagster (median wall)")
+        for name in ("adaptive_forkserver", "naive_per_page_spawn", "in_process"):
+            r = one[name]
+            peak = r["max_step_peak_rss_mb"]
+            print(f"  {name:<22} {r['wall_s']:>7.2f} s  batches {r['batches']:>2}  step peak {peak} MB")
+        print(f"  adaptive / naive = {one['adaptive_over_naive']} (target <= 0.35)")
+    if "scale" in report:
+        sc = report["scale"]
+        d = sc["dagster_range_run"]
+        print(f"{sc['invoices']} invoices ({sc['pages']} pages), cold")
+        pool_rate = sc["pool2_invoices_per_min"]
+        print(f"  multiprocessing.Pool(2) script: {sc['pool2_wall_s']:.2f} s ({pool_rate} invoices/min)")
+        print(f"  Dagster range run:              {d['wall_s']:.2f} s ({sc['dagster_invoices_per_min']} invoices/min)")
+        print(f"  Dagster / Pool(2) = {sc['dagster_over_pool2']} (target <= 1.5)")
 
 
 if __name__ == "__main__":

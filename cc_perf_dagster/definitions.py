@@ -67,6 +67,23 @@ def build_definitions(
     )
 
 
+def storage_run_config(storage_root: str, cache_root: str | None = None) -> dict:
+    """Run config that points one run's storage, IO manager and cache at ``storage_root``.
+
+    Example:
+        >>> storage_run_config("/shared/cc_perf")["resources"]["storage"]
+        {'config': {'root': '/shared/cc_perf'}}
+    """
+    cache = cache_root or str(Path(storage_root) / "cache")
+    return {
+        "resources": {
+            "storage": {"config": {"root": storage_root}},
+            "io_manager": {"config": {"root": storage_root}},
+            "page_cache": {"config": {"root": cache}},
+        }
+    }
+
+
 defs = build_definitions()
 
 

@@ -10,7 +10,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
 from cc_perf_dagster.core.registry import FileRegistry
-from cc_perf_dagster.definitions import defs
+from cc_perf_dagster.definitions import defs, storage_run_config
 from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import fan_out_job
@@ -34,10 +34,8 @@ def test_ready_made_definitions_use_forkserver_multiprocess():
 
 
 @pytest.fixture
-def storage(tmp_path, monkeypatch):
-    root = tmp_path / "storage"
-    monkeypatch.setenv("CC_PERF_STORAGE", str(root))  # step processes inherit it
-    return root
+def storage(tmp_path):
+    return tmp_path / "storage"
 
 
 @pytest.mark.slow
@@ -49,7 +47,8 @@ def test_multiprocess_range_run_fans_out_batches_across_invoices(storage, tmp_pa
     with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
         instance.add_dynamic_partitions("invoices", keys)
         tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-        with execute_job(reconstructable(fan_out_job), instance=instance, tags=tags) as result:
+        run_config = storage_run_config(str(storage))
+        with execute_job(reconstructable(fan_out_job), instance=instance, tags=tags, run_config=run_config) as result:
             assert result.success
             steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
             pids = {e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
