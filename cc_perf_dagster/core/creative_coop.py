@@ -45,15 +45,22 @@ from cc_perf_dagster.core.models import (
     Word,
 )
 
-CODE = re.compile(r"^[A-Z]{2}\d{4,5}[A-Z]{0,2}$")
+CODE = re.compile(r"^[A-Z]{2,3}-?\d{3,6}[A-Z]{0,2}$")
+GLUED_CODE_UPC = re.compile(r"^([A-Z]{2,3}-?\d{3,6}[A-Z]{0,2})(\d{12})$")
+GLUED_UPC = re.compile(r"^(\d{12})(\D.*|\d.*\D.*)$")
+LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
+UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
 UPC = re.compile(r"^\d{11,14}$")
 MONEY = re.compile(r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}$")
 INTEGER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")
 DOC_NUMBER = re.compile(r"C[SI]\d{9}")
-DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$")
-TARIFF_LABEL = re.compile(r"^(?:tariff|trf\b|trf-)", re.IGNORECASE)
+DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})$")
+ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+NAMED_DATE = re.compile(r"^(\d{1,2})[- ]([A-Za-z]{3,9})\.?[- ,]+(\d{4})$|^([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})$")
+MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
+TARIFF_WORD = re.compile(r"\b(?:tariff|trf)\b|\btrf-", re.IGNORECASE)
 TOTAL_WORDS = re.compile(
-    r"total|subtotal|sub-total|freight|shipping|handling|tax|tariff|trf|amount due|balance", re.IGNORECASE
+    r"total|subtotal|sub-total|merchandise|freight|shipping|handling|tax|tariff|trf|amount due|balance", re.IGNORECASE
 )
 FOOTER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|continued", re.IGNORECASE)
 VENDOR_MENTION = re.compile(r"creative\s*co-?op", re.IGNORECASE)
@@ -69,6 +76,8 @@ NO_DOCUMENT_NUMBER = "not a Creative Co-op order confirmation or invoice (no CS/
 
 # Wrapped description lines sit at most this many font sizes below the previous row.
 CONTINUATION_GAP = 2.2
+# A tariff sub-line sits at most this many font sizes below its item's last row.
+TARIFF_GAP = 3.2
 
 
 # --- stage 1: one page -----------------------------------------------------------------------
@@ -105,7 +114,8 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
                 first=first,
             )
         records.append(record)
-        first = False
+        if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
+            first = False  # a "(continued)" or page-number line does not end the page's first row
     return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
 
 
@@ -130,20 +140,21 @@ def _classify(row: Row) -> Record | None:
     item = _item_record(row)
     if item is not None:
         return item
-    last = words[-1].text
-    if len(words) >= 2 and MONEY.match(last):
-        label = " ".join(w.text for w in words[:-1])
-        if not any(MONEY.match(w.text) for w in words[:-1]):
-            if TARIFF_LABEL.match(label) and "total" not in label.lower():
-                return TariffRecord(amount=_money_text(last), y=round(row.y, 3))
-            if TOTAL_WORDS.search(label):
-                return TotalRecord(label=label.rstrip(":").strip(), amount=_money_text(last))
+    amounts = [w for w in words if MONEY.match(w.text)]
+    if len(words) < 2 or len(amounts) != 1:
+        return None
+    amount = amounts[0]
+    label = " ".join(w.text for w in words if w is not amount)
+    if TARIFF_WORD.search(label) and "total" not in label.lower() and len(words) <= 6:
+        return TariffRecord(amount=_money_text(amount.text), y=round(row.y, 3))
+    if amount is words[-1] and TOTAL_WORDS.search(label):
+        return TotalRecord(label=label.rstrip(":").strip(), amount=_money_text(amount.text))
     return None
 
 
 def _item_record(row: Row) -> ItemRecord | None:
-    words = row.words
-    start = 1 if len(words) > 1 and INTEGER.match(words[0].text) and CODE.match(words[1].text) else 0
+    words = _unglue(row.words)
+    start = 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
     if len(words) < start + 3 or not CODE.match(words[start].text):
         return None
     position = start + 1
@@ -160,7 +171,12 @@ def _item_record(row: Row) -> ItemRecord | None:
     if len(amounts) < 2:
         return None
     unit_start = end
-    while unit_start > 0 and end - unit_start < 2 and rest[unit_start - 1].text.isalpha():
+    while (
+        unit_start > 0
+        and end - unit_start < 2
+        and UNIT.match(rest[unit_start - 1].text)
+        and not INTEGER.match(rest[unit_start - 1].text)
+    ):
         unit_start -= 1
     if unit_start > 0 and not INTEGER.match(rest[unit_start - 1].text):
         unit_start = end  # the words before the amounts belong to the description: no unit printed
@@ -176,6 +192,23 @@ def _item_record(row: Row) -> ItemRecord | None:
         y=round(row.y, 3),
         size=round(row.size, 3),
     )
+
+
+def _unglue(words: Sequence[Word]) -> Sequence[Word]:
+    """Split a product code or UPC drawn so close to the next cell that the two became one word."""
+    if not words:
+        return words
+    split: list[Word] = []
+    for index, word in enumerate(words[:3]):
+        glued = GLUED_CODE_UPC.match(word.text) if index < 2 else None
+        glued = glued or (GLUED_UPC.match(word.text) if index > 0 and CODE.match(words[index - 1].text) else None)
+        if glued is None:
+            split.append(word)
+            continue
+        head, tail = glued.group(1), glued.group(2)
+        cut = word.x0 + (word.x1 - word.x0) * len(head) / len(word.text)
+        split.extend([Word(head, word.x0, cut), Word(tail, cut, word.x1)])
+    return (*split, *words[3:]) if len(split) > min(3, len(words)) else words
 
 
 def _money_text(token: str) -> str:
@@ -199,14 +232,20 @@ def _read_header(rows: Sequence[Row]) -> PageHeader:
                 description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
             continue
         words = row.words
+        skip = 0
         for index, word in enumerate(words):
+            if skip:
+                skip -= 1
+                continue
             found = DOC_NUMBER.search(word.text)
             if found:
                 numbers.append((found.group(), word, row))
                 continue
-            iso = _parse_date(word.text.strip(",;"))
+            iso, used = _date_at(words, index)
             if iso is not None:
-                dates.append((iso, word, row))
+                last = words[index + used - 1]
+                dates.append((iso, Word(word.text, word.x0, last.x1), row))
+                skip = used - 1
                 continue
             if LABEL_END.search(word.text) and any(c.isalpha() for c in word.text):
                 first = index
@@ -223,15 +262,39 @@ def _read_header(rows: Sequence[Row]) -> PageHeader:
     )
 
 
+_LABEL_WORDS = {"INV": "INVOICE", "ORD": "ORDER", "NUMBER": "NO", "NUM": "NO", "NBR": "NO"}
+
+
 def _normal_label(text: str) -> str:
-    return " ".join(text.upper().replace(":", " ").replace("#", " NO ").replace(".", " ").split())
+    words = text.upper().replace(":", " ").replace("#", " NO ").replace(".", " ").split()
+    return " ".join(_LABEL_WORDS.get(w, w) for w in words)
+
+
+def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:
+    """A date starting at ``words[index]`` (one word, or up to three for "Feb 4, 2025"), and its length."""
+    for used in (1, 3):
+        if index + used > len(words):
+            break
+        iso = _parse_date(" ".join(w.text for w in words[index : index + used]).strip(",;"))
+        if iso is not None:
+            return iso, used
+    return None, 1
 
 
 def _parse_date(token: str) -> str | None:
-    match = DATE.match(token)
-    if not match:
+    """ISO date of M/D/YYYY, M-D-YYYY, M/D/YY, YYYY-MM-DD, 4-Feb-2025 or Feb 4, 2025."""
+    if match := DATE.match(token):
+        month, day, year = (int(g) for g in match.groups())
+    elif match := ISO_DATE.match(token):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := NAMED_DATE.match(token):
+        day_text, month_text, year_text = (
+            match.group(1, 2, 3) if match.group(1) else (match.group(5), match.group(4), match.group(6))
+        )
+        month = MONTHS.get(month_text[:3].lower(), 0)
+        day, year = int(day_text), int(year_text)
+    else:
         return None
-    month, day, year = (int(g) for g in match.groups())
     if year < 100:
         year += 2000
     try:
@@ -408,7 +471,9 @@ class _ItemBuilder:
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row
         self._open = False  # the current item may still take description lines and its tariff
+        self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
+        self._stray_tariffs: list[TariffRecord] = []
         self._edges: list[list[float]] = [[] for _ in range(self.qty_count)]  # quantity column edges
         self._description_x: list[float] = []
         self._header_x: float | None = None
@@ -416,23 +481,41 @@ class _ItemBuilder:
     def add_page(self, page: PageResult) -> None:
         if self._header_x is None:
             self._header_x = page.header.description_x
+        before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
                 self._close()
+                self._drop_stray_tariffs()
                 self._start(page.page, record)
-            elif isinstance(record, TariffRecord) and self._open and not self._totals:
-                self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
+            elif isinstance(record, TariffRecord):
+                if self._takes_tariff(record, page.page, before):
+                    self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
+                else:
+                    self._stray_tariffs.append(record)  # a totals line, unless an item follows
                 self._close()
-            elif isinstance(record, (TotalRecord, TariffRecord)):
-                label = record.label if isinstance(record, TotalRecord) else "Tariff"
-                self._total(label, Decimal(record.amount))
+            elif isinstance(record, TotalRecord):
+                self._flush_stray_tariffs()
+                self._total(record.label, Decimal(record.amount))
                 self._close()
             elif isinstance(record, TextRecord) and self._open and self._continues(record, page.page):
                 self._parts.append(record.text)
                 self._last = (page.page, record.y)
+            if not isinstance(record, TextRecord):
+                before += 1
+
+    def _flush_stray_tariffs(self) -> None:
+        for record in self._stray_tariffs:
+            self._total("Tariff", Decimal(record.amount))
+        self._stray_tariffs = []
+
+    def _drop_stray_tariffs(self) -> None:
+        for record in self._stray_tariffs:
+            self.warnings.append(f"tariff line {record.amount} belongs to no item; ignored")
+        self._stray_tariffs = []
 
     def finish(self) -> tuple[list[LineItem], Totals | None]:
         self._close()
+        self._flush_stray_tariffs()
         return self.items, Totals(**self._totals) if self._totals else None
 
     def _close(self) -> None:
@@ -441,6 +524,18 @@ class _ItemBuilder:
             self.items[-1] = replace(self.items[-1], description=" ".join(" ".join(self._parts).split()))
         self._parts = []
         self._open = False
+
+    def _takes_tariff(self, record: TariffRecord, page: int, records_before: int) -> bool:
+        """Whether a tariff line belongs to the current item rather than to the totals block."""
+        if not self._open or self._totals:
+            return False
+        item = self.items[-1]
+        if item.extended_price == 0 and Decimal(record.amount) != 0:
+            return False  # 15% of nothing: a tariff total after a zero line
+        last_page, last_y = self._last
+        if page == last_page:
+            return (last_y - record.y) <= TARIFF_GAP * self._size
+        return page == last_page + 1 and records_before == 0
 
     def _continues(self, record: TextRecord, page: int) -> bool:
         """Whether a text row is a wrapped line of the current item's description."""
@@ -464,7 +559,7 @@ class _ItemBuilder:
         qty_words = [w for w in record.body if all(w is not d for d in description_words)]
         right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
         self._span = ((left if left is not None else float("-inf")) - tolerance, right + tolerance)
-        list_price, unit_price, extended, printed = _prices(record.amounts, quantities)
+        list_price, unit_price, extended, printed = _prices(record.amounts, _candidates(self.document_type, quantities))
         known_price = unit_price if printed else None
         quantity = _billed_quantity(self.document_type, quantities, list_price, known_price, extended)
         if not printed:
@@ -496,6 +591,7 @@ class _ItemBuilder:
         )
         self._parts = [description] if description else []
         self._last = (page, record.y)
+        self._size = record.size
         self._open = True
 
     def _known_description_x(self) -> float | None:
@@ -564,16 +660,24 @@ def _int(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def _prices(amounts: Sequence[str], quantities: Sequence[int]) -> tuple[Decimal, Decimal, Decimal, bool]:
-    """List, unit (Your Price), extended, and whether the unit price was printed."""
+def _prices(amounts: Sequence[str], candidates: Sequence[int]) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """List, unit (Your Price), extended, and whether the unit price was printed.
+
+    With two amounts, the first is normally List (Your Price left out); it is Your Price
+    instead when a billed quantity times it gives the extended price and the List reading
+    does not. Candidates are tried in billing order, the List reading first for each.
+    """
     values = [Decimal(a) for a in amounts]
     if len(values) == 3:
         return values[0], values[1], values[2], True
     first, extended = values
-    # Two amounts: normally List and Extended (Your Price left out). If the first amount
-    # times a printed quantity gives the extended price, it is Your Price instead.
-    if extended and any(q and (first * q).quantize(CENT) == extended for q in quantities):
-        return (first / Decimal("0.8")).quantize(CENT), first, extended, True
+    for quantity in candidates:
+        if not quantity:
+            continue
+        if quantity * validation.expected_unit_price(first) == extended:
+            break
+        if (first * quantity).quantize(CENT) == extended:
+            return (first / Decimal("0.8")).quantize(CENT), first, extended, True
     return first, Decimal(0), extended, False
 
 
@@ -590,11 +694,7 @@ def _billed_quantity(
     (nothing has shipped yet), which usually equals the ordered one; when the arithmetic
     says another column was billed, that column wins.
     """
-    if document_type == "order_confirmation":
-        ordered, allocated, shipped, backordered = quantities
-        candidates = [backordered, ordered, allocated, shipped]
-    else:
-        candidates = [quantities[0]]
+    candidates = _candidates(document_type, quantities)
     if extended == 0:
         return next((q for q in candidates if q == 0), candidates[0])
     price = unit_price if unit_price is not None else validation.expected_unit_price(list_price)
@@ -602,6 +702,14 @@ def _billed_quantity(
         if quantity and abs(quantity * price - extended) <= CENT:
             return quantity
     return candidates[0]
+
+
+def _candidates(document_type: DocumentType, quantities: Sequence[int]) -> list[int]:
+    """The quantity columns that may have been billed, most likely first."""
+    if document_type == "order_confirmation":
+        ordered, allocated, shipped, backordered = quantities
+        return [backordered, ordered, allocated, shipped]
+    return [quantities[0]]
 
 
 def _inferred_unit_price(list_price: Decimal, extended: Decimal, quantity: int) -> Decimal:

@@ -16,8 +16,9 @@ from cc_perf_dagster.core.models import Row, TextRun, Word
 
 # Baselines closer than this share a row (fraction of the larger font size).
 ROW_TOLERANCE = 0.4
-# Runs closer than this are one word (fraction of the font size). A space is about 0.25 em.
-TOUCH_GAP = 0.15
+# Runs closer than this are one word (fraction of the font size). A space is 0.25 to 0.6 em;
+# pieces of one word (kerning, one glyph per operator) sit within a few hundredths of an em.
+TOUCH_GAP = 0.08
 # A gap more negative than this means the engine's widths are off: do not glue.
 OVERLAP_LIMIT = -0.3
 

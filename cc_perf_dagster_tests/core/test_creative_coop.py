@@ -347,3 +347,63 @@ class TestPageResult:
         assert kinds == [ItemRecord, TariffRecord, TotalRecord]
         again = PageResult.from_dict(json.loads(json.dumps(result.to_dict())))
         assert again == result
+
+
+class TestFamilyVariants:
+    """Variations a real Creative Co-op document may show that the committed fixtures do not."""
+
+    @pytest.mark.parametrize(
+        ("label", "value"),
+        [("INVOICE DATE:", "2/4/2025"), ("Inv. Date:", "2/4/2025"), ("Invoice Date", "2025-02-04"),
+         ("INVOICE DATE:", "Feb 4, 2025"), ("INVOICE DATE:", "04-Feb-2025"), ("Date:", "2-4-2025"),
+         ("INVOICE DATE:", "02/04/25")],
+    )  # fmt: skip
+    def test_invoice_date_labels_and_formats(self, label, value):
+        runs = [
+            text("Creative Co-op", 20, 760), text("INVOICE NO:", 400, 745), text("CI004848705", 470, 745),
+            text("DUE DATE:", 400, 725), text("3/6/2025", 470, 725),
+            text(label, 400, 735), text(value, 470, 735),
+        ]  # fmt: skip
+        invoice = assemble("i.pdf", "sha", [page("CI004848705", runs)])
+        assert str(invoice.invoice_date) == "2025-02-04"
+
+    def test_upc_drawn_against_the_description_is_split_off(self):
+        runs = [TextRun("XS9482", 20, 48, 680, SIZE), TextRun("191009714712", 50, 100, 680, SIZE)]
+        runs += [TextRun('4-3/4"L Wood Shoe', 100.2, 170, 680, SIZE)]  # 0.2 pt gap: glued by position
+        runs += [right(q, x, 680) for q, x in zip(["12", "0", "0", "12"], (325, 355, 385, 420), strict=True)]
+        runs += [text("each", 430, 680), right("3.50", 490, 680), right("2.80", 530, 680), right("33.60", 575, 680)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert (item.upc, item.description) == ("191009714712", '4-3/4"L Wood Shoe')
+
+    def test_tariff_amount_before_its_label(self):
+        runs = oc_row(
+            680, "XS9482", "191009714712", "Wood Shoe", ["12", "0", "0", "12"], "each", ["3.50", "2.80", "33.60"]
+        )
+        runs += [right("5.04", 120, 670), text("Tariff Surcharge", 130, 670)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.tariff_surcharge == Decimal("5.04")
+
+    def test_a_tariff_total_after_a_last_zero_line_stays_a_total(self):
+        runs = oc_row(
+            680, "XS9482", "191009714712", "Wood Shoe", ["12", "0", "0", "12"], "each", ["3.50", "2.80", "33.60"]
+        )
+        runs += [text("Tariff Surcharge", 130, 670), right("5.04", 575, 670)]
+        runs += oc_row(
+            660, "XS8911A", "191009710615", "Lantern", ["12", "0", "0", "0"], "each", ["10.00", "8.00", "0.00"]
+        )
+        runs += [text("Tariff Surcharge", 430, 600), right("5.04", 575, 600)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.line_items[1].tariff_surcharge is None
+        assert invoice.totals.tariff == Decimal("5.04") and invoice.totals_reconcile is True
+
+    def test_hidden_your_price_uses_the_billed_quantity_first(self):
+        # Alloc 8 x List 5.00 = 40.00 = BkOrd 10 x Your 4.00: the billed reading wins.
+        runs = oc_row(680, "XS1234", "191009000001", "Candle", ["10", "8", "0", "10"], "each", ["5.00", "40.00"])
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert (item.list_price, item.unit_price, item.quantity) == (Decimal("5.00"), Decimal("4.00"), 10)
+
+    def test_units_with_digits_and_line_numbers_with_a_dot(self):
+        runs = [text("1.", 5, 680)]
+        runs += oc_row(680, "XS1234", "191009000001", "Candle", ["6", "0", "0", "6"], "PK6", ["5.00", "4.00", "24.00"])
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert (item.product_code, item.unit, item.quantity) == ("XS1234", "PK6", 6)
