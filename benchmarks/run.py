@@ -120,7 +120,13 @@ def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
     from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
     from cc_perf_dagster.core.registry import FileRegistry
-    from cc_perf_dagster.definitions import PROCESS_JOB, defs, process_invoices_job, storage_run_config
+    from cc_perf_dagster.definitions import (
+        PROCESS_JOB,
+        defs,
+        extract_invoices_job,
+        process_invoices_job,
+        storage_run_config,
+    )
     from cc_perf_dagster.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
     storage = workdir / f"storage-{design}-{time.time_ns()}"
@@ -140,7 +146,7 @@ def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
             )
             success, events = result.success, result.get_asset_materialization_events()
         else:
-            target = naive_job if design == "naive" else process_invoices_job
+            target = {"naive": naive_job, "extract_only": extract_invoices_job}.get(design, process_invoices_job)
             with execute_job(reconstructable(target), instance=instance, tags=tags, run_config=run_config) as result:
                 success, events = result.success, result.get_asset_materialization_events()
         wall = time.perf_counter() - started
@@ -208,7 +214,10 @@ def bench_scale(count: int, workdir: Path) -> dict:
         lines = sum(pool.map(_pool_extract, [str(f) for f in files]))
     pool_wall = time.perf_counter() - started
     dagster = _dagster_run(files, workdir, design="adaptive")
+    extract_only = _dagster_run(files, workdir, design="extract_only")
     return {
+        "dagster_extract_only_range_run": extract_only,
+        "extract_only_over_pool2": round(extract_only["wall_s"] / pool_wall, 3),
         "invoices": count,
         "pages": 15 * count,
         "line_items": lines,
@@ -221,7 +230,62 @@ def bench_scale(count: int, workdir: Path) -> dict:
     }
 
 
-SECTIONS = ("core", "memory", "one", "scale")
+def bench_cache(workdir: Path) -> dict:
+    """Cold, warm, one page changed, renamed copy: in-process runs on one storage, figures from metadata."""
+    import dataclasses
+    import shutil
+
+    from dagster import AssetKey, DagsterInstance
+
+    from cc_perf_dagster.core.registry import FileRegistry
+    from cc_perf_dagster.definitions import PROCESS_JOB, defs, storage_run_config
+    from cc_perf_dagster_tests.fixtures.generate import write_document
+    from cc_perf_dagster_tests.fixtures.model import Misprint
+    from cc_perf_dagster_tests.fixtures.specs import cs003837319
+
+    storage = workdir / "cache-storage"
+    home = workdir / "cache-home"
+    home.mkdir()
+    original = workdir / "CS003837319.pdf"
+    shutil.copy(REPO / "test_invoices" / "CS003837319.pdf", original)
+    changed = workdir / "CS003837319-changed.pdf"
+    spec = dataclasses.replace(cs003837319(), misprints=(Misprint(40, "extended_price", "1.23"),))
+    write_document(changed, spec, write_truth=False)
+    renamed = workdir / "renamed-copy.pdf"
+    shutil.copy(original, renamed)
+    registry = FileRegistry(storage / "registry")
+    run_config = {**storage_run_config(str(storage)), "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    job = defs.resolve_job_def(PROCESS_JOB)
+    rows = {}
+    with DagsterInstance.local_temp(str(home)) as instance:
+        for name, path in (
+            ("cold", original),
+            ("warm", original),
+            ("one_page_changed", changed),
+            ("renamed_copy", renamed),
+        ):
+            key = registry.register(path).key
+            instance.add_dynamic_partitions("invoices", [key])
+            result = job.execute_in_process(instance=instance, partition_key=key, run_config=run_config)
+            (event,) = [
+                e.event_specific_data.materialization
+                for e in result.get_asset_materialization_events()
+                if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
+            ]
+            m = {k: v.value for k, v in event.metadata.items()}
+            rows[name] = {
+                k: m[k] for k in ("cpu_time_s", "processing_time_s", "cache_hits", "cache_misses", "cache_hit_rate")
+            }
+    cold_cpu = rows["cold"]["cpu_time_s"]
+    return {
+        "runs": rows,
+        "warm_cpu_over_cold": round(rows["warm"]["cpu_time_s"] / cold_cpu, 4),
+        "target_warm_cpu_ratio_max": 0.10,
+        "one_page_changed_hits": f"{rows['one_page_changed']['cache_hits']}/15",
+    }
+
+
+SECTIONS = ("core", "memory", "one", "scale", "cache")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             report["memory"] = bench_memory(sizes, work)
         if "one" in sections:
             report["one_invoice"] = bench_one_invoice(1 if args.quick else 3, work)
+        if "cache" in sections:
+            report["cache"] = bench_cache(work)
         if "scale" in sections:
             report["scale"] = bench_scale(args.invoices or (20 if args.quick else 200), work)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -279,6 +345,15 @@ def print_report(report: dict) -> None:
             peak = r["max_step_peak_rss_mb"]
             print(f"  {name:<22} {r['wall_s']:>7.2f} s  batches {r['batches']:>2}  step peak {peak} MB")
         print(f"  adaptive / naive = {one['adaptive_over_naive']} (target <= 0.35)")
+    if "cache" in report:
+        c = report["cache"]
+        print("cache: one 15-page invoice (extraction CPU of the invoice, from its metadata)")
+        for name, r in c["runs"].items():
+            print(
+                f"  {name:<17} cpu {r['cpu_time_s']:.3f} s  hits {r['cache_hits']:>2}  misses {r['cache_misses']:>2}"
+                f"  hit rate {r['cache_hit_rate']:.3f}"
+            )
+        print(f"  warm / cold extraction CPU = {c['warm_cpu_over_cold']} (target <= 0.10)")
     if "scale" in report:
         sc = report["scale"]
         d = sc["dagster_range_run"]
@@ -287,6 +362,10 @@ def print_report(report: dict) -> None:
         print(f"  multiprocessing.Pool(2) script: {sc['pool2_wall_s']:.2f} s ({pool_rate} invoices/min)")
         print(f"  Dagster range run:              {d['wall_s']:.2f} s ({sc['dagster_invoices_per_min']} invoices/min)")
         print(f"  Dagster / Pool(2) = {sc['dagster_over_pool2']} (target <= 1.5)")
+        e = sc["dagster_extract_only_range_run"]
+        print(
+            f"  invoice asset only (no booking rows): {e['wall_s']:.2f} s, / Pool(2) = {sc['extract_only_over_pool2']}"
+        )
 
 
 if __name__ == "__main__":

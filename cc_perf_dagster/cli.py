@@ -6,6 +6,7 @@ Subcommands:
     process [--dagster-home DIR] [--json] PATH...
                                         register files as partitions and materialize them
                                         through the Dagster job; a table (or JSON) per invoice
+    cache stats|clear [--cache-dir DIR] what the page cache holds; empty it
 
 Exit status: 0 on success; 2 when an input is bad (one line on stderr naming the file and
 the reason, nothing on stdout); 1 on an unexpected internal error.
@@ -190,6 +191,40 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _cache_root(args: argparse.Namespace):  # noqa: ANN202
+    from pathlib import Path
+
+    if args.cache_dir:
+        return Path(args.cache_dir)
+    if args.dagster_home:
+        return Path(args.dagster_home).resolve() / "cc_perf" / "cache"
+    from cc_perf_dagster.resources import default_storage_root
+
+    return default_storage_root() / "cache"
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    import json
+
+    from cc_perf_dagster.core.cache import PageCache
+
+    root = _cache_root(args)
+    cache = PageCache(root, max_bytes=args.max_cache_bytes)
+    if args.action == "clear":
+        removed = cache.clear()
+        print(f"cleared {removed} cache entries from {root} (the secret key is kept)")
+        return EXIT_OK
+    stats = cache.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(f"cache folder   {root}")
+        print(f"entries        {stats['entries']}")
+        print(f"size           {stats['bytes'] / 2**20:.2f} MiB of {stats['max_bytes'] / 2**20:.0f} MiB")
+        print(f"time to live   {stats['ttl_s'] / 86400:.0f} days")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cc-perf``."""
     parser = argparse.ArgumentParser(prog="cc-perf", description="Creative Co-op PDF invoices into line items.")
@@ -215,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--in-process", action="store_true", help="run steps in this process (debugging)")
     process.add_argument("--no-sheet", action="store_true", help="do not rebuild the purchasing sheet afterwards")
     process.set_defaults(handler=_cmd_process)
+
+    cache = commands.add_parser("cache", help="inspect or empty the page cache")
+    cache.add_argument("action", choices=("stats", "clear"))
+    cache.add_argument("--cache-dir", help="cache folder (default: STORAGE/cache of the Dagster home)")
+    cache.add_argument("--dagster-home", help="use the cache of this Dagster home")
+    cache.add_argument("--max-cache-bytes", type=int, default=512 * 2**20, help=argparse.SUPPRESS)
+    cache.add_argument("--json", action="store_true", help="stats as JSON")
+    cache.set_defaults(handler=_cmd_cache)
     return parser
 
 

@@ -17,12 +17,16 @@ from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
 
 PROCESS_JOB = "process_invoices"
+EXTRACT_JOB = "extract_invoices"
 SHEET_JOB = "refresh_purchasing_sheet"
 
 process_invoices = define_asset_job(
     PROCESS_JOB,
     selection=AssetSelection.assets(invoice, booking_rows),
     description="Extract invoices and their booking rows, for one partition or a range.",
+)
+extract_invoices = define_asset_job(
+    EXTRACT_JOB, selection=AssetSelection.assets(invoice), description="Extract invoices only (no booking rows)."
 )
 refresh_purchasing_sheet = define_asset_job(
     SHEET_JOB, selection=AssetSelection.assets(purchasing_sheet), description="Rebuild the combined booking table."
@@ -56,7 +60,7 @@ def build_definitions(
     )
     return Definitions(
         assets=[invoice_file, invoice, booking_rows, purchasing_sheet],
-        jobs=[process_invoices, refresh_purchasing_sheet],
+        jobs=[process_invoices, extract_invoices, refresh_purchasing_sheet],
         resources={
             "storage": InvoiceStorage(root=storage_root),
             "page_cache": PageCacheResource(root=cache_root),
@@ -90,6 +94,11 @@ defs = build_definitions()
 def process_invoices_job():
     """The invoice job of the ready-made definitions (a reconstructable target)."""
     return defs.resolve_job_def(PROCESS_JOB)
+
+
+def extract_invoices_job():
+    """The extraction-only job of the ready-made definitions (a reconstructable target)."""
+    return defs.resolve_job_def(EXTRACT_JOB)
 
 
 def refresh_purchasing_sheet_job():

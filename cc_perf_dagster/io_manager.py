@@ -103,7 +103,8 @@ def _existing(stem: Path) -> Path | None:
 
 
 def _write(path: Path, value: Any) -> None:
-    text = value if isinstance(value, str) else json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+    # Compact JSON: indenting would switch json to its pure-Python encoder (several times slower).
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
     atomic_write_text(path, text)
 
 

@@ -29,14 +29,17 @@ from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
 from cc_perf_dagster.core.errors import InvalidDocumentError
 from cc_perf_dagster.core.export import booking_rows, invoice_from_record, invoice_to_dict, invoice_to_record
-from cc_perf_dagster.core.extract import cached_page, document_key, page_key, parse_document_page
+from cc_perf_dagster.core.extract import cached_page, document_key, parse_document_page, parse_or_cached
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import PdfDocument
-from cc_perf_dagster.core.planning import PageTask, batch_to_dict, plan_batches
+from cc_perf_dagster.core.planning import DocumentTask, plan_batches
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
 
 PREVIEW_ROWS = 10
+# Every log line is an event in the instance's storage (about 10 ms each on SQLite); runs over
+# more partitions than this log one summary line instead of a line per invoice.
+PER_INVOICE_LOG_LIMIT = 10
 
 
 def _prefix(context: OpExecutionContext, key: str | None = None) -> str:
@@ -51,20 +54,21 @@ def run_partition_keys(context: OpExecutionContext) -> list[str]:
 
 @op(
     ins={"invoice_file": In(Nothing)},
-    out={"plan": Out(description="Per invoice: file, sha256, page hashes, pages to parse."), "batches": DynamicOut()},
-    description="Open each invoice of the run, hash its pages, and fan out batches of the pages not yet cached.",
+    out={"plan": Out(description="Per invoice: file, sha256, pages, whether it is cached."), "batches": DynamicOut()},
+    description="Check each invoice of the run against the cache and fan out batches of the pages to parse.",
 )
 def plan_page_batches(
     context: OpExecutionContext, storage: InvoiceStorage, page_cache: PageCacheResource, settings: ExtractionSettings
 ):
-    """Plan the run: one DynamicOutput per page batch (page numbers and hashes only)."""
+    """Plan the run: one DynamicOutput per page batch (file paths and page numbers only)."""
     started = time.time()
     cache = page_cache.get_cache()
     registry = storage.registry()
     invoices: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
-    tasks: list[PageTask] = []
-    for key in run_partition_keys(context):
+    documents: list[DocumentTask] = []
+    keys = run_partition_keys(context)
+    for key in keys:
         entry = registry.refresh(key)
         if entry is None:
             failures.append(f"{key}: no file registered for this partition, or the file is gone")
@@ -77,80 +81,70 @@ def plan_page_batches(
                 continue
         plan.update(key=key, path=entry.path, plan_s=meter.wall_s, plan_cpu_s=meter.cpu_s)
         invoices[key] = plan
-        tasks.extend(PageTask(key, entry.path, entry.file, page, plan["hashes"][page - 1]) for page in plan["to_parse"])
-        context.log.info(
-            f"{_prefix(context, key)} {entry.file}: {plan['page_count']} pages, "
-            f"{len(plan['to_parse'])} to parse{' (document cached)' if plan['document_hit'] else ''}"
-        )
+        if not plan["document_hit"]:
+            documents.append(DocumentTask(key, entry.path, entry.file, entry.sha256, plan["page_count"]))
+        if len(keys) <= PER_INVOICE_LOG_LIMIT:
+            cached = " (document cached)" if plan["document_hit"] else ""
+            context.log.info(f"{_prefix(context, key)} {entry.file}: {plan['page_count']} pages{cached}")
     if failures:
         raise Failure(
             description="\n".join(failures),
-            metadata={"failed": MetadataValue.json(failures), "partitions": len(run_partition_keys(context))},
+            metadata={"failed": MetadataValue.json(failures), "partitions": len(keys)},
         )
-    batches = plan_batches(tasks, settings.cost_model())
-    peak = peak_rss_mb()
-    context.log.info(f"{_prefix(context)} {len(tasks)} pages to parse in {len(batches)} batch(es)")
-    yield Output({"started": started, "invoices": invoices, "plan_peak_rss_mb": peak, "batches": len(batches)}, "plan")
+    batches = plan_batches(documents, settings.cost_model())
+    pages = sum(d.page_count for d in documents)
+    context.log.info(
+        f"{_prefix(context)} partitions {keys[0]}..{keys[-1]} ({len(keys)}): {pages} pages of "
+        f"{len(documents)} uncached invoice(s) in {len(batches)} batch(es)"
+    )
+    yield Output({"started": started, "invoices": invoices, "plan_peak_rss_mb": peak_rss_mb()}, "plan")
     for index, batch in enumerate(batches):
-        yield DynamicOutput(
-            {**batch_to_dict(batch), "index": index}, mapping_key=f"batch_{index}", output_name="batches"
-        )
+        value = {"index": index, "items": [item.to_dict() for item in batch]}
+        yield DynamicOutput(value, mapping_key=f"batch_{index}", output_name="batches")
 
 
 def _plan_invoice(path: str, file: str, sha256: str, cache, settings: ExtractionSettings) -> dict[str, Any]:
+    """A cached document needs nothing; any other is opened only to count (and validate) its pages."""
     record = cache.get(document_key(sha256))
     if record is not None:
         hashes = list(record["page_hashes"])
-        return {
-            "file": file,
-            "sha256": sha256,
-            "page_count": len(hashes),
-            "hashes": hashes,
-            "to_parse": [],
-            "document_hit": True,
-        }
+        return {"file": file, "sha256": sha256, "page_count": len(hashes), "hashes": hashes, "document_hit": True}
     with PdfDocument(path, limits=settings.limits(), file=file, sha256=sha256) as doc:
-        hashes = []
-        for page in doc.pages():
-            hashes.append(doc.content_hash(page))
-            doc.release(page)
-    to_parse = [page for page, digest in enumerate(hashes, 1) if cache.get(page_key(digest)) is None]
-    return {
-        "file": file,
-        "sha256": sha256,
-        "page_count": len(hashes),
-        "hashes": hashes,
-        "to_parse": to_parse,
-        "document_hit": False,
-    }
+        return {"file": file, "sha256": sha256, "page_count": doc.page_count, "hashes": None, "document_hit": False}
 
 
 @op(description="Parse one batch of pages (possibly of several invoices) into the page cache.")
 def extract_page_batch(
     context: OpExecutionContext, batch: dict, page_cache: PageCacheResource, settings: ExtractionSettings
 ) -> dict:
-    """Parse the batch's pages; results go to the shared page cache, timings come back."""
+    """Parse the batch's pages (cached pages are reused); documents held whole are assembled here."""
     cache = page_cache.get_cache()
     pages: list[dict[str, Any]] = []
+    assembled: list[str] = []
     with Meter() as meter:
         for item in batch["items"]:
+            whole = len(item["pages"]) == item["page_count"]
+            assembler = DocumentAssembler(item["file"], item["sha256"]) if whole else None
             try:
                 with PdfDocument(item["path"], limits=settings.limits(), file=item["file"]) as doc:
-                    for page, expected in zip(item["pages"], item["hashes"], strict=True):
+                    for page in item["pages"]:
                         wall0, cpu0 = time.perf_counter(), time.process_time()
-                        result = parse_document_page(doc, page, cache)
-                        if result.content_hash != expected:
-                            raise Failure(
-                                f"{item['file']}: page {page} changed while the run was in progress; run again"
-                            )
+                        result, hit = parse_or_cached(doc, page, cache)
+                        if assembler is not None:
+                            assembler.add(result)
                         pages.append(
                             {
                                 "key": item["key"],
                                 "page": page,
+                                "hash": result.content_hash,
+                                "hit": hit,
                                 "wall_s": time.perf_counter() - wall0,
                                 "cpu_s": time.process_time() - cpu0,
                             }
                         )
+                if assembler is not None:
+                    cache.put(document_key(item["sha256"]), invoice_to_record(assembler.finish()))
+                    assembled.append(item["key"])
             except InvalidDocumentError as exc:
                 raise Failure(description=str(exc)) from exc
     context.log.info(f"{_prefix(context)} batch {batch['index']}: {len(pages)} pages in {meter.wall_s:.2f} s")
@@ -163,6 +157,7 @@ def extract_page_batch(
         "cpu_s": meter.cpu_s,
         "peak_rss_mb": meter.peak_rss_mb,
         "keys": sorted({p["key"] for p in pages}),
+        "assembled": assembled,
         "pages": pages,
     }
 
@@ -172,7 +167,7 @@ def extract_page_batch(
         "result": Out(description="{partition: invoice JSON}"),
         **{n: Out(Nothing, is_required=False) for n in check_output_names()},
     },
-    description="Assemble each invoice from its cached pages, run the self-checks, record the metadata.",
+    description="Assemble each invoice from the cache, run the self-checks, record the metadata.",
 )
 def assemble_invoices(
     context: AssetExecutionContext,
@@ -190,13 +185,15 @@ def assemble_invoices(
     failures: list[str] = []
     for key in keys:
         entry = plan["invoices"][key]
+        reported = sorted((p for r in batch_reports for p in r["pages"] if p["key"] == key), key=lambda p: p["page"])
         with Meter() as meter:
             try:
-                invoice, reparsed = _assemble_one(entry, cache, settings)
+                invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings)
             except InvalidDocumentError as exc:
                 failures.append(str(exc))
                 continue
-        figures = _figures(key, entry, invoice, batch_reports, meter, plan, single)
+        hits = entry["page_count"] if entry["document_hit"] else sum(p["hit"] for p in reported)
+        figures = _figures(key, entry, invoice, batch_reports, meter, plan, single, hits)
         figures["pages_reparsed_in_merge"] = reparsed
         metrics[key] = figures
         stored = invoice_to_dict(invoice)
@@ -204,10 +201,18 @@ def assemble_invoices(
         outputs[key] = stored
         context.add_asset_metadata(_metadata(invoice, figures), partition_key=key)
         _log_budgets(context, key, figures, settings)
+        if single or len(keys) <= PER_INVOICE_LOG_LIMIT:
+            context.log.info(
+                f"{_prefix(context, key)} {invoice.invoice_number}: {len(invoice.line_items)} lines "
+                f"({len(invoice.billed_items)} billed), consistency {invoice.consistency_score:.3f}, "
+                f"{figures['processing_time_s']:.2f} s, hit rate {figures['cache_hit_rate']:.2f}"
+            )
+    if len(keys) > PER_INVOICE_LOG_LIMIT and metrics:
+        lines = sum(m["line_items"] for m in metrics.values())
+        low = min(metrics, key=lambda k: metrics[k]["consistency_score"])
         context.log.info(
-            f"{_prefix(context, key)} {invoice.invoice_number}: {len(invoice.line_items)} lines "
-            f"({len(invoice.billed_items)} billed), consistency {invoice.consistency_score:.3f}, "
-            f"{figures['processing_time_s']:.2f} s, hit rate {figures['cache_hit_rate']:.2f}"
+            f"{_prefix(context)} partitions {keys[0]}..{keys[-1]} ({len(metrics)} invoices): {lines} lines; "
+            f"lowest consistency {metrics[low]['consistency_score']:.3f} (partition {low})"
         )
     if failures:
         raise Failure(description="\n".join(failures), metadata={"failed": MetadataValue.json(failures)})
@@ -220,18 +225,17 @@ def assemble_invoices(
     )
 
 
-def _assemble_one(entry: dict, cache, settings: ExtractionSettings) -> tuple[Invoice, int]:
+def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSettings) -> tuple[Invoice, int]:
     """The invoice from the cache; pages missing there (evicted, failed write) are parsed here."""
-    if entry["document_hit"]:
-        record = cache.get(document_key(entry["sha256"]))
-        if record is not None:
-            return invoice_from_record(record, file=entry["file"]), 0
+    record = cache.get(document_key(entry["sha256"]))
+    if record is not None:
+        return invoice_from_record(record, file=entry["file"]), 0
     assembler = DocumentAssembler(entry["file"], entry["sha256"])
     reparsed = 0
     doc: PdfDocument | None = None
     try:
-        for page, digest in enumerate(entry["hashes"], 1):
-            result = cached_page(cache, digest, page)
+        for page in range(1, entry["page_count"] + 1):
+            result = cached_page(cache, hashes[page - 1], page) if len(hashes) == entry["page_count"] else None
             if result is None:
                 doc = doc or PdfDocument(entry["path"], limits=settings.limits(), file=entry["file"])
                 result = parse_document_page(doc, page, cache)
@@ -246,7 +250,7 @@ def _assemble_one(entry: dict, cache, settings: ExtractionSettings) -> tuple[Inv
 
 
 def _figures(
-    key: str, entry: dict, invoice: Invoice, reports: list[dict], merge: Meter, plan: dict, single: bool
+    key: str, entry: dict, invoice: Invoice, reports: list[dict], merge: Meter, plan: dict, single: bool, hits: int
 ) -> dict[str, Any]:
     """Time, memory and cache figures of one invoice."""
     mine = [r for r in reports if key in r["keys"]]
@@ -261,7 +265,6 @@ def _figures(
     else:
         speedup = 1.0
     pages = entry["page_count"]
-    hits = pages - len(entry["to_parse"])
     return {
         "processing_time_s": round(processing, 4),
         "run_wall_s": round(run_wall, 4),

@@ -107,3 +107,20 @@ class TestProcess:
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[0].split()[:3] == ["partition", "status", "pages"]
         assert "CI004790233  materialized" in done.stdout
+
+
+class TestCache:
+    def test_stats_and_clear(self, tmp_path):
+        from cc_perf_dagster.core.cache import PageCache, cache_key
+
+        root = tmp_path / "cache"
+        cache = PageCache(root)
+        for n in range(3):
+            cache.put(cache_key("page", str(n), "1"), {"n": n})
+        done = cc_perf("cache", "stats", "--cache-dir", str(root), "--json")
+        assert done.returncode == 0, done.stderr
+        stats = json.loads(done.stdout)
+        assert stats["entries"] == 3 and stats["bytes"] > 0
+        done = cc_perf("cache", "clear", "--cache-dir", str(root))
+        assert done.returncode == 0 and "cleared 3 cache entries" in done.stdout
+        assert json.loads(cc_perf("cache", "stats", "--cache-dir", str(root), "--json").stdout)["entries"] == 0

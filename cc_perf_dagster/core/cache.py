@@ -34,7 +34,6 @@ import logging
 import os
 import secrets
 import struct
-import tempfile
 import threading
 import time
 import zlib
@@ -126,6 +125,8 @@ class PageCache:
         self._l1: TTLCache[str, Any] = TTLCache(maxsize=l1_items, ttl=ttl_s)
         self._lock = threading.Lock()
         self._written_since_check = 0
+        self._folders: set[Path] = set()
+        self._serial = 0
         self._secret = secret
         self._secret_env = secret_env
 
@@ -268,18 +269,28 @@ class PageCache:
         return hmac.new(self._key_secret(), key.encode() + stamp + payload, hashlib.sha256).digest()
 
     def _write(self, key: str, value: Any) -> int:
-        payload = zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
+        # zlib level 1: page results are small and repetitive; the faster level loses little.
+        payload = zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
         stamp = _STAMP.pack(time.time())
         blob = MAGIC + stamp + self._tag(key, stamp, payload) + payload
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        # A name unique to this process and write: no random names, no retries.
+        self._serial += 1
+        temp = path.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{self._serial}"
         try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
             os.replace(temp, path)
+        except FileNotFoundError:
+            self._folders.discard(path.parent)  # the folder was removed meanwhile (clear): retry once
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return self._write(key, value)
         except BaseException:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
             raise
         return len(blob)
 

@@ -50,18 +50,24 @@ def cached_page(cache: PageCache | None, content_hash: str, page: int) -> PageRe
     return None if hit is None else replace(PageResult.from_dict(hit), page=page)
 
 
-def parse_document_page(doc: PdfDocument, page: int, cache: PageCache | None = None) -> PageResult:
-    """Parse one 1-based page of an open document (or take it from the cache), then release it."""
+def parse_or_cached(doc: PdfDocument, page: int, cache: PageCache | None = None) -> tuple[PageResult, bool]:
+    """One 1-based page's result from the cache (``True``) or parsed and cached (``False``)."""
     try:
         content_hash = doc.content_hash(page)
         result = cached_page(cache, content_hash, page)
-        if result is None:
-            result = parse_page(page, content_hash, build_rows(doc.runs(page)))
-            if cache is not None:
-                cache.put(page_key(content_hash), result.to_dict())
-        return result
+        if result is not None:
+            return result, True
+        result = parse_page(page, content_hash, build_rows(doc.runs(page)))
+        if cache is not None:
+            cache.put(page_key(content_hash), result.to_dict())
+        return result, False
     finally:
         doc.release(page)
+
+
+def parse_document_page(doc: PdfDocument, page: int, cache: PageCache | None = None) -> PageResult:
+    """Parse one 1-based page of an open document (or take it from the cache), then release it."""
+    return parse_or_cached(doc, page, cache)[0]
 
 
 def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None = None) -> Iterator[PageResult]:

@@ -72,8 +72,9 @@ def _make_row(runs: list[TextRun], y: float, size: float) -> Row:
             and OVERLAP_LIMIT * run.size < run.x0 - prev.x1 < TOUCH_GAP * run.size
         )
         for match in _WORD.finditer(text):
-            x0 = run.x0 + match.start() * per_char
-            x1 = run.x0 + match.end() * per_char
+            # Hundredths of a point are far below any layout decision and keep results compact.
+            x0 = round(run.x0 + match.start() * per_char, 2)
+            x1 = round(run.x0 + match.end() * per_char, 2)
             if glue:
                 last = words[-1]
                 words[-1] = Word(last.text + match.group(), last.x0, x1)

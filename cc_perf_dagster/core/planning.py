@@ -8,9 +8,10 @@ worth more than the step it runs in, and never beyond the executor's concurrency
     batches = min(max_concurrent, max(1, floor(pages_to_parse x page_cost_s / step_overhead_s)))
 
 So a 15-page invoice on 2 cores is one batch, while a run covering many invoices fans out to
-the concurrency limit, with batches spanning invoices. Pages already in the cache are not
-counted (they need no parsing). Pages are dealt out in document order, in contiguous and
-equal-sized runs, so each batch opens as few files as possible.
+the concurrency limit, with batches spanning invoices. Documents already in the cache are
+not counted (they need no parsing). When there are at least as many documents as batches,
+whole documents are dealt to the least-loaded batch (largest first), so each batch can
+assemble its documents itself; a single large document is split into equal page runs.
 """
 
 from __future__ import annotations
@@ -47,36 +48,61 @@ class CostModel:
 
 
 @dataclass(frozen=True, slots=True)
-class PageTask:
-    """One page to parse: which partition, which file, which page, its content hash."""
+class DocumentTask:
+    """A document whose pages need parsing."""
 
     key: str
     path: str
     file: str
-    page: int
-    content_hash: str
+    sha256: str
+    page_count: int
 
 
-def plan_batches(tasks: Sequence[PageTask], model: CostModel) -> list[list[PageTask]]:
-    """Split the pages to parse into batches per the cost model, keeping document order."""
-    count = model.batch_count(len(tasks))
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """Some (or all) pages of one document, inside one batch."""
+
+    document: DocumentTask
+    pages: tuple[int, ...]
+
+    @property
+    def whole(self) -> bool:
+        """Whether the batch holds every page of the document (it can then assemble it)."""
+        return len(self.pages) == self.document.page_count
+
+    def to_dict(self) -> dict:
+        """Small JSON-able form: the file and its page numbers, never page content."""
+        d = self.document
+        return {"key": d.key, "path": d.path, "file": d.file, "sha256": d.sha256, "page_count": d.page_count,
+                "pages": list(self.pages)}  # fmt: skip
+
+
+def plan_batches(documents: Sequence[DocumentTask], model: CostModel) -> list[list[BatchItem]]:
+    """Deal the documents' pages into batches per the cost model."""
+    total = sum(d.page_count for d in documents)
+    count = model.batch_count(total)
     if count == 0:
         return []
-    size, extra = divmod(len(tasks), count)
+    if len(documents) >= count and not model.pages_per_batch:
+        bins: list[list[BatchItem]] = [[] for _ in range(count)]
+        loads = [0] * count
+        for document in sorted(documents, key=lambda d: -d.page_count):
+            target = loads.index(min(loads))
+            bins[target].append(BatchItem(document, tuple(range(1, document.page_count + 1))))
+            loads[target] += document.page_count
+        order = {d.key: i for i, d in enumerate(documents)}
+        return [sorted(b, key=lambda item: order[item.document.key]) for b in bins if b]
+    pages = [(d, p) for d in documents for p in range(1, d.page_count + 1)]
+    size, extra = divmod(len(pages), count)
     batches, start = [], 0
     for index in range(count):
         end = start + size + (1 if index < extra else 0)
-        batches.append(list(tasks[start:end]))
+        batch: list[BatchItem] = []
+        for document, page in pages[start:end]:
+            if batch and batch[-1].document is document:
+                batch[-1] = BatchItem(document, (*batch[-1].pages, page))
+            else:
+                batch.append(BatchItem(document, (page,)))
+        batches.append(batch)
         start = end
     return batches
-
-
-def batch_to_dict(batch: Sequence[PageTask]) -> dict:
-    """A batch as a small JSON-able value: per file, its page numbers and content hashes."""
-    items: list[dict] = []
-    for task in batch:
-        if not items or items[-1]["key"] != task.key:
-            items.append({"key": task.key, "path": task.path, "file": task.file, "pages": [], "hashes": []})
-        items[-1]["pages"].append(task.page)
-        items[-1]["hashes"].append(task.content_hash)
-    return {"items": items, "pages": len(batch)}
