@@ -134,6 +134,7 @@ PROCESS_COLUMNS = (
     ("billed", "billed_lines"),
     ("consistency", "consistency_score"),
     ("time_s", "processing_time_s"),
+    ("run_s", "run_wall_s"),
     ("peak_mb", "peak_rss_mb"),
     ("batches", "batches"),
     ("hit_rate", "cache_hit_rate"),
