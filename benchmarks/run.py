@@ -76,11 +76,31 @@ def bench_core(files: list[Path], rounds: int) -> dict:
 
 
 _MEMORY_PROBE = """
-import resource, sys, json
+import json, resource, sys
+
+def reset_peak():
+    # A forked child starts with its parent's high-water mark (and Linux keeps it across exec):
+    # reset it so the figure is this extraction's own.
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+def peak_mb():
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 from cc_perf_dagster.core import extract_invoice
+reset_peak()
 invoice = extract_invoice(sys.argv[1])
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"pages": invoice.page_count, "items": len(invoice.line_items), "peak_rss_mb": peak_kb / 1024}))
+print(json.dumps({"pages": invoice.page_count, "items": len(invoice.line_items), "peak_rss_mb": peak_mb()}))
 """
 
 
@@ -117,7 +137,7 @@ def naive_job():
 
 def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
     """Register ``files`` on a fresh instance and storage, materialize them, time it (cold)."""
-    from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+    from dagster import AssetKey, execute_job, reconstructable
 
     from cc_perf_dagster.core.registry import FileRegistry
     from cc_perf_dagster.definitions import (
@@ -137,7 +157,7 @@ def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     run_config = {**storage_run_config(str(storage)), **quiet}
     tags = {PARTITION_TAG: keys[0]} if len(keys) == 1 else {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-    with DagsterInstance.local_temp(str(home)) as instance:
+    with _shipped_instance(home) as instance:
         instance.add_dynamic_partitions("invoices", keys)
         started = time.perf_counter()
         if design == "in_process":
@@ -167,6 +187,16 @@ def _dagster_run(files: list[Path], workdir: Path, *, design: str) -> dict:
         "max_step_peak_rss_mb": max(m["peak_rss_mb"] for m in metadata),
         "batches": sum(m["batches"] for m in metadata),
     }
+
+
+def _shipped_instance(home: Path):
+    """A temporary instance configured like the one the project ships (cc_perf_dagster.instance)."""
+    import yaml
+    from dagster import DagsterInstance
+
+    from cc_perf_dagster.instance import DAGSTER_YAML
+
+    return DagsterInstance.local_temp(str(home), overrides=yaml.safe_load(DAGSTER_YAML))
 
 
 def _median_run(files: list[Path], workdir: Path, design: str, rounds: int) -> dict:
@@ -235,7 +265,7 @@ def bench_cache(workdir: Path) -> dict:
     import dataclasses
     import shutil
 
-    from dagster import AssetKey, DagsterInstance
+    from dagster import AssetKey
 
     from cc_perf_dagster.core.registry import FileRegistry
     from cc_perf_dagster.definitions import PROCESS_JOB, defs, storage_run_config
@@ -257,7 +287,7 @@ def bench_cache(workdir: Path) -> dict:
     run_config = {**storage_run_config(str(storage)), "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     job = defs.resolve_job_def(PROCESS_JOB)
     rows = {}
-    with DagsterInstance.local_temp(str(home)) as instance:
+    with _shipped_instance(home) as instance:
         for name, path in (
             ("cold", original),
             ("warm", original),

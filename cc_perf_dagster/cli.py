@@ -192,7 +192,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _cache_root(args: argparse.Namespace):  # noqa: ANN202
+def _cache_root(args: argparse.Namespace):
     from pathlib import Path
 
     if args.cache_dir:

@@ -94,13 +94,14 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     Returns:
         The page result; pages without products simply have no item records.
     """
-    header = _read_header(rows)
-    table_rows = [i for i, row in enumerate(rows) if _is_table_header(row)]
-    start = table_rows[0] if table_rows else 0
+    is_header = [_is_table_header(row) for row in rows]
+    header = _read_header(rows, is_header)
+    start = is_header.index(True) if True in is_header else 0
     records: list[Record] = []
     first = False
-    for row in rows[start:]:
-        if _is_table_header(row):
+    for index in range(start, len(rows)):
+        row = rows[index]
+        if is_header[index]:
             first = True
             continue
         record = _classify(row)
@@ -125,8 +126,7 @@ def _is_table_header(row: Row) -> bool:
 
 
 def _table_kind(row: Row) -> DocumentType | None:
-    if not _is_table_header(row):
-        return None
+    """Which document type a table header row belongs to (call on table header rows)."""
     text = row.text.lower()
     if "alloc" in text or "bkord" in text or "qty ord" in text:
         return "order_confirmation"
@@ -215,19 +215,18 @@ def _money_text(token: str) -> str:
     return token.replace("$", "").replace(",", "")
 
 
-def _read_header(rows: Sequence[Row]) -> PageHeader:
+def _read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
     labels: list[tuple[str, float, float, float, float]] = []  # text, x0, x1, y, size
     numbers: list[tuple[str, Word, Row]] = []
     dates: list[tuple[str, Word, Row]] = []
     vendor = False
     table_kind: DocumentType | None = None
     description_x: float | None = None
-    for row in rows:
+    for row, header_row in zip(rows, is_header, strict=True):
         if not vendor and VENDOR_MENTION.search(row.text):
             vendor = True
-        kind = _table_kind(row)
-        if _is_table_header(row):
-            table_kind = table_kind or kind
+        if header_row:
+            table_kind = table_kind or _table_kind(row)
             if description_x is None:
                 description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
             continue
@@ -272,7 +271,14 @@ def _normal_label(text: str) -> str:
 
 def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:
     """A date starting at ``words[index]`` (one word, or up to three for "Feb 4, 2025"), and its length."""
-    for used in (1, 3):
+    text = words[index].text
+    if text[:3].lower() in MONTHS:
+        spans: tuple[int, ...] = (3,)
+    elif text[:1].isdigit() and ("/" in text or "-" in text):
+        spans = (1,)
+    else:
+        return None, 1  # cheap exit: most words on a page are no date
+    for used in spans:
         if index + used > len(words):
             break
         iso = _parse_date(" ".join(w.text for w in words[index : index + used]).strip(",;"))
