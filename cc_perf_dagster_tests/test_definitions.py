@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,12 @@ from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import fan_out_job
 
 
-def test_definitions_validate_through_the_workspace():
+def test_definitions_validate_through_the_workspace(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     done = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
 
