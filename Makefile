@@ -18,8 +18,9 @@ install: $(VENV)/.installed  ## create .venv and install the package with its de
 demo: install  ## materialize every test invoice through Dagster and print a table per invoice
 	$(VENV)/bin/cc-perf process --dagster-home "$(DAGSTER_HOME)" test_invoices
 
-ui: install  ## the Dagster UI on http://127.0.0.1:3000 with the same Dagster home
+ui: install  ## the Dagster UI on http://127.0.0.1:3000 with the same Dagster home; the sensor watches ./incoming
 	$(PY) -m cc_perf_dagster.instance
+	mkdir -p incoming
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: install  ## run the whole test suite

@@ -37,6 +37,11 @@ from cc_perf_dagster.resources import InvoiceStorage
 warnings.filterwarnings("ignore", category=BetaWarning, message=r".*(backfill_policy|observable_source_asset).*")
 
 PARTITIONS_NAME = "invoices"
+# Run and event tags Dagster reads for partitions and data versions.
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+DATA_VERSION_TAG = "dagster/data_version"
 invoice_partitions = DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 
 # Runs covering many partitions stay one run per up to 100 invoices: batches then span invoices.

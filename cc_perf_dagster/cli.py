@@ -7,6 +7,7 @@ Subcommands:
                                         register files as partitions and materialize them
                                         through the Dagster job; a table (or JSON) per invoice
     cache stats|clear [--cache-dir DIR] what the page cache holds; empty it
+    retire KEY... [--dagster-home DIR]  remove invoice partitions (their stored outputs stay)
 
 Exit status: 0 on success; 2 when an input is bad (one line on stderr naming the file and
 the reason, nothing on stdout); 1 on an unexpected internal error.
@@ -226,6 +227,31 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_retire(args: argparse.Namespace) -> int:
+    from cc_perf_dagster.instance import ensure_dagster_home
+
+    ensure_dagster_home(args.dagster_home)
+    from dagster import DagsterInstance
+
+    from cc_perf_dagster.assets import PARTITIONS_NAME
+    from cc_perf_dagster.core.registry import FileRegistry
+    from cc_perf_dagster.resources import default_storage_root
+
+    registry = FileRegistry(default_storage_root() / "registry")
+    status = EXIT_OK
+    with DagsterInstance.get() as instance:
+        known = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
+        for key in args.keys:
+            if key not in known and registry.get(key) is None:
+                status = _fail(f"{key}: no such invoice partition", EXIT_BAD_INPUT)
+                continue
+            if key in known:
+                instance.delete_dynamic_partition(PARTITIONS_NAME, key)
+            registry.retire(key)
+            print(f"retired {key} (its stored invoice and booking rows, and its run history, are kept)")
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cc-perf``."""
     parser = argparse.ArgumentParser(prog="cc-perf", description="Creative Co-op PDF invoices into line items.")
@@ -259,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--max-cache-bytes", type=int, default=512 * 2**20, help=argparse.SUPPRESS)
     cache.add_argument("--json", action="store_true", help="stats as JSON")
     cache.set_defaults(handler=_cmd_cache)
+
+    retire = commands.add_parser("retire", help="remove invoice partitions whose files are gone")
+    retire.add_argument("keys", nargs="+", help="partition keys")
+    retire.add_argument("--dagster-home", help="Dagster home folder (default $DAGSTER_HOME or ./.dagster_home)")
+    retire.set_defaults(handler=_cmd_retire)
     return parser
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
+from dagster import AssetSelection, DefaultSensorStatus, Definitions, define_asset_job, multiprocess_executor
 
 from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+from cc_perf_dagster.sensors import build_incoming_folder_sensor
 
 PROCESS_JOB = "process_invoices"
 EXTRACT_JOB = "extract_invoices"
@@ -41,6 +42,8 @@ def build_definitions(
     start_method: Literal["forkserver", "spawn"] = "forkserver",
     pages_per_batch: int | None = None,
     settings: ExtractionSettings | None = None,
+    incoming_folder: str | None = None,
+    sensor_running: bool = True,
 ) -> Definitions:
     """Definitions with their resources and the multiprocess executor.
 
@@ -51,6 +54,8 @@ def build_definitions(
         start_method: How step processes start; forkserver is about twice as fast as spawn.
         pages_per_batch: Fixed batch size instead of the cost model (1 = one step per page).
         settings: Full extraction settings (overrides ``max_concurrent``/``pages_per_batch``).
+        incoming_folder: Folder the sensor watches (default ``$CC_PERF_INCOMING`` or ``./incoming``).
+        sensor_running: Whether the incoming-folder sensor starts switched on.
     """
     settings = settings or ExtractionSettings(max_concurrent=max_concurrent, pages_per_batch=pages_per_batch)
     if cache_root is None and storage_root is not None:
@@ -61,6 +66,13 @@ def build_definitions(
     return Definitions(
         assets=[invoice_file, invoice, booking_rows, purchasing_sheet],
         jobs=[process_invoices, extract_invoices, refresh_purchasing_sheet],
+        sensors=[
+            build_incoming_folder_sensor(
+                directory=incoming_folder,
+                storage_root=storage_root,
+                default_status=DefaultSensorStatus.RUNNING if sensor_running else DefaultSensorStatus.STOPPED,
+            )
+        ],
         resources={
             "storage": InvoiceStorage(root=storage_root),
             "page_cache": PageCacheResource(root=cache_root),

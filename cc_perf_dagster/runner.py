@@ -11,7 +11,7 @@ fails anyway, its partitions are retried one per run, so the failure stays with 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,10 @@ from dagster import (
     reconstructable,
 )
 
-from cc_perf_dagster.assets import PARTITIONS_NAME
-from cc_perf_dagster.core.errors import CcPerfError, InvalidDocumentError
-from cc_perf_dagster.core.extract import read_pages
-from cc_perf_dagster.core.pdf import Limits, PdfDocument
+from cc_perf_dagster.assets import DATA_VERSION_TAG, PARTITION_TAG, PARTITIONS_NAME, RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.core.errors import CcPerfError
+from cc_perf_dagster.core.extract import quick_check
+from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.core.registry import FileRegistry, RegisteredFile, partition_key_for
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
@@ -37,11 +37,6 @@ from cc_perf_dagster.definitions import (
     refresh_purchasing_sheet_job,
 )
 from cc_perf_dagster.resources import default_storage_root
-
-DATA_VERSION_TAG = "dagster/data_version"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-PARTITION_TAG = "dagster/partition"
 
 
 @dataclass
@@ -71,32 +66,6 @@ def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf") if path.is_dir() else [path])
     return out
-
-
-def quick_check(path: Path, limits: Limits | None = None) -> str | None:
-    """Why a file cannot be processed, from its structure and its first page, or ``None``."""
-    try:
-        with PdfDocument(path, limits=limits) as doc:
-            first = next(read_pages(doc, [1]))
-    except InvalidDocumentError as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"{path.name}: {exc.strerror or exc}"
-    if not first.has_text:
-        return "suspect"  # a scan, or a cover page: run it on its own
-    return None
-
-
-def contiguous_ranges(selected: Sequence[str], order: Sequence[str]) -> list[list[str]]:
-    """Group partition keys into runs of keys adjacent in the partitions' order."""
-    position = {key: index for index, key in enumerate(order)}
-    ranges: list[list[str]] = []
-    for key in sorted(selected, key=position.__getitem__):
-        if ranges and position[key] == position[ranges[-1][-1]] + 1:
-            ranges[-1].append(key)
-        else:
-            ranges.append([key])
-    return ranges
 
 
 class InvoiceRunner:

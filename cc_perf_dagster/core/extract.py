@@ -21,7 +21,7 @@ from cc_perf_dagster.core.creative_coop import (
     looks_unsupported,
     parse_page,
 )
-from cc_perf_dagster.core.errors import UnsupportedDocumentError
+from cc_perf_dagster.core.errors import InvalidDocumentError, UnsupportedDocumentError
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
@@ -138,3 +138,17 @@ def extract_invoice(
     if cache is not None:
         cache.put(document_key(invoice.sha256), invoice_to_record(invoice))
     return invoice
+
+
+def quick_check(path: str | os.PathLike[str], limits: Limits | None = None) -> str | None:
+    """Why a file cannot be processed, from its structure and its first page, or ``None``."""
+    try:
+        with PdfDocument(path, limits=limits) as doc:
+            first = next(read_pages(doc, [1]))
+    except InvalidDocumentError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{Path(path).name}: {exc.strerror or exc}"
+    if not first.has_text:
+        return "suspect"  # a scan, or a cover page: run it on its own
+    return None

@@ -106,3 +106,15 @@ def plan_batches(documents: Sequence[DocumentTask], model: CostModel) -> list[li
         batches.append(batch)
         start = end
     return batches
+
+
+def contiguous_ranges(selected: Sequence[str], order: Sequence[str]) -> list[list[str]]:
+    """Group partition keys into runs of keys adjacent in the partitions' order."""
+    position = {key: index for index, key in enumerate(order)}
+    ranges: list[list[str]] = []
+    for key in sorted(selected, key=position.__getitem__):
+        if ranges and position[key] == position[ranges[-1][-1]] + 1:
+            ranges[-1].append(key)
+        else:
+            ranges.append([key])
+    return ranges

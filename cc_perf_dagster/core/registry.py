@@ -134,7 +134,19 @@ class FileRegistry:
             registered_at=time.time(),
         )
         atomic_write_text(self._path(key), json.dumps(asdict(entry), indent=2) + "\n")
+        by_sha = self.root / "by-sha" / f"{entry.sha256}.json"
+        if not by_sha.exists():  # the first key to register these bytes keeps them
+            atomic_write_text(by_sha, json.dumps({"key": key}) + "\n")
         return entry
+
+    def key_for_sha(self, sha256: str) -> str | None:
+        """The key first registered with these bytes, if that registration still stands."""
+        try:
+            key = json.loads((self.root / "by-sha" / f"{sha256}.json").read_text(encoding="utf-8"))["key"]
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+        entry = self.get(key)
+        return key if entry is not None and entry.sha256 == sha256 else None
 
     def refresh(self, key: str) -> RegisteredFile | None:
         """Re-hash a registered file if it changed on disk; ``None`` if it is gone."""

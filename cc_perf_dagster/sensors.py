@@ -1,0 +1,141 @@
+"""A sensor on an incoming folder: new and changed PDFs become partitions and range runs.
+
+The sensor is a thin shell over :func:`cc_perf_dagster.core.incoming.look`, which does the work
+without Dagster: a file is taken once its size and modification time held still across two
+ticks; the same bytes under a second name are noted, not processed twice; bad files go to a
+quarantine folder beside the incoming one with ``NAME.error.json``. This shell adds the
+partitions, reports each file's sha256 as the data version of ``invoice_file``, and requests
+range runs whose run keys carry the content hash, all in one ``SensorResult``.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    AssetObservation,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from cc_perf_dagster.assets import (
+    DATA_VERSION_TAG,
+    PARTITION_TAG,
+    PARTITIONS_NAME,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    invoice_partitions,
+)
+from cc_perf_dagster.core.extract import quick_check
+from cc_perf_dagster.core.incoming import look, quarantine_folder
+from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.planning import contiguous_ranges
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.resources import default_storage_root
+
+INCOMING_ENV = "CC_PERF_INCOMING"
+
+
+def default_incoming_folder() -> Path:
+    """``$CC_PERF_INCOMING``, else ``./incoming``."""
+    return Path(os.environ.get(INCOMING_ENV) or Path.cwd() / "incoming")
+
+
+def build_incoming_folder_sensor(
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    job_name: str = "process_invoices",
+    name: str = "incoming_invoices",
+    minimum_interval_seconds: int = 30,
+    max_files_per_tick: int = 200,
+    max_partitions_per_run: int = 100,
+    max_bytes: int = Limits().max_bytes,
+    tick_budget_s: float = 20.0,
+    storage_root: str | None = None,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+) -> SensorDefinition:
+    """A sensor that turns PDFs dropped into ``directory`` into invoice partitions and runs.
+
+    Args:
+        directory: The incoming folder (default ``$CC_PERF_INCOMING`` or ``./incoming``).
+        job_name: The job to run (``process_invoices``: invoice and booking rows).
+        name: The sensor's name.
+        minimum_interval_seconds: Time between ticks.
+        max_files_per_tick: Files hashed and checked per tick at most; the rest wait.
+        max_partitions_per_run: Partitions per range run at most.
+        max_bytes: Larger files are quarantined unread.
+        tick_budget_s: No new file is started after this long in a tick (Dagster allows 60 s).
+        storage_root: Storage folder of the registry (default as the resources).
+        default_status: Whether the sensor starts switched on.
+    """
+
+    @sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=(
+            "Watches the incoming folder: stable new or changed PDFs become invoice partitions and "
+            "range runs; bad files move to the quarantine folder with a NAME.error.json note."
+        ),
+    )
+    def _incoming(context: SensorEvaluationContext) -> SensorResult:
+        folder = Path(directory) if directory else default_incoming_folder()
+        registry = FileRegistry((Path(storage_root) if storage_root else default_storage_root()) / "registry")
+        tick = look(
+            folder,
+            registry,
+            context.cursor,
+            max_files=max_files_per_tick,
+            max_bytes=max_bytes,
+            budget_s=tick_budget_s,
+            check=quick_check,
+        )
+        for refused in tick.refused:
+            context.log.warning(
+                f"quarantined {refused.path.name} -> {quarantine_folder(folder)}: {refused.code}: {refused.reason}"
+            )
+        for file_name, holder in tick.duplicates:
+            context.log.info(f"{file_name}: same bytes as partition {holder}; not processed again")
+        keys = [entry.key for entry in tick.accepted]
+        known = context.instance.get_dynamic_partitions(PARTITIONS_NAME)
+        new_keys = [k for k in keys if k not in set(known)]
+        order = [*known, *new_keys]
+        versions = {entry.key: entry.sha256 for entry in tick.accepted}
+        run_requests = [
+            _run_request(chunk, versions)
+            for group in contiguous_ranges(keys, order)
+            for chunk in _chunks(group, max_partitions_per_run)
+        ]
+        if keys or tick.waiting:
+            context.log.info(f"{len(keys)} file(s) to process, {tick.waiting} waiting for the next tick")
+        return SensorResult(
+            run_requests=run_requests,
+            dynamic_partitions_requests=[invoice_partitions.build_add_request(new_keys)] if new_keys else [],
+            asset_events=[
+                AssetObservation(asset_key=AssetKey("invoice_file"), partition=k, tags={DATA_VERSION_TAG: sha})
+                for k, sha in versions.items()
+            ],
+            cursor=tick.cursor,
+        )
+
+    return _incoming
+
+
+def _run_request(keys: list[str], versions: dict[str, str]) -> RunRequest:
+    digest = hashlib.sha256("".join(f"{k}={versions[k]};" for k in keys).encode()).hexdigest()[:16]
+    run_key = f"{keys[0]}..{keys[-1]}@{digest}"
+    # Partitions as tags (as for ranges): the keys are added by the same SensorResult, so they
+    # cannot be validated against the instance before the tick is submitted.
+    if len(keys) == 1:
+        return RunRequest(run_key=run_key, tags={PARTITION_TAG: keys[0]})
+    return RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+
+
+def _chunks(keys: list[str], size: int) -> list[list[str]]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
