@@ -15,6 +15,12 @@ from dagster import AssetSelection, DefaultSensorStatus, Definitions, define_ass
 from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+from cc_perf_dagster.schedules import (
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    build_nightly_backfill_sensor,
+    with_nightly_refresh,
+)
 from cc_perf_dagster.sensors import build_incoming_folder_sensor
 
 PROCESS_JOB = "process_invoices"
@@ -44,6 +50,8 @@ def build_definitions(
     settings: ExtractionSettings | None = None,
     incoming_folder: str | None = None,
     sensor_running: bool = True,
+    nightly_cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Definitions:
     """Definitions with their resources and the multiprocess executor.
 
@@ -55,23 +63,30 @@ def build_definitions(
         pages_per_batch: Fixed batch size instead of the cost model (1 = one step per page).
         settings: Full extraction settings (overrides ``max_concurrent``/``pages_per_batch``).
         incoming_folder: Folder the sensor watches (default ``$CC_PERF_INCOMING`` or ``./incoming``).
-        sensor_running: Whether the incoming-folder sensor starts switched on.
+        sensor_running: Whether the incoming-folder and automation sensors start switched on.
+        nightly_cron: When missing and stale invoices are backfilled.
+        timezone: Time zone of ``nightly_cron``.
     """
     settings = settings or ExtractionSettings(max_concurrent=max_concurrent, pages_per_batch=pages_per_batch)
     if cache_root is None and storage_root is not None:
         cache_root = str(Path(storage_root) / "cache")
+    status = DefaultSensorStatus.RUNNING if sensor_running else DefaultSensorStatus.STOPPED
     executor = multiprocess_executor.configured(
         {"max_concurrent": max_concurrent, "start_method": {start_method: {}}}, name=f"multiprocess_{start_method}"
     )
     return Definitions(
-        assets=[invoice_file, invoice, booking_rows, purchasing_sheet],
+        assets=[
+            invoice_file,
+            *with_nightly_refresh(invoice, booking_rows, purchasing_sheet, cron=nightly_cron, timezone=timezone),
+        ],
         jobs=[process_invoices, extract_invoices, refresh_purchasing_sheet],
         sensors=[
             build_incoming_folder_sensor(
                 directory=incoming_folder,
                 storage_root=storage_root,
-                default_status=DefaultSensorStatus.RUNNING if sensor_running else DefaultSensorStatus.STOPPED,
-            )
+                default_status=status,
+            ),
+            build_nightly_backfill_sensor(default_status=status),
         ],
         resources={
             "storage": InvoiceStorage(root=storage_root),
