@@ -22,12 +22,15 @@ from pypdf._text_extraction._layout_mode._fixed_width_page import (
 from pypdf._text_extraction._layout_mode._text_state_manager import TextStateManager
 from pypdf.generic import ArrayObject, ContentStream, StreamObject
 
+MAX_FORM_DEPTH = 4
+
 
 def text_show_operations(page: PageObject) -> list[Any]:
     """Return one record per text-showing operator of the page's content stream.
 
     Each record has ``text``, ``tx``/``ty`` (start, page space), ``displaced_tx`` (end x),
-    ``font_height`` and ``rotated``. Text in form XObjects is not visited.
+    ``font_height`` and ``rotated``. Form XObjects (templates, stamps) are inlined with their
+    matrix and fonts, so their text counts like the page's own.
     """
     contents = page.get("/Contents")
     if contents is not None:
@@ -35,7 +38,10 @@ def text_show_operations(page: PageObject) -> list[Any]:
     if not isinstance(contents, (ArrayObject, StreamObject)):
         return []
     fonts = page._layout_mode_fonts()
-    ops = iter(ContentStream(contents, page.pdf, "bytes").operations)
+    operations = ContentStream(contents, page.pdf, "bytes").operations
+    if any(op == b"Do" for _, op in operations):
+        operations = _inline_forms(operations, page.get("/Resources"), fonts, page.pdf, 0)
+    ops = iter(operations)
     state = TextStateManager()
     shown: list[Any] = []
     for operands, op in ops:
@@ -47,3 +53,40 @@ def text_show_operations(page: PageObject) -> list[Any]:
         else:
             state.set_state_param(op, operands)
     return shown
+
+
+def _inline_forms(operations: list, resources: Any, fonts: dict, pdf: Any, depth: int) -> list:
+    """Replace each ``/Name Do`` of a form XObject by ``q <Matrix> cm <its operations> Q``.
+
+    The form's fonts are added to ``fonts`` (the page's keep their names on a clash).
+    """
+    from pypdf.generic import DictionaryObject, NameObject
+    from pypdf.generic._font import Font
+
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if isinstance(resources, DictionaryObject) else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    out: list = []
+    for operands, op in operations:
+        if op != b"Do" or depth >= MAX_FORM_DEPTH or not isinstance(xobjects, DictionaryObject) or not operands:
+            out.append((operands, op))
+            continue
+        form = xobjects.get(operands[0])
+        form = form.get_object() if form is not None else None
+        if not isinstance(form, StreamObject) or form.get("/Subtype") != NameObject("/Form"):
+            out.append((operands, op))
+            continue
+        form_resources = form.get("/Resources")
+        font_dict = form_resources.get_object().get("/Font") if form_resources is not None else None
+        if font_dict is not None:
+            for name, ref in font_dict.get_object().items():
+                font = ref.get_object()
+                if name not in fonts and isinstance(font, DictionaryObject):
+                    fonts[name] = Font.from_font_resource(font)
+        matrix = [float(v) for v in form.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+        inner = ContentStream(form, pdf, "bytes").operations
+        out.append(([], b"q"))
+        out.append((matrix, b"cm"))
+        out.extend(_inline_forms(inner, form_resources or resources, fonts, pdf, depth + 1))
+        out.append(([], b"Q"))
+    return out

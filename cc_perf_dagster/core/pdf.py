@@ -6,10 +6,10 @@ faster engine such as pypdfium2 can be added without touching the layout or the 
 
 Page content hash:
     ``sha256`` over a version tag, the page's MediaBox and /Rotate, the page's content
-    streams after decoding (concatenated in order), and, for each font resource in name
-    order, a canonical rendering of the font dictionary with indirect references resolved,
-    its /ToUnicode and /Differences included and embedded font programs (/FontFile*)
-    left out. These are exactly the inputs that decide which text lands where. Object
+    streams after decoding (concatenated in order), and, for each font resource and each
+    form XObject in name order, a canonical rendering of the object with indirect references
+    resolved, stream data hashed, /ToUnicode and /Differences included and embedded font
+    programs (/FontFile*) left out. These are exactly the inputs that decide which text lands where. Object
     numbers are not hashed, so the same page in an otherwise re-written file hashes the
     same.
 """
@@ -35,7 +35,7 @@ from cc_perf_dagster.core.models import TextRun
 
 log = logging.getLogger(__name__)
 
-PAGE_HASH_VERSION = b"cc-perf-page-hash-v1"
+PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
 _HASH_CHUNK = 1 << 20
 _SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
 
@@ -143,12 +143,20 @@ class _PypdfDocument:
             if contents is not None:
                 digest.update(contents.get_data())
             resources = page.get("/Resources")
-            fonts = resources.get_object().get("/Font") if resources is not None else None
+            resources = resources.get_object() if resources is not None else {}
+            fonts = resources.get("/Font")
             if fonts is not None:
                 fonts = fonts.get_object()
                 for name in sorted(fonts):
                     digest.update(name.encode())
                     digest.update(self._font_hash(fonts.raw_get(name)).encode())
+            xobjects = resources.get("/XObject")
+            if xobjects is not None:  # form XObjects carry text too (images do not)
+                xobjects = xobjects.get_object()
+                for name in sorted(xobjects):
+                    if xobjects[name].get("/Subtype") == "/Form":
+                        digest.update(name.encode())
+                        digest.update(self._font_hash(xobjects.raw_get(name)).encode())
         except Exception as exc:
             raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
         return digest.hexdigest()

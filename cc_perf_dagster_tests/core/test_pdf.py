@@ -164,3 +164,28 @@ def test_in_memory_buffers_are_not_needed(tmp_path):
     pdf = render([ROW], tmp_path / "a.pdf")
     with PdfDocument(pdf) as doc:
         assert not isinstance(doc._fh, io.BytesIO)
+
+
+class TestFormXObjects:
+    def render_with_form(self, path, price):
+        c = canvas.Canvas(str(path), pagesize=letter, invariant=1)
+        c.beginForm("row")
+        c.setFont("Helvetica", 8)
+        for value, x, y in [*ROW[:-1], (price, 550, 700)]:
+            c.drawString(x, y, value)
+        c.endForm()
+        c.doForm("row")
+        c.showPage()
+        c.save()
+        return path
+
+    def test_text_inside_a_form_is_read(self, tmp_path):
+        with PdfDocument(self.render_with_form(tmp_path / "f.pdf", "38.40")) as doc:
+            texts = sorted(r.text for r in doc.runs(1))
+        assert texts == sorted([t for t, _, _ in ROW])
+
+    def test_a_changed_form_changes_the_page_hash(self, tmp_path):
+        a = self.render_with_form(tmp_path / "a.pdf", "38.40")
+        b = self.render_with_form(tmp_path / "b.pdf", "38.41")
+        with PdfDocument(a) as da, PdfDocument(b) as db:
+            assert da.content_hash(1) != db.content_hash(1)
