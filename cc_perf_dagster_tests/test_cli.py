@@ -124,3 +124,18 @@ class TestCache:
         done = cc_perf("cache", "clear", "--cache-dir", str(root))
         assert done.returncode == 0 and "cleared 3 cache entries" in done.stdout
         assert json.loads(cc_perf("cache", "stats", "--cache-dir", str(root), "--json").stdout)["entries"] == 0
+
+
+@pytest.mark.slow
+def test_retire_removes_the_partition_and_keeps_the_outputs(tmp_path):
+    home = tmp_path / "home"
+    assert cc_perf("process", "--dagster-home", str(home), str(TEST_INVOICES / "CI004790233.pdf")).returncode == 0
+    done = cc_perf("retire", "--dagster-home", str(home), "CI004790233", "nope")
+    assert done.returncode == 2 and "nope: no such invoice partition" in done.stderr
+    assert "retired CI004790233" in done.stdout
+    assert (home / "cc_perf" / "assets" / "invoice" / "CI004790233.json").exists()
+    assert not (home / "cc_perf" / "registry" / "CI004790233.json").exists()
+    code = "from dagster import DagsterInstance; print(DagsterInstance.get().get_dynamic_partitions('invoices'))"
+    listed = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "DAGSTER_HOME": str(home)},
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert listed.stdout.strip() == "[]"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dagster import AssetKey, AssetMaterialization, AssetObservation, DagsterInstance, evaluate_automation_conditions
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetObservation,
+    DagsterInstance,
+    Definitions,
+    evaluate_automation_conditions,
+)
 
 from cc_perf_dagster.assets import DATA_VERSION_TAG
 from cc_perf_dagster.core.extract import PARSER_VERSION
@@ -59,3 +66,27 @@ def test_nightly_backfill_requests_missing_then_only_changed_files(tmp_path):
     )
     assert sorted(next_night.get_requested_partitions(INVOICE)) == ["a"]
     assert sorted(next_night.get_requested_partitions(BOOKING)) == ["a"]
+
+
+def test_a_parser_version_bump_makes_every_partition_stale(tmp_path):
+    defs = build_definitions(storage_root=str(tmp_path))
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("invoices", ["a", "b"])
+    for key in "ab":
+        observe(instance, key, f"sha-{key}")
+        materialized(instance, key)
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NIGHT)
+    assert not first.get_requested_partitions(INVOICE)
+    bumped = Definitions(
+        assets=[
+            a.map_asset_specs(lambda spec: spec.replace_attributes(code_version="2"))
+            if INVOICE in getattr(a, "keys", ())
+            else a
+            for a in defs.assets
+        ],
+        resources=defs.resources,
+    )
+    night = evaluate_automation_conditions(
+        defs=bumped, instance=instance, evaluation_time=NIGHT + dt.timedelta(hours=1, minutes=1), cursor=first.cursor
+    )
+    assert sorted(night.get_requested_partitions(INVOICE)) == ["a", "b"]
