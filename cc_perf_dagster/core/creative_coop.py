@@ -222,6 +222,7 @@ def _read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
     vendor = False
     table_kind: DocumentType | None = None
     description_x: float | None = None
+    quantity_columns: tuple[float, ...] = ()
     for row, header_row in zip(rows, is_header, strict=True):
         if not vendor and VENDOR_MENTION.search(row.text):
             vendor = True
@@ -229,6 +230,7 @@ def _read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
             table_kind = table_kind or _table_kind(row)
             if description_x is None:
                 description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
+            quantity_columns = quantity_columns or _quantity_label_centres(row)
             continue
         words = row.words
         skip = 0
@@ -258,7 +260,42 @@ def _read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
         vendor_mentioned=vendor,
         table_kind=table_kind,
         description_x=None if description_x is None else round(description_x, 3),
+        quantity_columns=quantity_columns,
     )
+
+
+_QUANTITY_LABEL = re.compile(r"b/o|back|bkord|alloc(?:ated)?|shipped|ship|ord(?:ered)?", re.IGNORECASE)
+
+
+def _quantity_label_centres(row: Row) -> tuple[float, ...]:
+    """Centres of the quantity column labels of a table header row ("Qty Ord", "Back Ordered" ...).
+
+    Labels are found inside words too, as cells drawn close together glue ("ShippedQty").
+    """
+    centres: list[float] = []
+    pending_back: float | None = None  # "Back" waiting for its "Ordered"
+    for index, word in enumerate(row.words):
+        text = word.text
+        per_char = (word.x1 - word.x0) / max(len(text), 1)
+        for match in _QUANTITY_LABEL.finditer(text):
+            label = match.group().lower()
+            start = word.x0 + match.start() * per_char
+            end = word.x0 + match.end() * per_char
+            if match.start() == 0 and index > 0 and row.words[index - 1].text.lower().endswith("qty"):
+                start = row.words[index - 1].x1 - 3 * per_char
+            if label == "back":
+                pending_back = start
+                continue
+            if pending_back is not None and label.startswith("ord"):
+                start, pending_back = pending_back, None
+            elif label.startswith("ord") and centres and not _is_word_start(match.start(), text):
+                continue  # "ord" inside another word ("Recorded"): not a label
+            centres.append(round((start + end) / 2, 2))
+    return tuple(centres)
+
+
+def _is_word_start(position: int, text: str) -> bool:
+    return position == 0 or not text[position - 1].isalpha() or text[position].isupper()
 
 
 _LABEL_WORDS = {"INV": "INVOICE", "ORD": "ORDER", "NUMBER": "NO", "NUM": "NO", "NBR": "NO"}
@@ -483,10 +520,13 @@ class _ItemBuilder:
         self._edges: list[list[float]] = [[] for _ in range(self.qty_count)]  # quantity column edges
         self._description_x: list[float] = []
         self._header_x: float | None = None
+        self._header_columns: tuple[float, ...] = ()
 
     def add_page(self, page: PageResult) -> None:
         if self._header_x is None:
             self._header_x = page.header.description_x
+        if not self._header_columns and len(page.header.quantity_columns) == self.qty_count:
+            self._header_columns = page.header.quantity_columns
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
@@ -611,19 +651,21 @@ class _ItemBuilder:
         count = self.qty_count
         if len(tail) >= count:
             for edges, word in zip(self._edges, tail[-count:], strict=True):
-                _sample(edges, word.x1)
+                _sample(edges, (word.x0 + word.x1) / 2)
             return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
-        # Blank quantity cells: place each printed quantity in the nearest known column.
+        # Blank quantity cells: place each printed quantity in the nearest known column (learned
+        # from rows that print them all, else the table header's labels).
         quantities = [0] * count
         placed: list[Word] = []
-        columns = [statistics.median(e) for e in self._edges] if all(self._edges) else []
+        columns = [statistics.median(e) for e in self._edges] if all(self._edges) else list(self._header_columns)
         for word in tail if columns else []:
-            distances = [abs(word.x1 - edge) for edge in columns]
+            distances = [abs((word.x0 + word.x1) / 2 - centre) for centre in columns]
             column = distances.index(min(distances))
             if distances[column] <= 3 * record.size:
                 quantities[column] = _int(word.text)
                 placed.append(word)
-        self.warnings.append(f"{record.code}: {count - len(placed)} of {count} quantity columns are blank; read as 0")
+        if len(placed) < len(tail) or not columns:
+            self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
         return quantities, [w for w in record.body if all(w is not p for p in placed)]
 
     def _total(self, label: str, amount: Decimal) -> None:

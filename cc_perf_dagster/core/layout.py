@@ -59,6 +59,8 @@ def _make_row(runs: list[TextRun], y: float, size: float) -> Row:
     words: list[Word] = []
     prev: TextRun | None = None
     for run in runs:
+        if not run.text or run.text.isspace():
+            continue
         if prev is not None and run.text == prev.text and abs(run.x0 - prev.x0) < 0.5:
             continue  # the same text drawn twice (fake bold, shadow)
         text = run.text

@@ -140,6 +140,7 @@ class PageHeader:
     vendor_mentioned: bool = False
     table_kind: DocumentType | None = None
     description_x: float | None = None
+    quantity_columns: tuple[float, ...] = ()  # x-centres of the quantity column labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,7 @@ class PageResult:
                 "vendor_mentioned": h.vendor_mentioned,
                 "table_kind": h.table_kind,
                 "description_x": h.description_x,
+                "quantity_columns": list(h.quantity_columns),
             },
             "records": [_record_to_dict(r) for r in self.records],
         }
@@ -179,6 +181,7 @@ class PageResult:
             vendor_mentioned=h["vendor_mentioned"],
             table_kind=h["table_kind"],
             description_x=h["description_x"],
+            quantity_columns=tuple(h.get("quantity_columns", ())),
         )
         return cls(
             page=data["page"],

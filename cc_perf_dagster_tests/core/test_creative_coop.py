@@ -407,3 +407,22 @@ class TestFamilyVariants:
         runs += oc_row(680, "XS1234", "191009000001", "Candle", ["6", "0", "0", "6"], "PK6", ["5.00", "4.00", "24.00"])
         (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
         assert (item.product_code, item.unit, item.quantity) == ("XS1234", "PK6", 6)
+
+    def test_blank_zero_quantities_are_placed_by_the_header_labels(self):
+        # Qty Alloc and Qty Shipped printed blank on every row: no row shows all four columns.
+        runs = oc_row(
+            680,
+            "XS9826A",
+            "191009727774",
+            '6"H Metal Ornament',
+            ["24", "", "", "24"],
+            "each",
+            ["2.00", "1.60", "38.40"],
+        )
+        runs += oc_row(
+            670, "XS8911A", "191009710615", "Metal Lantern", ["12", "", "", ""], "each", ["10.00", "8.00", "0.00"]
+        )
+        first, second = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert (first.qty_ordered, first.qty_allocated, first.qty_shipped, first.qty_backordered) == (24, 0, 0, 24)
+        assert (second.qty_ordered, second.qty_backordered, second.quantity) == (12, 0, 0)
+        assert first.description == '6"H Metal Ornament' and second.description == "Metal Lantern"
