@@ -99,10 +99,19 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     start = is_header.index(True) if True in is_header else 0
     records: list[Record] = []
     first = False
+    skip = False
     for index in range(start, len(rows)):
         row = rows[index]
+        if skip:
+            skip = False
+            continue
         if is_header[index]:
             first = True
+            continue
+        grid = _totals_grid(row, rows[index + 1] if index + 1 < len(rows) else None)
+        if grid:
+            records.extend(grid)
+            skip = True  # the amounts row is consumed
             continue
         record = _classify(row)
         if record is None:
@@ -118,6 +127,31 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
     return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
+
+
+def _totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
+    """A totals block laid out as a grid: a row of labels, the row below holding their amounts.
+
+    Each label word goes to the first amount whose right edge it does not pass (amounts are
+    right-aligned under their labels, or centred).
+    """
+    if amounts is None or len(amounts.words) < 2 or not all(MONEY.match(w.text) for w in amounts.words):
+        return []
+    if any(MONEY.match(w.text) or INTEGER.match(w.text) for w in labels.words):
+        return []
+    if len(TOTAL_WORDS.findall(labels.text)) < 2 or labels.y - amounts.y > CONTINUATION_GAP * labels.size:
+        return []
+    groups: list[list[str]] = [[] for _ in amounts.words]
+    tolerance = 0.5 * labels.size
+    for word in labels.words:
+        target = next((i for i, a in enumerate(amounts.words) if word.x1 <= a.x1 + tolerance), len(groups) - 1)
+        groups[target].append(word.text)
+    if any(not group for group in groups):
+        return []
+    return [
+        TotalRecord(label=" ".join(group).rstrip(":"), amount=_money_text(amount.text))
+        for group, amount in zip(groups, amounts.words, strict=True)
+    ]
 
 
 def _is_table_header(row: Row) -> bool:

@@ -426,3 +426,16 @@ class TestFamilyVariants:
         assert (first.qty_ordered, first.qty_allocated, first.qty_shipped, first.qty_backordered) == (24, 0, 0, 24)
         assert (second.qty_ordered, second.qty_backordered, second.quantity) == (12, 0, 0)
         assert first.description == '6"H Metal Ornament' and second.description == "Metal Lantern"
+
+    def test_totals_block_as_a_grid_of_labels_over_amounts(self):
+        runs = oc_row(
+            680, "XS9482", "191009714712", "Wood Shoe", ["12", "0", "0", "12"], "each", ["3.50", "2.80", "33.60"]
+        )
+        runs += [text("Tariff Surcharge", 130, 670), right("5.04", 575, 670)]
+        runs += [right("Subtotal", 300, 600), right("Tariff Surcharge Total", 400, 600), right("Order Total", 575, 600)]
+        runs += [right("33.60", 300, 590), right("5.04", 400, 590), right("38.64", 575, 590)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert (invoice.totals.subtotal, invoice.totals.tariff, invoice.totals.total) == (
+            Decimal("33.60"), Decimal("5.04"), Decimal("38.64"),
+        )  # fmt: skip
+        assert invoice.totals_reconcile is True
