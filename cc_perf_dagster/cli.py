@@ -25,7 +25,7 @@ from pathlib import Path
 from cc_perf_dagster import __version__
 from cc_perf_dagster.core.errors import InvalidDocumentError
 from cc_perf_dagster.core.export import booking_csv, invoice_to_json
-from cc_perf_dagster.core.extract import extract_invoice
+from cc_perf_dagster.core.extract import extract_invoice, pdf_paths
 from cc_perf_dagster.core.pdf import Limits
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
@@ -68,14 +68,6 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return _run_guarded(args, args.file, action)
 
 
-def _pdf_files(paths: Sequence[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        files.extend(sorted(path.glob("*.pdf")) if path.is_dir() else [path])
-    return files
-
-
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain, aligned text table (numbers right-aligned)."""
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
@@ -100,7 +92,7 @@ def _is_number(text: str) -> bool:
 
 def _cmd_summary(args: argparse.Namespace) -> int:
     rows, failures = [], 0
-    for path in _pdf_files(args.paths):
+    for path in pdf_paths(args.paths):
         started = time.perf_counter()
         try:
             invoice = extract_invoice(path, limits=_limits(args))
@@ -194,7 +186,6 @@ def _cell(value: object) -> str:
 
 
 def _cache_root(args: argparse.Namespace):
-    from pathlib import Path
 
     if args.cache_dir:
         return Path(args.cache_dir)

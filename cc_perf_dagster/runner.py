@@ -26,7 +26,7 @@ from dagster import (
 
 from cc_perf_dagster.assets import DATA_VERSION_TAG, PARTITION_TAG, PARTITIONS_NAME, RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.errors import CcPerfError
-from cc_perf_dagster.core.extract import quick_check
+from cc_perf_dagster.core.extract import pdf_paths, quick_check
 from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.core.registry import FileRegistry, RegisteredFile, partition_key_for
 from cc_perf_dagster.definitions import (
@@ -57,15 +57,6 @@ class InvoiceOutcome:
         data.pop("metadata")
         data.update(self.metadata)
         return data
-
-
-def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Expand folders into the PDFs they hold (sorted); files are kept as given."""
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf") if path.is_dir() else [path])
-    return out
 
 
 class InvoiceRunner:

@@ -152,3 +152,12 @@ def quick_check(path: str | os.PathLike[str], limits: Limits | None = None) -> s
     if not first.has_text:
         return "suspect"  # a scan, or a cover page: run it on its own
     return None
+
+
+def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand folders into the PDFs they hold (sorted); files are kept as given."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf") if path.is_dir() else [path])
+    return out
