@@ -16,7 +16,6 @@ from typing import Any
 
 from pypdf import PageObject
 from pypdf._text_extraction._layout_mode._fixed_width_page import (
-    recurse_to_target_op,
     set_font_operation,
 )
 from pypdf._text_extraction._layout_mode._text_state_manager import TextStateManager
@@ -46,13 +45,67 @@ def text_show_operations(page: PageObject) -> list[Any]:
     shown: list[Any] = []
     for operands, op in ops:
         if op in (b"BT", b"q"):
-            _, tj_ops = recurse_to_target_op(ops, state, b"ET" if op == b"BT" else b"Q", fonts, True)
-            shown.extend(tj_ops)
+            _collect(ops, state, b"ET" if op == b"BT" else b"Q", fonts, shown)
         elif op == b"Tf":
             set_font_operation(state, fonts, operands)
         else:
             state.set_state_param(op, operands)
     return shown
+
+
+def _collect(ops: Any, state: TextStateManager, end_target: bytes, fonts: dict, shown: list) -> None:
+    """Pypdf's ``recurse_to_target_op`` without the fixed-width line building this project never uses.
+
+    Walks the operators up to ``end_target`` (``ET`` or ``Q``), keeping the transform stack and
+    the text state, and appends one record per text-showing operator to ``shown``.
+    """
+    if end_target == b"Q":
+        state.add_q()
+    for operands, op in ops:
+        if op == end_target:
+            if op == b"Q":
+                state.remove_q()
+            else:
+                state.reset_tm()
+            return
+        if op == b"q" or (op == b"BT" and end_target == b"Q"):
+            _collect(ops, state, b"ET" if op == b"BT" else b"Q", fonts, shown)
+        elif op == b"cm":
+            state.add_cm(*operands)
+        elif op == b"BT":
+            state.reset_tm()  # a BT inside a text object only resets the text matrix
+        elif op == b"Tj" and operands and isinstance(operands[0], (str, bytes)):
+            shown.append(state.text_state_params(operands[0]))
+        elif op == b"TJ" and operands and isinstance(operands[0], ArrayObject):
+            last = state.text_state_params()
+            for item in operands[0]:
+                if isinstance(item, bytes):
+                    last = state.text_state_params(item)
+                    shown.append(last)
+                elif isinstance(item, (int, float)):
+                    state.add_trm(last.displacement_matrix(td_offset=item))
+        elif op in (b"'", b'"'):
+            state.reset_trm()
+            if op == b'"' and len(operands) >= 3:
+                state.set_state_param(b"Tw", operands[0])
+                state.set_state_param(b"Tc", operands[1])
+            state.add_tm([0, -state.TL])
+            index = 2 if op == b'"' else 0
+            if index < len(operands) and isinstance(operands[index], (str, bytes)):
+                shown.append(state.text_state_params(operands[index]))
+        elif op in (b"Td", b"Tm", b"TD", b"T*"):
+            state.reset_trm()
+            if op == b"Tm":
+                state.reset_tm()
+            elif op == b"TD" and len(operands) >= 2 and isinstance(operands[1], (int, float)):
+                state.set_state_param(b"TL", -operands[1])
+            elif op == b"T*":
+                operands = [0, -state.TL]
+            state.add_tm(operands)
+        elif op == b"Tf":
+            set_font_operation(state, fonts, operands)
+        else:
+            state.set_state_param(op, operands)
 
 
 def _inline_forms(operations: list, resources: Any, fonts: dict, pdf: Any, depth: int) -> list:
