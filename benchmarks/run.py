@@ -410,11 +410,49 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in sections:
             report["scale"] = bench_scale(args.invoices or (20 if args.quick else 200), work)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    previous = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"), reverse=True)]
+    report["regressions"] = regressions(report, previous)
     out = RESULTS / f"{report['timestamp'].replace(':', '').replace('+0000', 'Z')}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print_report(report)
     print(f"written {out.relative_to(REPO)}")
     return 0
+
+
+# Headline figures (lower is better), as paths into a results file.
+HEADLINES = {
+    "core cost ratio": ("core", "core_cost_ratio"),
+    "memory growth at the largest size (MB)": ("memory", "rows", -1, "growth_over_smallest_mb"),
+    "one invoice adaptive / naive": ("one_invoice", "adaptive_over_naive"),
+    "warm / cold extraction CPU": ("cache", "warm_cpu_over_cold"),
+    "range run / Pool(2)": ("scale", "dagster_over_pool2"),
+    "arrivals / Pool(2)": ("arrivals", "arrivals_over_pool2"),
+}
+REGRESSION_THRESHOLD = 0.20
+
+
+def _headline(report: dict, path: tuple) -> float | None:
+    value = report
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value if isinstance(value, (int, float)) else None
+
+
+def regressions(report: dict, previous: list[dict]) -> list[dict]:
+    """Headline figures more than 20% worse than in the newest earlier results file that has them."""
+    found = []
+    for name, path in HEADLINES.items():
+        now = _headline(report, path)
+        earlier = next((p for p in previous if _headline(p, path) is not None), None)
+        if now is None or earlier is None:
+            continue
+        before = _headline(earlier, path)
+        if before > 0 and now > before * (1 + REGRESSION_THRESHOLD):
+            found.append({"figure": name, "before": before, "now": now, "previous_run": earlier.get("timestamp")})
+    return found
 
 
 def print_report(report: dict) -> None:
@@ -458,6 +496,8 @@ def print_report(report: dict) -> None:
             f"({ar['ticks']} ticks, {ar['runs']} runs, {ar['materialized']} materialized); "
             f"Pool(2) {ar['pool2_wall_s']:.2f} s; ratio {ar['arrivals_over_pool2']}"
         )
+    for item in report.get("regressions", []):
+        print(f"REGRESSION: {item['figure']}: {item['before']} -> {item['now']} (more than 20% worse)")
     if "scale" in report:
         sc = report["scale"]
         d = sc["dagster_range_run"]
