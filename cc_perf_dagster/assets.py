@@ -15,6 +15,8 @@ import warnings
 from dagster import (
     AssetExecutionContext,
     AssetIn,
+    AssetKey,
+    AssetObservation,
     BackfillPolicy,
     BetaWarning,
     DataVersion,
@@ -48,6 +50,11 @@ invoice_partitions = DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 DEFAULT_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=100)
 GROUP = "invoices"
 OWNERS = ["team:purchasing"]
+
+
+def file_observation(key: str, sha256: str) -> AssetObservation:
+    """The observation that records a file's sha256 as the data version of its partition."""
+    return AssetObservation(asset_key=AssetKey("invoice_file"), partition=key, tags={DATA_VERSION_TAG: sha256})
 
 
 @observable_source_asset(

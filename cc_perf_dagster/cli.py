@@ -225,10 +225,9 @@ def _cmd_retire(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from cc_perf_dagster.assets import PARTITIONS_NAME
-    from cc_perf_dagster.core.registry import FileRegistry
-    from cc_perf_dagster.resources import default_storage_root
+    from cc_perf_dagster.resources import InvoiceStorage
 
-    registry = FileRegistry(default_storage_root() / "registry")
+    registry = InvoiceStorage().registry()
     status = EXIT_OK
     with DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(PARTITIONS_NAME))

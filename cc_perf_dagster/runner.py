@@ -18,17 +18,16 @@ from typing import Any
 
 from dagster import (
     AssetKey,
-    AssetObservation,
     DagsterInstance,
     execute_job,
     reconstructable,
 )
 
-from cc_perf_dagster.assets import DATA_VERSION_TAG, PARTITION_TAG, PARTITIONS_NAME, RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.assets import PARTITION_TAG, PARTITIONS_NAME, RANGE_END_TAG, RANGE_START_TAG, file_observation
 from cc_perf_dagster.core.errors import CcPerfError
 from cc_perf_dagster.core.extract import pdf_paths, quick_check
 from cc_perf_dagster.core.planning import contiguous_ranges
-from cc_perf_dagster.core.registry import FileRegistry, RegisteredFile, partition_key_for
+from cc_perf_dagster.core.registry import RegisteredFile, partition_key_for
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
     SHEET_JOB,
@@ -36,7 +35,7 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_purchasing_sheet_job,
 )
-from cc_perf_dagster.resources import default_storage_root
+from cc_perf_dagster.resources import InvoiceStorage
 
 
 @dataclass
@@ -81,7 +80,7 @@ class InvoiceRunner:
         self.console_log_level = console_log_level
         self.in_process = in_process
         self.progress = progress or (lambda outcome: None)
-        self.registry = FileRegistry(default_storage_root() / "registry")
+        self.registry = InvoiceStorage().registry()
 
     def process(self, paths: Iterable[str | os.PathLike[str]], *, refresh_sheet: bool = True) -> list[InvoiceOutcome]:
         """Register the files (or every PDF in the folders) and materialize them."""
@@ -119,11 +118,7 @@ class InvoiceRunner:
         if new:
             self.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
         for entry in entries:  # the file asset's data version per partition: its sha256
-            self.instance.report_runless_asset_event(
-                AssetObservation(
-                    asset_key=AssetKey("invoice_file"), partition=entry.key, tags={DATA_VERSION_TAG: entry.sha256}
-                )
-            )
+            self.instance.report_runless_asset_event(file_observation(entry.key, entry.sha256))
 
     def _run(self, keys: list[str], outcomes: dict[str, InvoiceOutcome], *, retry_singly: bool) -> None:
         tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {PARTITION_TAG: keys[0]}

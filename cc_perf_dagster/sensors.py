@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 
 from dagster import (
-    AssetKey,
-    AssetObservation,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -24,19 +22,18 @@ from dagster import (
 )
 
 from cc_perf_dagster.assets import (
-    DATA_VERSION_TAG,
     PARTITION_TAG,
     PARTITIONS_NAME,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    file_observation,
     invoice_partitions,
 )
 from cc_perf_dagster.core.extract import quick_check
 from cc_perf_dagster.core.incoming import look, quarantine_folder
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
-from cc_perf_dagster.core.registry import FileRegistry
-from cc_perf_dagster.resources import default_storage_root
+from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"
 
@@ -86,7 +83,7 @@ def build_incoming_folder_sensor(
     )
     def _incoming(context: SensorEvaluationContext) -> SensorResult:
         folder = Path(directory) if directory else default_incoming_folder()
-        registry = FileRegistry((Path(storage_root) if storage_root else default_storage_root()) / "registry")
+        registry = InvoiceStorage(root=storage_root).registry()
         tick = look(
             folder,
             registry,
@@ -117,10 +114,7 @@ def build_incoming_folder_sensor(
         return SensorResult(
             run_requests=run_requests,
             dynamic_partitions_requests=[invoice_partitions.build_add_request(new_keys)] if new_keys else [],
-            asset_events=[
-                AssetObservation(asset_key=AssetKey("invoice_file"), partition=k, tags={DATA_VERSION_TAG: sha})
-                for k, sha in versions.items()
-            ],
+            asset_events=[file_observation(k, sha) for k, sha in versions.items()],
             cursor=tick.cursor,
         )
 
