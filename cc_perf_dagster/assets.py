@@ -60,6 +60,8 @@ def file_observation(key: str, sha256: str) -> AssetObservation:
 @observable_source_asset(
     partitions_def=invoice_partitions,
     group_name=GROUP,
+    owners=OWNERS,
+    kinds={"pdf"},
     description="A vendor PDF registered as an invoice partition. Data version: the file's sha256.",
 )
 def invoice_file(context, storage: InvoiceStorage) -> DataVersionsByPartition:

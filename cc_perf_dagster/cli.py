@@ -265,7 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--dagster-home", help="Dagster home folder (default $DAGSTER_HOME or ./.dagster_home)")
     process.add_argument("--json", action="store_true", help="print a JSON array, one object per invoice")
     process.add_argument("--in-process", action="store_true", help="run steps in this process (debugging)")
-    process.add_argument("--no-sheet", action="store_true", help="do not rebuild the purchasing sheet afterwards")
+    process.add_argument(
+        "--no-sheet",
+        action="store_true",
+        help="do not rebuild the purchasing sheet and performance overview afterwards",
+    )
     process.set_defaults(handler=_cmd_process)
 
     cache = commands.add_parser("cache", help="inspect or empty the page cache")

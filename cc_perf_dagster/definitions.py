@@ -14,6 +14,7 @@ from dagster import AssetSelection, DefaultSensorStatus, Definitions, define_ass
 
 from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.io_manager import JsonFileIOManager
+from cc_perf_dagster.overview import performance_overview
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
 from cc_perf_dagster.schedules import (
     DEFAULT_CRON,
@@ -25,7 +26,7 @@ from cc_perf_dagster.sensors import build_incoming_folder_sensor
 
 PROCESS_JOB = "process_invoices"
 EXTRACT_JOB = "extract_invoices"
-SHEET_JOB = "refresh_purchasing_sheet"
+SUMMARY_JOB = "refresh_summaries"
 
 process_invoices = define_asset_job(
     PROCESS_JOB,
@@ -35,8 +36,10 @@ process_invoices = define_asset_job(
 extract_invoices = define_asset_job(
     EXTRACT_JOB, selection=AssetSelection.assets(invoice), description="Extract invoices only (no booking rows)."
 )
-refresh_purchasing_sheet = define_asset_job(
-    SHEET_JOB, selection=AssetSelection.assets(purchasing_sheet), description="Rebuild the combined booking table."
+refresh_summaries = define_asset_job(
+    SUMMARY_JOB,
+    selection=AssetSelection.assets(purchasing_sheet, performance_overview),
+    description="Rebuild the combined booking table and the performance overview.",
 )
 
 
@@ -77,9 +80,11 @@ def build_definitions(
     return Definitions(
         assets=[
             invoice_file,
-            *with_nightly_refresh(invoice, booking_rows, purchasing_sheet, cron=nightly_cron, timezone=timezone),
+            *with_nightly_refresh(
+                invoice, booking_rows, purchasing_sheet, performance_overview, cron=nightly_cron, timezone=timezone
+            ),
         ],
-        jobs=[process_invoices, extract_invoices, refresh_purchasing_sheet],
+        jobs=[process_invoices, extract_invoices, refresh_summaries],
         sensors=[
             build_incoming_folder_sensor(
                 directory=incoming_folder,
@@ -128,6 +133,6 @@ def extract_invoices_job():
     return defs.resolve_job_def(EXTRACT_JOB)
 
 
-def refresh_purchasing_sheet_job():
-    """The purchasing-sheet job of the ready-made definitions (a reconstructable target)."""
-    return defs.resolve_job_def(SHEET_JOB)
+def refresh_summaries_job():
+    """The purchasing-sheet and overview job of the ready-made definitions (a reconstructable target)."""
+    return defs.resolve_job_def(SUMMARY_JOB)

@@ -299,8 +299,11 @@ def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
             schema=TableSchema(columns=[TableColumn(c, "string") for c in columns]),
         ),
     )
-    if invoice.totals is not None and invoice.totals.total is not None:
-        metadata["total"] = float(invoice.totals.total)
+    if invoice.totals is not None:  # the amounts the document prints, for the buyer to compare
+        for name in ("subtotal", "tariff", "freight", "tax", "total"):
+            amount = getattr(invoice.totals, name)
+            if amount is not None:
+                metadata[name] = float(amount)
     if invoice.warnings:
         metadata["warning_list"] = MetadataValue.json(list(invoice.warnings))
     return metadata

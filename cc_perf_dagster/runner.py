@@ -30,10 +30,10 @@ from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.core.registry import RegisteredFile, partition_key_for
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
-    SHEET_JOB,
+    SUMMARY_JOB,
     defs,
     process_invoices_job,
-    refresh_purchasing_sheet_job,
+    refresh_summaries_job,
 )
 from cc_perf_dagster.resources import InvoiceStorage
 
@@ -109,7 +109,7 @@ class InvoiceRunner:
             for key in isolated:
                 self._run([key], outcomes, retry_singly=False)
             if refresh_sheet and any(o.status == "materialized" for o in outcomes.values()):
-                self._execute(SHEET_JOB, refresh_purchasing_sheet_job, tags={})
+                self._execute(SUMMARY_JOB, refresh_summaries_job, tags={})
         return list(outcomes.values())
 
     def _add_partitions(self, entries: list[RegisteredFile]) -> None:

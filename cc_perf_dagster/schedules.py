@@ -4,7 +4,7 @@ At the cron tick (default 02:00 UTC), the automation-condition sensor requests e
 ``invoice`` partition that is missing, or stale since it was last materialized: its file's
 data version (sha256) changed, or the parser's code version was bumped. ``booking_rows`` goes
 along in the same backfill (which honours the assets' ``BackfillPolicy``: range runs of up to
-100 invoices), and ``purchasing_sheet`` follows its upstream eagerly. Re-observing an
+100 invoices), and ``purchasing_sheet`` and ``performance_overview`` follow their upstream eagerly. Re-observing an
 unchanged file changes nothing, so unchanged invoices are never requested.
 """
 
@@ -36,19 +36,21 @@ def nightly_refresh_condition(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_
 def with_nightly_refresh(
     invoice: AssetsDefinition,
     booking_rows: AssetsDefinition,
-    purchasing_sheet: AssetsDefinition,
-    *,
+    *followers: AssetsDefinition,
     cron: str = DEFAULT_CRON,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> Sequence[AssetsDefinition]:
-    """The three assets with their automation conditions set."""
+    """The assets with their automation conditions set; ``followers`` refresh eagerly after their upstream."""
     nightly = nightly_refresh_condition(cron, timezone)
     follow = nightly | AutomationCondition.any_deps_match(AutomationCondition.will_be_requested())
     return [
         invoice.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=nightly)),
         booking_rows.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=follow)),
-        purchasing_sheet.map_asset_specs(
-            lambda spec: spec.replace_attributes(automation_condition=AutomationCondition.eager())
+        *(
+            asset.map_asset_specs(
+                lambda spec: spec.replace_attributes(automation_condition=AutomationCondition.eager())
+            )
+            for asset in followers
         ),
     ]
 

@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from cc_perf_dagster.core.registry import FileRegistry
-from cc_perf_dagster.definitions import PROCESS_JOB, SHEET_JOB, build_definitions
+from cc_perf_dagster.definitions import PROCESS_JOB, SUMMARY_JOB, build_definitions
 from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
 from cc_perf_dagster_tests.fixtures.generate import write_document
@@ -113,7 +113,7 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
     checks = pipeline.checks(result)
     assert checks["consistency"].metadata["partitions"].value == 3
 
-    sheet = pipeline.defs.resolve_job_def(SHEET_JOB).execute_in_process(instance=pipeline.instance)
+    sheet = pipeline.defs.resolve_job_def(SUMMARY_JOB).execute_in_process(instance=pipeline.instance)
     assert sheet.success
     text = (pipeline.root / "assets/purchasing_sheet.csv").read_text()
     rows = list(csv.reader(io.StringIO(text)))

@@ -1,0 +1,192 @@
+"""The performance overview asset: what every invoice cost, what failed, which checks did not pass.
+
+It reads the instance, not the invoice files: each current partition's latest ``invoice``
+materialization (its metadata carries the figures), the partitions whose latest attempt failed,
+and the invoice checks' rules applied to each partition's latest figures. The summary itself is plain Python
+(:mod:`cc_perf_dagster.core.performance`).
+"""
+
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetPartitionStatus,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    MetadataValue,
+    RunsFilter,
+    asset,
+)
+
+from cc_perf_dagster.assets import (
+    GROUP,
+    OWNERS,
+    PARTITION_TAG,
+    PARTITIONS_NAME,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    invoice_partitions,
+)
+from cc_perf_dagster.checks import INVOICE_ASSET, evaluate_checks
+from cc_perf_dagster.core.performance import summarize, to_markdown
+from cc_perf_dagster.resources import ExtractionSettings
+
+INVOICE_KEY = AssetKey(INVOICE_ASSET)
+PAGE = 1000
+FAILED_RUNS_SCANNED = 500
+# Figures copied from each invoice's materialization metadata.
+FIGURES = (
+    "processing_time_s",
+    "cpu_time_s",
+    "pages",
+    "peak_rss_mb",
+    "cache_hits",
+    "line_items",
+    "invoice_number",
+    "consistency_score",
+    "totals_reconcile",
+)
+
+
+@asset(
+    deps=[INVOICE_KEY],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"python", "markdown"},
+    description=(
+        "Performance overview of every current invoice: p50/p95 processing time, pages/s, peak memory, "
+        "cache hit rate, failures, checks that did not pass, slowest invoices. Refreshed after invoices "
+        "are materialized; the numbers are plotted on this asset's Plots tab."
+    ),
+)
+def performance_overview(context: AssetExecutionContext, settings: ExtractionSettings) -> dict[str, Any]:
+    """Summarize the latest materialization of every registered invoice partition."""
+    summary = collect_overview(context.instance, settings)
+    overall = summary["overall"]
+    context.add_output_metadata(
+        {
+            **{k: v for k, v in overall.items() if isinstance(v, (int, float))},
+            "overview": MetadataValue.md(to_markdown(summary)),
+            "slowest": MetadataValue.json(
+                [{k: r[k] for k in ("key", "processing_time_s", "pages")} for r in summary["slowest"]]
+            ),
+        }
+    )
+    context.log.info(
+        f"performance overview: {overall['invoices']} invoices, {overall['failures']} failing, "
+        f"{overall['failed_checks']} check(s) not passing"
+    )
+    return summary
+
+
+def collect_overview(instance: DagsterInstance, settings: ExtractionSettings) -> dict[str, Any]:
+    """The summary of the invoice partitions registered on ``instance``."""
+    order = instance.get_dynamic_partitions(PARTITIONS_NAME)
+    latest = _latest_materializations(instance, set(order))
+    invoices = []
+    for key, record in latest.items():
+        metadata = record.asset_materialization.metadata
+        row = {name: metadata[name].value for name in FIGURES if name in metadata}
+        if {"processing_time_s", "pages", "peak_rss_mb"} <= row.keys():
+            invoices.append({"key": key, **row})
+    return summarize(invoices, failures=_failures(instance, order), failed_checks=_failed_checks(invoices, settings))
+
+
+def _latest_materializations(instance: DagsterInstance, keys: set[str]) -> dict[str, Any]:
+    """Each partition's newest materialization record."""
+    found: dict[str, Any] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(AssetRecordsFilter(asset_key=INVOICE_KEY), limit=PAGE, cursor=cursor)
+        for record in result.records:  # newest first
+            if record.partition_key in keys and record.partition_key not in found:
+                found[record.partition_key] = record
+        if not result.has_more or len(found) == len(keys):
+            return found
+        cursor = result.cursor
+
+
+def _failures(instance: DagsterInstance, order: list[str]) -> list[dict[str, Any]]:
+    """Partitions whose latest attempt failed (Dagster's partition status), with the run and reason."""
+    if not order:
+        return []
+    statuses = instance.get_status_by_partition(INVOICE_KEY, order, invoice_partitions) or {}
+    failed = [key for key, status in statuses.items() if status == AssetPartitionStatus.FAILED]
+    if not failed:
+        return []
+    position = {key: index for index, key in enumerate(order)}
+    runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]), limit=FAILED_RUNS_SCANNED)
+    out = []
+    for key in failed:
+        run = next((r for r in runs if key in _run_partitions(r.tags, order, position)), None)
+        out.append(
+            {
+                "key": key,
+                "run_id": run.run_id if run else "",
+                "reason": _reason(instance, run.run_id, key) if run else "",
+            }
+        )
+    return out
+
+
+def _run_partitions(tags: dict[str, str], order: list[str], position: dict[str, int]) -> list[str]:
+    if PARTITION_TAG in tags:
+        return [tags[PARTITION_TAG]]
+    start, end = position.get(tags.get(RANGE_START_TAG, "")), position.get(tags.get(RANGE_END_TAG, ""))
+    return order[start : end + 1] if start is not None and end is not None else []
+
+
+def _reason(instance: DagsterInstance, run_id: str, key: str) -> str:
+    """The failure line that names the partition or its file, else the first failure line."""
+    lines = []
+    for event in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        data = event.dagster_event.step_failure_data
+        text = (
+            data.user_failure_data.description if data.user_failure_data else data.error.message if data.error else ""
+        )
+        lines += [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith(key)), lines[0] if lines else "")
+
+
+def _failed_checks(invoices: list[dict[str, Any]], settings: ExtractionSettings) -> list[dict[str, Any]]:
+    """The invoice checks, re-applied per partition to each latest materialization, that fail.
+
+    A check evaluated in a range run reports once for the run, so its latest evaluation says
+    nothing about partitions materialized in other runs; the same rules over each partition's
+    latest figures do.
+    """
+    metrics = {
+        row["key"]: {
+            "consistency_score": row.get("consistency_score", 1.0),
+            "totals_reconcile": _reconciled(row.get("totals_reconcile")),
+            "processing_time_s": row["processing_time_s"],
+            "peak_rss_mb": row["peak_rss_mb"],
+        }
+        for row in invoices
+    }
+    if not metrics:
+        return []
+    results = evaluate_checks(
+        metrics,
+        min_consistency=settings.min_consistency,
+        time_budget_s=settings.time_budget_s,
+        memory_budget_mb=settings.memory_budget_mb,
+    )
+    return [
+        {
+            "check": result.check_name,
+            "severity": result.severity.value,
+            "partitions": sorted(result.metadata["failing"].value),
+            "description": result.description or "",
+        }
+        for result in results
+        if not result.passed
+    ]
+
+
+def _reconciled(value: Any) -> bool | None:
+    """``totals_reconcile`` as stored in metadata (the text "True", "False" or "None")."""
+    return {"True": True, "False": False}.get(str(value))
