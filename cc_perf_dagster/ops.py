@@ -183,9 +183,16 @@ def assemble_invoices(
     outputs: dict[str, dict] = {}
     metrics: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
+    pages_by_key: dict[str, list[dict]] = {}
+    reports_by_key: dict[str, list[dict]] = {}
+    for report in batch_reports:
+        for page in report["pages"]:
+            pages_by_key.setdefault(page["key"], []).append(page)
+        for key in report["keys"]:
+            reports_by_key.setdefault(key, []).append(report)
     for key in keys:
         entry = plan["invoices"][key]
-        reported = sorted((p for r in batch_reports for p in r["pages"] if p["key"] == key), key=lambda p: p["page"])
+        reported = sorted(pages_by_key.get(key, []), key=lambda p: p["page"])
         with Meter() as meter:
             try:
                 invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings)
@@ -193,7 +200,7 @@ def assemble_invoices(
                 failures.append(str(exc))
                 continue
         hits = entry["page_count"] if entry["document_hit"] else sum(p["hit"] for p in reported)
-        figures = _figures(key, entry, invoice, batch_reports, meter, plan, single, hits)
+        figures = _figures(entry, invoice, reports_by_key.get(key, []), reported, meter, plan, single, hits)
         figures["pages_reparsed_in_merge"] = reparsed
         metrics[key] = figures
         stored = invoice_to_dict(invoice)
@@ -250,12 +257,18 @@ def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSet
 
 
 def _figures(
-    key: str, entry: dict, invoice: Invoice, reports: list[dict], merge: Meter, plan: dict, single: bool, hits: int
+    entry: dict,
+    invoice: Invoice,
+    mine: list[dict],
+    page_records: list[dict],
+    merge: Meter,
+    plan: dict,
+    single: bool,
+    hits: int,
 ) -> dict[str, Any]:
-    """Time, memory and cache figures of one invoice."""
-    mine = [r for r in reports if key in r["keys"]]
-    page_wall = sum(p["wall_s"] for r in mine for p in r["pages"] if p["key"] == key)
-    page_cpu = sum(p["cpu_s"] for r in mine for p in r["pages"] if p["key"] == key)
+    """Time, memory and cache figures of one invoice (``mine``: its batch reports, ``page_records``: its pages)."""
+    page_wall = sum(p["wall_s"] for p in page_records)
+    page_cpu = sum(p["cpu_s"] for p in page_records)
     run_wall = merge.finished - plan["started"]
     # One invoice per run: the real wall time. Several: the time attributable to this invoice.
     processing = run_wall if single else entry["plan_s"] + page_wall + merge.wall_s
