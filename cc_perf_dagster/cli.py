@@ -16,6 +16,7 @@ the reason, nothing on stdout); 1 on an unexpected internal error.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -171,10 +172,32 @@ def _cmd_process(args: argparse.Namespace) -> int:
             values = {"partition_key": o.partition_key, "status": o.status, **o.metadata}
             rows.append([_cell(values.get(field)) for _, field in PROCESS_COLUMNS])
         print(format_table([title for title, _ in PROCESS_COLUMNS], rows))
+        overview = _overview_line()
+        if overview:
+            print(f"\n{overview}")
         print(f"\nDagster home: {home}  (open it with `make ui`)")
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
     return EXIT_BAD_INPUT if any(o.status != "materialized" for o in outcomes) else EXIT_OK
+
+
+def _overview_line() -> str | None:
+    """One line from the stored performance overview (every registered invoice), if there is one."""
+    from cc_perf_dagster.resources import default_storage_root
+
+    path = default_storage_root() / "assets" / "performance_overview.json"
+    try:
+        overall = json.loads(path.read_text(encoding="utf-8"))["overall"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if not overall.get("invoices"):
+        return None
+    return (
+        f"All {overall['invoices']} registered invoices: p50 {overall['p50_processing_time_s']:.2f} s, "
+        f"p95 {overall['p95_processing_time_s']:.2f} s, {overall['pages_per_s']:.1f} pages/s, "
+        f"peak {overall['peak_rss_mb']:.0f} MB, cache hit rate {overall['cache_hit_rate']:.2f}, "
+        f"{overall['failures']} failing, {overall['failed_checks']} check(s) not passing"
+    )
 
 
 def _cell(value: object) -> str:

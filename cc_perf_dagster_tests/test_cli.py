@@ -101,12 +101,17 @@ class TestProcess:
         assert (home / "dagster.yaml").exists()
         sheet = (home / "cc_perf" / "assets" / "purchasing_sheet.csv").read_text()
         assert "CI004731586" in sheet and "CS003702114" in sheet
+        overview = json.loads((home / "cc_perf" / "assets" / "performance_overview.json").read_text())
+        assert overview["overall"]["invoices"] == 2 and overview["overall"]["failures"] == 1
+        (failure,) = overview["failures"]
+        assert failure["key"] == "truncated" and "truncated or damaged PDF" in failure["reason"]
 
     def test_table_output_and_success_status(self, tmp_path):
         done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[0].split()[:3] == ["partition", "status", "pages"]
         assert "CI004790233  materialized" in done.stdout
+        assert "All 1 registered invoices: p50 " in done.stdout
 
 
 class TestCache:
