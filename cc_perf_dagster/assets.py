@@ -31,7 +31,7 @@ from dagster import (
 from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
 from cc_perf_dagster.core.export import BOOKING_HEADER, booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
-from cc_perf_dagster.ops import assemble_invoices, extract_page_batch, plan_page_batches
+from cc_perf_dagster.ops import assemble_invoices, booking_preview, extract_page_batch, plan_page_batches
 from cc_perf_dagster.resources import InvoiceStorage
 
 # BackfillPolicy and observable source assets are beta in Dagster 1.13; this project relies on
@@ -116,7 +116,13 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> di
         parsed = invoice_from_record({"invoice": data})
         out[key] = booking_csv([parsed])
         context.add_asset_metadata(
-            {"rows": len(parsed.billed_items), "invoice_number": parsed.invoice_number}, partition_key=key
+            {
+                "rows": len(parsed.billed_items),
+                "invoice_number": parsed.invoice_number,
+                "invoice_date": str(parsed.invoice_date or ""),
+                "preview": booking_preview(parsed),
+            },
+            partition_key=key,
         )
     return out
 

@@ -28,7 +28,13 @@ from dagster import (
 from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
 from cc_perf_dagster.core.errors import InvalidDocumentError
-from cc_perf_dagster.core.export import booking_rows, invoice_from_record, invoice_to_dict, invoice_to_record
+from cc_perf_dagster.core.export import (
+    BOOKING_HEADER,
+    booking_rows,
+    invoice_from_record,
+    invoice_to_dict,
+    invoice_to_record,
+)
 from cc_perf_dagster.core.extract import cached_page, document_key, parse_document_page, parse_or_cached
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
@@ -297,9 +303,16 @@ def _figures(
     }
 
 
+def booking_preview(invoice: Invoice, limit: int = PREVIEW_ROWS) -> MetadataValue:
+    """The invoice's first booking rows as a table (shown on the partition's page in the UI)."""
+    rows = booking_rows(invoice)[:limit]
+    return MetadataValue.table(
+        records=[TableRecord(dict(zip(BOOKING_HEADER, row, strict=True))) for row in rows],
+        schema=TableSchema(columns=[TableColumn(c, "string") for c in BOOKING_HEADER]),
+    )
+
+
 def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
-    rows = booking_rows(invoice)[:PREVIEW_ROWS]
-    columns = ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
     metadata: dict[str, Any] = {k: v for k, v in figures.items() if k != "totals_reconcile"}
     metadata.update(
         invoice_number=invoice.invoice_number,
@@ -307,10 +320,7 @@ def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
         document_type=invoice.document_type,
         totals_reconcile=str(invoice.totals_reconcile),
         warnings=len(invoice.warnings),
-        preview=MetadataValue.table(
-            records=[TableRecord(dict(zip(columns, row, strict=True))) for row in rows],
-            schema=TableSchema(columns=[TableColumn(c, "string") for c in columns]),
-        ),
+        preview=booking_preview(invoice),
     )
     if invoice.totals is not None:  # the amounts the document prints, for the buyer to compare
         for name in ("subtotal", "tariff", "freight", "tax", "total"):

@@ -77,6 +77,10 @@ def test_one_invoice_materializes_with_metadata_checks_and_files(pipeline):
     assert metadata["processing_time_s"] > 0 and metadata["cpu_time_s"] > 0 and metadata["peak_rss_mb"] > 20
     assert metadata["pages_per_s"] == pytest.approx(15 / metadata["processing_time_s"], rel=0.01)
     assert len(metadata["preview"].records) == 10
+    expected = expected_for(pdf)
+    assert metadata["invoice_date"] == expected["invoice_date"]
+    for name, amount in expected["totals"].items():  # what the buyer compares with the paper
+        assert metadata[name] == float(amount), name
     checks = pipeline.checks(result)
     assert set(checks) == {"consistency", "totals_reconcile", "processing_time", "peak_memory"}
     assert all(c.passed for c in checks.values())
@@ -109,7 +113,9 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
         assert metadata["invoice_number"] == key
         assert metadata["consistency_score"] == 1.0
         assert (pipeline.root / "assets/invoice" / f"{key}.json").exists()
-        assert pipeline.materialization(result, key, "booking_rows")["rows"] > 0
+        rows = pipeline.materialization(result, key, "booking_rows")
+        assert rows["rows"] > 0 and rows["invoice_date"] == metadata["invoice_date"] != ""
+        assert rows["preview"].records[0].data["Invoice#"] == key
     checks = pipeline.checks(result)
     assert checks["consistency"].metadata["partitions"].value == 3
 
