@@ -313,20 +313,23 @@ def booking_preview(invoice: Invoice, limit: int = PREVIEW_ROWS) -> MetadataValu
 
 
 def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
-    metadata: dict[str, Any] = {k: v for k, v in figures.items() if k != "totals_reconcile"}
-    metadata.update(
-        invoice_number=invoice.invoice_number,
-        invoice_date=str(invoice.invoice_date or ""),
-        document_type=invoice.document_type,
-        totals_reconcile=str(invoice.totals_reconcile),
-        warnings=len(invoice.warnings),
-        preview=booking_preview(invoice),
-    )
+    """What the buyer checks first (number, date, printed totals, rows), then what it cost."""
+    metadata: dict[str, Any] = {
+        "invoice_number": invoice.invoice_number,
+        "invoice_date": str(invoice.invoice_date or ""),
+        "document_type": invoice.document_type,
+    }
     if invoice.totals is not None:  # the amounts the document prints, for the buyer to compare
         for name in ("subtotal", "tariff", "freight", "tax", "total"):
             amount = getattr(invoice.totals, name)
             if amount is not None:
                 metadata[name] = float(amount)
+    metadata.update(
+        totals_reconcile=str(invoice.totals_reconcile),
+        preview=booking_preview(invoice),
+        warnings=len(invoice.warnings),
+    )
+    metadata.update((k, v) for k, v in figures.items() if k != "totals_reconcile")
     if invoice.warnings:
         metadata["warning_list"] = MetadataValue.json(list(invoice.warnings))
     return metadata
