@@ -5,7 +5,7 @@ PYTHON ?= python3
 # A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo ui test lint format fixtures bench bench-quick clean
+.PHONY: install demo ui test lint format fixtures bench bench-quick screenshot clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,16 @@ format: install
 fixtures: install  ## regenerate test_invoices/ (byte-identical)
 	$(PY) -m cc_perf_dagster_tests.fixtures.generate
 
-bench: install  ## benchmarks, ratios against baselines measured in the same run
+bench: install  ## benchmarks, ratios against baselines measured in the same run; writes benchmarks/REPORT.md
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/run.py
 
-bench-quick: install  ## a short subset of the benchmarks
+bench-quick: install  ## a short subset of the benchmarks (a few minutes), same outputs
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/run.py --quick
+
+screenshot: install  ## refresh the README screenshot of the Dagster UI
+	$(PY) scripts/screenshot_ui.py
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache .ruff_cache
