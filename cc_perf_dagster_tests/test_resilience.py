@@ -23,7 +23,7 @@ from dagster import (
 
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import build_definitions, process_invoices_job, storage_run_config
-from cc_perf_dagster.instance import DAGSTER_YAML
+from cc_perf_dagster.instance import dagster_yaml
 from cc_perf_dagster.sensors import build_incoming_folder_sensor
 from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
 
@@ -32,7 +32,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 def shipped_instance(path):
     path.mkdir(parents=True, exist_ok=True)
-    return DagsterInstance.local_temp(str(path), overrides=yaml.safe_load(DAGSTER_YAML))
+    return DagsterInstance.local_temp(str(path), overrides=yaml.safe_load(dagster_yaml(path)))
 
 
 def materializations(instance, asset):

@@ -108,14 +108,7 @@ class Sandbox:
         from cc_perf_dagster.instance import ensure_dagster_home
 
         root = Path(root).resolve()
-        saved = os.environ.get("DAGSTER_HOME")
-        try:  # ensure_dagster_home exports DAGSTER_HOME; keep this process's environment as it was
-            home = ensure_dagster_home(root / "home")
-        finally:
-            if saved is None:
-                os.environ.pop("DAGSTER_HOME", None)
-            else:
-                os.environ["DAGSTER_HOME"] = saved
+        home = ensure_dagster_home(root / "home", export=False)  # this process's environment stays as it is
         sandbox = cls(root, home, root / "storage", root / "incoming", root / "invoices")
         for folder in (sandbox.storage, sandbox.incoming, sandbox.invoices):
             folder.mkdir(parents=True, exist_ok=True)

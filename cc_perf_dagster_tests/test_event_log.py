@@ -1,0 +1,156 @@
+"""The shipped instance's batching event log leaves the instance as Dagster's own SQLite event log does.
+
+The same range run (three invoices; then one of them failing) is executed on two instances that
+differ only in the event log: Dagster's ``SqliteEventLogStorage`` and cc-perf's
+``BatchingSqliteEventLogStorage``. Everything the UI, the automation and the runner read back
+must agree: the run's events, materialized and failed partitions, planned events, latest
+materializations with their metadata, asset records, data-version tags, check executions.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventRecordsFilter
+
+from cc_perf_dagster import _dagster_compat
+from cc_perf_dagster._dagster_compat import BatchingSqliteEventLogStorage
+from cc_perf_dagster.assets import file_observation
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
+from cc_perf_dagster.instance import dagster_yaml
+from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster_tests.conftest import TEST_INVOICES
+
+INVOICES = ("CI004731586.pdf", "CI004848705.pdf", "CS003702114.pdf")
+ASSETS = (AssetKey("invoice"), AssetKey("booking_rows"))
+# Fields that differ between any two runs: ids, times, and figures measured on the clock.
+VOLATILE = {"processing_time_s", "run_wall_s", "cpu_time_s", "peak_rss_mb", "pages_per_s", "parallel_speedup"}
+
+
+def _instance(home, *, batching: bool) -> DagsterInstance:
+    config = yaml.safe_load(dagster_yaml(home))
+    if not batching:
+        del config["event_log_storage"]  # Dagster's default SQLite storage under the same home
+    home.mkdir(parents=True)
+    return DagsterInstance.local_temp(str(home), overrides=config)
+
+
+class World:
+    """One instance, one storage root, the three invoices registered; runs recorded."""
+
+    def __init__(self, root, *, batching: bool):
+        self.instance = _instance(root / "home", batching=batching)
+        self.defs = build_definitions(storage_root=str(root / "storage"))
+        registry = FileRegistry(root / "storage" / "registry")
+        folder = root / "invoices"
+        folder.mkdir()
+        self.paths = [Path(shutil.copy(TEST_INVOICES / name, folder)) for name in INVOICES]
+        entries = [registry.register(p) for p in self.paths]
+        self.keys = [e.key for e in entries]
+        self.instance.add_dynamic_partitions("invoices", self.keys)
+        for entry in entries:
+            self.instance.report_runless_asset_event(file_observation(entry.key, entry.sha256))
+        self.run_ids: list[str] = []
+
+    def range_run(self) -> bool:
+        job = self.defs.resolve_job_def(PROCESS_JOB)
+        tags = {RANGE_START_TAG: self.keys[0], RANGE_END_TAG: self.keys[-1]}
+        result = job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False)
+        self.run_ids.append(result.run_id)
+        return result.success
+
+    def state(self) -> dict:
+        """What a reader of the instance sees, with run ids replaced by the run's ordinal."""
+        instance = self.instance
+        ordinal = {run_id: index for index, run_id in enumerate(self.run_ids)}
+        state: dict = {"runs": []}
+        for run_id in self.run_ids:
+            records = instance.get_records_for_run(run_id, limit=100_000).records
+            kinds = [r.event_log_entry.dagster_event_type for r in records if r.event_log_entry.is_dagster_event]
+            state["runs"].append(sorted(str(k) for k in kinds))
+        for key in ASSETS:
+            name = key.to_user_string()
+            state[f"{name}.materialized"] = sorted(instance.get_materialized_partitions(key))
+            planned = instance.get_event_records(
+                EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=key), limit=10_000
+            )
+            state[f"{name}.planned"] = sorted(
+                (ordinal[r.run_id], r.event_log_entry.dagster_event.event_specific_data.partition) for r in planned
+            )
+            latest = instance.get_latest_materialization_event(key)
+            state[f"{name}.latest_run"] = ordinal[latest.run_id]
+            record = instance.get_asset_records([key])[0].asset_entry
+            state[f"{name}.record"] = (
+                ordinal[record.last_run_id],
+                ordinal[record.last_materialization_record.run_id],
+                record.last_materialization_record.event_log_entry.dagster_event.partition,
+            )
+            for partition in self.keys:
+                wanted = AssetRecordsFilter(asset_key=key, asset_partitions=[partition])
+                event = instance.fetch_materializations(wanted, limit=1).records
+                materialization = event[0].asset_materialization if event else None
+                state[f"{name}[{partition}].metadata"] = (
+                    None
+                    if materialization is None
+                    else sorted((k, str(v.value)) for k, v in materialization.metadata.items() if k not in VOLATILE)
+                )
+            tags = instance.event_log_storage.get_event_tags_for_asset(key)
+            state[f"{name}.tags"] = sorted(tuple(sorted(t.items())) for t in tags)
+            state[f"{name}.tag_count"] = len(tags)
+            status = instance.get_status_by_partition(key, self.keys, self.defs.get_assets_def(key).partitions_def)
+            state[f"{name}.status"] = {k: str(v) for k, v in sorted((status or {}).items())}
+        checks = instance.event_log_storage.get_asset_check_execution_history(_check_key("consistency"), limit=100)
+        state["consistency.executions"] = sorted((ordinal[c.run_id], str(c.status)) for c in checks)
+        return state
+
+
+def _check_key(name):
+    from dagster import AssetCheckKey
+
+    return AssetCheckKey(AssetKey("invoice"), name)
+
+
+@pytest.fixture
+def counted_batches(monkeypatch):
+    """How many events each batched write of the batching storage held."""
+    sizes: list[int] = []
+    original = BatchingSqliteEventLogStorage._store_together
+
+    def counting(self, events):
+        sizes.append(len(events))
+        return original(self, events)
+
+    monkeypatch.setattr(BatchingSqliteEventLogStorage, "_store_together", counting)
+    monkeypatch.setenv(_dagster_compat.EVENT_BATCH_ENV, str(_dagster_compat.DEFAULT_EVENT_BATCH_SIZE))
+    return sizes
+
+
+def test_the_shipped_home_uses_the_batching_event_log(tmp_path):
+    with _instance(tmp_path / "home", batching=True) as instance:
+        assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
+        # step processes rebuild the instance from its ref: they must get the same storage
+        with DagsterInstance.from_ref(instance.get_ref()) as rebuilt:
+            assert isinstance(rebuilt.event_log_storage, BatchingSqliteEventLogStorage)
+
+
+def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tmp_path, counted_batches):
+    worlds = {}
+    for batching in (False, True):
+        world = World(tmp_path / f"batching-{batching}", batching=batching)
+        assert world.range_run()
+        # the second run fails: one file is now damaged, so the range run fails and marks it
+        damaged = world.paths[1]
+        damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+        world.range_run()
+        worlds[batching] = world
+    plain, batched = (worlds[False].state(), worlds[True].state())
+    assert batched.keys() == plain.keys()
+    for name in plain:
+        assert batched[name] == plain[name], name
+    # and the batching storage really wrote batches: planned events and per-partition materializations
+    assert counted_batches and max(counted_batches) >= len(INVOICES)
+    assert plain["invoice.materialized"] == sorted(worlds[False].keys)
