@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psutil  # noqa: E402
+from measure import tree_cpu_s  # noqa: E402
 
 from cc_perf_dagster.core import extract_invoice  # noqa: E402
 
@@ -56,25 +56,6 @@ HEADLINE_SCALE_COUNT = 200  # the issue-3 target is stated at 200 invoices
 PER_PARTITION_MAX = 100  # 500 runs one by one only with --full
 PER_PARTITION_HEADLINE_COUNT = 100
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-def tree_cpu_s() -> float:
-    """CPU seconds (user + system) of this process and every descendant, dead or alive.
-
-    A finished child's time moves into its parent's ``children_*`` fields once the parent reaps
-    it: this process reaps spawned step processes, the forkserver reaps the ones it forked. So
-    the difference of two snapshots is the tree's CPU in between, provided every process that
-    reaps another is still alive at the second snapshot (take it before closing a pool).
-    """
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:  # gone between listing and reading: its time is in its parent
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 # --- core -----------------------------------------------------------------------------------
@@ -216,16 +197,14 @@ def _shipped_instance(home: Path):
     """A temporary instance configured like the one the project ships: its ``dagster.yaml`` in ``home``."""
     from dagster import DagsterInstance
 
-    from cc_perf_dagster.instance import DAGSTER_YAML
+    from cc_perf_dagster.instance import ensure_dagster_home
 
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    ensure_dagster_home(home, export=False)
     return DagsterInstance.local_temp(str(home))
 
 
 def _prepare(files: list[Path], workdir: Path, label: str) -> tuple[Path, Path, list[str]]:
-    """A fresh Dagster home and storage with ``files`` registered: (home, storage, partition keys)."""
+    """A fresh Dagster home and storage with ``files`` registered as partitions: (home, storage, keys)."""
     from cc_perf_dagster.core.registry import FileRegistry
 
     stamp = time.time_ns()
@@ -233,7 +212,10 @@ def _prepare(files: list[Path], workdir: Path, label: str) -> tuple[Path, Path, 
     home = workdir / f"home-{label}-{stamp}"
     home.mkdir(parents=True)
     registry = FileRegistry(storage / "registry")
-    return home, storage, [registry.register(f).key for f in files]
+    keys = [registry.register(f).key for f in files]
+    with _shipped_instance(home) as instance:
+        instance.add_dynamic_partitions("invoices", keys)
+    return home, storage, keys
 
 
 def _run_config(storage: Path) -> dict:
@@ -248,8 +230,8 @@ def _partition_tags(keys: list[str]) -> dict[str, str]:
     return {PARTITION_TAG: keys[0]} if len(keys) == 1 else {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
 
 
-def _execute(instance, design: str, tags: dict, run_config: dict) -> tuple[bool, str, list]:
-    """One run of the invoice job in the given design: (success, run id, materialization events)."""
+def _execute(instance, design: str, tags: dict, run_config: dict) -> tuple[bool, str]:
+    """One run of the invoice job in the given design: (success, run id)."""
     from dagster import execute_job, reconstructable
 
     from cc_perf_dagster.definitions import PROCESS_JOB, defs, process_invoices_job
@@ -258,39 +240,65 @@ def _execute(instance, design: str, tags: dict, run_config: dict) -> tuple[bool,
         result = defs.resolve_job_def(PROCESS_JOB).execute_in_process(
             instance=instance, tags=tags, run_config=run_config
         )
-        return result.success, result.run_id, result.get_asset_materialization_events()
+        return result.success, result.run_id
     target = naive_job if design == "naive" else process_invoices_job
     with execute_job(reconstructable(target), instance=instance, tags=tags, run_config=run_config) as result:
-        return result.success, result.run_id, result.get_asset_materialization_events()
+        return result.success, result.run_id
 
 
-def _invoice_metadata(events: list) -> list[dict]:
-    from dagster import AssetKey
+def _child_run(spec: dict) -> dict:
+    """In a fresh interpreter (the run worker): one run, measured from the call to its end."""
+    with _shipped_instance(Path(spec["home"])) as instance:
+        cpu0, epoch0, started = tree_cpu_s(), time.time(), time.perf_counter()
+        success, run_id = _execute(instance, spec["design"], spec["tags"], spec["run_config"])
+        wall, epoch1, cpu = time.perf_counter() - started, time.time(), tree_cpu_s() - cpu0
+    return {"success": success, "run_id": run_id, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+            "epoch": [epoch0, epoch1]}  # fmt: skip
 
+
+def _run_in_fresh_process(home: Path, design: str, tags: dict, run_config: dict) -> dict:
+    """One run in its own interpreter, as a launched run gets: nothing (forkserver, imports,
+    caches) carries over from an earlier run or from the baseline."""
+    spec = {"home": str(home), "design": design, "tags": tags, "run_config": run_config}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child-run", json.dumps(spec)],
+        capture_output=True, text=True, cwd=REPO, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{design} run process failed:\n{done.stderr[-4000:]}")
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    if not outcome["success"]:
+        raise RuntimeError(f"{design} run {outcome['run_id']} failed")
+    return outcome
+
+
+def _invoice_metadata(instance, run_id: str) -> list[dict]:
+    """The numeric metadata of every ``invoice`` materialization of the run."""
+    from dagster import AssetKey, DagsterEventType
+
+    events = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=100_000)
+    materializations = [r.event_log_entry.dagster_event.event_specific_data.materialization for r in events.records]
     return [
         {k: v.value for k, v in m.metadata.items() if isinstance(v.value, (int, float))}
-        for m in (e.event_specific_data.materialization for e in events)
+        for m in materializations
         if m.asset_key == AssetKey("invoice")
     ]
 
 
-def _timed_run(instance, design: str, keys: list[str], run_config: dict) -> dict:
-    """Materialize ``keys`` once and measure it: wall, tree CPU, step peak memory, run id, epoch bounds."""
-    cpu0, epoch0, started = tree_cpu_s(), time.time(), time.perf_counter()
-    success, run_id, events = _execute(instance, design, _partition_tags(keys), run_config)
-    wall, epoch1, cpu = time.perf_counter() - started, time.time(), tree_cpu_s() - cpu0
-    if not success:
-        raise RuntimeError(f"{design} run failed")
-    metadata = _invoice_metadata(events)
+def _timed_run(home: Path, design: str, keys: list[str], run_config: dict) -> dict:
+    """Materialize ``keys`` once, in a fresh process: wall, tree CPU, step peak memory, run id, epoch bounds."""
+    run = _run_in_fresh_process(home, design, _partition_tags(keys), run_config)
+    with _shipped_instance(home) as instance:
+        metadata = _invoice_metadata(instance, run["run_id"])
     return {
-        "wall_s": round(wall, 3),
-        "cpu_s": round(cpu, 3),
+        "wall_s": run["wall_s"],
+        "cpu_s": run["cpu_s"],
         "invoices": len(metadata),
         "max_step_peak_rss_mb": max(m["peak_rss_mb"] for m in metadata),
         "batches": sum(m["batches"] for m in metadata),
         "cache_hits": sum(m["cache_hits"] for m in metadata),
-        "run_id": run_id,
-        "epoch": (epoch0, epoch1),
+        "run_id": run["run_id"],
+        "epoch": tuple(run["epoch"]),
     }
 
 
@@ -303,12 +311,10 @@ def _dagster_run(files: list[Path], workdir: Path, *, design: str, warm: bool = 
     """Register ``files`` on a fresh instance and storage and materialize them (cold, then warm)."""
     home, storage, keys = _prepare(files, workdir, design)
     run_config = _run_config(storage)
-    with _shipped_instance(home) as instance:
-        instance.add_dynamic_partitions("invoices", keys)
-        cold = _public(_timed_run(instance, design, keys, run_config))
-        if not warm:
-            return cold
-        return {"cold": cold, "warm": _public(_timed_run(instance, design, keys, run_config))}
+    cold = _public(_timed_run(home, design, keys, run_config))
+    if not warm:
+        return cold
+    return {"cold": cold, "warm": _public(_timed_run(home, design, keys, run_config))}
 
 
 def _median(runs: list[dict]) -> dict:
@@ -359,67 +365,31 @@ def _ratio(value: float, baseline: float) -> float | None:
 # --- scale ----------------------------------------------------------------------------------
 
 
-def _pool_extract(path: str) -> int:
-    return len(extract_invoice(path).line_items)
-
-
 def _pool2(files: list[Path]) -> dict:
-    """The baseline: a plain multiprocessing.Pool(2) script running the same core over the files."""
-    import multiprocessing
-
-    cpu0, started = tree_cpu_s(), time.perf_counter()
-    with multiprocessing.get_context("forkserver").Pool(2) as pool:
-        lines = sum(pool.map(_pool_extract, [str(f) for f in files]))
-        wall, cpu = time.perf_counter() - started, tree_cpu_s() - cpu0
-    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "line_items": lines}
-
-
-_WORKER: dict = {}
-
-
-def _per_partition_worker_init(home: str, run_config: dict) -> None:
-    """A run worker: its own instance on the shared home, like a launched run's process."""
-    _WORKER.update(instance=_shipped_instance(Path(home)), run_config=run_config)
-
-
-def _per_partition_worker_run(key: str) -> bool:
-    from dagster import execute_job, reconstructable
-
-    from cc_perf_dagster.definitions import process_invoices_job
-
-    with execute_job(
-        reconstructable(process_invoices_job),
-        instance=_WORKER["instance"],
-        tags=_partition_tags([key]),
-        run_config=_WORKER["run_config"],
-    ) as result:
-        return result.success
+    """The baseline: ``benchmarks/pool_baseline.py``, a plain Pool(2) script, in a fresh interpreter."""
+    script = Path(__file__).resolve().parent / "pool_baseline.py"
+    done = subprocess.run(
+        [sys.executable, str(script), *map(str, files)], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {k: result[k] for k in ("wall_s", "cpu_s", "line_items")}
 
 
 def _per_partition(files: list[Path], workdir: Path) -> dict:
     """One run per partition, two at a time (the shipped instance's max_concurrent_runs=2).
 
-    Two worker processes each execute runs one after another. Not threads: Dagster's logging
-    set-up deadlocks when two threads of one process execute runs at once. Not
-    ``multiprocessing.Pool``: its workers are daemonic and may not start step processes.
+    Each run gets an interpreter of its own, as the daemon's run launcher gives it one, so the
+    figure includes each run worker's start and imports. Two threads each start runs one after
+    another and wait for them.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     home, storage, keys = _prepare(files, workdir, "per-partition")
-    with _shipped_instance(home) as instance:
-        instance.add_dynamic_partitions("invoices", keys)
+    run_config = _run_config(storage)
     cpu0, started = tree_cpu_s(), time.perf_counter()
-    with ProcessPoolExecutor(
-        2,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_per_partition_worker_init,
-        initargs=(str(home), _run_config(storage)),
-    ) as pool:
-        outcomes = list(pool.map(_per_partition_worker_run, keys))
-        wall, cpu = time.perf_counter() - started, tree_cpu_s() - cpu0
-    if not all(outcomes):
-        raise RuntimeError(f"{outcomes.count(False)} per-partition runs failed")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda key: _run_in_fresh_process(home, "adaptive", _partition_tags([key]), run_config), keys))
+    wall, cpu = time.perf_counter() - started, tree_cpu_s() - cpu0
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "runs": len(keys)}
 
 
@@ -726,9 +696,8 @@ def run_breakdown(instance, run: dict, costs: dict) -> dict:
 
 def _breakdown_of(files: list[Path], workdir: Path, costs: dict) -> dict:
     home, storage, keys = _prepare(files, workdir, "breakdown")
+    run = _timed_run(home, "adaptive", keys, _run_config(storage))
     with _shipped_instance(home) as instance:
-        instance.add_dynamic_partitions("invoices", keys)
-        run = _timed_run(instance, "adaptive", keys, _run_config(storage))
         return run_breakdown(instance, run, costs)
 
 
@@ -759,9 +728,9 @@ def bench_breakdown(range_count: int, workdir: Path) -> dict:
 
 def bench_arrivals(count: int, workdir: Path) -> dict:
     """``count`` files dropped at once: first sensor tick to last materialization, against Pool(2)."""
-    from dagster import build_sensor_context, execute_job, reconstructable
+    from dagster import build_sensor_context
 
-    from cc_perf_dagster.definitions import build_definitions, process_invoices_job, storage_run_config
+    from cc_perf_dagster.definitions import build_definitions
     from cc_perf_dagster.sensors import build_incoming_folder_sensor
 
     incoming = workdir / "arrivals"
@@ -785,13 +754,8 @@ def bench_arrivals(count: int, workdir: Path) -> dict:
             cursor = result.cursor
             for add in result.dynamic_partitions_requests:
                 instance.add_dynamic_partitions("invoices", list(add.partition_keys))
-            for request in result.run_requests:
-                config = {**storage_run_config(str(storage)), **QUIET}
-                with execute_job(
-                    reconstructable(process_invoices_job), instance=instance, tags=request.tags, run_config=config
-                ) as run:
-                    if not run.success:
-                        raise RuntimeError("an arrivals run failed")
+            for request in result.run_requests:  # each in a run worker of its own, as the daemon launches them
+                _run_in_fresh_process(home, "adaptive", dict(request.tags), _run_config(storage))
                 runs += 1
             if ticks > 1 and not result.run_requests:
                 break
@@ -879,6 +843,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--counts", type=lambda s: [int(x) for x in s.split(",")], help="scale counts, e.g. 10,100")
     parser.add_argument("--invoices", type=int, default=None, help="invoices for the arrivals section")
     parser.add_argument("--no-report", action="store_true", help="write the results file only, no REPORT.md")
+    parser.add_argument("--child-run", metavar="SPEC", help=argparse.SUPPRESS)  # one run, in a fresh process
     return parser.parse_args(argv)
 
 
@@ -914,6 +879,9 @@ def run_sections(args: argparse.Namespace, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    if args.child_run:
+        print(json.dumps(_child_run(json.loads(args.child_run))))
+        return 0
     started = time.perf_counter()
     report: dict = {
         "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
