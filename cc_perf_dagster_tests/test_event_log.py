@@ -154,3 +154,13 @@ def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tm
     # and the batching storage really wrote batches: planned events and per-partition materializations
     assert counted_batches and max(counted_batches) >= len(INVOICES)
     assert plain["invoice.materialized"] == sorted(worlds[False].keys)
+
+
+def test_a_wiped_instance_starts_again_from_empty_databases(tmp_path):
+    world = World(tmp_path, batching=True)
+    assert world.range_run()
+    world.instance.wipe()  # runs, events, assets and dynamic partitions
+    assert world.instance.get_materialized_partitions(AssetKey("invoice")) == set()
+    world.instance.add_dynamic_partitions("invoices", world.keys)
+    assert world.range_run()  # the run's and the index's databases are made again
+    assert world.instance.get_materialized_partitions(AssetKey("invoice")) == set(world.keys)
