@@ -78,7 +78,7 @@ class ExtractionSettings(ConfigurableResource):
 
     max_pages: int = Field(default=Limits().max_pages, description="Refuse documents with more pages.")
     max_bytes: int = Field(default=Limits().max_bytes, description="Refuse larger files.")
-    step_overhead_s: float = Field(default=0.75, description="Measured cost of one extra executor step.")
+    step_overhead_s: float = Field(default=0.4, description="Measured cost of one extra executor step.")
     page_cost_s: float = Field(default=0.012, description="Measured cost of parsing one page.")
     max_concurrent: int = Field(default=2, description="Executor concurrency: the most batches worth fanning out.")
     pages_per_batch: int | None = Field(

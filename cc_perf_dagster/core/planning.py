@@ -1,7 +1,8 @@
 """How many page batches to fan out, and which pages go in each: the cost model.
 
 A step of Dagster's multiprocess executor costs a fixed overhead (a new process, the
-instance, the plan, a dozen events: about 0.75 s with forkserver on the reference machine)
+instance, the plan, a dozen events: about 0.4 s with a forkserver that has preloaded the
+definitions and the instance storage, on the reference machine)
 while a page costs about 10 ms of pypdf work. Fanning out only pays when a batch's work is
 worth more than the step it runs in, and never beyond the executor's concurrency:
 
@@ -32,7 +33,7 @@ class CostModel:
             the naive design the benchmarks compare against); ``None`` uses the model.
     """
 
-    step_overhead_s: float = 0.75
+    step_overhead_s: float = 0.4
     page_cost_s: float = 0.012
     max_concurrent: int = 2
     pages_per_batch: int | None = None

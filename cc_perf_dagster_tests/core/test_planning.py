@@ -10,10 +10,10 @@ def docs(*page_counts):
 class TestCostModel:
     @pytest.mark.parametrize(
         ("pages", "expected"),
-        [(0, 0), (1, 1), (15, 1), (62, 1), (63, 1), (125, 2), (3000, 2)],
+        [(0, 0), (1, 1), (15, 1), (66, 1), (67, 2), (3000, 2)],
     )
     def test_fan_out_only_when_a_batch_is_worth_a_step(self, pages, expected):
-        # 0.75 s per step against 12 ms per page: a batch must hold about 63 pages to pay
+        # 0.4 s per step against 12 ms per page: a second batch pays from about 67 pages
         assert CostModel().batch_count(pages) == expected
 
     def test_never_beyond_the_concurrency(self):
