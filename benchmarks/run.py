@@ -598,9 +598,10 @@ def event_write_costs(workdir: Path, count: int = 40) -> dict:
             )
             for i in range(count)
         ]  # fmt: skip
+        instance.event_log_storage.store_event_batch(batch[:2])  # the run's database made, as in a run
         started = time.perf_counter()
-        instance.event_log_storage.store_event_batch(batch)
-        batched = (time.perf_counter() - started) / count
+        instance.event_log_storage.store_event_batch(batch[2:])
+        batched = (time.perf_counter() - started) / (count - 2)
     return {
         "plain_ms": round(statistics.median(plain) * 1000, 2),
         "asset_ms": round(statistics.median(asset) * 1000, 2),
