@@ -5,7 +5,7 @@ PYTHON ?= python3
 # A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo ui test lint format fixtures bench bench-quick screenshot clean
+.PHONY: install demo ui test lint format fixtures bench bench-quick bench-full screenshot clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: install  ## benchmarks, ratios against baselines measured in the same run
 bench-quick: install  ## a short subset of the benchmarks (a few minutes), same outputs
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/run.py --quick
+
+bench-full: install  ## make bench plus one run per partition at 500 invoices (about 40 minutes more)
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) benchmarks/run.py --full
 
 screenshot: install  ## refresh the README screenshot of the Dagster UI
 	$(PY) scripts/screenshot_ui.py
