@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from cc_perf_dagster.core.export import atomic_write_text
+
 HEADER = "# Written by cc-perf for a project-local Dagster home (SQLite storage under this folder)."
 _TEMPLATE = """\
 {header}
@@ -67,9 +69,7 @@ def ensure_dagster_home(path: str | os.PathLike[str] | None = None, *, export: b
     except FileNotFoundError:
         current = None
     if current is None or (current.startswith(HEADER) and current != wanted):
-        temporary = config.with_name(f".dagster.yaml.{os.getpid()}.tmp")
-        temporary.write_text(wanted, encoding="utf-8")
-        os.replace(temporary, config)
+        atomic_write_text(config, wanted)
     if export:
         os.environ["DAGSTER_HOME"] = str(home)
     return home
