@@ -28,6 +28,7 @@ from dagster import (
     observable_source_asset,
 )
 
+from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
 from cc_perf_dagster.core.export import BOOKING_HEADER, booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
@@ -111,19 +112,17 @@ def invoice(invoice_file):
 )
 def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> dict[str, str]:
     """One CSV text per partition."""
-    out = {}
+    out, metadata = {}, {}
     for key, data in sorted(invoice.items()):
         parsed = invoice_from_record({"invoice": data})
         out[key] = booking_csv([parsed])
-        context.add_asset_metadata(
-            {
-                "rows": len(parsed.billed_items),
-                "invoice_number": parsed.invoice_number,
-                "invoice_date": str(parsed.invoice_date or ""),
-                "preview": booking_preview(parsed),
-            },
-            partition_key=key,
-        )
+        metadata[key] = {
+            "rows": len(parsed.billed_items),
+            "invoice_number": parsed.invoice_number,
+            "invoice_date": str(parsed.invoice_date or ""),
+            "preview": booking_preview(parsed),
+        }
+    add_metadata_per_partition(context, metadata)
     return out
 
 

@@ -25,6 +25,7 @@ from dagster import (
     op,
 )
 
+from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
 from cc_perf_dagster.core.errors import InvalidDocumentError
@@ -188,6 +189,7 @@ def assemble_invoices(
     single = len(keys) == 1
     outputs: dict[str, dict] = {}
     metrics: dict[str, dict[str, Any]] = {}
+    metadata: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     pages_by_key: dict[str, list[dict]] = {}
     reports_by_key: dict[str, list[dict]] = {}
@@ -212,7 +214,7 @@ def assemble_invoices(
         stored = invoice_to_dict(invoice)
         stored.update(partition_key=key, source_path=entry["path"])
         outputs[key] = stored
-        context.add_asset_metadata(_metadata(invoice, figures), partition_key=key)
+        metadata[key] = _metadata(invoice, figures)
         _log_budgets(context, key, figures, settings)
         if single or len(keys) <= PER_INVOICE_LOG_LIMIT:
             context.log.info(
@@ -229,6 +231,7 @@ def assemble_invoices(
         )
     if failures:
         raise Failure(description="\n".join(failures), metadata={"failed": MetadataValue.json(failures)})
+    add_metadata_per_partition(context, metadata)
     yield Output(outputs, "result")
     yield from evaluate_checks(
         metrics,
