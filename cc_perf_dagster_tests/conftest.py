@@ -27,6 +27,25 @@ def good_invoices() -> list[Path]:
     return sorted(p for p in TEST_INVOICES.glob("*.pdf") if p.with_suffix(".expected.json").exists())
 
 
+def corrupt_content_stream(src: Path, dst: Path, *, page: int) -> Path:
+    """Copy ``src`` to ``dst`` with the 1-based ``page``'s content replaced by corrupt Flate data.
+
+    The file stays well formed (header, cross-reference table, %%EOF, every other page intact),
+    so only reading that page's text finds the damage.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, StreamObject
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    stream = StreamObject()
+    stream.set_data(b"x\x9c\xde\xad\xbe\xef: not a deflate stream")  # a zlib header, then garbage
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    writer.pages[page - 1][NameObject("/Contents")] = writer._add_object(stream)
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
 def expected_for(pdf: Path) -> dict:
     return json.loads(pdf.with_suffix(".expected.json").read_text(encoding="utf-8"))
 

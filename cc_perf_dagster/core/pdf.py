@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -134,8 +136,15 @@ class _PypdfDocument:
             raise DamagedPdfError(f"damaged page ({exc})", file=self._file, page=index + 1) from exc
 
     def content_hash(self, index: int) -> str:
+        # Every stream the text depends on (contents, form XObjects, fonts' /ToUnicode) is
+        # decoded here first, so this is where a stream pypdf could only partly decode shows.
         page = self._page(index)
         digest = hashlib.sha256(PAGE_HASH_VERSION)
+        with _undecodable_streams_raise(self._file, index + 1):
+            self._hash_page(page, digest, index)
+        return digest.hexdigest()
+
+    def _hash_page(self, page: Any, digest: Any, index: int) -> None:
         try:
             digest.update(repr([float(v) for v in page.mediabox]).encode())
             digest.update(repr(page.get("/Rotate", 0)).encode())
@@ -159,7 +168,6 @@ class _PypdfDocument:
                         digest.update(self._font_hash(xobjects.raw_get(name)).encode())
         except Exception as exc:
             raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
-        return digest.hexdigest()
 
     def _font_hash(self, ref: Any) -> str:
         key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else None
@@ -202,6 +210,46 @@ class _PypdfDocument:
         cache = self._reader.resolved_objects
         for ref in targets:
             cache.pop((ref.generation, ref.idnum), None)
+
+
+class _ZlibDamage(logging.Handler):
+    """Collects, on one thread, pypdf's reports of Flate data it could decode only in part."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf
+        # logs it when it falls back to decoding byte by byte, skipping what it cannot read.
+        if record.thread == self.thread and "while decompressing data" in message:
+            self.messages.append(message)
+
+
+_PYPDF_FILTERS = logging.getLogger("pypdf.filters")
+
+
+@contextmanager
+def _undecodable_streams_raise(file: str, page: int) -> Iterator[None]:
+    """Turn a content stream pypdf could only partly decode into :class:`DamagedPdfError`.
+
+    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and logs a warning:
+    the page would silently lose text (line items) and the invoice would still be booked.
+    A stream with a few stray bytes after its end (a known producer quirk) decodes without
+    a warning and is accepted.
+    """
+    watch = _ZlibDamage()
+    _PYPDF_FILTERS.addHandler(watch)
+    try:
+        yield
+    finally:
+        _PYPDF_FILTERS.removeHandler(watch)
+    if watch.messages:
+        raise DamagedPdfError(
+            f"damaged content stream, it cannot be decoded ({watch.messages[0]})", file=file, page=page
+        )
 
 
 def _canonical(obj: Any, depth: int = 0) -> str:

@@ -14,6 +14,7 @@ from cc_perf_dagster.core.errors import (
     NotAPdfError,
 )
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, file_sha256
+from cc_perf_dagster_tests.conftest import corrupt_content_stream
 
 
 def render(pages, path, *, single_text_object=False, shuffle_seed=None):
@@ -131,6 +132,15 @@ class TestBadInput:
         with pytest.raises(EncryptedPdfError, match=r"x\.pdf: encrypted PDF, a password is required") as info:
             PdfDocument(tmp_path / "x.pdf")
         assert isinstance(info.value, PermissionError)
+
+    def test_a_content_stream_that_cannot_be_decoded_fails_its_page(self, tmp_path):
+        pdf = corrupt_content_stream(render([ROW] * 3, tmp_path / "a.pdf"), tmp_path / "c.pdf", page=2)
+        with PdfDocument(pdf) as doc:
+            assert doc.page_count == 3
+            doc.content_hash(1)  # the other pages read as before
+            doc.content_hash(3)
+            with pytest.raises(DamagedPdfError, match=r"^c\.pdf: page 2: damaged content stream, it cannot be decoded"):
+                doc.content_hash(2)
 
     def test_too_many_pages(self, tmp_path):
         pdf = render([ROW] * 4, tmp_path / "four.pdf")
