@@ -24,7 +24,7 @@ from cc_perf_dagster.schedules import (
     build_nightly_backfill_sensor,
     with_nightly_refresh,
 )
-from cc_perf_dagster.sensors import build_incoming_folder_sensor
+from cc_perf_dagster.sensors import build_failed_range_sensor, build_incoming_folder_sensor
 
 # What every step process needs, imported once in the forkserver instead of in each step.
 FORKSERVER_PRELOAD: tuple[str, ...] = (__name__, *STEP_STORAGE_MODULES)
@@ -74,7 +74,7 @@ def build_definitions(
         pages_per_batch: Fixed batch size instead of the cost model (1 = one step per page).
         settings: Full extraction settings (overrides ``max_concurrent``/``pages_per_batch``).
         incoming_folder: Folder the sensor watches (default ``$CC_PERF_INCOMING`` or ``./incoming``).
-        sensor_running: Whether the incoming-folder and automation sensors start switched on.
+        sensor_running: Whether the incoming-folder, automation and rerun sensors start switched on.
         nightly_cron: When missing and stale invoices are backfilled.
         timezone: Time zone of ``nightly_cron``.
     """
@@ -103,6 +103,7 @@ def build_definitions(
                 default_status=status,
             ),
             build_nightly_backfill_sensor(default_status=status),
+            build_failed_range_sensor(process_invoices, default_status=status),
         ],
         resources={
             "storage": InvoiceStorage(root=storage_root),

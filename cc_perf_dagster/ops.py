@@ -6,6 +6,7 @@ through the shared page cache, keyed by content hash, never through step outputs
 """
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from dagster import (
@@ -47,6 +48,8 @@ PREVIEW_ROWS = 10
 # Every log line is an event in the instance's storage (about 10 ms each on SQLite); runs over
 # more partitions than this log one summary line instead of a line per invoice.
 PER_INVOICE_LOG_LIMIT = 10
+# Failure metadata: the partitions (invoices) that failed the step, as a JSON list of keys.
+FAILED_PARTITIONS = "failed_partitions"
 
 
 def _prefix(context: OpExecutionContext, key: str | None = None) -> str:
@@ -72,19 +75,19 @@ def plan_page_batches(
     cache = page_cache.get_cache()
     registry = storage.registry()
     invoices: dict[str, dict[str, Any]] = {}
-    failures: list[str] = []
+    failures: dict[str, str] = {}
     documents: list[DocumentTask] = []
     keys = run_partition_keys(context)
     for key in keys:
         entry = registry.refresh(key)
         if entry is None:
-            failures.append(f"{key}: no file registered for this partition, or the file is gone")
+            failures[key] = f"{key}: no file registered for this partition, or the file is gone"
             continue
         with Meter() as meter:
             try:
                 plan = _plan_invoice(entry.path, entry.file, entry.sha256, cache, settings)
             except InvalidDocumentError as exc:
-                failures.append(str(exc))
+                failures[key] = str(exc)
                 continue
         plan.update(key=key, path=entry.path, plan_s=meter.wall_s, plan_cpu_s=meter.cpu_s)
         invoices[key] = plan
@@ -94,10 +97,7 @@ def plan_page_batches(
             cached = " (document cached)" if plan["document_hit"] else ""
             context.log.info(f"{_prefix(context, key)} {entry.file}: {plan['page_count']} pages{cached}")
     if failures:
-        raise Failure(
-            description="\n".join(failures),
-            metadata={"failed": MetadataValue.json(failures), "partitions": len(keys)},
-        )
+        raise partition_failure(failures, partitions=len(keys))
     batches = plan_batches(documents, settings.cost_model())
     pages = sum(d.page_count for d in documents)
     context.log.info(
@@ -108,6 +108,34 @@ def plan_page_batches(
     for index, batch in enumerate(batches):
         value = {"index": index, "items": [item.to_dict() for item in batch]}
         yield DynamicOutput(value, mapping_key=f"batch_{index}", output_name="batches")
+
+
+def partition_failure(failures: dict[str, str], **metadata: Any) -> Failure:
+    """The step's failure: each failing partition's reason, and the keys under ``failed_partitions``.
+
+    A run over a range fails as a whole when one invoice does; the keys let whoever launched it
+    run the other partitions again without the failing ones (``cc-perf process`` does).
+    """
+    reasons = [failures[key] for key in sorted(failures)]
+    return Failure(
+        description="\n".join(reasons),
+        metadata={
+            "failed": MetadataValue.json(reasons),
+            FAILED_PARTITIONS: MetadataValue.json(sorted(failures)),
+            **metadata,
+        },
+    )
+
+
+def failed_partitions(step_failures: Iterable[Any]) -> set[str]:
+    """The partitions that step-failure events (``DagsterEvent``) name under ``failed_partitions``."""
+    failed: set[str] = set()
+    for event in step_failures:
+        user = event.step_failure_data.user_failure_data
+        named = user.metadata.get(FAILED_PARTITIONS) if user else None
+        if named is not None and isinstance(named.value, list):
+            failed.update(str(key) for key in named.value)
+    return failed
 
 
 def _plan_invoice(path: str, file: str, sha256: str, cache, settings: ExtractionSettings) -> dict[str, Any]:
@@ -153,7 +181,7 @@ def extract_page_batch(
                     cache.put(document_key(item["sha256"]), invoice_to_record(assembler.finish()))
                     assembled.append(item["key"])
             except InvalidDocumentError as exc:
-                raise Failure(description=str(exc)) from exc
+                raise partition_failure({item["key"]: str(exc)}) from exc
     context.log.info(f"{_prefix(context)} batch {batch['index']}: {len(pages)} pages in {meter.wall_s:.2f} s")
     return {
         "index": batch["index"],
@@ -190,7 +218,7 @@ def assemble_invoices(
     outputs: dict[str, dict] = {}
     metrics: dict[str, dict[str, Any]] = {}
     metadata: dict[str, dict[str, Any]] = {}
-    failures: list[str] = []
+    failures: dict[str, str] = {}
     pages_by_key: dict[str, list[dict]] = {}
     reports_by_key: dict[str, list[dict]] = {}
     for report in batch_reports:
@@ -205,7 +233,7 @@ def assemble_invoices(
             try:
                 invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings)
             except InvalidDocumentError as exc:
-                failures.append(str(exc))
+                failures[key] = str(exc)
                 continue
         hits = entry["page_count"] if entry["document_hit"] else sum(p["hit"] for p in reported)
         figures = _figures(entry, invoice, reports_by_key.get(key, []), reported, meter, plan, single, hits)
@@ -230,7 +258,7 @@ def assemble_invoices(
             f"lowest consistency {metrics[low]['consistency_score']:.3f} (partition {low})"
         )
     if failures:
-        raise Failure(description="\n".join(failures), metadata={"failed": MetadataValue.json(failures)})
+        raise partition_failure(failures)
     add_metadata_per_partition(context, metadata)
     yield Output(outputs, "result")
     yield from evaluate_checks(

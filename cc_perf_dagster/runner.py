@@ -35,6 +35,7 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_summaries_job,
 )
+from cc_perf_dagster.ops import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 
@@ -121,10 +122,21 @@ class InvoiceRunner:
             self.instance.report_runless_asset_event(file_observation(entry.key, entry.sha256))
 
     def _run(self, keys: list[str], outcomes: dict[str, InvoiceOutcome], *, retry_singly: bool) -> None:
+        """One run over ``keys`` (a contiguous range); when a range fails, its invoices are isolated.
+
+        A range run fails as a whole when one invoice does. If the failure names the failing
+        partitions, the others run again as ranges (without them) and each named one runs on
+        its own, so it fails with its own reason; otherwise every partition runs on its own.
+        """
         tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {PARTITION_TAG: keys[0]}
-        success, run_id, metadata, failure = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
+        success, run_id, metadata, failure, failed = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
         if not success and retry_singly:
-            for key in keys:
+            named = [key for key in keys if key in failed]
+            if named and len(named) < len(keys):
+                rest = [key for key in keys if key not in failed]
+                for part in contiguous_ranges(rest, self.instance.get_dynamic_partitions(PARTITIONS_NAME)):
+                    self._run(part, outcomes, retry_singly=len(part) > 1)
+            for key in named or keys:
                 self._run([key], outcomes, retry_singly=False)
             return
         for key in keys:
@@ -150,7 +162,8 @@ class InvoiceRunner:
             return _summarize(result)
 
 
-def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None]:
+def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str]]:
+    """Whether the run succeeded, its id, each invoice's figures, the first failure, the partitions it names."""
     metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
@@ -160,12 +173,13 @@ def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str |
                 for name, value in materialization.metadata.items()
                 if isinstance(value.value, (int, float, str, bool))
             }
+    failures = result.get_step_failure_events()
     failure = None
-    for event in result.get_step_failure_events():
+    for event in failures:
         data = event.step_failure_data
         failure = (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
         break
-    return result.success, result.run_id, metadata, failure
+    return result.success, result.run_id, metadata, failure, failed_partitions(failures)
 
 
 def _reason(exc: Exception, path: Path) -> str:

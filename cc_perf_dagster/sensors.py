@@ -6,18 +6,26 @@ ticks; the same bytes under a second name are noted, not processed twice; bad fi
 quarantine folder beside the incoming one with ``NAME.error.json``. This shell adds the
 partitions, reports each file's sha256 as the data version of ``invoice_file``, and requests
 range runs whose run keys carry the content hash, all in one ``SensorResult``.
+
+A second sensor, :func:`build_failed_range_sensor`, watches range runs that fail: a range run
+fails as a whole when one of its invoices does (a page that cannot be read, found only while
+parsing), so it runs the other partitions of the range again without the failing ones.
 """
 
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     DefaultSensorStatus,
+    RunFailureSensorContext,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
+    SkipReason,
+    run_failure_sensor,
     sensor,
 )
 
@@ -33,9 +41,12 @@ from cc_perf_dagster.core.extract import quick_check
 from cc_perf_dagster.core.incoming import look, quarantine_folder
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
+from cc_perf_dagster.ops import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"
+# Tag of a run the failed-range sensor requested: the id of the range run it stands in for.
+RERUN_OF_TAG = "cc_perf/rerun_of"
 
 
 def default_incoming_folder() -> Path:
@@ -126,10 +137,77 @@ def _run_request(keys: list[str], versions: dict[str, str]) -> RunRequest:
     run_key = f"{keys[0]}..{keys[-1]}@{digest}"
     # Partitions as tags (as for ranges): the keys are added by the same SensorResult, so they
     # cannot be validated against the instance before the tick is submitted.
-    if len(keys) == 1:
-        return RunRequest(run_key=run_key, tags={PARTITION_TAG: keys[0]})
-    return RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    return RunRequest(run_key=run_key, tags=_partition_tags(keys))
 
 
 def _chunks(keys: list[str], size: int) -> list[list[str]]:
     return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def build_failed_range_sensor(
+    job: Any,
+    *,
+    name: str = "rerun_failed_ranges",
+    minimum_interval_seconds: int = 30,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+) -> SensorDefinition:
+    """A run-failure sensor: the good partitions of a failed range run, run again without the bad.
+
+    A range run fails as a whole when one invoice fails (the quick check of the incoming
+    folder reads only the first page). When the failure names its partitions (the steps'
+    ``failed_partitions`` metadata), the rest of the range runs again as ranges of adjacent
+    partitions, tagged ``cc_perf/rerun_of``; the named partitions keep their failure and its
+    reason. A failure that names no partition (or all of them) is left as it is, so a rerun
+    that fails again is handled the same way with a smaller range, and the reruns end.
+
+    Args:
+        job: The invoice job (``process_invoices``) it watches and runs.
+        name: The sensor's name.
+        minimum_interval_seconds: Time between ticks.
+        default_status: Whether the sensor starts switched on.
+    """
+
+    @run_failure_sensor(
+        name=name,
+        monitored_jobs=[job],
+        request_job=job,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=(
+            "When a range run fails because of some of its invoices, runs the other partitions of "
+            "the range again, without the failing ones."
+        ),
+    )
+    def _rerun(context: RunFailureSensorContext):
+        run = context.dagster_run
+        start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+        if not start or not end:
+            return SkipReason(f"run {run.run_id} covers one partition")
+        order = context.instance.get_dynamic_partitions(PARTITIONS_NAME)
+        position = {key: index for index, key in enumerate(order)}
+        if start not in position or end not in position:
+            return SkipReason(f"run {run.run_id}: its range {start}..{end} is no longer registered")
+        keys = order[position[start] : position[end] + 1]
+        failed = failed_partitions(context.get_step_failure_events()) & set(keys)
+        if not failed or len(failed) == len(keys):
+            return SkipReason(f"run {run.run_id}: its failure names no partition to leave out")
+        rest = [key for key in keys if key not in failed]
+        context.log.info(
+            f"run {run.run_id} ({start}..{end}) failed on {', '.join(sorted(failed))}; "
+            f"running the other {len(rest)} partition(s) again"
+        )
+        return [
+            RunRequest(
+                run_key=f"rerun:{run.run_id}:{part[0]}..{part[-1]}",
+                tags={**_partition_tags(part), RERUN_OF_TAG: run.run_id},
+            )
+            for part in contiguous_ranges(rest, order)
+        ]
+
+    return _rerun
+
+
+def _partition_tags(keys: list[str]) -> dict[str, str]:
+    if len(keys) == 1:
+        return {PARTITION_TAG: keys[0]}
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}

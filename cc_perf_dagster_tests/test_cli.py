@@ -10,7 +10,14 @@ import sys
 
 import pytest
 
-from cc_perf_dagster_tests.conftest import BAD_INVOICES, DOCUMENT_KEYS, ITEM_KEYS, TEST_INVOICES, expected_for
+from cc_perf_dagster_tests.conftest import (
+    BAD_INVOICES,
+    DOCUMENT_KEYS,
+    ITEM_KEYS,
+    TEST_INVOICES,
+    corrupt_content_stream,
+    expected_for,
+)
 
 REQUIRED_KEYS = set(DOCUMENT_KEYS)
 ITEM_KEY_SET = set(ITEM_KEYS)
@@ -105,6 +112,39 @@ class TestProcess:
         assert overview["overall"]["invoices"] == 2 and overview["overall"]["failures"] == 1
         (failure,) = overview["failures"]
         assert failure["key"] == "truncated" and "truncated or damaged PDF" in failure["reason"]
+
+    def test_an_invoice_failing_inside_a_range_run_is_isolated_and_the_others_rerun_as_a_range(self, tmp_path):
+        from dagster import DagsterInstance
+
+        from cc_perf_dagster.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+
+        home, folder = tmp_path / "home", tmp_path / "in"
+        folder.mkdir()
+        names = ["CI004731586", "CI004790233", "CI004848705", "CS003702114"]
+        for name in names:
+            (folder / f"{name}.pdf").write_bytes((TEST_INVOICES / f"{name}.pdf").read_bytes())
+        # Page 2 cannot be decoded: the file passes the pre-check (page 1 is fine) and fails in the run.
+        corrupt_content_stream(TEST_INVOICES / "CS003837319.pdf", folder / "CI004800000_broken.pdf", page=2)
+        done = cc_perf("process", "--dagster-home", str(home), "--json", str(folder))
+        assert done.returncode == 2, done.stderr
+        outcomes = {o["partition_key"]: o for o in json.loads(done.stdout)}
+        broken = outcomes["CI004800000_broken"]  # in the middle of the partitions' order
+        assert broken["status"] == "failed"
+        assert broken["error"].startswith("CI004800000_broken.pdf: page 2: damaged content stream")
+        assert {k for k, o in outcomes.items() if o["status"] == "materialized"} == set(names)
+        assert "Traceback" not in done.stderr
+        with DagsterInstance.from_config(str(home)) as instance:
+            runs = [r for r in instance.get_runs() if r.job_name == "process_invoices"]
+        ranges = {
+            (r.tags.get(RANGE_START_TAG), r.tags.get(RANGE_END_TAG), r.tags.get(PARTITION_TAG), r.is_success)
+            for r in runs
+        }
+        # The range run over all five fails; the invoices either side of the broken one run again
+        # as two ranges, the broken one on its own: three more runs, not one per invoice.
+        assert len(runs) == 4, ranges
+        assert (None, None, "CI004800000_broken", False) in ranges
+        assert ("CI004731586", "CI004790233", None, True) in ranges
+        assert ("CI004848705", "CS003702114", None, True) in ranges
 
     def test_table_output_and_success_status(self, tmp_path):
         done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))

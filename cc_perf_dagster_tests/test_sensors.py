@@ -1,15 +1,29 @@
-"""The incoming-folder sensor through Dagster's own tick evaluation."""
+"""The incoming-folder sensor through Dagster's own tick evaluation; the rerun sensor on a real failed range run."""
 
 from __future__ import annotations
 
 import shutil
 
-from dagster import DagsterInstance, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    SkipReason,
+    build_run_status_sensor_context,
+    build_sensor_context,
+)
 
 from cc_perf_dagster.core.incoming import quarantine_folder
-from cc_perf_dagster.definitions import build_definitions
-from cc_perf_dagster.sensors import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, build_incoming_folder_sensor
-from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
+from cc_perf_dagster.sensors import (
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    RERUN_OF_TAG,
+    build_incoming_folder_sensor,
+)
+from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES, corrupt_content_stream
 
 
 def setup(tmp_path, **options):
@@ -66,3 +80,49 @@ def test_many_arrivals_are_chunked_into_range_runs(tmp_path):
     sizes = [2 if RANGE_START_TAG in r.tags else 1 for r in second.run_requests]
     assert sizes == [2, 2, 1]
     assert len({r.run_key for r in second.run_requests}) == 3
+
+
+def test_a_failed_range_run_is_run_again_without_the_partitions_it_failed_on(tmp_path):
+    storage, folder = tmp_path / "storage", tmp_path / "in"
+    folder.mkdir()
+    for name in ("CI004731586", "CI004790233", "CI004848705", "CS003702114"):
+        shutil.copy(TEST_INVOICES / f"{name}.pdf", folder / f"{name}.pdf")
+    # Passes the incoming folder's quick check (page 1 is fine); page 2 fails in the run.
+    corrupt_content_stream(TEST_INVOICES / "CS003837319.pdf", folder / "CI004800000_broken.pdf", page=2)
+    defs = build_definitions(storage_root=str(storage), sensor_running=False)
+    registry = FileRegistry(storage / "registry")
+    keys = [registry.register(path).key for path in sorted(folder.glob("*.pdf"))]
+    assert keys[2] == "CI004800000_broken"
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("invoices", keys)
+    job = defs.resolve_job_def(PROCESS_JOB)
+
+    def run(tags):
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        return result, instance.get_run_by_id(result.run_id)
+
+    def rerun_requests(result, dagster_run):
+        failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+        context = build_run_status_sensor_context(
+            sensor_name="rerun_failed_ranges", dagster_event=failure, dagster_instance=instance, dagster_run=dagster_run
+        ).for_run_failure()
+        return defs.resolve_sensor_def("rerun_failed_ranges")(context)
+
+    failed, failed_run = run({RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    assert not failed.success
+    requests = rerun_requests(failed, failed_run)
+    assert [(r.tags.get(RANGE_START_TAG), r.tags.get(RANGE_END_TAG)) for r in requests] == [
+        (keys[0], keys[1]),
+        (keys[3], keys[4]),
+    ]
+    assert all(r.tags[RERUN_OF_TAG] == failed.run_id for r in requests)
+    assert len({r.run_key for r in requests}) == 2
+    for request in requests:
+        assert run(request.tags)[0].success
+    materialized = instance.get_materialized_partitions(AssetKey("invoice"))
+    assert materialized == set(keys) - {"CI004800000_broken"}
+
+    # A failure on its own partition (or one naming no partition) is left as it is.
+    alone, alone_run = run({PARTITION_TAG: "CI004800000_broken"})
+    assert not alone.success
+    assert isinstance(rerun_requests(alone, alone_run), SkipReason)
