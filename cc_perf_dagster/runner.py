@@ -37,6 +37,7 @@ from cc_perf_dagster.definitions import (
 )
 from cc_perf_dagster.ops import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
+from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
 
 @dataclass
@@ -129,6 +130,7 @@ class InvoiceRunner:
         its own, so it fails with its own reason; otherwise every partition runs on its own.
         """
         tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {PARTITION_TAG: keys[0]}
+        tags[ISOLATED_BY_LAUNCHER_TAG] = "cc-perf process"
         success, run_id, metadata, failure, failed = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
         if not success and retry_singly:
             named = [key for key in keys if key in failed]

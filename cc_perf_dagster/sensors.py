@@ -47,6 +47,9 @@ from cc_perf_dagster.resources import InvoiceStorage
 INCOMING_ENV = "CC_PERF_INCOMING"
 # Tag of a run the failed-range sensor requested: the id of the range run it stands in for.
 RERUN_OF_TAG = "cc_perf/rerun_of"
+# Tag of runs whose launcher isolates failed partitions itself (``cc-perf process``): the
+# failed-range sensor leaves them alone, so nothing is run twice.
+ISOLATED_BY_LAUNCHER_TAG = "cc_perf/isolated_by_launcher"
 
 
 def default_incoming_folder() -> Path:
@@ -157,7 +160,8 @@ def build_failed_range_sensor(
     folder reads only the first page). When the failure names its partitions (the steps'
     ``failed_partitions`` metadata), the rest of the range runs again as ranges of adjacent
     partitions, tagged ``cc_perf/rerun_of``; the named partitions keep their failure and its
-    reason. A failure that names no partition (or all of them) is left as it is, so a rerun
+    reason. Runs tagged ``cc_perf/isolated_by_launcher`` (``cc-perf process`` does that
+    itself) and failures that name no partition (or all of them) are left as they are, so a rerun
     that fails again is handled the same way with a smaller range, and the reruns end.
 
     Args:
@@ -181,6 +185,8 @@ def build_failed_range_sensor(
     def _rerun(context: RunFailureSensorContext):
         run = context.dagster_run
         start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+        if run.tags.get(ISOLATED_BY_LAUNCHER_TAG):
+            return SkipReason(f"run {run.run_id}: its launcher runs the other partitions again itself")
         if not start or not end:
             return SkipReason(f"run {run.run_id} covers one partition")
         order = context.instance.get_dynamic_partitions(PARTITIONS_NAME)
