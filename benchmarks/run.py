@@ -226,7 +226,7 @@ def _run_config(storage: Path) -> dict:
 
 
 def _partition_tags(keys: list[str]) -> dict[str, str]:
-    from cc_perf_dagster.runner import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+    from cc_perf_dagster.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
     return {PARTITION_TAG: keys[0]} if len(keys) == 1 else {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
 

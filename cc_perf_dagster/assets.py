@@ -11,6 +11,7 @@
 import csv
 import io
 import warnings
+from collections.abc import Mapping, Sequence
 
 from dagster import (
     AssetExecutionContext,
@@ -46,6 +47,29 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 DATA_VERSION_TAG = "dagster/data_version"
 invoice_partitions = DynamicPartitionsDefinition(name=PARTITIONS_NAME)
+
+
+def partition_tags(keys: Sequence[str]) -> dict[str, str]:
+    """Run tags for one partition, or for a range of adjacent ones (first and last key)."""
+    if len(keys) == 1:
+        return {PARTITION_TAG: keys[0]}
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+
+
+def tagged_partitions(
+    tags: Mapping[str, str], order: Sequence[str], position: Mapping[str, int] | None = None
+) -> list[str]:
+    """The partitions a run's tags cover, in ``order`` (empty when a range end is not in it).
+
+    ``position`` (each key's index in ``order``) may be passed when asking for many runs.
+    """
+    if PARTITION_TAG in tags:
+        return [tags[PARTITION_TAG]]
+    if position is None:
+        position = {key: index for index, key in enumerate(order)}
+    start, end = position.get(tags.get(RANGE_START_TAG, "")), position.get(tags.get(RANGE_END_TAG, ""))
+    return list(order[start : end + 1]) if start is not None and end is not None else []
+
 
 # Runs covering many partitions stay one run per up to 100 invoices: batches then span invoices.
 DEFAULT_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=100)

@@ -24,11 +24,9 @@ from dagster import (
 from cc_perf_dagster.assets import (
     GROUP,
     OWNERS,
-    PARTITION_TAG,
     PARTITIONS_NAME,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     invoice_partitions,
+    tagged_partitions,
 )
 from cc_perf_dagster.checks import INVOICE_ASSET, evaluate_checks
 from cc_perf_dagster.core.performance import summarize, to_markdown
@@ -121,7 +119,7 @@ def _failures(instance: DagsterInstance, order: list[str]) -> list[dict[str, Any
     runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]), limit=FAILED_RUNS_SCANNED)
     out = []
     for key in failed:
-        run = next((r for r in runs if key in _run_partitions(r.tags, order, position)), None)
+        run = next((r for r in runs if key in tagged_partitions(r.tags, order, position)), None)
         out.append(
             {
                 "key": key,
@@ -130,13 +128,6 @@ def _failures(instance: DagsterInstance, order: list[str]) -> list[dict[str, Any
             }
         )
     return out
-
-
-def _run_partitions(tags: dict[str, str], order: list[str], position: dict[str, int]) -> list[str]:
-    if PARTITION_TAG in tags:
-        return [tags[PARTITION_TAG]]
-    start, end = position.get(tags.get(RANGE_START_TAG, "")), position.get(tags.get(RANGE_END_TAG, ""))
-    return order[start : end + 1] if start is not None and end is not None else []
 
 
 def _reason(instance: DagsterInstance, run_id: str, key: str) -> str:

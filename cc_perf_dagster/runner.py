@@ -23,7 +23,11 @@ from dagster import (
     reconstructable,
 )
 
-from cc_perf_dagster.assets import PARTITION_TAG, PARTITIONS_NAME, RANGE_END_TAG, RANGE_START_TAG, file_observation
+from cc_perf_dagster.assets import (
+    PARTITIONS_NAME,
+    file_observation,
+    partition_tags,
+)
 from cc_perf_dagster.core.errors import CcPerfError
 from cc_perf_dagster.core.extract import pdf_paths, quick_check
 from cc_perf_dagster.core.planning import contiguous_ranges
@@ -129,8 +133,7 @@ class InvoiceRunner:
         partitions, the others run again as ranges (without them) and each named one runs on
         its own, so it fails with its own reason; otherwise every partition runs on its own.
         """
-        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {PARTITION_TAG: keys[0]}
-        tags[ISOLATED_BY_LAUNCHER_TAG] = "cc-perf process"
+        tags = {**partition_tags(keys), ISOLATED_BY_LAUNCHER_TAG: "cc-perf process"}
         success, run_id, metadata, failure, failed = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
         if not success and retry_singly:
             named = [key for key in keys if key in failed]

@@ -30,12 +30,13 @@ from dagster import (
 )
 
 from cc_perf_dagster.assets import (
-    PARTITION_TAG,
     PARTITIONS_NAME,
     RANGE_END_TAG,
     RANGE_START_TAG,
     file_observation,
     invoice_partitions,
+    partition_tags,
+    tagged_partitions,
 )
 from cc_perf_dagster.core.extract import quick_check
 from cc_perf_dagster.core.incoming import look, quarantine_folder
@@ -140,7 +141,7 @@ def _run_request(keys: list[str], versions: dict[str, str]) -> RunRequest:
     run_key = f"{keys[0]}..{keys[-1]}@{digest}"
     # Partitions as tags (as for ranges): the keys are added by the same SensorResult, so they
     # cannot be validated against the instance before the tick is submitted.
-    return RunRequest(run_key=run_key, tags=_partition_tags(keys))
+    return RunRequest(run_key=run_key, tags=partition_tags(keys))
 
 
 def _chunks(keys: list[str], size: int) -> list[list[str]]:
@@ -184,16 +185,15 @@ def build_failed_range_sensor(
     )
     def _rerun(context: RunFailureSensorContext):
         run = context.dagster_run
-        start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
         if run.tags.get(ISOLATED_BY_LAUNCHER_TAG):
             return SkipReason(f"run {run.run_id}: its launcher runs the other partitions again itself")
+        start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
         if not start or not end:
             return SkipReason(f"run {run.run_id} covers one partition")
         order = context.instance.get_dynamic_partitions(PARTITIONS_NAME)
-        position = {key: index for index, key in enumerate(order)}
-        if start not in position or end not in position:
+        keys = tagged_partitions(run.tags, order)
+        if not keys:
             return SkipReason(f"run {run.run_id}: its range {start}..{end} is no longer registered")
-        keys = order[position[start] : position[end] + 1]
         failed = failed_partitions(context.get_step_failure_events()) & set(keys)
         if not failed or len(failed) == len(keys):
             return SkipReason(f"run {run.run_id}: its failure names no partition to leave out")
@@ -205,15 +205,9 @@ def build_failed_range_sensor(
         return [
             RunRequest(
                 run_key=f"rerun:{run.run_id}:{part[0]}..{part[-1]}",
-                tags={**_partition_tags(part), RERUN_OF_TAG: run.run_id},
+                tags={**partition_tags(part), RERUN_OF_TAG: run.run_id},
             )
             for part in contiguous_ranges(rest, order)
         ]
 
     return _rerun
-
-
-def _partition_tags(keys: list[str]) -> dict[str, str]:
-    if len(keys) == 1:
-        return {PARTITION_TAG: keys[0]}
-    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}

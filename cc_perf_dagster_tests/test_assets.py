@@ -10,9 +10,9 @@ import json
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, SUMMARY_JOB, build_definitions
-from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
 from cc_perf_dagster_tests.fixtures.generate import write_document
 from cc_perf_dagster_tests.fixtures.model import Misprint

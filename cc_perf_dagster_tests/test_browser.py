@@ -20,7 +20,7 @@ import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, RunsFilter
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
-from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.ui_driver import (
     DagsterDev,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import defs, storage_run_config
-from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import fan_out_job
 

@@ -18,11 +18,10 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInsta
 
 from cc_perf_dagster import _dagster_compat
 from cc_perf_dagster._dagster_compat import BatchingSqliteEventLogStorage
-from cc_perf_dagster.assets import file_observation
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG, file_observation
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
 from cc_perf_dagster.instance import dagster_yaml
-from cc_perf_dagster.runner import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 
 INVOICES = ("CI004731586.pdf", "CI004848705.pdf", "CS003702114.pdf")

@@ -13,17 +13,11 @@ from dagster import (
     build_sensor_context,
 )
 
+from cc_perf_dagster.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
-from cc_perf_dagster.sensors import (
-    ISOLATED_BY_LAUNCHER_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    RERUN_OF_TAG,
-    build_incoming_folder_sensor,
-)
+from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG, RERUN_OF_TAG, build_incoming_folder_sensor
 from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES, corrupt_content_stream
 
 

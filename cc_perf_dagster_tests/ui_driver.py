@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -201,12 +200,10 @@ class DagsterDev:
         deadline = time.monotonic() + timeout_s
         while True:
             self._check_alive()
-            try:
+            with contextlib.suppress(OSError):  # not listening yet (urllib's URLError is an OSError)
                 with urllib.request.urlopen(f"{self.base_url}/server_info", timeout=5) as response:
                     if response.status == 200:
                         break
-            except (OSError, urllib.error.URLError):
-                pass
             if time.monotonic() > deadline:
                 raise UIError(f"dagster dev did not answer within {timeout_s:.0f} s:\n{self.log_tail()}")
             time.sleep(0.5)
@@ -263,10 +260,8 @@ class DagsterDev:
             return
         pgid = self.process.pid  # start_new_session: the leader's pid is the group id
         _signal_group(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # the group is SIGKILLed below
             self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         deadline = time.monotonic() + grace_s
         while _group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.2)
