@@ -19,6 +19,7 @@ The body is read from the right, so numbers inside descriptions (``6"H``, ``S/3`
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -58,7 +59,7 @@ DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 NAMED_DATE = re.compile(r"^(\d{1,2})[- ]([A-Za-z]{3,9})\.?[- ,]+(\d{4})$|^([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})$")
 MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
-TARIFF_WORD = re.compile(r"\b(?:tariff|trf)\b|\btrf-", re.IGNORECASE)
+TARIFF_WORD = re.compile(r"\b(?:tariff|trf|surcharge)\b|\btrf-", re.IGNORECASE)
 TOTAL_WORDS = re.compile(
     r"total|subtotal|sub-total|merchandise|freight|shipping|handling|tax|tariff|trf|amount due|balance", re.IGNORECASE
 )
@@ -94,16 +95,17 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     Returns:
         The page result; pages without products simply have no item records.
     """
-    is_header = [_is_table_header(row) for row in rows]
+    rows = _join_split_rows(rows)
+    is_header = _header_bands(rows)
     header = _read_header(rows, is_header)
     start = is_header.index(True) if True in is_header else 0
     records: list[Record] = []
     first = False
-    skip = False
+    skip = 0
     for index in range(start, len(rows)):
         row = rows[index]
         if skip:
-            skip = False
+            skip -= 1
             continue
         if is_header[index]:
             first = True
@@ -111,22 +113,161 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         grid = _totals_grid(row, rows[index + 1] if index + 1 < len(rows) else None)
         if grid:
             records.extend(grid)
-            skip = True  # the amounts row is consumed
+            skip = 1  # the amounts row is consumed
             continue
+        lead, row = _split_tariff_row(row)
+        if lead is not None:
+            records.append(_text_record(lead, first))  # a description line sharing the tariff's row
         record = _classify(row)
-        if record is None:
-            record = TextRecord(
-                text=row.text,
-                x0=round(row.words[0].x0, 3),
-                x1=round(row.words[-1].x1, 3),
-                y=round(row.y, 3),
-                size=round(row.size, 3),
-                first=first,
-            )
-        records.append(record)
+        records.append(record if record is not None else _text_record(row, first))
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
     return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
+
+
+def _text_record(row: Row, first: bool) -> TextRecord:
+    return TextRecord(
+        text=row.text,
+        x0=round(row.words[0].x0, 3),
+        x1=round(row.words[-1].x1, 3),
+        y=round(row.y, 3),
+        size=round(row.size, 3),
+        first=first,
+    )
+
+
+# Words a wrapped tariff or totals label is made of ("Tariff" over "Surcharge").
+_TARIFF_LABEL_WORDS = frozenset({"tariff", "surcharge", "trf", "trf-ccoi", "ccoi", "-", "trf-", "duty"})
+# A neighbouring line closer than this (in font sizes) is part of the same table cell.
+_SAME_CELL = 0.9
+# A product row's numbers sit at most this many font sizes below its code (cells aligned differently).
+_SPLIT_ROW_REACH = 4.5
+
+
+def _join_split_rows(rows: Sequence[Row]) -> list[Row]:
+    """Join the pieces of one table row that cell alignment drew on different baselines.
+
+    * A product code (and UPC) whose row has no amounts, and the row below that has the
+      amounts but no code (code cells aligned top, number cells middle or bottom).
+    * A lone amount and the wrapped label lines around it ("Tariff" / "5.76" / "Surcharge").
+    """
+    out: list[Row] = []
+    index = 0
+    count = len(rows)
+    while index < count:
+        joined, used = _join_product_row(rows, index)
+        if joined is None:
+            joined, used, dropped = _join_labelled_amount(rows, index, out)
+            if dropped:
+                del out[-dropped:]
+        out.append(joined)
+        index += used
+    return out
+
+
+def _join_product_row(rows: Sequence[Row], index: int) -> tuple[Row | None, int]:
+    row = rows[index]
+    words = row.words
+    if len(words) < 2 or not CODE.match(words[0].text) or any(MONEY.match(w.text) for w in words):
+        return None, 1
+    if not (UPC.match(words[1].text) or GLUED_CODE_UPC.match(words[0].text)):
+        return None, 1
+    for ahead in range(index + 1, min(index + 6, len(rows))):
+        other = rows[ahead]
+        if row.y - other.y > _SPLIT_ROW_REACH * row.size or (other.words and CODE.match(other.words[0].text)):
+            return None, 1
+        money = [w for w in other.words if MONEY.match(w.text)]
+        if money:
+            if len(money) < 2 or not MONEY.match(other.words[-1].text):
+                return None, 1
+            merged = Row(y=other.y, size=max(row.size, other.size), words=tuple(_reading_order(rows, index, ahead)))
+            return (merged, ahead - index + 1) if _item_record(merged) is not None else (None, 1)
+    return None, 1
+
+
+def _reading_order(rows: Sequence[Row], first: int, last: int) -> list[Word]:
+    """The words of rows ``first..last`` as one product row.
+
+    Code and UPC, the description lines top to bottom, then the cells right of the
+    description (quantities, unit, amounts).
+    """
+    head = rows[first].words
+    lead = 2 if UPC.match(head[1].text) else 1
+    right_edge = min((w.x0 for w in rows[last].words if INTEGER.match(w.text) or MONEY.match(w.text)), default=None)
+    description: list[Word] = []
+    tail: list[Word] = []
+    for position in range(first, last + 1):
+        for word in rows[position].words[lead if position == first else 0 :]:
+            if right_edge is not None and word.x0 >= right_edge - 0.5:
+                tail.append(word)
+            else:
+                description.append(word)
+    tail.sort(key=lambda w: w.x0)
+    return [*head[:lead], *description, *tail]
+
+
+def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> tuple[Row, int, int]:
+    """A row with one amount, joined with the wrapped lines of its tariff or totals label.
+
+    Returns the (maybe joined) row, how many rows from ``index`` on it used, and how many
+    rows already emitted (the label lines above) it replaces.
+    """
+    row = rows[index]
+    money = [w for w in row.words if MONEY.match(w.text)]
+    if len(money) != 1 or money[0] is not row.words[-1]:
+        return row, 1, 0
+    # A row that already names its amount only takes lines of tariff words ("Surcharge").
+    named = _labelled(row.words[:-1])
+    above = done[-1] if done else None
+    below = rows[index + 1] if index + 1 < len(rows) else None
+    take_above = above is not None and _label_line(above, row, money[0], named)
+    take_below = below is not None and _label_line(below, row, money[0], named)
+    if not (take_above or take_below):
+        return row, 1, 0
+    words = [
+        *(above.words if take_above and above else ()),
+        *row.words[:-1],
+        *(below.words if take_below and below else ()),
+    ]
+    if not _labelled(words):
+        return row, 1, 0
+    joined = Row(y=row.y, size=row.size, words=(*words, money[0]))
+    return joined, 2 if take_below else 1, 1 if take_above else 0
+
+
+def _split_tariff_row(row: Row) -> tuple[Row | None, Row]:
+    """Split off the description words drawn left of a tariff label on the same baseline."""
+    words = row.words
+    if len(words) < 3 or not MONEY.match(words[-1].text):
+        return None, row
+    cut = next((i for i, w in enumerate(words[:-1]) if TARIFF_WORD.search(w.text)), 0)
+    if cut == 0 or words[cut].x0 - words[cut - 1].x1 < 1.5 * row.size:
+        return None, row
+    if any(MONEY.match(w.text) for w in words[:-1]) or CODE.match(words[0].text):
+        return None, row
+    return Row(y=row.y, size=row.size, words=words[:cut]), Row(y=row.y, size=row.size, words=words[cut:])
+
+
+def _labelled(words: Sequence[Word]) -> bool:
+    text = " ".join(w.text for w in words)
+    return bool(text) and (bool(TARIFF_WORD.search(text)) or bool(TOTAL_WORDS.search(text)))
+
+
+def _label_line(line: Row, row: Row, amount: Word, named: bool) -> bool:
+    """Whether ``line`` is a wrapped piece of the label of ``row``'s amount.
+
+    A line of tariff words ("Surcharge") up to a line pitch away joins; any other labelling
+    line joins only when it sits closer than a line pitch (the amount centred beside the
+    wrapped label) and the amount has no label of its own.
+    """
+    if len(line.words) > 3 or any(MONEY.match(w.text) or INTEGER.match(w.text) for w in line.words):
+        return False
+    if any(w.x1 > amount.x0 for w in line.words):
+        return False
+    distance = abs(line.y - row.y) / max(line.size, row.size)
+    if all(w.text.lower().strip(":") in _TARIFF_LABEL_WORDS for w in line.words):
+        return distance <= 1.6
+    return not named and distance <= _SAME_CELL and _labelled(line.words)
 
 
 def _totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
@@ -157,6 +298,55 @@ def _totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
 def _is_table_header(row: Row) -> bool:
     names = {w.text.strip(":").lower() for w in row.words}
     return "upc" in names and ("description" in names or "desc" in names)
+
+
+_HEADER_WORD = re.compile(r"^[A-Za-z][A-Za-z/#.&'-]*$")
+# Lines of one wrapped column header sit at most this many font sizes apart.
+_HEADER_LINE_GAP = 1.3
+
+
+def _header_bands(rows: Sequence[Row]) -> list[bool]:
+    """Which rows belong to a table header.
+
+    The row naming UPC and Description, with the lines of headers wrapped over several lines
+    around it ("Product" over "Code", "Qty" over "Ord").
+    """
+    flags = [_is_table_header(row) for row in rows]
+    for index in [i for i, flag in enumerate(flags) if flag]:
+        for step in (-1, 1):
+            near = index
+            while 0 <= near + step < len(rows) and not flags[near + step]:
+                other = rows[near + step]
+                gap = abs(rows[near].y - other.y)
+                if gap > _HEADER_LINE_GAP * max(other.size, rows[near].size) or not _header_line(other):
+                    break
+                near += step
+                flags[near] = True
+    return flags
+
+
+def _header_line(row: Row) -> bool:
+    """A line of column labels: a few words of letters, none a "LABEL:" of the page header."""
+    return 0 < len(row.words) <= 16 and all(_HEADER_WORD.match(w.text) for w in row.words)
+
+
+def _merged_header(rows: Sequence[Row]) -> Row:
+    """One row of column labels from a header band: words stacked in one column are joined."""
+    columns: list[list[Word]] = []
+    for word in sorted((w for row in rows for w in row.words), key=lambda w: w.x0):
+        for column in columns:
+            if any(min(w.x1, word.x1) - max(w.x0, word.x0) > 0.3 * min(w.x1 - w.x0, word.x1 - word.x0) for w in column):
+                column.append(word)
+                break
+        else:
+            columns.append([word])
+    order = {id(w): n for n, row in enumerate(rows) for w in row.words}
+    words = []
+    for column in columns:
+        column.sort(key=lambda w: (order[id(w)], w.x0))
+        words.append(Word("".join(w.text for w in column), min(w.x0 for w in column), max(w.x1 for w in column)))
+    words.sort(key=lambda w: w.x0)
+    return Row(y=rows[-1].y, size=max(r.size for r in rows), words=tuple(words))
 
 
 def _table_kind(row: Row) -> DocumentType | None:
@@ -257,11 +447,21 @@ def _read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
     table_kind: DocumentType | None = None
     description_x: float | None = None
     quantity_columns: tuple[float, ...] = ()
-    for row, header_row in zip(rows, is_header, strict=True):
+    band: list[Row] = []
+    for index, (row, header_row) in enumerate(zip(rows, is_header, strict=True)):
         if not vendor and VENDOR_MENTION.search(row.text):
             vendor = True
         if header_row:
-            table_kind = table_kind or _table_kind(row)
+            band.append(row)
+            if index + 1 < len(rows) and is_header[index + 1]:
+                continue
+            row = _merged_header(band) if len(band) > 1 else row
+            table_kind = (
+                table_kind
+                or _table_kind(row)
+                or _table_kind(Row(row.y, row.size, tuple(w for r in band for w in r.words)))
+            )
+            band = []
             if description_x is None:
                 description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
             quantity_columns = quantity_columns or _quantity_label_centres(row)
@@ -555,6 +755,12 @@ class _ItemBuilder:
         self._description_x: list[float] = []
         self._header_x: float | None = None
         self._header_columns: tuple[float, ...] = ()
+        # Description lines not yet given to an item: below the current item's row or above the next.
+        self._pending: list[tuple[int, TextRecord]] = []
+        self._above = 0  # lines the current item took from above its row
+        self._seen = (0, 0.0)  # page and baseline of the last table record
+        self._lines_above = 0  # evidence: cells whose description starts above the numbers
+        self._lines_below = 0  # evidence: cells whose description goes on below the numbers
 
     def add_page(self, page: PageResult) -> None:
         if self._header_x is None:
@@ -564,24 +770,92 @@ class _ItemBuilder:
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
+                above = self._split_pending(page.page, record)
                 self._close()
                 self._drop_stray_tariffs()
-                self._start(page.page, record)
+                self._start(page.page, record, above)
             elif isinstance(record, TariffRecord):
+                self._flush_pending()
+                self._seen = (page.page, record.y)
                 if self._takes_tariff(record, page.page, before):
                     self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
                 else:
                     self._stray_tariffs.append(record)  # a totals line, unless an item follows
                 self._close()
             elif isinstance(record, TotalRecord):
+                self._flush_pending()
                 self._flush_stray_tariffs()
                 self._total(record.label, Decimal(record.amount))
                 self._close()
-            elif isinstance(record, TextRecord) and self._open and self._continues(record, page.page):
-                self._parts.append(record.text)
-                self._last = (page.page, record.y)
+            elif isinstance(record, TextRecord):
+                if self._description_line(record, page.page):
+                    self._pending.append((page.page, record))
+                elif self._pending and not FOOTER.search(record.text):
+                    self._flush_pending()
             if not isinstance(record, TextRecord):
                 before += 1
+                if isinstance(record, ItemRecord):
+                    self._seen = (page.page, record.y)
+
+    def _description_line(self, record: TextRecord, page: int) -> bool:
+        """Whether a text row may be a wrapped line of a description (of this item or the next)."""
+        if self._totals or FOOTER.search(record.text):
+            return False
+        if self._pending:
+            last_page, last_y = self._pending[-1][0], self._pending[-1][1].y
+        else:
+            last_page, last_y = self._last if self._open else self._seen
+        if page == last_page:
+            if last_y - record.y > CONTINUATION_GAP * record.size:
+                return False
+        elif not record.first and self._pending:
+            return False
+        left, right = self._span if self.items else (self._column_left(), float("inf"))
+        return record.x0 >= left and record.x1 <= right
+
+    def _column_left(self) -> float:
+        known = self._known_description_x()
+        return float("-inf") if known is None else known - 2.0
+
+    def _flush_pending(self) -> None:
+        """Every waiting line belongs to the current item (a tariff, totals or other text follows)."""
+        if self._pending and self._open:
+            self._parts.extend(r.text for _, r in self._pending)
+            self._last = (self._pending[-1][0], self._pending[-1][1].y)
+            self._lines_below += 1
+        self._pending = []
+
+    def _split_pending(self, page: int, record: ItemRecord) -> list[str]:
+        """Share the lines between the current item's row and the next item's row.
+
+        A table draws more space between two rows than between the lines of one cell, so
+        the widest gap is the cell boundary when it stands out. Otherwise the lines go as
+        the document's cells are aligned: below the numbers (top-aligned), above them
+        (bottom-aligned), or as many below as the current item had above (middle).
+        """
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
+        if not self._open:
+            self._lines_above += 1
+            return [r.text for _, r in pending]
+        last_page, last_y = self._last
+        points = [(last_page, last_y), *((p, r.y) for p, r in pending), (page, record.y)]
+        gaps = [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
+        cut = _widest_gap(gaps)
+        if cut is None:
+            if not self._lines_above:
+                cut = len(pending)  # top-aligned cells: every line continues the current item
+            elif not self._lines_below:
+                cut = 0
+            else:
+                cut = min(self._above, len(pending))
+        if cut:
+            self._parts.extend(r.text for _, r in pending[:cut])
+            self._lines_below += 1
+        if cut < len(pending):
+            self._lines_above += 1
+        return [r.text for _, r in pending[cut:]]
 
     def _flush_stray_tariffs(self) -> None:
         for record in self._stray_tariffs:
@@ -601,7 +875,7 @@ class _ItemBuilder:
     def _close(self) -> None:
         """Fix the current item's description (its wrapped lines are all in)."""
         if self._parts and self.items:
-            self.items[-1] = replace(self.items[-1], description=" ".join(" ".join(self._parts).split()))
+            self.items[-1] = replace(self.items[-1], description=join_lines(self._parts))
         self._parts = []
         self._open = False
 
@@ -617,20 +891,7 @@ class _ItemBuilder:
             return (last_y - record.y) <= TARIFF_GAP * self._size
         return page == last_page + 1 and records_before == 0
 
-    def _continues(self, record: TextRecord, page: int) -> bool:
-        """Whether a text row is a wrapped line of the current item's description."""
-        last_page, last_y = self._last
-        if page == last_page:
-            if (last_y - record.y) > CONTINUATION_GAP * record.size:
-                return False
-        elif not (page == last_page + 1 and record.first):
-            return False
-        if FOOTER.search(record.text):
-            return False
-        left, right = self._span
-        return record.x0 >= left and record.x1 <= right
-
-    def _start(self, page: int, record: ItemRecord) -> None:
+    def _start(self, page: int, record: ItemRecord, above: Sequence[str] = ()) -> None:
         quantities, description_words = self._split_body(record)
         if description_words:
             _sample(self._description_x, description_words[0].x0)
@@ -649,7 +910,7 @@ class _ItemBuilder:
         else:
             ordered, allocated = None, None
             shipped, backordered = quantities
-        description = " ".join(w.text for w in description_words)
+        description = join_lines([*above, " ".join(w.text for w in description_words)])
         self.items.append(
             LineItem(
                 page=page,
@@ -670,6 +931,7 @@ class _ItemBuilder:
             )
         )
         self._parts = [description] if description else []
+        self._above = len(above)
         self._last = (page, record.y)
         self._size = record.size
         self._open = True
@@ -720,6 +982,38 @@ class _ItemBuilder:
 
 
 _SAMPLES = 64
+_BROKEN_AT_HYPHEN = re.compile(r"\w-$")
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """A wrapped description's lines as one text.
+
+    Single spaces, and no space after a line that a word was broken in at its hyphen
+    (``3-`` then ``1/4"H`` reads ``3-1/4"H``).
+    """
+    text = ""
+    for line in (" ".join(line.split()) for line in lines):
+        if not line:
+            continue
+        text = f"{text}{line}" if not text or _BROKEN_AT_HYPHEN.search(text) else f"{text} {line}"
+    return text
+
+
+# The cell boundary is the widest gap when it is this much wider than every other.
+_BOUNDARY = 1.12
+
+
+def _widest_gap(gaps: Sequence[float | None]) -> int | None:
+    """Index of the gap that stands out as a cell boundary, or ``None``.
+
+    ``None`` entries are page breaks: a boundary there cannot be measured.
+    """
+    known = [(gap, index) for index, gap in enumerate(gaps) if gap is not None]
+    if len(known) < 2:
+        return None
+    known.sort(reverse=True)
+    (widest, index), (second, _) = known[0], known[1]
+    return index if widest >= _BOUNDARY * second else None
 
 
 def _sample(values: list[float], value: float) -> None:

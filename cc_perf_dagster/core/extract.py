@@ -29,7 +29,7 @@ from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha25
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 def page_key(content_hash: str) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from cc_perf_dagster.core.content_stream import FontInfo, PageInterpreter, TooManyOperatorsError, upright_runs
 from cc_perf_dagster.core.errors import (
     DamagedPdfError,
     DocumentTooLargeError,
@@ -49,10 +50,14 @@ class Limits:
     Attributes:
         max_bytes: Largest file size accepted, in bytes.
         max_pages: Largest page count accepted.
+        max_text_operators: Most text-showing operators read on one page (forms included);
+            a page over it is refused. Invoice pages hold a few thousand, even drawn one
+            glyph per operator.
     """
 
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 5_000
+    max_text_operators: int = 200_000
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -87,27 +92,29 @@ class TextEngine(Protocol):
 
     name: str
 
-    def open(self, stream: BinaryIO, *, file: str) -> EngineDocument:
+    def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
         """Open a PDF from a seekable binary stream; raise an ``InvalidDocumentError``."""
         ...
 
 
 class PypdfEngine:
-    """The default engine: pypdf, one text run per text-showing operator."""
+    """The default engine: pypdf parses, :mod:`~cc_perf_dagster.core.content_stream` places the words."""
 
     name = "pypdf"
 
-    def open(self, stream: BinaryIO, *, file: str) -> EngineDocument:
+    def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
         """Open ``stream`` with pypdf; see :class:`TextEngine`."""
-        return _PypdfDocument(stream, file=file)
+        return _PypdfDocument(stream, file=file, limits=limits or Limits())
 
 
 class _PypdfDocument:
-    def __init__(self, stream: BinaryIO, *, file: str):
+    def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
 
         self._file = file
+        self._limits = limits
+        self._fonts: dict[Any, FontInfo | None] = {}
         try:
             self._reader = PdfReader(stream, strict=False)
             encrypted = self._reader.is_encrypted
@@ -179,19 +186,49 @@ class _PypdfDocument:
         return value
 
     def runs(self, index: int) -> list[TextRun]:
-        from cc_perf_dagster.core._pypdf_compat import text_show_operations
-
         page = self._page(index)
+        interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators)
         try:
-            shown = text_show_operations(page)
+            contents = page.get("/Contents")
+            contents = contents.get_object() if contents is not None else None
+            if contents is not None:
+                interpreter.run(self._operations(contents), page.get("/Resources"))
+            box = tuple(float(v) for v in page.mediabox)
+        except TooManyOperatorsError as exc:
+            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
         except Exception as exc:
             raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-        runs = []
-        for op in shown:
-            if op.rotated or not op.text or op.text.isspace():
-                continue
-            runs.append(TextRun(op.text, op.tx, op.displaced_tx, op.ty, abs(op.font_height) or 1.0))
-        return runs
+        return upright_runs(interpreter.runs, box)  # type: ignore[arg-type]
+
+    def _operations(self, stream: Any) -> list:
+        from pypdf.generic import ContentStream
+
+        return ContentStream(stream, self._reader, "bytes").operations
+
+    def _font(self, ref: Any) -> FontInfo | None:
+        """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""
+        key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else id(ref)
+        if key in self._fonts:
+            return self._fonts[key]
+        from cc_perf_dagster.core._pypdf_compat import font_from_resource
+
+        info = None
+        try:
+            font = ref.get_object()
+            model = font_from_resource(font)
+            if font.get("/Subtype") == "/Type3":
+                matrix = [float(v) for v in font.get("/FontMatrix", [0.001, 0, 0, 0.001, 0, 0])]
+                # FontMatrix maps glyph units to text space: it scales widths; the nominal
+                # size stays the font size (only a stretched matrix changes the glyph height).
+                aspect = abs(matrix[3] / matrix[0]) if matrix[0] else 1.0
+                info = FontInfo(model, width_scale=matrix[0], height_scale=aspect)
+            else:
+                info = FontInfo(model)
+        except Exception as exc:  # a broken font loses its text; the document checks see the gap
+            log.debug("%s: unreadable font %s (%s)", self._file, ref, exc)
+        if not isinstance(key, int):  # direct dictionaries are cached per page by the interpreter
+            self._fonts[key] = info
+        return info
 
     def release(self, index: int) -> None:
         # pypdf keeps every resolved object (decoded content streams included) for the
@@ -308,7 +345,7 @@ class PdfDocument:
         self._check_file()
         self._fh = open(self.path, "rb")
         try:
-            self._doc = (engine or PypdfEngine()).open(self._fh, file=self.file)
+            self._doc = (engine or PypdfEngine()).open(self._fh, file=self.file, limits=self.limits)
             self.page_count = self._doc.page_count
             if self.page_count > self.limits.max_pages:
                 raise DocumentTooLargeError(

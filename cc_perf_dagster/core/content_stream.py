@@ -1,0 +1,380 @@
+"""Interpret a page's content stream into text runs in page space, whatever the producer.
+
+Every glyph's position comes from the full text rendering matrix: the text matrix (``Tm``,
+moved by ``Td``/``TD``/``T*``/``'``/``"`` and by each glyph's advance) times the current
+transformation matrix (``cm``, saved and restored by ``q``/``Q``, and a form XObject's
+``/Matrix``). Advances use the font's own widths (``/Widths``, CID ``/W``, a Type 3 font's
+``/FontMatrix``), the font size, ``Tc``, ``Tw``, ``Tz``, and ``TJ`` offsets; ``Ts`` raises the
+baseline. Producers that flip and scale the page (Chromium/Skia, cairo: ``y`` grows downward
+in the stream's own space) therefore read like any other.
+
+Each run is one word: the non-space glyphs of one text-showing operator between spaces, so
+words inside one operator keep their exact positions. A page is then turned so that most of
+its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
+direction (a vertical stamp) are left out. Ligature glyphs and presentation forms are
+unfolded (``ﬀ`` -> ``ff``), no-break spaces are spaces, soft hyphens are dropped; no other
+character is changed.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from cc_perf_dagster.core.models import TextRun
+
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+MAX_FORM_DEPTH = 8
+# Runs whose direction is within this cosine of the page's reading direction are read (about 8°).
+SAME_DIRECTION = 0.99
+
+_SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": ""}
+
+
+def normalize_glyph_text(text: str) -> str:
+    r"""Unfold ligatures and presentation forms, turn no-break spaces into spaces, drop soft hyphens.
+
+    Example:
+        >>> normalize_glyph_text("Tari\ufb00")
+        'Tariff'
+    """
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _SPACES:
+            out.append(_SPACES[char])
+        elif 0xFB00 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
+            out.append(unicodedata.normalize("NFKC", char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def multiply(m: Matrix, n: Matrix) -> Matrix:
+    """``m @ n`` in PDF's row-vector convention (apply ``m`` first, then ``n``)."""
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = n
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+class FontInfo:
+    """What the interpreter needs of one font: glyph text, advance, and whether code 32 takes ``Tw``.
+
+    Args:
+        model: pypdf's font model (``encoding``, ``character_map``, ``character_widths``).
+        width_scale: Glyph-space width units to text space (1/1000, or a Type 3 ``FontMatrix[0]``).
+        height_scale: Glyph-space height of one em relative to the font size (1, or Type 3's).
+    """
+
+    __slots__ = ("_cache", "_default", "_map", "_widths", "encoding", "height_scale", "simple", "width_scale")
+
+    def __init__(self, model: Any, width_scale: float = 0.001, height_scale: float = 1.0):
+        self.encoding = model.encoding
+        self.simple = not isinstance(model.encoding, str)
+        self._map = model.character_map
+        self._widths = model.character_widths
+        self._default = float(model.character_widths.get("default", 500))
+        self.width_scale = width_scale
+        self.height_scale = height_scale
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    def codes(self, value: bytes) -> str:
+        """The string's character codes, one character each."""
+        if self.simple:
+            return value.decode("latin-1")
+        try:
+            return value.decode(self.encoding, "surrogatepass")
+        except (UnicodeDecodeError, LookupError):
+            return value.decode(self.encoding if self.encoding != "charmap" else "latin-1", "replace")
+
+    def glyph(self, code: str) -> tuple[str, float]:
+        """The glyph's Unicode text (normalized) and its advance in glyph-space units."""
+        hit = self._cache.get(code)
+        if hit is None:
+            text = code
+            if self.simple:
+                text = self.encoding.get(ord(code), code)
+            text = self._map.get(text, text)
+            if not isinstance(text, str):
+                text = ""
+            width = self._widths.get(code, self._default)
+            try:
+                width = float(width)
+            except (TypeError, ValueError):
+                width = self._default
+            hit = (normalize_glyph_text(text), width)
+            self._cache[code] = hit
+        return hit
+
+
+class _State:
+    """The graphics and text state that ``q``/``Q`` save and restore."""
+
+    __slots__ = ("char_spacing", "ctm", "font", "leading", "rise", "scale", "size", "word_spacing")
+
+    def __init__(self) -> None:
+        self.ctm: Matrix = IDENTITY
+        self.font: FontInfo | None = None
+        self.size = 0.0
+        self.char_spacing = 0.0
+        self.word_spacing = 0.0
+        self.scale = 1.0
+        self.leading = 0.0
+        self.rise = 0.0
+
+    def copy(self) -> _State:
+        other = _State.__new__(_State)
+        for name in _State.__slots__:
+            setattr(other, name, getattr(self, name))
+        return other
+
+
+# A word as drawn: text, start and end points of its baseline in page space, the text
+# direction (unit vector), the "up" vector's sign-carrying size, and the font height.
+RawRun = tuple[str, float, float, float, float, float, float, float, float]
+
+
+class TooManyOperatorsError(ValueError):
+    """A content stream holds more text-showing operators than the limit allows."""
+
+
+class PageInterpreter:
+    """Walk one page's operators (form XObjects inlined) and collect its words in page space.
+
+    Args:
+        resolve_font: Turns a font resource (as found in a ``/Font`` dict) into a :class:`FontInfo`.
+        parse: Turns a content stream object into its operator list ``[(operands, op), ...]``.
+        max_text_operators: Text-showing operators allowed on the page (forms included).
+    """
+
+    def __init__(
+        self,
+        resolve_font: Callable[[Any], FontInfo | None],
+        parse: Callable[[Any], list],
+        max_text_operators: int = 0,
+    ):
+        self._resolve_font = resolve_font
+        self._parse = parse
+        self._limit = max_text_operators
+        self._shown = 0
+        self._fonts: dict[int, FontInfo | None] = {}
+        self.runs: list[RawRun] = []
+
+    def run(self, operations: list, resources: Any, ctm: Matrix = IDENTITY, depth: int = 0) -> None:
+        """Interpret ``operations`` with ``resources`` under the matrix ``ctm``."""
+        state = _State()
+        state.ctm = ctm
+        stack: list[_State] = []
+        fonts = _dict_entry(resources, "/Font")
+        xobjects = None
+        tm: Matrix = IDENTITY
+        tlm: Matrix = IDENTITY
+        for operands, op in operations:
+            if op == b"Tj" or op == b"TJ" or op == b"'" or op == b'"':
+                if op == b"'" or op == b'"':
+                    if op == b'"' and len(operands) >= 3:
+                        state.word_spacing = _num(operands[0], state.word_spacing)
+                        state.char_spacing = _num(operands[1], state.char_spacing)
+                        operands = operands[2:]
+                    tlm = (
+                        tlm[0],
+                        tlm[1],
+                        tlm[2],
+                        tlm[3],
+                        tlm[4] - state.leading * tlm[2],
+                        tlm[5] - state.leading * tlm[3],
+                    )
+                    tm = tlm
+                self._count()
+                if not operands:
+                    continue
+                item = operands[0]
+                if op == b"TJ":
+                    if not isinstance(item, list):
+                        continue
+                    for part in item:
+                        if isinstance(part, bytes):
+                            tm = self._show(state, tm, part)
+                        elif isinstance(part, (int, float)):
+                            shift = -float(part) / 1000.0 * state.size * state.scale
+                            tm = (tm[0], tm[1], tm[2], tm[3], tm[4] + shift * tm[0], tm[5] + shift * tm[1])
+                elif isinstance(item, bytes):
+                    tm = self._show(state, tm, item)
+            elif op == b"Td" or op == b"TD":
+                if len(operands) >= 2:
+                    tx, ty = _num(operands[0], 0.0), _num(operands[1], 0.0)
+                    if op == b"TD":
+                        state.leading = -ty
+                    tlm = (
+                        tlm[0],
+                        tlm[1],
+                        tlm[2],
+                        tlm[3],
+                        tx * tlm[0] + ty * tlm[2] + tlm[4],
+                        tx * tlm[1] + ty * tlm[3] + tlm[5],
+                    )
+                    tm = tlm
+            elif op == b"T*":
+                tlm = (tlm[0], tlm[1], tlm[2], tlm[3], tlm[4] - state.leading * tlm[2], tlm[5] - state.leading * tlm[3])
+                tm = tlm
+            elif op == b"Tm":
+                if len(operands) >= 6:
+                    tlm = tm = tuple(_num(v, 0.0) for v in operands[:6])  # type: ignore[assignment]
+            elif op == b"BT":
+                tm = tlm = IDENTITY
+            elif op == b"Tf":
+                if len(operands) >= 2:
+                    font = fonts.get(operands[0]) if fonts is not None else None
+                    state.font = self._font(font) if font is not None else None
+                    state.size = _num(operands[1], 0.0)
+            elif op == b"q":
+                stack.append(state.copy())
+            elif op == b"Q":
+                if stack:
+                    state = stack.pop()
+            elif op == b"cm":
+                if len(operands) >= 6:
+                    state.ctm = multiply(tuple(_num(v, 0.0) for v in operands[:6]), state.ctm)  # type: ignore[arg-type]
+            elif op == b"Tc":
+                state.char_spacing = _num(operands[0], 0.0) if operands else 0.0
+            elif op == b"Tw":
+                state.word_spacing = _num(operands[0], 0.0) if operands else 0.0
+            elif op == b"Tz":
+                state.scale = _num(operands[0], 100.0) / 100.0 if operands else 1.0
+            elif op == b"TL":
+                state.leading = _num(operands[0], 0.0) if operands else 0.0
+            elif op == b"Ts":
+                state.rise = _num(operands[0], 0.0) if operands else 0.0
+            elif op == b"Do" and operands and depth < MAX_FORM_DEPTH:
+                if xobjects is None:
+                    xobjects = _dict_entry(resources, "/XObject") or {}
+                self._form(xobjects.get(operands[0]), resources, state.ctm, depth)
+
+    def _font(self, ref: Any) -> FontInfo | None:
+        key = id(ref)
+        if key not in self._fonts:
+            self._fonts[key] = self._resolve_font(ref)
+        return self._fonts[key]
+
+    def _count(self) -> None:
+        self._shown += 1
+        if self._limit and self._shown > self._limit:
+            raise TooManyOperatorsError(f"more than {self._limit} text operators on one page")
+
+    def _form(self, ref: Any, resources: Any, ctm: Matrix, depth: int) -> None:
+        form = ref.get_object() if ref is not None else None
+        if form is None or form.get("/Subtype") != "/Form":
+            return
+        matrix = form.get("/Matrix")
+        try:
+            m = tuple(float(v) for v in matrix) if matrix is not None and len(matrix) == 6 else IDENTITY
+        except (TypeError, ValueError):
+            m = IDENTITY
+        own = form.get("/Resources")
+        own = own.get_object() if own is not None else None
+        self.run(self._parse(form), own if own is not None else resources, multiply(m, ctm), depth + 1)  # type: ignore[arg-type]
+
+    def _show(self, state: _State, tm: Matrix, value: bytes) -> Matrix:
+        """Advance ``tm`` over the string, recording its words; return the new text matrix."""
+        font = state.font
+        if font is None or not value:
+            return tm
+        size = state.size
+        scale = state.scale
+        wscale = font.width_scale * size
+        tc = state.char_spacing
+        tw = state.word_spacing if font.simple else 0.0
+        # The combined matrix, text space -> page space, for this string (tm moves along its x).
+        a, b, c, d, e, f = multiply(tm, state.ctm)
+        rise = state.rise
+        e += c * rise
+        f += d * rise
+        x = 0.0  # advance along the baseline, in text space
+        start = 0.0
+        word: list[str] = []
+        glyph = font.glyph
+        runs = self.runs
+        height = abs(size * font.height_scale) * math.hypot(c, d)
+        length = math.hypot(a, b) or 1.0
+        ux, uy = a / length, b / length
+        up = a * d - b * c  # > 0: the page's y axis is the text's up (not mirrored)
+        for code in font.codes(value):
+            text, width = glyph(code)
+            advance = (width * wscale + tc + (tw if code == " " else 0.0)) * scale
+            if not text or text.isspace():
+                if word:
+                    runs.append(("".join(word), a * start + e, b * start + f, a * x + e, b * x + f, ux, uy, up, height))
+                    word = []
+                x += advance
+                start = x
+                continue
+            word.append(text)
+            x += advance
+        if word:
+            runs.append(("".join(word), a * start + e, b * start + f, a * x + e, b * x + f, ux, uy, up, height))
+        return (tm[0], tm[1], tm[2], tm[3], tm[4] + x * tm[0], tm[5] + x * tm[1])
+
+
+def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float]) -> list[TextRun]:
+    """Turn the page so that most of its text reads left to right; keep the runs that do.
+
+    Args:
+        raw: Words in page space, as collected by :class:`PageInterpreter`.
+        mediabox: The page's ``(x0, y0, x1, y1)``; positions are made relative to its turned corner.
+
+    Returns:
+        Text runs in reading space: ``x`` grows to the right, ``y`` upward.
+    """
+    if not raw:
+        return []
+    weight = [0, 0, 0, 0]  # right, up, left, down
+    flips = 0
+    for text, _x0, _y0, _x1, _y1, ux, uy, up, _h in raw:
+        weight[_quadrant(ux, uy)] += len(text)
+        flips += len(text) if up < 0 else -len(text)
+    turn = weight.index(max(weight))
+    dx, dy = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
+    mirror = -1.0 if flips > 0 else 1.0  # text drawn mirrored (y flipped, x not): read it upright
+
+    def rotate(x: float, y: float) -> tuple[float, float]:
+        # Rotate by -turn·90°: the reading direction becomes +x.
+        return x * dx + y * dy, (-x * dy + y * dx) * mirror
+
+    corners = [rotate(x, y) for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
+    left = min(p[0] for p in corners)
+    bottom = min(p[1] for p in corners)
+    out: list[TextRun] = []
+    for text, x0, y0, x1, y1, ux, uy, _up, height in raw:
+        if ux * dx + uy * dy < SAME_DIRECTION:
+            continue
+        sx, sy = rotate(x0, y0)
+        ex, _ = rotate(x1, y1)
+        out.append(TextRun(text, sx - left, ex - left, sy - bottom, height or 1.0))
+    return out
+
+
+def _quadrant(ux: float, uy: float) -> int:
+    if abs(ux) >= abs(uy):
+        return 0 if ux > 0 else 2
+    return 1 if uy > 0 else 3
+
+
+def _num(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _dict_entry(resources: Any, key: str) -> Any:
+    if resources is None:
+        return None
+    try:
+        resources = resources.get_object()
+        value = resources.get(key)
+        return value.get_object() if value is not None else None
+    except AttributeError:
+        return None

@@ -1,0 +1,213 @@
+"""The text interpreter places every word in page space, whatever matrices the producer used.
+
+Each case draws the same words through a hand-written content stream and asserts where the
+words land: ``x0``/``x1``/``y`` in points of the upright page, to a hundredth of a point.
+Helvetica's widths are the standard metrics (``W`` below), so every expectation is computed
+from the page geometry, not read back from the engine.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pypdf import PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, StreamObject
+
+from cc_perf_dagster.core.content_stream import normalize_glyph_text
+from cc_perf_dagster.core.pdf import PdfDocument
+
+# Helvetica advance widths (1/1000 em) of the glyphs used below.
+W = {"A": 667, "B": 667, "1": 556, "2": 556, " ": 278, "f": 278, "i": 222}
+LETTER = (612, 792)
+
+
+def width(text: str, size: float) -> float:
+    return sum(W[c] for c in text) * size / 1000
+
+
+def helvetica() -> DictionaryObject:
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+
+
+def type3(matrix: list[float], glyph_width: float) -> DictionaryObject:
+    """A Type 3 font whose glyphs 'A' and 'B' are ``glyph_width`` wide in its own glyph space."""
+    procs = DictionaryObject()
+    for name in ("/A", "/B"):
+        proc = StreamObject()
+        proc.set_data(f"{glyph_width} 0 d0".encode())
+        procs[NameObject(name)] = proc
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type3"),
+            NameObject("/FontMatrix"): ArrayObject(FloatObject(v) for v in matrix),
+            NameObject("/FontBBox"): ArrayObject(NumberObject(0) for _ in range(4)),
+            NameObject("/CharProcs"): procs,
+            NameObject("/Encoding"): DictionaryObject(
+                {
+                    NameObject("/Type"): NameObject("/Encoding"),
+                    NameObject("/Differences"): ArrayObject([NumberObject(65), NameObject("/A"), NameObject("/B")]),
+                }
+            ),
+            NameObject("/FirstChar"): NumberObject(65),
+            NameObject("/LastChar"): NumberObject(66),
+            NameObject("/Widths"): ArrayObject([FloatObject(glyph_width), FloatObject(glyph_width)]),
+        }
+    )
+
+
+def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str = "p.pdf"):
+    writer = PdfWriter()
+    page = writer.add_blank_page(*LETTER)
+    resources = DictionaryObject()
+    font_dict = DictionaryObject()
+    for key, font in (fonts or {"/F1": helvetica()}).items():
+        font_dict[NameObject(key)] = writer._add_object(font)
+    resources[NameObject("/Font")] = font_dict
+    page[NameObject("/Resources")] = resources
+    stream = StreamObject()
+    stream.set_data(content.encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    if rotate:
+        page.rotate(rotate)
+    path = tmp_path / name
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def words(path) -> list[tuple[str, float, float, float, float]]:
+    with PdfDocument(path) as doc:
+        runs = doc.runs(1)
+    return sorted((r.text, round(r.x0, 2), round(r.x1, 2), round(r.y, 2), round(r.size, 2)) for r in runs)
+
+
+def expect(*cells: tuple[str, float, float, float]) -> list[tuple[str, float, float, float, float]]:
+    """Words at (x, y) in Helvetica of the given size, separated by one space."""
+    out = []
+    for text, x, y, size in cells:
+        for word in text.split(" "):
+            out.append((word, round(x, 2), round(x + width(word, size), 2), round(y, 2), round(size, 2)))
+            x += width(word + " ", size)
+    return sorted(out)
+
+
+class TestPageSpace:
+    def test_plain(self, tmp_path):
+        path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET")
+        assert words(path) == expect(("AB 12", 100, 700, 10))
+
+    def test_flipped_and_scaled_page_as_chromium_draws_it(self, tmp_path):
+        # y grows downward in the stream's space, 1 unit = 0.75 pt; the text matrix flips back.
+        content = "0.75 0 0 -0.75 0 792 cm BT /F1 16 Tf 1 0 0 -1 100 120 Tm (AB 12) Tj ET"
+        assert words(page_with(tmp_path, content)) == expect(("AB 12", 75, 792 - 90, 12))
+
+    def test_cm_inside_q_and_restored(self, tmp_path):
+        content = "q 2 0 0 2 10 20 cm BT /F1 5 Tf 50 100 Td (AB) Tj ET Q BT /F1 10 Tf 300 100 Td (12) Tj ET"
+        assert words(page_with(tmp_path, content)) == expect(("AB", 110, 220, 10), ("12", 300, 100, 10))
+
+    @pytest.mark.parametrize("turn", [90, 180, 270])
+    def test_page_drawn_rotated_reads_upright(self, tmp_path, turn):
+        # The same two lines drawn turned by `turn` degrees about the page's origin.
+        matrix = {90: "0 1 -1 0 0 0", 180: "-1 0 0 -1 0 0", 270: "0 -1 1 0 0 0"}[turn]
+        content = f"{matrix} cm BT /F1 10 Tf 100 700 Td (AB 12) Tj 0 -20 Td (B1) Tj ET"
+        got = words(page_with(tmp_path, content))
+        upright = words(page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj 0 -20 Td (B1) Tj ET", name="u.pdf"))
+        # Positions are relative to the turned page's corner: compare the layout, not the origin.
+        dx, dy = upright[0][1] - got[0][1], upright[0][3] - got[0][3]
+        shifted = sorted((t, round(x0 + dx, 2), round(x1 + dx, 2), round(y + dy, 2), s) for t, x0, x1, y, s in got)
+        assert shifted == upright
+
+    @pytest.mark.parametrize("rotate", [90, 180, 270])
+    def test_page_with_rotate_reads_like_upright(self, tmp_path, rotate):
+        content = "BT /F1 10 Tf 100 700 Td (AB 12) Tj 0 -20 Td (B1) Tj ET"
+        assert words(page_with(tmp_path, content, rotate=rotate)) == words(page_with(tmp_path, content, name="u.pdf"))
+
+    def test_a_vertical_stamp_is_left_out(self, tmp_path):
+        content = "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET BT /F1 10 Tf 0 1 -1 0 500 300 Tm (B1) Tj ET"
+        assert words(page_with(tmp_path, content)) == expect(("AB 12", 100, 700, 10))
+
+
+class TestTextState:
+    def test_tj_kerning_moves_the_next_glyphs(self, tmp_path):
+        # -500 thousandths of 10 pt = 5 pt to the right; one word drawn in two pieces.
+        path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td [(A) -500 (B)] TJ ET")
+        got = words(path)
+        assert [(t, x0, x1) for t, x0, x1, _, _ in got] == [
+            ("A", 100.0, round(100 + width("A", 10), 2)),
+            ("B", round(100 + width("A", 10) + 5, 2), round(100 + width("AB", 10) + 5, 2)),
+        ]
+
+    def test_horizontal_scaling_char_and_word_spacing(self, tmp_path):
+        # Tz 50 halves every advance; Tc adds 1 pt per glyph, Tw 4 pt per space (before scaling).
+        path = page_with(tmp_path, "BT /F1 10 Tf 50 Tz 1 Tc 4 Tw 100 700 Td (AB 12) Tj ET")
+        got = words(path)
+        a_end = 100 + (width("AB", 10) + 2) * 0.5
+        second = a_end + (width(" ", 10) + 1 + 4) * 0.5
+        assert [(t, x0, x1) for t, x0, x1, _, _ in got] == [
+            ("12", round(second, 2), round(second + (width("12", 10) + 2) * 0.5, 2)),
+            ("AB", 100.0, round(a_end, 2)),
+        ]
+
+    def test_rise_and_leading(self, tmp_path):
+        path = page_with(tmp_path, "BT /F1 10 Tf 12 TL 100 700 Td 3 Ts (AB) Tj 0 Ts T* (12) Tj (B1) ' ET")
+        got = words(path)
+        assert [(t, y) for t, _, _, y, _ in got] == [("12", 688.0), ("AB", 703.0), ("B1", 676.0)]
+
+    def test_type3_font_matrix_scales_widths_and_size(self, tmp_path):
+        # Glyph space of 1/100 em: a glyph 50 units wide is half an em; at 12 pt, 6 pt.
+        font = type3([0.01, 0, 0, 0.01, 0, 0], 50)
+        path = page_with(tmp_path, "BT /T3 12 Tf 100 700 Td (AB) Tj ET", fonts={"/T3": font})
+        assert words(path) == [("AB", 100.0, 112.0, 700.0, 12.0)]
+
+    def test_form_xobject_matrix_applies(self, tmp_path):
+        writer = PdfWriter()
+        page = writer.add_blank_page(*LETTER)
+        font = writer._add_object(helvetica())
+        form = StreamObject()
+        form.set_data(b"BT /F1 10 Tf 0 0 Td (AB) Tj ET")
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(NumberObject(v) for v in (0, 0, 100, 20)),
+                NameObject("/Matrix"): ArrayObject(NumberObject(v) for v in (1, 0, 0, 1, 200, 500)),
+                NameObject("/Resources"): DictionaryObject(
+                    {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+                ),
+            }
+        )
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/XObject"): DictionaryObject({NameObject("/Fm1"): writer._add_object(form)})}
+        )
+        stream = StreamObject()
+        stream.set_data(b"q 1 0 0 1 10 10 cm /Fm1 Do Q")
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        path = tmp_path / "form.pdf"
+        with open(path, "wb") as fh:
+            writer.write(fh)
+        assert words(path) == expect(("AB", 210, 510, 10))
+
+
+class TestGlyphText:
+    @pytest.mark.parametrize(
+        ("raw", "read"),
+        [
+            ("Tari\ufb00", "Tariff"),
+            ("\ufb01eld", "field"),
+            ("\ufb02at", "flat"),
+            ("o\ufb03ce", "office"),
+            ("wa\ufb04e", "waffle"),
+            ("12\u00a0oz.", "12 oz."),
+            ("Em\u00adbroidered", "Embroidered"),
+            ('6"H Café – ½', '6"H Café – ½'),  # nothing else is changed
+        ],
+    )
+    def test_normalized(self, raw, read):
+        assert normalize_glyph_text(raw) == read
