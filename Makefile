@@ -5,7 +5,7 @@ PYTHON ?= python3
 # A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo ui test lint format fixtures bench bench-quick bench-full screenshot clean
+.PHONY: install demo ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ format: install
 
 fixtures: install  ## regenerate test_invoices/ (byte-identical)
 	$(PY) -m cc_perf_dagster_tests.fixtures.generate
+
+producers: install  ## regenerate test_invoices/producers/ (needs chromium, poppler-utils, ghostscript, mupdf-tools, qpdf, fonts)
+	$(PY) -m cc_perf_dagster_tests.fixtures.producers
 
 bench: install  ## benchmarks, ratios against baselines measured in the same run; writes benchmarks/REPORT.md
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"

@@ -10,6 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TEST_INVOICES = REPO / "test_invoices"
 BAD_INVOICES = TEST_INVOICES / "bad"
+# The same documents written by other PDF producers (`make producers`), one folder per producer.
+PRODUCER_INVOICES = TEST_INVOICES / "producers"
 
 # The JSON schema of `cc-perf extract` (the issue names these keys exactly).
 DOCUMENT_KEYS = (
@@ -23,8 +25,13 @@ ITEM_KEYS = (
 
 
 def good_invoices() -> list[Path]:
-    """Every committed fixture PDF that has ground truth beside it."""
+    """Every committed fixture PDF that has ground truth beside it (top level only, not producers/)."""
     return sorted(p for p in TEST_INVOICES.glob("*.pdf") if p.with_suffix(".expected.json").exists())
+
+
+def producer_invoices() -> list[Path]:
+    """Every PDF of the producer corpus (``test_invoices/producers/<producer>/``) that has ground truth."""
+    return sorted(p for p in PRODUCER_INVOICES.glob("*/*.pdf") if p.with_suffix(".expected.json").exists())
 
 
 def corrupt_content_stream(src: Path, dst: Path, *, page: int) -> Path:

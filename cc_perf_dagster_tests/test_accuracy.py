@@ -1,11 +1,17 @@
-"""Every field of every committed fixture against its ground truth: 100% required."""
+"""Every field of every committed fixture, and of the producer corpus, against its ground truth: 100% required."""
 
 from __future__ import annotations
 
 import pytest
 
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
-from cc_perf_dagster_tests.conftest import DOCUMENT_KEYS, expected_for, good_invoices
+from cc_perf_dagster_tests.conftest import (
+    DOCUMENT_KEYS,
+    PRODUCER_INVOICES,
+    expected_for,
+    good_invoices,
+    producer_invoices,
+)
 
 DOCUMENT_FIELDS = (*(k for k in DOCUMENT_KEYS if k != "line_items"), "totals")
 
@@ -35,7 +41,16 @@ def test_there_are_fixtures():
     assert len(good_invoices()) >= 5
 
 
-@pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
+def test_there_is_a_producer_corpus():
+    producers = {pdf.parent.name for pdf in producer_invoices()}
+    assert {"reportlab", "chromium", "cairo", "ghostscript", "mupdf", "qpdf"} <= producers
+
+
+@pytest.mark.parametrize(
+    "pdf",
+    [*good_invoices(), *producer_invoices()],
+    ids=lambda p: str(p.relative_to(PRODUCER_INVOICES)) if p.is_relative_to(PRODUCER_INVOICES) else p.name,
+)
 def test_every_field_matches_ground_truth(pdf):
     expected = expected_for(pdf)
     actual = invoice_to_dict(extract_invoice(pdf))
