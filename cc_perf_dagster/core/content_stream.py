@@ -12,7 +12,7 @@ Each run is one word: the non-space glyphs of one text-showing operator between 
 words inside one operator keep their exact positions. A page is then turned so that most of
 its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
 direction (a vertical stamp) are left out. Ligature glyphs and presentation forms are
-unfolded (``ﬀ`` -> ``ff``), no-break spaces are spaces, soft hyphens are dropped; no other
+unfolded (``ﬀ`` -> ``ff``), no-break spaces are spaces, drawn soft hyphens are hyphens; no other
 character is changed.
 """
 
@@ -31,11 +31,13 @@ MAX_FORM_DEPTH = 8
 # Runs whose direction is within this cosine of the page's reading direction are read (about 8°).
 SAME_DIRECTION = 0.99
 
-_SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": ""}
+# No-break spaces are spaces. A soft hyphen that reaches a text layer was drawn (WinAnsi's
+# code 0xAD is the hyphen glyph; rewriters map the "hyphen" glyph to U+00AD): it is a hyphen.
+_SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": "-"}
 
 
 def normalize_glyph_text(text: str) -> str:
-    r"""Unfold ligatures and presentation forms, turn no-break spaces into spaces, drop soft hyphens.
+    r"""Unfold ligatures and presentation forms; no-break spaces become spaces, soft hyphens hyphens.
 
     Example:
         >>> normalize_glyph_text("Tari\ufb00")
