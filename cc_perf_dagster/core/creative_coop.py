@@ -300,7 +300,12 @@ def _is_table_header(row: Row) -> bool:
     return "upc" in names and ("description" in names or "desc" in names)
 
 
-_HEADER_WORD = re.compile(r"^[A-Za-z][A-Za-z/#.&'-]*$")
+# The words column labels of both tables are made of (a wrapped label's lines hold only these).
+_HEADER_WORDS = frozenset(
+    "product code item customer vendor upc description desc qty quantity ord ordered order alloc allocated "
+    "ship shipped shipping bkord back backord backordered b/o bo u/m um unit uom list price your extd ext "
+    "extended amount amt total no. no # net each".split()
+)
 # Lines of one wrapped column header sit at most this many font sizes apart.
 _HEADER_LINE_GAP = 1.3
 
@@ -326,8 +331,8 @@ def _header_bands(rows: Sequence[Row]) -> list[bool]:
 
 
 def _header_line(row: Row) -> bool:
-    """A line of column labels: a few words of letters, none a "LABEL:" of the page header."""
-    return 0 < len(row.words) <= 16 and all(_HEADER_WORD.match(w.text) for w in row.words)
+    """A line of column labels: only words that column labels are made of."""
+    return 0 < len(row.words) <= 16 and all(w.text.lower().strip(".:") in _HEADER_WORDS for w in row.words)
 
 
 def _merged_header(rows: Sequence[Row]) -> Row:
@@ -581,7 +586,7 @@ def _parse_date(token: str) -> str | None:
 
 
 def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, float, float]]) -> str:
-    """The label a value belongs to: on its row to its left, or above it in the same column."""
+    """The label a value belongs to: on its row to its left, above it in the same column, or below it."""
     best, best_distance = "", float("inf")
     for text, x0, x1, y, size in labels:
         unit = max(size, row.size)
@@ -590,6 +595,8 @@ def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, f
             distance = word.x0 - x1
         elif 0.5 * unit < dy <= 4.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
             distance = 1.5 * dy + abs(word.x0 - x0)
+        elif -2.5 * unit <= dy < -0.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
+            distance = 3 * -dy + abs(word.x0 - x0)  # a label below its value, taken after one above
         else:
             continue
         if distance < best_distance:
@@ -868,6 +875,7 @@ class _ItemBuilder:
         self._stray_tariffs = []
 
     def finish(self) -> tuple[list[LineItem], Totals | None]:
+        self._flush_pending()
         self._close()
         self._flush_stray_tariffs()
         return self.items, Totals(**self._totals) if self._totals else None

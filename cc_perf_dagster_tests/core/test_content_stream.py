@@ -205,7 +205,7 @@ class TestGlyphText:
             ("o\ufb03ce", "office"),
             ("wa\ufb04e", "waffle"),
             ("12\u00a0oz.", "12 oz."),
-            ("12\u00ad1/4\"H", '12-1/4"H'),  # a soft hyphen that was drawn is a hyphen
+            ('12\u00ad1/4"H', '12-1/4"H'),  # a soft hyphen that was drawn is a hyphen
             ('6"H Café – ½', '6"H Café – ½'),  # nothing else is changed
         ],
     )

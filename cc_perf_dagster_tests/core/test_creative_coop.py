@@ -439,3 +439,96 @@ class TestFamilyVariants:
             Decimal("33.60"), Decimal("5.04"), Decimal("38.64"),
         )  # fmt: skip
         assert invoice.totals_reconcile is True
+
+
+class TestProducerShapes:
+    """Shapes other PDF producers draw the same table in (issue 13)."""
+
+    ITEM = ("XS9840A", "191009727910", ["24", "14", "0", "24"], "each", ["3.50", "2.80", "67.20"])
+
+    def numbers(self, y):
+        code, upc, qtys, unit, amounts = self.ITEM
+        return [r for r in oc_row(y, code, upc, "", qtys, unit, amounts) if r.x0 >= 300]
+
+    def code(self, y):
+        return [text(self.ITEM[0], 20, y), text(self.ITEM[1], 70, y)]
+
+    def test_header_values_above_their_labels(self):
+        runs = [
+            text("Creative Co-op", 20, 760),
+            text("1/17/2025", 300, 740),
+            text("2/3/2025", 400, 740),
+            text("CS003837319", 500, 740),
+            text("ORDER DATE", 300, 728),
+            text("SHIP DATE", 400, 728),
+            text("ORDER NO", 500, 728),
+        ]
+        invoice = assemble("t.pdf", "sha", [page("CS003837319", runs)])
+        assert str(invoice.invoice_date) == "2025-01-17" and invoice.invoice_number == "CS003837319"
+
+    def test_tariff_on_a_continuation_row(self):
+        runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680), *self.numbers(680)]
+        runs += [text("Glass Ornaments", 130, 670), text("Tariff Surcharge", 430, 670), right("10.08", 575, 670)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.description == '2-1/2"H 3-1/4"H Metal & Glass Ornaments'
+        assert item.tariff_surcharge == Decimal("10.08")
+
+    def test_continuation_across_a_page_break_without_a_table_header(self):
+        first = [*self.code(60), text('2-1/2"H 3-1/4"H Metal &', 130, 60), *self.numbers(60)]
+        second = header_runs("CS003837319", "1/17/2025")
+        second += [text("Glass Ornaments", 130, 690), text("Tariff Surcharge 10.08", 130, 680)]
+        pages = [oc_page(first, 1), page("CS003837319", second, 2)]
+        (item,) = assemble("t.pdf", "sha", pages).line_items
+        assert (item.page, item.description) == (1, '2-1/2"H 3-1/4"H Metal & Glass Ornaments')
+        assert item.tariff_surcharge == Decimal("10.08")
+
+    def test_numbers_below_the_first_description_line(self):
+        # Code cells aligned top, number cells bottom: the numbers share the last line.
+        runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680)]
+        runs += [text("Glass", 130, 670), text("Ornaments", 130, 660), *self.numbers(660)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.description == '2-1/2"H 3-1/4"H Metal & Glass Ornaments'
+        assert (item.qty_ordered, item.qty_allocated, item.quantity, item.extended_price) == (
+            24,
+            14,
+            24,
+            Decimal("67.20"),
+        )
+
+    @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
+    def test_description_lines_above_beside_or_below_the_numbers(self, align):
+        # Three items of three description lines each, 10 pt apart, rows 14 pt apart (cell padding).
+        descriptions = [("Alpha one", "Alpha two", "Alpha three"), ("Beta one", "Beta two", "Beta three")]
+        descriptions.append(("Gamma one", "Gamma two", "Gamma three"))
+        runs, y = [], 690.0
+        for index, lines in enumerate(descriptions):
+            anchor = {"top": y, "middle": y - 10, "bottom": y - 20}[align]
+            code = f"XS{9840 + index}A"
+            runs += [text(code, 20, anchor), text(self.ITEM[1], 70, anchor), *self.numbers(anchor)]
+            runs += [text(line, 130, y - 10 * n) for n, line in enumerate(lines)]
+            y -= 34
+        items = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert [i.description for i in items] == [" ".join(lines) for lines in descriptions]
+
+    def test_baseline_jitter_keeps_one_row(self):
+        runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680.6)]
+        runs += [TextRun(r.text, r.x0, r.x1, r.y - 0.9, r.size) for r in self.numbers(680)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.quantity == 24 and item.description == '2-1/2"H 3-1/4"H Metal &'
+
+    def test_two_line_column_headers(self):
+        header = [(20, "Product"), (20, "Code"), (70, "UPC"), (130, "Description")]
+        header += [(300, "Qty"), (300, "Ord"), (330, "Qty"), (330, "Alloc"), (360, "Qty"), (360, "Shipped")]
+        header += [(395, "Qty"), (395, "BkOrd"), (430, "U/M"), (460, "List"), (460, "Price")]
+        runs = header_runs("CS003837319", "1/17/2025")
+        stacked = {"Product", "Qty", "List"}
+        seen: set[int] = set()
+        for x, label in header:
+            top = label in stacked or (x not in seen and label in {"UPC", "Description", "U/M"})
+            runs.append(text(label, x, 706 if label in stacked else (700 if top else 694)))
+            seen.add(x)
+        runs += [*self.code(680), text("Metal", 130, 680), *self.numbers(680)]
+        result = page("CS003837319", runs)
+        assert result.header.table_kind == "order_confirmation" and len(result.header.quantity_columns) == 4
+        (item,) = assemble("t.pdf", "sha", [result]).line_items
+        assert item.description == "Metal" and item.quantity == 24
