@@ -468,6 +468,14 @@ def section_core(core: dict, plots: bool) -> str:
         markdown_table(["Engine", "Pages/s", "Seconds (context)", "Time / raw"], rows),
         "",
     ]
+    if core.get("chromium"):
+        other = core["chromium"]
+        text += [
+            f"The same documents printed by headless Chromium ({other['pages']} pages of {other['files']} files, "
+            f"test_invoices/producers/chromium): raw {fmt(other['raw_pages_per_s'])} pages/s, core "
+            f"{fmt(other['core_pages_per_s'])} pages/s, core / raw = {fmt(other['core_cost_ratio'])}.",
+            "",
+        ]
     if not core.get("pdftotext_pages_per_s"):
         text.append("`pdftotext` is not installed on this machine: not measured (`apt-get install poppler-utils`).")
     else:

@@ -71,7 +71,17 @@ class FontInfo:
         height_scale: Glyph-space height of one em relative to the font size (1, or Type 3's).
     """
 
-    __slots__ = ("_cache", "_default", "_map", "_widths", "encoding", "height_scale", "simple", "width_scale")
+    __slots__ = (
+        "_cache",
+        "_default",
+        "_layouts",
+        "_map",
+        "_widths",
+        "encoding",
+        "height_scale",
+        "simple",
+        "width_scale",
+    )
 
     def __init__(self, model: Any, width_scale: float = 0.001, height_scale: float = 1.0):
         self.encoding = model.encoding
@@ -82,6 +92,7 @@ class FontInfo:
         self.width_scale = width_scale
         self.height_scale = height_scale
         self._cache: dict[str, tuple[str, float]] = {}
+        self._layouts: dict[tuple, tuple[tuple[tuple[str, float, float], ...], float]] = {}
 
     def codes(self, value: bytes) -> str:
         """The string's character codes, one character each."""
@@ -110,6 +121,48 @@ class FontInfo:
             hit = (normalize_glyph_text(text), width)
             self._cache[code] = hit
         return hit
+
+
+    def layout(
+        self, value: bytes, size: float, char_spacing: float, word_spacing: float, scale: float
+    ) -> tuple[tuple[tuple[str, float, float], ...], float]:
+        """The words of a shown string with their start and end along the baseline, and its advance.
+
+        Offsets are in text space (before the text matrix). Strings repeat a lot on invoices
+        (quantities, units, labels), so results are kept per font, up to a bound.
+        """
+        key = (value, size, char_spacing, word_spacing, scale)
+        hit = self._layouts.get(key)
+        if hit is not None:
+            return hit
+        wscale = self.width_scale * size
+        tw = word_spacing if self.simple else 0.0
+        glyph = self.glyph
+        words: list[tuple[str, float, float]] = []
+        word: list[str] = []
+        x = start = 0.0
+        for code in self.codes(value):
+            text, width = glyph(code)
+            advance = (width * wscale + char_spacing + (tw if code == " " else 0.0)) * scale
+            if not text or text.isspace():
+                if word:
+                    words.append(("".join(word), start, x))
+                    word = []
+                x += advance
+                start = x
+                continue
+            word.append(text)
+            x += advance
+        if word:
+            words.append(("".join(word), start, x))
+        hit = (tuple(words), x)
+        if len(self._layouts) >= _LAYOUT_CACHE:
+            self._layouts.clear()
+        self._layouts[key] = hit
+        return hit
+
+
+_LAYOUT_CACHE = 4096
 
 
 class _State:
@@ -224,7 +277,7 @@ class PageInterpreter:
                 tm = tlm
             elif op == b"Tm":
                 if len(operands) >= 6:
-                    tlm = tm = tuple(_num(v, 0.0) for v in operands[:6])  # type: ignore[assignment]
+                    tlm = tm = _matrix(operands)
             elif op == b"BT":
                 tm = tlm = IDENTITY
             elif op == b"Tf":
@@ -239,7 +292,7 @@ class PageInterpreter:
                     state = stack.pop()
             elif op == b"cm":
                 if len(operands) >= 6:
-                    state.ctm = multiply(tuple(_num(v, 0.0) for v in operands[:6]), state.ctm)  # type: ignore[arg-type]
+                    state.ctm = multiply(_matrix(operands), state.ctm)
             elif op == b"Tc":
                 state.char_spacing = _num(operands[0], 0.0) if operands else 0.0
             elif op == b"Tw":
@@ -284,40 +337,21 @@ class PageInterpreter:
         font = state.font
         if font is None or not value:
             return tm
-        size = state.size
-        scale = state.scale
-        wscale = font.width_scale * size
-        tc = state.char_spacing
-        tw = state.word_spacing if font.simple else 0.0
+        words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)
-        rise = state.rise
-        e += c * rise
-        f += d * rise
-        x = 0.0  # advance along the baseline, in text space
-        start = 0.0
-        word: list[str] = []
-        glyph = font.glyph
-        runs = self.runs
-        height = abs(size * font.height_scale) * math.hypot(c, d)
-        length = math.hypot(a, b) or 1.0
-        ux, uy = a / length, b / length
-        up = a * d - b * c  # > 0: the page's y axis is the text's up (not mirrored)
-        for code in font.codes(value):
-            text, width = glyph(code)
-            advance = (width * wscale + tc + (tw if code == " " else 0.0)) * scale
-            if not text or text.isspace():
-                if word:
-                    runs.append(("".join(word), a * start + e, b * start + f, a * x + e, b * x + f, ux, uy, up, height))
-                    word = []
-                x += advance
-                start = x
-                continue
-            word.append(text)
-            x += advance
-        if word:
-            runs.append(("".join(word), a * start + e, b * start + f, a * x + e, b * x + f, ux, uy, up, height))
-        return (tm[0], tm[1], tm[2], tm[3], tm[4] + x * tm[0], tm[5] + x * tm[1])
+        if words:
+            rise = state.rise
+            e += c * rise
+            f += d * rise
+            height = abs(state.size * font.height_scale) * math.hypot(c, d)
+            length = math.hypot(a, b) or 1.0
+            ux, uy = a / length, b / length
+            up = a * d - b * c  # > 0: the page's y axis is the text's up (not mirrored)
+            append = self.runs.append
+            for text, start, end in words:
+                append((text, a * start + e, b * start + f, a * end + e, b * end + f, ux, uy, up, height))
+        return (tm[0], tm[1], tm[2], tm[3], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
 
 
 def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float]) -> list[TextRun]:
@@ -362,6 +396,14 @@ def _quadrant(ux: float, uy: float) -> int:
     if abs(ux) >= abs(uy):
         return 0 if ux > 0 else 2
     return 1 if uy > 0 else 3
+
+
+def _matrix(operands: list) -> Matrix:
+    try:
+        a, b, c, d, e, f = map(float, operands[:6])
+    except (TypeError, ValueError):
+        return IDENTITY
+    return (a, b, c, d, e, f)
 
 
 def _num(value: Any, default: float) -> float:
