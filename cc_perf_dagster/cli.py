@@ -150,18 +150,21 @@ def _cmd_process(args: argparse.Namespace) -> int:
     import json
     import logging as _logging
 
-    from cc_perf_dagster.instance import ensure_dagster_home
+    from cc_perf_dagster.core.errors import CcPerfError
+    from cc_perf_dagster.instance import open_instance
 
-    home = ensure_dagster_home(args.dagster_home)
     _logging.getLogger("dagster").setLevel(_logging.WARNING)
-    from dagster import DagsterInstance
-
+    try:
+        instance = open_instance(args.dagster_home)  # under the home's lock: safe on first use
+    except CcPerfError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    home = instance.root_directory
     from cc_perf_dagster.runner import InvoiceRunner
 
     def progress(outcome) -> None:
         print(_progress_line(outcome), file=sys.stderr, flush=True)
 
-    with DagsterInstance.get() as instance:
+    with instance:
         runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress)
         outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
     if args.json:
@@ -242,17 +245,13 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _cmd_retire(args: argparse.Namespace) -> int:
-    from cc_perf_dagster.instance import ensure_dagster_home
-
-    ensure_dagster_home(args.dagster_home)
-    from dagster import DagsterInstance
-
     from cc_perf_dagster.assets import PARTITIONS_NAME
+    from cc_perf_dagster.instance import open_instance
     from cc_perf_dagster.resources import InvoiceStorage
 
-    registry = InvoiceStorage().registry()
     status = EXIT_OK
-    with DagsterInstance.get() as instance:
+    with open_instance(args.dagster_home) as instance:
+        registry = InvoiceStorage().registry()
         known = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
         for key in args.keys:
             if key not in known and registry.get(key) is None:
