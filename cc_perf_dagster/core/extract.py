@@ -28,6 +28,10 @@ from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha256
+from cc_perf_dagster.core.pypdf_log import capture_pypdf_warnings, keep_pypdf_off_stderr
+
+# Every process that reads PDFs through this module (CLI, Dagster steps) keeps pypdf off stderr.
+keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
@@ -155,11 +159,14 @@ def extract_invoice(
         hit = cached_document(cache, sha256, name)
         if hit is not None:
             return hit
-    with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-        assembler = DocumentAssembler(doc.file, doc.sha256)
-        for result in read_pages(doc, doc.pages(), cache):
-            assembler.add(result)
-        invoice = assembler.finish()
+    with capture_pypdf_warnings() as pypdf_warnings:
+        with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
+            assembler = DocumentAssembler(doc.file, doc.sha256)
+            for result in read_pages(doc, doc.pages(), cache):
+                assembler.add(result)
+            invoice = assembler.finish()
+    if pypdf_warnings:
+        invoice = replace(invoice, warnings=(*invoice.warnings, *pypdf_warnings))
     if cache is not None:
         cache.put(document_key(invoice.sha256), invoice_to_record(invoice))
     return invoice
