@@ -5,6 +5,10 @@
    that writes a batch of asset events in one transaction per database instead of one each.
 3. :func:`add_metadata_per_partition`: a range step's metadata for each of its partitions,
    with the step's partitions resolved once instead of once per partition.
+4. :data:`LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION`: the schema revision Dagster itself
+   stamps on a SQLite database whose revision it cannot know (all later migrations are
+   guarded); :func:`~cc_perf_dagster.instance.repair_alembic_versions` keeps it when a
+   first-use race left it beside another revision.
 
 All three are needed because a run covering many invoices is bounded by Dagster's bookkeeping on
 SQLite, not by parsing (README "Benchmarks"). Everything here is pinned to Dagster 1.13.27
@@ -24,6 +28,11 @@ from dagster import DagsterEventType, DagsterInvariantViolationError
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
+
+# Re-exported for cc_perf_dagster.instance (item 4 above): Dagster's fallback schema stamp.
+from dagster._core.storage.sqlite import (
+    LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION as LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION,
+)
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from cc_perf_dagster import __version__
-from cc_perf_dagster.core.errors import InvalidDocumentError
+from cc_perf_dagster.core.errors import InvalidDocumentError, one_line
 from cc_perf_dagster.core.export import booking_csv, invoice_to_json
 from cc_perf_dagster.core.extract import extract_invoice, pdf_paths
 from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.pypdf_log import keep_pypdf_off_stderr
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -37,7 +37,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"cc-perf: {message}", file=sys.stderr)
+    print(f"cc-perf: {one_line(message)}", file=sys.stderr)  # file names may hold newlines or escapes
     return status
 
 
@@ -99,7 +99,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
             invoice = extract_invoice(path, limits=_limits(args))
         except (InvalidDocumentError, OSError) as exc:
             failures += 1
-            print(f"cc-perf: {exc}", file=sys.stderr)
+            _fail(str(exc), EXIT_BAD_INPUT)
             continue
         elapsed_ms = (time.perf_counter() - started) * 1000
         rows.append(
@@ -137,9 +137,9 @@ PROCESS_COLUMNS = (
 
 def _progress_line(outcome) -> str:
     if outcome.status != "materialized":
-        return f"cc-perf: [failed] {outcome.partition_key} ({outcome.file}): {outcome.error}"
+        return one_line(f"cc-perf: [failed] {outcome.partition_key} ({outcome.file}): {outcome.error}")
     m = outcome.metadata
-    return (
+    return one_line(
         f"cc-perf: [ok] {outcome.partition_key} ({outcome.file}): {m.get('pages')} pages, "
         f"{m.get('line_items')} lines, {m.get('processing_time_s', 0):.2f} s, "
         f"peak {m.get('peak_rss_mb', 0):.0f} MB, hit rate {m.get('cache_hit_rate', 0):.2f}"
@@ -150,18 +150,21 @@ def _cmd_process(args: argparse.Namespace) -> int:
     import json
     import logging as _logging
 
-    from cc_perf_dagster.instance import ensure_dagster_home
+    from cc_perf_dagster.core.errors import CcPerfError
+    from cc_perf_dagster.instance import open_instance
 
-    home = ensure_dagster_home(args.dagster_home)
     _logging.getLogger("dagster").setLevel(_logging.WARNING)
-    from dagster import DagsterInstance
-
+    try:
+        instance = open_instance(args.dagster_home)  # under the home's lock: safe on first use
+    except CcPerfError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    home = instance.root_directory
     from cc_perf_dagster.runner import InvoiceRunner
 
     def progress(outcome) -> None:
         print(_progress_line(outcome), file=sys.stderr, flush=True)
 
-    with DagsterInstance.get() as instance:
+    with instance:
         runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress)
         outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
     if args.json:
@@ -242,17 +245,13 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _cmd_retire(args: argparse.Namespace) -> int:
-    from cc_perf_dagster.instance import ensure_dagster_home
-
-    ensure_dagster_home(args.dagster_home)
-    from dagster import DagsterInstance
-
     from cc_perf_dagster.assets import PARTITIONS_NAME
+    from cc_perf_dagster.instance import open_instance
     from cc_perf_dagster.resources import InvoiceStorage
 
-    registry = InvoiceStorage().registry()
     status = EXIT_OK
-    with DagsterInstance.get() as instance:
+    with open_instance(args.dagster_home) as instance:
+        registry = InvoiceStorage().registry()
         known = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
         for key in args.keys:
             if key not in known and registry.get(key) is None:
@@ -313,8 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cc-perf`` console script."""
     args = build_parser().parse_args(argv)
-    # pypdf reports recoverable oddities as warnings; the CLI reports outcomes itself.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf reports recoverable oddities as warnings: they go to the document's warnings, not
+    # stderr (raising the logger's level instead would also hide damaged streams from core.pdf).
+    keep_pypdf_off_stderr()
     return args.handler(args)
 
 

@@ -7,15 +7,45 @@ an event log that writes the per-partition events of a range run in batches
 (:class:`~cc_perf_dagster._dagster_compat.BatchingSqliteEventLogStorage`; same databases,
 same layout as Dagster's own, so an existing home keeps its history).
 Move to PostgreSQL when several machines or many concurrent runs share the instance.
+
+Concurrent first use: writing ``dagster.yaml`` and creating (or migrating) the SQLite
+databases happen under an inter-process lock on ``HOME/.cc_perf.lock``, so any number of
+``cc-perf`` commands started together on a home that does not exist yet all succeed.
+A home that an earlier race left with several rows in a database's ``alembic_version`` table
+is repaired (see :func:`repair_alembic_versions`) or refused with one line saying how to fix it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cc_perf_dagster.core.errors import CcPerfError
 from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.locking import file_lock
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".cc_perf.lock"
+# The SQLite databases a home's instance opens itself (per-run event databases are created
+# by their own run only, so they cannot race).
+SQLITE_DATABASES = ("history/runs.db", "history/runs/index.db", "schedules/schedules.db")
+
+
+class DagsterHomeError(CcPerfError, RuntimeError):
+    """The Dagster home is in a state cc-perf will not repair on its own."""
+
+    code = "dagster_home"
+
 
 HEADER = "# Written by cc-perf for a project-local Dagster home (SQLite storage under this folder)."
 _TEMPLATE = """\
@@ -64,16 +94,100 @@ def ensure_dagster_home(path: str | os.PathLike[str] | None = None, *, export: b
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     wanted = dagster_yaml(home)
-    try:
-        current = config.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        current = None
-    if current is None or (current.startswith(HEADER) and current != wanted):
-        atomic_write_text(config, wanted)
+    with home_lock(home):
+        try:
+            current = config.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current is None or (current.startswith(HEADER) and current != wanted):
+            atomic_write_text(config, wanted)
     if export:
         os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
+@contextmanager
+def home_lock(home: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the Dagster home's inter-process lock (``HOME/.cc_perf.lock``) for the block."""
+    with file_lock(Path(home) / LOCK_FILE) as lock:
+        yield lock
+
+
+def open_instance(path: str | os.PathLike[str] | None = None) -> DagsterInstance:
+    """The Dagster instance of the home ``path`` (default as :func:`ensure_dagster_home`), created safely.
+
+    The home, its ``dagster.yaml`` and its databases are created (or migrated, or repaired)
+    under the home's lock; ``DAGSTER_HOME`` is exported. Use it as a context manager, like
+    ``DagsterInstance.get()``.
+
+    Raises:
+        DagsterHomeError: A database of the home is damaged in a way that needs a person.
+    """
+    from dagster import DagsterInstance
+
+    home = ensure_dagster_home(path)
+    with home_lock(home):
+        repair_alembic_versions(home)
+        return DagsterInstance.get()
+
+
+def repair_alembic_versions(home: str | os.PathLike[str]) -> list[str]:
+    """Repair the ``alembic_version`` tables that a first-use race left with several rows.
+
+    Two processes creating the same database at once can both stamp its schema revision:
+    the same revision twice, or Dagster's fallback revision (what it stamps on tables it
+    finds already created) beside the head. After that every command fails with "more than
+    one head present". Identical rows are reduced to one; beside the fallback revision,
+    only the fallback is kept (Dagster's own choice for a schema it cannot date: every later
+    migration is guarded). Any other mix is refused.
+
+    Returns:
+        The databases repaired (relative to ``home``).
+
+    Raises:
+        DagsterHomeError: Several different revisions that are not the race's signature.
+    """
+    from cc_perf_dagster._dagster_compat import LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION as FALLBACK
+
+    repaired = []
+    for name in SQLITE_DATABASES:
+        path = Path(home) / name
+        if not path.is_file():
+            continue
+        with _closing(sqlite3.connect(path, timeout=60)) as db:
+            try:
+                versions = [row[0] for row in db.execute("SELECT version_num FROM alembic_version")]
+            except sqlite3.OperationalError:
+                continue  # no version table (yet): Dagster creates it
+            if len(versions) <= 1:
+                continue
+            if len(set(versions)) == 1:
+                keep = versions[0]
+            elif FALLBACK in versions:
+                keep = FALLBACK
+            else:
+                raise DagsterHomeError(
+                    f"table alembic_version holds several schema revisions ({', '.join(sorted(set(versions)))}); "
+                    f'back the file up, then run: sqlite3 {path} "DELETE FROM alembic_version; INSERT INTO '
+                    f"alembic_version VALUES ('{FALLBACK}')\" && dagster instance migrate",
+                    file=path,
+                )
+            with db:
+                db.execute("DELETE FROM alembic_version")
+                db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (keep,))
+        log.warning("repaired %s: alembic_version had %d rows (%s), kept %s", path, len(versions), versions, keep)
+        repaired.append(name)
+    return repaired
+
+
+@contextmanager
+def _closing(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 if __name__ == "__main__":
-    print(ensure_dagster_home())  # noqa: T201 (used by `make ui`)
+    with open_instance() as _instance:  # create the databases under the lock before `dagster dev` opens them
+        print(_instance.root_directory)  # noqa: T201 (used by `make ui`)

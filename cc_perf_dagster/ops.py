@@ -33,11 +33,16 @@ from cc_perf_dagster.core.errors import InvalidDocumentError
 from cc_perf_dagster.core.export import (
     BOOKING_HEADER,
     booking_rows,
-    invoice_from_record,
     invoice_to_dict,
     invoice_to_record,
 )
-from cc_perf_dagster.core.extract import cached_page, document_key, parse_document_page, parse_or_cached
+from cc_perf_dagster.core.extract import (
+    cached_document,
+    cached_page,
+    document_key,
+    parse_document_page,
+    parse_or_cached,
+)
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import PdfDocument
@@ -271,9 +276,9 @@ def assemble_invoices(
 
 def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSettings) -> tuple[Invoice, int]:
     """The invoice from the cache; pages missing there (evicted, failed write) are parsed here."""
-    record = cache.get(document_key(entry["sha256"]))
-    if record is not None:
-        return invoice_from_record(record, file=entry["file"]), 0
+    cached = cached_document(cache, entry["sha256"], entry["file"])  # self-checks run again
+    if cached is not None:
+        return cached, 0
     assembler = DocumentAssembler(entry["file"], entry["sha256"])
     reparsed = 0
     doc: PdfDocument | None = None

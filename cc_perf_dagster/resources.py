@@ -60,16 +60,31 @@ class PageCacheResource(ConfigurableResource):
     ttl_s: float = Field(default=90 * 86400, description="Time to live of an entry, in seconds.")
     secret_env_var: str = Field(
         default=DEFAULT_SECRET_ENV,
-        description="Environment variable holding the HMAC secret; without it, ROOT/secret.key is used.",
+        description="Environment variable holding the HMAC key (at least 32 bytes); set it in every process "
+        "of a cluster. Without it, the key file is used.",
+    )
+    key_file: str | None = Field(
+        default=None,
+        description="Key file used when the environment holds no key; default $CC_PERF_CACHE_KEY_FILE, "
+        "$DAGSTER_HOME/cc_perf_cache.key or ROOT.key. Created on first use; never inside the cache folder.",
     )
     enabled: bool = Field(default=True, description="Switch the disk level off (the in-process level stays).")
     _cache: PageCache | None = PrivateAttr(default=None)
 
     def get_cache(self) -> PageCache:
-        """This process's cache object (created on first use)."""
+        """This process's cache object (created on first use).
+
+        Raises:
+            CacheKeyError: The cache's key is refused (one line saying what to fix).
+        """
         if self._cache is None:
             root = (Path(self.root) if self.root else default_storage_root() / "cache") if self.enabled else None
-            self._cache = PageCache(root, max_bytes=self.max_bytes, ttl_s=self.ttl_s, secret_env=self.secret_env_var)
+            cache = PageCache(
+                root, max_bytes=self.max_bytes, ttl_s=self.ttl_s, secret_env=self.secret_env_var, key_file=self.key_file
+            )
+            if root is not None:
+                cache.check_key()
+            self._cache = cache
         return self._cache
 
 

@@ -39,6 +39,7 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_summaries_job,
 )
+from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.ops import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
@@ -119,10 +120,11 @@ class InvoiceRunner:
         return list(outcomes.values())
 
     def _add_partitions(self, entries: list[RegisteredFile]) -> None:
-        existing = set(self.instance.get_dynamic_partitions(PARTITIONS_NAME))
-        new = [e.key for e in entries if e.key not in existing]
-        if new:
-            self.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
+        with home_lock(self.instance.root_directory):  # two commands adding one key must not both insert it
+            existing = set(self.instance.get_dynamic_partitions(PARTITIONS_NAME))
+            new = [e.key for e in entries if e.key not in existing]
+            if new:
+                self.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
         for entry in entries:  # the file asset's data version per partition: its sha256
             self.instance.report_runless_asset_event(file_observation(entry.key, entry.sha256))
 

@@ -173,3 +173,23 @@ def test_a_partition_without_a_registered_file_fails_clearly(pipeline):
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "ghost: no file registered" in failure.step_failure_data.user_failure_data.description
+
+
+def test_a_tampered_cached_document_is_checked_again_before_it_is_booked(pipeline):
+    from cc_perf_dagster.core.cache import PageCache
+    from cc_perf_dagster.core.extract import document_key
+
+    (key,) = pipeline.register(TEST_INVOICES / "CI004731586.pdf")
+    assert pipeline.run([key]).success
+    cache = PageCache(pipeline.root / "cache")
+    doc_key = document_key(pipeline.registry.get(key).sha256)
+    record = cache.get(doc_key)
+    record["invoice"]["line_items"][0]["unit_price"] = "2240.00"  # forged, still claiming consistency 1.0
+    record["invoice"]["consistency_score"], record["invoice"]["warnings"] = 1.0, []
+    cache.put(doc_key, record)
+    result = pipeline.run([key])
+    metadata = pipeline.materialization(result, key)
+    assert metadata["cache_hit_rate"] == 1.0  # served from the cache, and yet
+    assert metadata["consistency_score"] == round(1 - 1 / metadata["line_items"], 4)
+    stored = json.loads((pipeline.root / "assets/invoice" / f"{key}.json").read_text())
+    assert stored["consistency_score"] < 1.0 and any("2240.00" in w for w in stored["warnings"])

@@ -184,3 +184,33 @@ def test_retire_removes_the_partition_and_keeps_the_outputs(tmp_path):
     listed = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "DAGSTER_HOME": str(home)},
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert listed.stdout.strip() == "[]"
+
+
+class TestErrorLines:
+    def test_control_characters_in_a_file_name_are_escaped(self, tmp_path):
+        hostile = tmp_path / "bad\nname\x1b[31m.pdf"
+        hostile.write_bytes(b"not a pdf at all")
+        done = cc_perf("extract", str(hostile))
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.splitlines()) == 1 and "\x1b" not in done.stderr
+        assert "bad\\nname\\x1b[31m.pdf" in done.stderr
+
+    def test_summary_lines_are_escaped_too(self, tmp_path):
+        hostile = tmp_path / "x\x1b[2Jy.pdf"
+        hostile.write_bytes(b"")
+        done = cc_perf("summary", str(hostile))
+        assert done.returncode == 2 and "\x1b" not in done.stderr and "x\\x1b[2Jy.pdf" in done.stderr
+
+    def test_missing_eof_marker_shows_one_percent_sign(self):
+        done = cc_perf("extract", str(BAD_INVOICES / "truncated.pdf"))
+        assert done.returncode == 2
+        assert "%EOF" in done.stderr and "%%EOF" not in done.stderr
+
+    def test_pypdf_stays_off_stderr(self, tmp_path):
+        data = (TEST_INVOICES / "CI004848705.pdf").read_bytes()
+        at = data.rindex(b"startxref") + len(b"startxref\n")
+        end = data.index(b"\n", at)
+        (tmp_path / "xref.pdf").write_bytes(data[:at] + str(int(data[at:end]) + 7).encode() + data[end:])
+        done = cc_perf("extract", str(tmp_path / "xref.pdf"))
+        assert done.returncode == 0 and done.stderr == ""
+        assert any(w.startswith("pypdf: ") for w in json.loads(done.stdout)["warnings"])

@@ -11,18 +11,32 @@ Two levels:
       first out, with a time to live).
     * L2, on disk under ``root``: one file per entry, written to a temporary file and renamed,
       so concurrent writers (step processes, runs, machines on a shared path) never expose a
-      partial entry. The folder is size-bounded: when it grows past ``max_bytes``, the least
-      recently used entries (by modification time, refreshed on every hit) are evicted down to
-      90% of the bound. Entries older than ``ttl_s`` are misses and are removed.
+      partial entry. The folder is size-bounded across every process that writes to it: each
+      write adds its size to a shared usage counter (``root/usage``) under a file lock, and when
+      the count passes ``max_bytes`` the writer scans the folder and evicts the least recently
+      used entries (by modification time, refreshed on every hit) down to 90% of the bound.
+      Entries older than ``ttl_s`` are misses and are removed.
 
 Integrity: each L2 entry is ``MAGIC | written_at | HMAC-SHA256 | zlib(JSON)``, the HMAC taken
-under a per-installation secret over the key, the timestamp and the payload. The secret comes
-from the environment variable named by ``secret_env`` or, failing that, from ``root/secret.key``,
-generated on first use with owner-only permissions. It protects against a cache folder that
-was tampered with or damaged (a flipped byte, a truncated write, a file copied in from
-elsewhere): such an entry is logged, removed and treated as a miss, never returned.
+under a secret key over the entry's key, the timestamp and the payload. The key is never kept
+in the folder it protects (whoever could write entries could then replace the key too):
 
-A failed cache read or write never fails the computation: it is counted and logged.
+    1. the environment variable named by ``secret_env`` (default ``CC_PERF_CACHE_KEY``; the
+       older ``CC_PERF_CACHE_SECRET`` is still read), which is how a cluster gives every
+       process on every machine the same key;
+    2. else the key file ``key_file`` (default :func:`default_key_file`: ``$CC_PERF_CACHE_KEY_FILE``,
+       else ``$DAGSTER_HOME/cc_perf_cache.key``, else ``ROOT.key`` beside the cache folder),
+       generated on first use: written whole to a temporary file, then linked into place, so a
+       full disk never leaves a short key behind.
+
+A key shorter than :data:`MIN_KEY_LENGTH`, a key file inside the cache folder and a key path
+that is not a regular file are refused with one :class:`CacheKeyError` before any entry is
+read, so a broken key never makes good entries look corrupt. A wrong or damaged entry (a
+flipped byte, a truncated write, a file copied in from elsewhere) is logged, removed and
+treated as a miss, never returned.
+
+A failed cache read or write never fails the computation: it is counted and logged. A
+refused key does, once, with a line that says what to fix.
 """
 
 from __future__ import annotations
@@ -33,6 +47,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 import struct
 import threading
 import time
@@ -43,13 +58,43 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from cc_perf_dagster.core.errors import CcPerfError
+from cc_perf_dagster.core.locking import file_lock
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"CCPC1\n"
 _STAMP = struct.Struct(">d")
 _TAG_SIZE = 32
 _HEADER = len(MAGIC) + _STAMP.size + _TAG_SIZE
-DEFAULT_SECRET_ENV = "CC_PERF_CACHE_SECRET"
+DEFAULT_SECRET_ENV = "CC_PERF_CACHE_KEY"
+LEGACY_SECRET_ENV = "CC_PERF_CACHE_SECRET"  # the name before 0.x; still read
+KEY_FILE_ENV = "CC_PERF_CACHE_KEY_FILE"
+MIN_KEY_LENGTH = 32  # bytes; a generated key has 64 (32 random bytes, hex)
+_CORRUPT_WARNINGS = 3  # per process: a foreign key makes every entry look corrupt; say so a few times
+
+
+class CacheKeyError(CcPerfError, ValueError):
+    """The cache's HMAC key is missing, too short, or stored where it cannot be trusted."""
+
+    code = "cache_key"
+
+    def _message(self) -> str:
+        return self.reason if self.file is None else super()._message()
+
+
+def default_key_file(root: str | os.PathLike[str]) -> Path:
+    """Where the key of the cache folder ``root`` lives unless the environment holds one.
+
+    ``$CC_PERF_CACHE_KEY_FILE``, else ``$DAGSTER_HOME/cc_perf_cache.key``, else ``ROOT.key``
+    beside (never inside) the cache folder.
+    """
+    if os.environ.get(KEY_FILE_ENV):
+        return Path(os.environ[KEY_FILE_ENV])
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]) / "cc_perf_cache.key"
+    folder = Path(root).absolute()
+    return folder.parent / f"{folder.name}.key"
 
 
 def cache_key(kind: str, identity: str, version: str) -> str:
@@ -94,8 +139,10 @@ class PageCache:
         max_bytes: Size bound of the disk level.
         ttl_s: Time to live of an entry (both levels).
         l1_items: Number of entries the in-process level holds.
-        secret: The HMAC secret; by default read from ``secret_env`` or ``root/secret.key``.
-        secret_env: Name of the environment variable that may hold the secret.
+        secret: The HMAC key; by default read from ``secret_env`` or ``key_file``.
+        secret_env: Name of the environment variable that may hold the key.
+        key_file: The key file used when the environment holds no key (default:
+            :func:`default_key_file`); created on first use. Never inside ``root``.
 
     Example:
         >>> cache = PageCache(None)
@@ -117,6 +164,7 @@ class PageCache:
         l1_items: int = 4096,
         secret: bytes | None = None,
         secret_env: str = DEFAULT_SECRET_ENV,
+        key_file: str | os.PathLike[str] | None = None,
     ):
         self.root = None if root is None else Path(root)
         self.max_bytes = max_bytes
@@ -124,11 +172,12 @@ class PageCache:
         self.counters = CacheCounters()
         self._l1: TTLCache[str, Any] = TTLCache(maxsize=l1_items, ttl=ttl_s)
         self._lock = threading.Lock()
-        self._written_since_check = 0
         self._folders: set[Path] = set()
         self._serial = 0
-        self._secret = secret
+        self._secret = None if secret is None else _checked_key(secret, "the secret given to PageCache")
         self._secret_env = secret_env
+        self.key_file = None if key_file is None else Path(key_file)
+        self._corrupt_warnings = 0
 
     # --- public API ------------------------------------------------------------------------
 
@@ -139,6 +188,8 @@ class PageCache:
         if value is not None:
             self.counters.l1_hits += 1
             return value
+        if self.root is not None:
+            self.check_key()  # a refused key fails here, before any entry is judged by it
         value = self._read(key) if self.root is not None else None
         if value is None:
             self.counters.misses += 1
@@ -154,52 +205,50 @@ class PageCache:
             self._l1[key] = value
         if self.root is None:
             return True
+        self.check_key()
         try:
             size = self._write(key, value)
+            self._account(size)
         except Exception as exc:  # a cache must never fail the computation
             self.counters.write_errors += 1
             log.warning("cache write failed for %s: %s", key[:12], exc)
             return False
         self.counters.writes += 1
-        self._written_since_check += size
-        if self._written_since_check > max(self.max_bytes // 20, 1):
-            self._written_since_check = 0
-            self.evict()
         return True
+
+    def check_key(self) -> None:
+        """Load the HMAC key now (creating the key file if needed).
+
+        Raises:
+            CacheKeyError: The key is empty or short, its file is inside the cache folder or
+                is not a regular file, or it cannot be read or created.
+        """
+        self._key_secret()
 
     def evict(self) -> int:
         """Bring the disk level under its size bound; returns the number of entries removed."""
         if self.root is None:
             return 0
-        entries = list(self._entries())
-        total = sum(size for _, size, _ in entries)
-        if total <= self.max_bytes:
-            return 0
-        removed = 0
-        target = int(self.max_bytes * 0.9)
-        for path, size, _ in sorted(entries, key=lambda e: e[2]):
-            if total <= target:
-                break
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            total -= size
-            removed += 1
-        self.counters.evictions += removed
+        with file_lock(self.root / ".lock"):
+            removed, total = self._evict_locked()
+            self._store_usage(total)
         return removed
 
     def clear(self) -> int:
-        """Remove every entry (both levels); keeps the secret. Returns entries removed."""
+        """Remove every entry (both levels); the key is kept. Returns entries removed."""
         with self._lock:
             self._l1.clear()
+        if self.root is None or not self.root.is_dir():
+            return 0
         removed = 0
-        for path, _, _ in list(self._entries()):
-            try:
-                path.unlink()
-                removed += 1
-            except FileNotFoundError:
-                pass
+        with file_lock(self.root / ".lock"):
+            for path, _, _ in list(self._entries()):
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+            self._store_usage(sum(size for _, size, _ in self._entries()))
         return removed
 
     def disk_usage(self) -> tuple[int, int]:
@@ -248,22 +297,28 @@ class PageCache:
         return self._secret
 
     def _load_secret(self) -> bytes:
-        from_env = os.environ.get(self._secret_env)
-        if from_env:
-            return from_env.encode()
+        for name in dict.fromkeys((self._secret_env, LEGACY_SECRET_ENV)):
+            from_env = os.environ.get(name)
+            if from_env is not None:
+                return _checked_key(from_env.encode(), f"${name}")
         assert self.root is not None
-        path = self.root / "secret.key"
-        self.root.mkdir(parents=True, exist_ok=True)
+        path = (self.key_file or default_key_file(self.root)).absolute()
+        if path.resolve().is_relative_to(self.root.resolve()):
+            raise CacheKeyError(
+                f"the cache key file must not be inside the cache folder it protects; "
+                f"move it or set ${self._secret_env}",
+                file=path,
+            )
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if path.stat().st_mode & 0o077:
-                log.warning("cache secret %s is readable by others; it should be mode 600", path)
-            return path.read_bytes()
-        token = secrets.token_hex(32).encode()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(token)
-        return token
+            return _checked_key(_read_or_create_key(path), f"key file {path}")
+        except CacheKeyError:
+            raise
+        except OSError as exc:
+            raise CacheKeyError(
+                f"cache key file cannot be read or created ({exc.strerror or exc}); set ${self._secret_env} "
+                f"or fix the file",
+                file=path,
+            ) from exc
 
     def _tag(self, key: str, stamp: bytes, payload: bytes) -> bytes:
         return hmac.new(self._key_secret(), key.encode() + stamp + payload, hashlib.sha256).digest()
@@ -294,6 +349,53 @@ class PageCache:
             raise
         return len(blob)
 
+    def _account(self, added: int) -> None:
+        """Count ``added`` bytes in the shared usage counter; evict when the folder is over its bound.
+
+        Overwritten, expired and removed entries are not subtracted: the counter only ever
+        overestimates, and every eviction scan resets it to what is really on disk.
+        """
+        assert self.root is not None
+        with file_lock(self.root / ".lock"):
+            usage = self._stored_usage()
+            usage = sum(size for _, size, _ in self._entries()) if usage is None else usage + added
+            if usage > self.max_bytes:
+                _, usage = self._evict_locked()
+            self._store_usage(usage)
+
+    def _evict_locked(self) -> tuple[int, int]:
+        """Evict down to 90% of the bound (the caller holds the lock); entries removed, bytes left."""
+        entries = list(self._entries())
+        total = sum(size for _, size, _ in entries)
+        if total <= self.max_bytes:
+            return 0, total
+        removed = 0
+        target = int(self.max_bytes * 0.9)
+        for path, size, _ in sorted(entries, key=lambda e: e[2]):
+            if total <= target:
+                break
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            total -= size
+            removed += 1
+        self.counters.evictions += removed
+        return removed, total
+
+    def _stored_usage(self) -> int | None:
+        assert self.root is not None
+        try:
+            return int((self.root / "usage").read_text())
+        except (OSError, ValueError):
+            return None  # missing or torn: the caller scans
+
+    def _store_usage(self, usage: int) -> None:
+        assert self.root is not None
+        temp = self.root / f".usage-{os.getpid()}-{threading.get_ident()}"
+        temp.write_text(str(usage))
+        os.replace(temp, self.root / "usage")
+
     def _read(self, key: str) -> Any | None:
         path = self._path(key)
         try:
@@ -311,7 +413,9 @@ class PageCache:
             return None
         except Exception as exc:
             self.counters.corrupt += 1
-            log.warning("cache entry %s rejected (%s); removed and treated as a miss", path, exc)
+            self._corrupt_warnings += 1
+            level = logging.WARNING if self._corrupt_warnings <= _CORRUPT_WARNINGS else logging.DEBUG
+            log.log(level, "cache entry %s rejected (%s); removed and treated as a miss", path, exc)
             path.unlink(missing_ok=True)
             return None
         try:
@@ -335,3 +439,44 @@ class PageCache:
 
 class _Expired(Exception):
     pass
+
+
+def _checked_key(key: bytes, source: str) -> bytes:
+    key = key.strip()  # a key file written with `echo` and the same key in the environment agree
+    if len(key) < MIN_KEY_LENGTH:
+        raise CacheKeyError(
+            f"cache key from {source} is {'too short' if key else 'empty'} "
+            f"({len(key)} bytes, at least {MIN_KEY_LENGTH} needed); "
+            f"generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return key
+
+
+def _read_or_create_key(path: Path) -> bytes:
+    """The key in ``path``; a new random key, written whole before it appears, if there is none."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    if st is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(32).encode()
+        temp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(token)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(temp, path)  # atomic and exclusive: the first process to get here wins
+            except FileExistsError:
+                pass  # another process created it meanwhile: use theirs
+        finally:
+            temp.unlink(missing_ok=True)
+        st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise CacheKeyError("cache key path is not a regular file; remove it or point the key elsewhere", file=path)
+    if st.st_mode & 0o077:
+        log.warning("cache key %s is readable by others; it should be mode 600", path)
+    return path.read_bytes()

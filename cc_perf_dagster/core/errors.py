@@ -15,7 +15,23 @@ Example:
 
 from __future__ import annotations
 
+import re
 from os import PathLike
+
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: anything
+# that could break a one-line message or recolour a terminal (ANSI escapes start with ESC).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with every control character escaped (``\n``, ``\x1b``), safe for one log or stderr line.
+
+    Example:
+        >>> one_line("bad\nname\x1b[31m.pdf")
+        'bad\\nname\\x1b[31m.pdf'
+    """
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), m.group().encode("unicode_escape").decode()), text)
 
 
 class CcPerfError(Exception):
@@ -39,7 +55,8 @@ class CcPerfError(Exception):
         where = self.file or "<input>"
         if self.page is not None:
             where = f"{where}: page {self.page}"
-        return f"{where}: {self.reason}"
+        # File names and reasons (which may quote file names) come from outside: one line, no escapes.
+        return one_line(f"{where}: {self.reason}")
 
     def to_dict(self) -> dict[str, object]:
         """The error as plain data, for JSON error notes and metadata."""
@@ -110,4 +127,5 @@ __all__ = [
     "NoTextLayerError",
     "NotAPdfError",
     "UnsupportedDocumentError",
+    "one_line",
 ]

@@ -8,11 +8,13 @@ processes: :func:`read_pages` parses any subset of pages (a batch) and
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.cache import PageCache, cache_key
 from cc_perf_dagster.core.creative_coop import (
     NOT_CREATIVE_COOP,
@@ -26,10 +28,16 @@ from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha256
+from cc_perf_dagster.core.pypdf_log import capture_pypdf_warnings, keep_pypdf_off_stderr
+
+# Every process that reads PDFs through this module (CLI, Dagster steps) keeps pypdf off stderr.
+keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
 PARSER_VERSION = "2"
+
+log = logging.getLogger(__name__)
 
 
 def page_key(content_hash: str) -> str:
@@ -48,6 +56,27 @@ def cached_page(cache: PageCache | None, content_hash: str, page: int) -> PageRe
         return None
     hit = cache.get(page_key(content_hash))
     return None if hit is None else replace(PageResult.from_dict(hit), page=page)
+
+
+def cached_document(cache: PageCache | None, sha256: str, file: str) -> Invoice | None:
+    """A whole document from the cache, its self-checks run again, or ``None``.
+
+    The stored consistency score and totals verdict are never trusted: the checks of
+    :func:`~cc_perf_dagster.core.validation.check_document` run on the cached line items and
+    totals (see :func:`~cc_perf_dagster.core.validation.recheck`), so a cached document that
+    was altered cannot be booked as consistent. A record that no longer decodes is a miss.
+    """
+    if cache is None:
+        return None
+    record = cache.get(document_key(sha256))
+    if record is None:
+        return None
+    try:
+        invoice = invoice_from_record(record, file=file)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        log.warning("cached document %s (%s) does not decode (%r); it is extracted again", file, sha256[:12], exc)
+        return None
+    return validation.recheck(invoice)
 
 
 def parse_or_cached(doc: PdfDocument, page: int, cache: PageCache | None = None) -> tuple[PageResult, bool]:
@@ -126,15 +155,18 @@ def extract_invoice(
     """
     name = file or Path(path).name
     sha256 = file_sha256(path) if cache is not None and Path(path).is_file() else None
-    if cache is not None and sha256 is not None:
-        hit = cache.get(document_key(sha256))
+    if sha256 is not None:
+        hit = cached_document(cache, sha256, name)
         if hit is not None:
-            return invoice_from_record(hit, file=name)
-    with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-        assembler = DocumentAssembler(doc.file, doc.sha256)
-        for result in read_pages(doc, doc.pages(), cache):
-            assembler.add(result)
-        invoice = assembler.finish()
+            return hit
+    with capture_pypdf_warnings() as pypdf_warnings:
+        with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
+            assembler = DocumentAssembler(doc.file, doc.sha256)
+            for result in read_pages(doc, doc.pages(), cache):
+                assembler.add(result)
+            invoice = assembler.finish()
+    if pypdf_warnings:
+        invoice = replace(invoice, warnings=(*invoice.warnings, *pypdf_warnings))
     if cache is not None:
         cache.put(document_key(invoice.sha256), invoice_to_record(invoice))
     return invoice

@@ -376,7 +376,7 @@ class PdfDocument:
         if b"%PDF-" not in head:
             raise NotAPdfError("not a PDF (no %PDF- header)", file=self.file)
         if b"%%EOF" not in tail:
-            raise DamagedPdfError("truncated or damaged PDF (no %%EOF marker at the end)", file=self.file)
+            raise DamagedPdfError("truncated or damaged PDF (no %EOF marker at the end)", file=self.file)
 
     @property
     def sha256(self) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from cc_perf_dagster.core.errors import CcPerfError
 from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.locking import file_lock
 from cc_perf_dagster.core.pdf import file_sha256
 
 MAX_KEY_LENGTH = 100
@@ -109,13 +110,22 @@ class FileRegistry:
         return sorted(p.name[:-5] for p in self.root.glob("*.json"))
 
     def register(self, path: str | os.PathLike[str], *, sha256: str | None = None) -> RegisteredFile:
-        """Register (or refresh) a file under its partition key.
+        """Register (or refresh) a file under its partition key, under the registry's lock.
+
+        The check for another file under the same key and the write are one step for every
+        process that shares ``root`` (``root/.lock``), so two commands registering at once
+        cannot both take a key.
 
         Raises:
             DuplicatePartitionKeyError: Another file is registered under the same key.
             FileNotFoundError: The file does not exist.
         """
         resolved = Path(path).resolve()
+        digest = sha256 or file_sha256(resolved)  # hashed outside the lock: it is the slow part
+        with file_lock(self.root / ".lock"):
+            return self._register(resolved, digest)
+
+    def _register(self, resolved: Path, sha256: str) -> RegisteredFile:
         key = partition_key_for(resolved)
         existing = self.get(key)
         if existing is not None and Path(existing.path) != resolved and Path(existing.path).exists():
@@ -128,7 +138,7 @@ class FileRegistry:
             key=key,
             path=str(resolved),
             file=resolved.name,
-            sha256=sha256 or file_sha256(resolved),
+            sha256=sha256,
             size=st.st_size,
             mtime=st.st_mtime,
             registered_at=time.time(),

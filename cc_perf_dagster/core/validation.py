@@ -14,10 +14,10 @@ A difference of one cent is tolerated everywhere (the vendor rounds per line).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from cc_perf_dagster.core.models import LineItem, Totals
+from cc_perf_dagster.core.models import Invoice, LineItem, Totals
 
 CENT = Decimal("0.01")
 DISCOUNT = Decimal("0.80")
@@ -106,3 +106,32 @@ def totals_problems(items: Sequence[LineItem], totals: Totals) -> list[str]:
         if abs(totals.total - expected) > CENT:
             problems.append(f"totals: total {totals.total} does not add up (lines, tariffs, freight, tax: {expected})")
     return problems
+
+
+def recheck(invoice: Invoice) -> Invoice:
+    """The invoice with its self-checks run again on its own line items and totals.
+
+    For documents that come from somewhere other than the parser (a cache, a stored record):
+    the consistency score and the totals verdict are replaced by freshly computed ones, and
+    every warning of the fresh check that the stored warnings lack is added, with one more
+    saying that the stored figures disagreed. A faithful record comes back unchanged.
+    """
+    report = check_document(invoice.line_items, invoice.totals)
+    missing = [w for w in report.warnings if w not in invoice.warnings]
+    if (
+        not missing
+        and report.consistency_score == invoice.consistency_score
+        and report.totals_reconcile == invoice.totals_reconcile
+    ):
+        return invoice
+    note = (
+        f"stored self-check figures did not hold (consistency {invoice.consistency_score}, "
+        f"recomputed {report.consistency_score}; totals reconcile {invoice.totals_reconcile}, "
+        f"recomputed {report.totals_reconcile})"
+    )
+    return replace(
+        invoice,
+        consistency_score=report.consistency_score,
+        totals_reconcile=report.totals_reconcile,
+        warnings=(*invoice.warnings, *missing, note),
+    )

@@ -5,11 +5,21 @@ import time
 
 import pytest
 
-from cc_perf_dagster.core.cache import PageCache, cache_key
+from cc_perf_dagster.core import cache as cache_module
+from cc_perf_dagster.core.cache import MIN_KEY_LENGTH, CacheKeyError, PageCache, cache_key
+
+KEY_ONE, KEY_TWO = b"1" * MIN_KEY_LENGTH, b"2" * MIN_KEY_LENGTH
 
 
 def key(n) -> str:
     return cache_key("page", f"hash-{n}", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_key_in_environment(monkeypatch):
+    """Every test starts from the default: a key file beside the cache folder."""
+    for name in ("CC_PERF_CACHE_KEY", "CC_PERF_CACHE_SECRET", "CC_PERF_CACHE_KEY_FILE", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
 
 
 class TestLevels:
@@ -66,17 +76,90 @@ class TestIntegrity:
         assert PageCache(tmp_path).get(key(2)) is None
 
     def test_a_different_secret_cannot_read_entries(self, tmp_path):
-        PageCache(tmp_path, secret=b"one").put(key(1), {"v": 1})
-        other = PageCache(tmp_path, secret=b"two")
+        PageCache(tmp_path, secret=KEY_ONE).put(key(1), {"v": 1})
+        other = PageCache(tmp_path, secret=KEY_TWO)
         assert other.get(key(1)) is None and other.counters.corrupt == 1
 
-    def test_secret_file_is_owner_only_and_env_overrides_it(self, tmp_path, monkeypatch):
-        monkeypatch.delenv("CC_PERF_CACHE_SECRET", raising=False)
-        PageCache(tmp_path).put(key(1), {"v": 1})
-        mode = stat.S_IMODE((tmp_path / "secret.key").stat().st_mode)
-        assert mode == 0o600
-        monkeypatch.setenv("CC_PERF_CACHE_SECRET", "from-the-environment")
-        assert PageCache(tmp_path).get(key(1)) is None  # other secret, entry rejected
+
+class TestKey:
+    def test_key_file_is_beside_the_folder_owner_only_and_env_overrides_it(self, tmp_path, monkeypatch):
+        root = tmp_path / "cache"
+        PageCache(root).put(key(1), {"v": 1})
+        key_file = tmp_path / "cache.key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert len(key_file.read_bytes()) == 64
+        assert not [p for p in root.rglob("*") if p.name.endswith(".key")]
+        monkeypatch.setenv("CC_PERF_CACHE_KEY", "e" * 64)
+        assert PageCache(root).get(key(1)) is None  # another key, entry rejected
+
+    def test_key_file_in_the_dagster_home(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        PageCache(tmp_path / "cache").put(key(1), 1)
+        assert (tmp_path / "home" / "cc_perf_cache.key").is_file()
+
+    def test_forged_entry_under_a_replaced_key_is_not_served(self, tmp_path):
+        root = tmp_path / "cache"
+        PageCache(root).put(key(1), {"unit_price": "2.40"})
+        # Someone who can write the cache folder plants a key there and signs a forged entry.
+        forger_key = b"f" * 64
+        (root / "secret.key").write_bytes(forger_key)
+        PageCache(root, secret=forger_key).put(key(1), {"unit_price": "2240.00"})
+        reader = PageCache(root)
+        assert reader.get(key(1)) is None and reader.counters.corrupt == 1
+
+    @pytest.mark.parametrize("value", ["", "   ", "short-key"])
+    def test_empty_or_short_key_in_the_environment_is_refused(self, tmp_path, monkeypatch, value):
+        monkeypatch.setenv("CC_PERF_CACHE_KEY", value)
+        with pytest.raises(CacheKeyError) as caught:
+            PageCache(tmp_path / "cache").put(key(1), 1)
+        assert "\n" not in str(caught.value) and "$CC_PERF_CACHE_KEY" in str(caught.value)
+        assert not (tmp_path / "cache" / "entries").exists()
+
+    def test_legacy_variable_is_still_read(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("CC_PERF_CACHE_SECRET", "x")
+        with pytest.raises(CacheKeyError, match="CC_PERF_CACHE_SECRET"):
+            PageCache(tmp_path / "cache").get(key(1))
+
+    def test_short_key_given_in_code_is_refused(self, tmp_path):
+        with pytest.raises(CacheKeyError, match="too short"):
+            PageCache(tmp_path, secret=b"one")
+
+    def test_empty_key_file_is_refused(self, tmp_path):
+        (tmp_path / "cache.key").write_bytes(b"")
+        with pytest.raises(CacheKeyError, match="empty"):
+            PageCache(tmp_path / "cache").get(key(1))
+
+    def test_key_path_that_is_a_directory_is_one_error_and_keeps_the_entries(self, tmp_path, caplog):
+        root = tmp_path / "cache"
+        writer = PageCache(root)
+        for n in range(5):
+            writer.put(key(n), n)
+        (tmp_path / "cache.key").unlink()
+        (tmp_path / "cache.key").mkdir()
+        reader = PageCache(root)
+        with pytest.raises(CacheKeyError, match="not a regular file") as caught:
+            reader.get(key(0))
+        assert len(str(caught.value).splitlines()) == 1
+        with pytest.raises(CacheKeyError):
+            reader.put(key(9), 9)
+        assert reader.disk_usage()[0] == 5 and reader.counters.corrupt == 0
+        assert not [r for r in caplog.records if r.levelno >= 30]
+
+    def test_key_file_inside_the_cache_folder_is_refused(self, tmp_path):
+        with pytest.raises(CacheKeyError, match="inside the cache folder"):
+            PageCache(tmp_path, key_file=tmp_path / "secret.key").get(key(1))
+
+    def test_failed_key_creation_leaves_no_short_key(self, tmp_path, monkeypatch):
+        def disk_full(fd):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(cache_module.os, "fsync", disk_full)
+        with pytest.raises(CacheKeyError, match="No space left"):
+            PageCache(tmp_path / "cache").put(key(1), 1)
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+        monkeypatch.undo()
+        cache = PageCache(tmp_path / "cache")
+        assert cache.put(key(1), 1) and len((tmp_path / "cache.key").read_bytes()) == 64
 
 
 class TestBounds:
@@ -114,7 +197,8 @@ class TestBounds:
         for n in range(3):
             cache.put(key(n), n)
         assert cache.clear() == 3
-        assert cache.get(key(0)) is None and (tmp_path / "secret.key").exists()
+        assert cache.get(key(0)) is None and (tmp_path.parent / f"{tmp_path.name}.key").exists()
+        assert cache.disk_usage() == (0, 0)
 
 
 def _writer(root, start, count, shared):
@@ -126,7 +210,7 @@ def _writer(root, start, count, shared):
 
 
 def test_concurrent_writers_same_and_different_keys(tmp_path):
-    PageCache(tmp_path).put(key(-1), 0)  # create the secret before the race
+    PageCache(tmp_path).put(key(-1), 0)  # create the key before the race
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), i * 100, 100, 50)) for i in range(4)]
     for p in procs:
@@ -139,6 +223,30 @@ def test_concurrent_writers_same_and_different_keys(tmp_path):
     assert all(reader.get(key(10_000 + n)) == {"n": 10_000 + n} for n in range(50))
     assert reader.counters.corrupt == 0
     assert not list((tmp_path / "entries").rglob(".tmp-*"))
+
+
+def _short_lived_writers(root, start, sessions):
+    # Like step processes: each cache object writes a little (under 5% of the bound) and is gone.
+    for session in range(sessions):
+        cache = PageCache(root, max_bytes=100_000)
+        for n in range(3):
+            cache.put(key(start + session * 3 + n), {"pad": os.urandom(1100).hex()})
+
+
+def test_size_bound_holds_across_processes(tmp_path):
+    root = tmp_path / "cache"
+    PageCache(root).check_key()  # create the key before the race
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_short_lived_writers, args=(str(root), i * 1000, 20)) for i in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    cache = PageCache(root, max_bytes=100_000)
+    entries, size = cache.disk_usage()
+    assert 0 < size <= 100_000, size  # about 250 kB were written
+    assert entries < 120
 
 
 @pytest.mark.parametrize("value", [{"a": [1, "x", None, 2.5]}, [1, 2, 3], "text"])

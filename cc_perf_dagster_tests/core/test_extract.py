@@ -55,3 +55,41 @@ class TestWithCache:
         assert fresh.counters.l2_hits == first.page_count - 1
         assert str(second.line_items[0].extended_price) == "38.41"
         assert second.line_items[1:] == first.line_items[1:]
+
+
+class TestCachedDocumentsAreRechecked:
+    def _forge(self, cache: PageCache, pdf) -> None:
+        """Replace the cached document by one whose first line costs 2240.00, still claiming consistency 1.0."""
+        from cc_perf_dagster.core.extract import document_key
+        from cc_perf_dagster.core.pdf import file_sha256
+
+        key = document_key(file_sha256(pdf))
+        record = cache.get(key)
+        record["invoice"]["line_items"][0]["unit_price"] = "2240.00"
+        record["invoice"]["consistency_score"] = 1.0
+        record["invoice"]["warnings"] = []
+        cache.put(key, record)  # signed with the real key: as if the key had leaked
+
+    def test_tampered_cached_document_is_not_consistent(self, tmp_path):
+        pdf = TEST_INVOICES / "CI004731586.pdf"
+        honest = extract_invoice(pdf, cache=PageCache(tmp_path / "cache"))
+        assert honest.consistency_score == 1.0
+        self._forge(PageCache(tmp_path / "cache"), pdf)
+        fresh = PageCache(tmp_path / "cache")
+        served = extract_invoice(pdf, cache=fresh)
+        assert fresh.counters.l2_hits == 1  # it did come from the cache
+        assert str(served.line_items[0].unit_price) == "2240.00"
+        assert served.consistency_score < 1.0
+        assert any("2240.00" in w for w in served.warnings)
+        assert any("stored self-check figures did not hold" in w for w in served.warnings)
+
+    def test_faithful_cached_document_is_unchanged(self, tmp_path):
+        first = extract_invoice(PDF, cache=PageCache(tmp_path / "cache"))
+        assert extract_invoice(PDF, cache=PageCache(tmp_path / "cache")) == first
+
+    def test_undecodable_cached_document_is_extracted_again(self, tmp_path):
+        from cc_perf_dagster.core.extract import document_key
+
+        first = extract_invoice(PDF, cache=PageCache(tmp_path / "cache"))
+        PageCache(tmp_path / "cache").put(document_key(first.sha256), {"invoice": {"line_items": "x"}})
+        assert extract_invoice(PDF, cache=PageCache(tmp_path / "cache")) == first
