@@ -122,7 +122,6 @@ class FontInfo:
             self._cache[code] = hit
         return hit
 
-
     def layout(
         self, value: bytes, size: float, char_spacing: float, word_spacing: float, scale: float
     ) -> tuple[tuple[tuple[str, float, float], ...], float]:
