@@ -29,7 +29,7 @@ from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha25
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: page results carry their "Page N of M" footer
 
 
 def page_key(content_hash: str) -> str:
@@ -131,7 +131,7 @@ def extract_invoice(
         if hit is not None:
             return invoice_from_record(hit, file=name)
     with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-        assembler = DocumentAssembler(doc.file, doc.sha256)
+        assembler = DocumentAssembler(doc.file, doc.sha256, declared_pages=doc.declared_page_count)
         for result in read_pages(doc, doc.pages(), cache):
             assembler.add(result)
         invoice = assembler.finish()
