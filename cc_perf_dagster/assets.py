@@ -18,6 +18,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetObservation,
+    AssetPartitionStatus,
     BackfillPolicy,
     BetaWarning,
     DataVersion,
@@ -158,7 +159,15 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> di
     description="Every invoice's booking rows in one table, ready to paste into the purchasing sheet.",
 )
 def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str]) -> str:
-    """Concatenate the per-invoice CSVs under one header."""
+    """Concatenate the per-invoice CSVs under one header, leaving out invoices whose latest attempt failed.
+
+    An invoice refused after it was booked once (its file replaced by one that is not read
+    well) still has its old booking rows on disk; they are not the current file's, so they stay out.
+    """
+    failed = _failed_invoices(context, sorted(booking_rows))
+    if failed:
+        context.log.warning(f"not in the sheet, their latest invoice run failed: {', '.join(failed)}")
+    booking_rows = {key: text for key, text in booking_rows.items() if key not in failed}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(BOOKING_HEADER)
@@ -168,9 +177,22 @@ def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str
         writer.writerows(body)
         rows += len(body)
     context.add_output_metadata(
-        {"invoices": len(booking_rows), "rows": rows, "preview": MetadataValue.md(_preview(buffer.getvalue()))}
+        {
+            "invoices": len(booking_rows),
+            "rows": rows,
+            "not_booked": MetadataValue.json(failed),
+            "preview": MetadataValue.md(_preview(buffer.getvalue())),
+        }
     )
     return buffer.getvalue()
+
+
+def _failed_invoices(context: AssetExecutionContext, keys: list[str]) -> list[str]:
+    """The partitions among ``keys`` whose latest ``invoice`` attempt failed (Dagster's partition status)."""
+    if not keys:
+        return []
+    statuses = context.instance.get_status_by_partition(AssetKey("invoice"), keys, invoice_partitions) or {}
+    return sorted(key for key, status in statuses.items() if status == AssetPartitionStatus.FAILED)
 
 
 def _preview(text: str, limit: int = 10) -> str:

@@ -2,8 +2,14 @@
 
 * ``consistency``: the consistency score is at least the minimum (default 0.9). ERROR.
 * ``totals_reconcile``: the totals block adds up, where the document prints one. ERROR.
+  Its metadata names the partitions that print no totals block (``totals_not_printed``):
+  their completeness rests on the page counts alone (see :mod:`cc_perf_dagster.core.bookability`).
 * ``processing_time``: the invoice was processed within the time budget (default 60 s). WARN.
 * ``peak_memory``: the step processes stayed within the memory budget (default 800 MB). WARN.
+
+An invoice that is not bookable (no line items, consistency below the minimum, totals that do
+not add up, pages not read) fails its step before the checks run, so what these checks see has
+been booked.
 
 In a run covering several partitions, each check reports once for the run: it passes only if
 every partition passes, and its metadata names the partitions that did not.
@@ -87,6 +93,12 @@ def evaluate_checks(
             metadata["worst"] = max(numeric) if name in ("processing_time", "peak_memory") else min(numeric)
         if failing:
             metadata["failing"] = {key: str(value) for key, value in sorted(failing.items())}
+        unprinted = sorted(key for key, m in metrics.items() if m.get("totals_reconcile", False) is None)
+        if name == "totals_reconcile" and unprinted:
+            metadata["totals_not_printed"] = unprinted
+            metadata["completeness"] = (
+                f"{len(unprinted)} partition(s) print no totals block: their completeness rests on page counts"
+            )
         description = (
             f"all {len(metrics)} partition(s): {target}"
             if not failing

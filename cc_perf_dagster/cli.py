@@ -9,8 +9,15 @@ Subcommands:
     cache stats|clear [--cache-dir DIR] what the page cache holds; empty it
     retire KEY... [--dagster-home DIR]  remove invoice partitions (their stored outputs stay)
 
-Exit status: 0 on success; 2 when an input is bad (one line on stderr naming the file and
-the reason, nothing on stdout); 1 on an unexpected internal error.
+Exit status (see EXIT_CODES):
+    0  every document was read and may be booked
+    1  an unexpected internal error
+    2  an input is not a readable PDF, or not a Creative Co-op document (one line on stderr
+       naming the file and the reason; ``extract`` prints nothing on stdout)
+    3  a document was read but is not booked (no line items, arithmetic or totals that do not
+       hold, a page without text, fewer pages read than declared): what was read is still
+       printed, and one line on stderr names the file and the reason
+``summary`` and ``process`` exit 2 if any input is bad, else 3 if any document is not booked.
 """
 
 from __future__ import annotations
@@ -23,13 +30,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cc_perf_dagster import __version__
+from cc_perf_dagster.core.bookability import DEFAULT_MIN_CONSISTENCY, refusal
 from cc_perf_dagster.core.errors import InvalidDocumentError, one_line
 from cc_perf_dagster.core.export import booking_csv, invoice_to_json
 from cc_perf_dagster.core.extract import extract_invoice, pdf_paths
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.pypdf_log import keep_pypdf_off_stderr
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_BOOKED = 0, 1, 2, 3
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  success: every document was read and may be booked
+  {EXIT_INTERNAL}  internal error (rerun with --debug for the traceback)
+  {EXIT_BAD_INPUT}  bad input: not a readable PDF, or not a Creative Co-op document
+  {EXIT_NOT_BOOKED}  not booked: a document was read (and is printed) but not well enough to book it;
+     stderr names the file and the reason (summary/process: 2 wins over 3)"""
+
+
+def _status(bad: int, refused: int) -> int:
+    """The exit status of a command over several documents: bad input first, then refusals."""
+    return EXIT_BAD_INPUT if bad else EXIT_NOT_BOOKED if refused else EXIT_OK
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -64,6 +83,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         invoice = extract_invoice(args.file, limits=_limits(args))
         text = booking_csv([invoice]) if args.format == "csv" else invoice_to_json(invoice)
         sys.stdout.write(text)
+        refused = refusal(invoice, min_consistency=args.min_consistency)
+        if refused is not None:
+            sys.stdout.flush()
+            return _fail(str(refused.error()), EXIT_NOT_BOOKED)
         return EXIT_OK
 
     return _run_guarded(args, args.file, action)
@@ -92,7 +115,7 @@ def _is_number(text: str) -> bool:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    rows, failures = [], 0
+    rows, failures, refusals = [], 0, 0
     for path in pdf_paths(args.paths):
         started = time.perf_counter()
         try:
@@ -102,6 +125,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
             _fail(str(exc), EXIT_BAD_INPUT)
             continue
         elapsed_ms = (time.perf_counter() - started) * 1000
+        refused = refusal(invoice, min_consistency=args.min_consistency)
+        if refused is not None:
+            refusals += 1
+            print(f"cc-perf: {refused.error()}", file=sys.stderr)
         rows.append(
             (
                 invoice.file,
@@ -113,11 +140,12 @@ def _cmd_summary(args: argparse.Namespace) -> int:
                 len(invoice.billed_items),
                 f"{invoice.consistency_score:.3f}",
                 f"{elapsed_ms:.0f}",
+                "no" if refused else "yes",
             )
         )
-    header = ("file", "number", "type", "date", "pages", "lines", "billed", "consistency", "ms")
+    header = ("file", "number", "type", "date", "pages", "lines", "billed", "consistency", "ms", "bookable")
     print(format_table(header, rows))
-    return EXIT_BAD_INPUT if failures else EXIT_OK
+    return _status(failures, refusals)
 
 
 PROCESS_COLUMNS = (
@@ -136,6 +164,8 @@ PROCESS_COLUMNS = (
 
 
 def _progress_line(outcome) -> str:
+    if outcome.status == "not_booked":
+        return f"cc-perf: [not booked] {outcome.partition_key} ({outcome.file}): {outcome.error}"
     if outcome.status != "materialized":
         return one_line(f"cc-perf: [failed] {outcome.partition_key} ({outcome.file}): {outcome.error}")
     m = outcome.metadata
@@ -181,7 +211,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print(f"\nDagster home: {home}  (open it with `make ui`)")
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
-    return EXIT_BAD_INPUT if any(o.status != "materialized" for o in outcomes) else EXIT_OK
+    refused = sum(o.status == "not_booked" for o in outcomes)
+    return _status(sum(o.status not in ("materialized", "not_booked") for o in outcomes), refused)
 
 
 def _overview_line() -> str | None:
@@ -266,23 +297,49 @@ def _cmd_retire(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cc-perf``."""
-    parser = argparse.ArgumentParser(prog="cc-perf", description="Creative Co-op PDF invoices into line items.")
+    parser = argparse.ArgumentParser(
+        prog="cc-perf",
+        description="Creative Co-op PDF invoices into line items.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--max-pages", type=int, default=Limits().max_pages, help="refuse longer documents")
     parser.add_argument("--max-bytes", type=int, default=Limits().max_bytes, help="refuse larger files")
+    parser.add_argument(
+        "--min-consistency",
+        type=float,
+        default=DEFAULT_MIN_CONSISTENCY,
+        help="do not book documents whose consistency score is lower (extract, summary)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    extract = commands.add_parser("extract", help="print one document as JSON or booking-row CSV")
+    extract = commands.add_parser(
+        "extract",
+        help="print one document as JSON or booking-row CSV",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     extract.add_argument("file", help="a PDF file")
     extract.add_argument("--format", choices=("json", "csv"), default="json")
     extract.set_defaults(handler=_cmd_extract)
 
-    summary = commands.add_parser("summary", help="extract files or folders and print a table")
+    summary = commands.add_parser(
+        "summary",
+        help="extract files or folders and print a table",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     summary.add_argument("paths", nargs="+", help="PDF files or folders holding them")
     summary.set_defaults(handler=_cmd_summary)
 
-    process = commands.add_parser("process", help="materialize files as invoice partitions through Dagster")
+    process = commands.add_parser(
+        "process",
+        help="materialize files as invoice partitions through Dagster",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     process.add_argument("paths", nargs="+", help="PDF files or folders holding them")
     process.add_argument("--dagster-home", help="Dagster home folder (default $DAGSTER_HOME or ./.dagster_home)")
     process.add_argument("--json", action="store_true", help="print a JSON array, one object per invoice")

@@ -28,8 +28,9 @@ from dagster import (
 
 from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import check_output_names, evaluate_checks
+from cc_perf_dagster.core.bookability import ensure_bookable
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
-from cc_perf_dagster.core.errors import InvalidDocumentError
+from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import (
     BOOKING_HEADER,
     booking_rows,
@@ -55,6 +56,8 @@ PREVIEW_ROWS = 10
 PER_INVOICE_LOG_LIMIT = 10
 # Failure metadata: the partitions (invoices) that failed the step, as a JSON list of keys.
 FAILED_PARTITIONS = "failed_partitions"
+# Failure metadata: of those, the ones read but not bookable (core.bookability), as a JSON list.
+NOT_BOOKED_PARTITIONS = "not_booked_partitions"
 
 
 def _prefix(context: OpExecutionContext, key: str | None = None) -> str:
@@ -115,29 +118,37 @@ def plan_page_batches(
         yield DynamicOutput(value, mapping_key=f"batch_{index}", output_name="batches")
 
 
-def partition_failure(failures: dict[str, str], **metadata: Any) -> Failure:
+def partition_failure(failures: dict[str, str], *, not_booked: Iterable[str] = (), **metadata: Any) -> Failure:
     """The step's failure: each failing partition's reason, and the keys under ``failed_partitions``.
 
     A run over a range fails as a whole when one invoice does; the keys let whoever launched it
     run the other partitions again without the failing ones (``cc-perf process`` does).
+    ``not_booked`` names those that were read but refused (listed under ``not_booked_partitions``).
     """
     reasons = [failures[key] for key in sorted(failures)]
+    refused = sorted(set(not_booked) & set(failures))
+    extra = {NOT_BOOKED_PARTITIONS: MetadataValue.json(refused)} if refused else {}
     return Failure(
         description="\n".join(reasons),
         metadata={
             "failed": MetadataValue.json(reasons),
             FAILED_PARTITIONS: MetadataValue.json(sorted(failures)),
+            **extra,
             **metadata,
         },
     )
 
 
-def failed_partitions(step_failures: Iterable[Any]) -> set[str]:
-    """The partitions that step-failure events (``DagsterEvent``) name under ``failed_partitions``."""
+def failed_partitions(step_failures: Iterable[Any], name: str = FAILED_PARTITIONS) -> set[str]:
+    """The partitions that step-failure events (``DagsterEvent``) name under ``name``.
+
+    ``name`` is ``failed_partitions`` (every failing partition) or ``not_booked_partitions``
+    (those read but refused).
+    """
     failed: set[str] = set()
     for event in step_failures:
         user = event.step_failure_data.user_failure_data
-        named = user.metadata.get(FAILED_PARTITIONS) if user else None
+        named = user.metadata.get(name) if user else None
         if named is not None and isinstance(named.value, list):
             failed.update(str(key) for key in named.value)
     return failed
@@ -150,7 +161,14 @@ def _plan_invoice(path: str, file: str, sha256: str, cache, settings: Extraction
         hashes = list(record["page_hashes"])
         return {"file": file, "sha256": sha256, "page_count": len(hashes), "hashes": hashes, "document_hit": True}
     with PdfDocument(path, limits=settings.limits(), file=file, sha256=sha256) as doc:
-        return {"file": file, "sha256": sha256, "page_count": doc.page_count, "hashes": None, "document_hit": False}
+        return {
+            "file": file,
+            "sha256": sha256,
+            "page_count": doc.page_count,
+            "declared_pages": doc.declared_page_count,
+            "hashes": None,
+            "document_hit": False,
+        }
 
 
 @op(description="Parse one batch of pages (possibly of several invoices) into the page cache.")
@@ -164,9 +182,13 @@ def extract_page_batch(
     with Meter() as meter:
         for item in batch["items"]:
             whole = len(item["pages"]) == item["page_count"]
-            assembler = DocumentAssembler(item["file"], item["sha256"]) if whole else None
             try:
                 with PdfDocument(item["path"], limits=settings.limits(), file=item["file"]) as doc:
+                    assembler = (
+                        DocumentAssembler(item["file"], item["sha256"], declared_pages=doc.declared_page_count)
+                        if whole
+                        else None
+                    )
                     for page in item["pages"]:
                         wall0, cpu0 = time.perf_counter(), time.process_time()
                         result, hit = parse_or_cached(doc, page, cache)
@@ -224,6 +246,7 @@ def assemble_invoices(
     metrics: dict[str, dict[str, Any]] = {}
     metadata: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
+    not_booked: set[str] = set()
     pages_by_key: dict[str, list[dict]] = {}
     reports_by_key: dict[str, list[dict]] = {}
     for report in batch_reports:
@@ -237,6 +260,12 @@ def assemble_invoices(
         with Meter() as meter:
             try:
                 invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings)
+                ensure_bookable(invoice, min_consistency=settings.min_consistency)
+            except NotBookableError as exc:  # read, but not well enough: never booked
+                failures[key] = str(exc)
+                not_booked.add(key)
+                context.log.error(f"{_prefix(context, key)} {exc}")
+                continue
             except InvalidDocumentError as exc:
                 failures[key] = str(exc)
                 continue
@@ -263,7 +292,7 @@ def assemble_invoices(
             f"lowest consistency {metrics[low]['consistency_score']:.3f} (partition {low})"
         )
     if failures:
-        raise partition_failure(failures)
+        raise partition_failure(failures, not_booked=not_booked)
     add_metadata_per_partition(context, metadata)
     yield Output(outputs, "result")
     yield from evaluate_checks(
@@ -279,7 +308,7 @@ def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSet
     cached = cached_document(cache, entry["sha256"], entry["file"])  # self-checks run again
     if cached is not None:
         return cached, 0
-    assembler = DocumentAssembler(entry["file"], entry["sha256"])
+    assembler = DocumentAssembler(entry["file"], entry["sha256"], declared_pages=entry.get("declared_pages"))
     reparsed = 0
     doc: PdfDocument | None = None
     try:

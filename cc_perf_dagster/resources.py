@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
+from cc_perf_dagster.core.bookability import DEFAULT_MIN_CONSISTENCY
 from cc_perf_dagster.core.cache import DEFAULT_SECRET_ENV, PageCache
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import CostModel
@@ -99,7 +100,10 @@ class ExtractionSettings(ConfigurableResource):
     pages_per_batch: int | None = Field(
         default=None, description="Fixed batch size instead of the cost model (1 = one step per page)."
     )
-    min_consistency: float = Field(default=0.9, description="Consistency score below which the check fails.")
+    min_consistency: float = Field(
+        default=DEFAULT_MIN_CONSISTENCY,
+        description="Consistency score below which the check fails and the invoice is not booked.",
+    )
     time_budget_s: float = Field(default=60.0, description="Processing time per invoice before a warning.")
     memory_budget_mb: float = Field(default=800.0, description="Peak step memory before a warning.")
 

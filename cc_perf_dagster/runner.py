@@ -40,7 +40,7 @@ from cc_perf_dagster.definitions import (
     refresh_summaries_job,
 )
 from cc_perf_dagster.instance import home_lock
-from cc_perf_dagster.ops import failed_partitions
+from cc_perf_dagster.ops import NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
@@ -52,7 +52,7 @@ class InvoiceOutcome:
     partition_key: str
     file: str
     path: str
-    status: str = "pending"  # "materialized" | "failed"
+    status: str = "pending"  # "materialized" | "failed" | "not_booked" (read, but refused: see core.bookability)
     error: str | None = None
     run_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -136,7 +136,9 @@ class InvoiceRunner:
         its own, so it fails with its own reason; otherwise every partition runs on its own.
         """
         tags = {**partition_tags(keys), ISOLATED_BY_LAUNCHER_TAG: "cc-perf process"}
-        success, run_id, metadata, failure, failed = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
+        success, run_id, metadata, failure, failed, not_booked = self._execute(
+            PROCESS_JOB, process_invoices_job, tags=tags
+        )
         if not success and retry_singly:
             named = [key for key in keys if key in failed]
             if named and len(named) < len(keys):
@@ -152,7 +154,8 @@ class InvoiceRunner:
             if success and key in metadata:
                 outcome.status, outcome.metadata = "materialized", metadata[key]
             else:
-                outcome.status, outcome.error = "failed", failure or "the run failed"
+                outcome.status = "not_booked" if key in not_booked else "failed"
+                outcome.error = failure or "the run failed"
             self.progress(outcome)
 
     def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
@@ -169,8 +172,8 @@ class InvoiceRunner:
             return _summarize(result)
 
 
-def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str]]:
-    """Whether the run succeeded, its id, each invoice's figures, the first failure, the partitions it names."""
+def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str], set[str]]:
+    """What a run did: success, run id, figures per invoice, first failure, failed and not-booked partitions."""
     metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
@@ -186,7 +189,8 @@ def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str |
         data = event.step_failure_data
         failure = (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
         break
-    return result.success, result.run_id, metadata, failure, failed_partitions(failures)
+    not_booked = failed_partitions(failures, NOT_BOOKED_PARTITIONS)
+    return result.success, result.run_id, metadata, failure, failed_partitions(failures), not_booked
 
 
 def _reason(exc: Exception, path: Path) -> str:

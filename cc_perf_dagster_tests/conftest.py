@@ -60,3 +60,57 @@ def expected_for(pdf: Path) -> dict:
 @pytest.fixture(scope="session")
 def test_invoices() -> Path:
     return TEST_INVOICES
+
+
+# --- documents recognised as Creative Co-op but read badly (never booked) ---------------------
+
+
+def blank_page(src: Path, dst: Path, *, page: int) -> Path:
+    """Copy ``src`` to ``dst`` with the 1-based ``page``'s content an empty stream (no text layer)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, StreamObject
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    writer.pages[page - 1][NameObject("/Contents")] = writer._add_object(StreamObject())
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
+def hide_page(src: Path, dst: Path, *, page: int) -> Path:
+    """Copy ``src`` to ``dst`` with ``page`` unlinked from the page tree, whose ``/Count`` stays.
+
+    What a damaged file whose page objects were merged looks like to a reader: fewer pages
+    can be reached than the file (and the "Page N of M" footers) declare.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    del writer._root_object["/Pages"]["/Kids"][page - 1]
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
+def tableless_document(dst: Path) -> Path:
+    """A Creative Co-op invoice (header, number, date, totals) whose table holds no line at all."""
+    import dataclasses
+
+    from cc_perf_dagster_tests.fixtures.generate import write_document
+    from cc_perf_dagster_tests.fixtures.specs import ci004731586
+
+    write_document(dst, dataclasses.replace(ci004731586(), items=()), write_truth=False)
+    return dst
+
+
+def unreconciled_document(dst: Path) -> Path:
+    """CI004731586 with one extended price misprinted: 33 of 34 lines hold, the totals do not add up."""
+    import dataclasses
+
+    from cc_perf_dagster_tests.fixtures.generate import write_document
+    from cc_perf_dagster_tests.fixtures.model import Misprint
+    from cc_perf_dagster_tests.fixtures.specs import ci004731586
+
+    spec = dataclasses.replace(ci004731586(), misprints=(Misprint(0, "extended_price", "99.99"),))
+    write_document(dst, spec, write_truth=False)
+    return dst

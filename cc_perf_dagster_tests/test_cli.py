@@ -15,8 +15,12 @@ from cc_perf_dagster_tests.conftest import (
     DOCUMENT_KEYS,
     ITEM_KEYS,
     TEST_INVOICES,
+    blank_page,
     corrupt_content_stream,
     expected_for,
+    hide_page,
+    tableless_document,
+    unreconciled_document,
 )
 
 REQUIRED_KEYS = set(DOCUMENT_KEYS)
@@ -72,6 +76,62 @@ class TestExtract:
     def test_directory(self, tmp_path):
         done = cc_perf("extract", str(tmp_path))
         assert done.returncode == 2 and "not a PDF" in done.stderr
+
+
+UNBOOKABLE = {
+    "tableless": (lambda dst: tableless_document(dst), "no line items could be read (the table has no text layer?)"),
+    "blank_page": (
+        lambda dst: blank_page(TEST_INVOICES / "CI004731586.pdf", dst, page=2),
+        "page 2 of 2 has no text layer (its lines were not read)",
+    ),
+    "hidden_page": (
+        lambda dst: hide_page(TEST_INVOICES / "CI004731586.pdf", dst, page=2),
+        'only 1 of 2 pages could be read (the PDF\'s page tree declares 2, its "Page N of M" lines say 2)',
+    ),
+    "unreconciled": (
+        lambda dst: unreconciled_document(dst),
+        "the printed totals do not add up to the line items read",
+    ),
+}
+
+
+class TestNotBooked:
+    """Documents read but not bookable: what was read is printed, the status is 3, stderr says why."""
+
+    @pytest.mark.parametrize("kind", sorted(UNBOOKABLE))
+    def test_extract_prints_the_json_and_exits_3_with_the_reason(self, kind, tmp_path):
+        make, reason = UNBOOKABLE[kind]
+        pdf = make(tmp_path / "CS004417220.pdf")
+        done = cc_perf("extract", str(pdf))
+        assert done.returncode == 3, done.stderr
+        data = json.loads(done.stdout)
+        assert REQUIRED_KEYS <= data.keys() and data["invoice_number"] == "CI004731586"
+        assert done.stderr.splitlines() == [f"cc-perf: CS004417220.pdf: not bookable: {reason}"]
+
+    def test_extract_csv_too(self, tmp_path):
+        pdf = blank_page(TEST_INVOICES / "CI004731586.pdf", tmp_path / "x.pdf", page=2)
+        done = cc_perf("extract", str(pdf), "--format", "csv")
+        assert done.returncode == 3 and done.stdout.startswith("Invoice Date,Vendor,Invoice#")
+        assert len(done.stdout.splitlines()) > 1 and len(done.stderr.splitlines()) == 1
+
+    def test_the_minimum_consistency_is_an_option(self, tmp_path):
+        pdf = unreconciled_document(tmp_path / "x.pdf")
+        done = cc_perf("--min-consistency", "0.99", "extract", str(pdf))
+        assert done.returncode == 3 and "consistency score 0.971 is below the minimum 0.99" in done.stderr
+
+    def test_summary_marks_it_and_exits_3_or_2_when_an_input_is_also_bad(self, tmp_path):
+        pdf = tableless_document(tmp_path / "CS004417220.pdf")
+        done = cc_perf("summary", str(TEST_INVOICES / "CS003702114.pdf"), str(pdf))
+        assert done.returncode == 3
+        rows = {line.split()[0]: line.split()[-1] for line in done.stdout.splitlines()[2:]}
+        assert rows == {"CS003702114.pdf": "yes", "CS004417220.pdf": "no"}
+        assert "CS004417220.pdf: not bookable: no line items" in done.stderr
+        assert cc_perf("summary", str(pdf), str(BAD_INVOICES / "empty.pdf")).returncode == 2
+
+    def test_help_documents_the_exit_codes(self):
+        for args in (("--help",), ("extract", "--help"), ("process", "--help")):
+            done = cc_perf(*args)
+            assert done.returncode == 0 and "3  not booked" in done.stdout and "2  bad input" in done.stdout
 
 
 def test_summary_table_lists_every_invoice_and_flags_bad_ones():
@@ -145,6 +205,28 @@ class TestProcess:
         assert (None, None, "CI004800000_broken", False) in ranges
         assert ("CI004731586", "CI004790233", None, True) in ranges
         assert ("CI004848705", "CS003702114", None, True) in ranges
+
+    def test_a_document_read_but_not_bookable_is_listed_as_not_booked_and_exits_3(self, tmp_path):
+        folder = tmp_path / "in"
+        folder.mkdir()
+        for name in ("CI004790233", "CS003702114"):
+            (folder / f"{name}.pdf").write_bytes((TEST_INVOICES / f"{name}.pdf").read_bytes())
+        blank_page(TEST_INVOICES / "CI004731586.pdf", folder / "CI004800000_blank.pdf", page=2)
+        home = tmp_path / "home"
+        done = cc_perf("process", "--dagster-home", str(home), str(folder))
+        assert done.returncode == 3, done.stderr
+        reason = "CI004800000_blank.pdf: not bookable: page 2 of 2 has no text layer (its lines were not read)"
+        assert f"cc-perf: [not booked] CI004800000_blank (CI004800000_blank.pdf): {reason}" in done.stderr
+        status = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()[2:5]}
+        assert status == {
+            "CI004790233": "materialized",
+            "CI004800000_blank": "not_booked",
+            "CS003702114": "materialized",
+        }
+        sheet = (home / "cc_perf" / "assets" / "purchasing_sheet.csv").read_text()
+        assert "CI004790233" in sheet and "CS003702114" in sheet and "CI004731586" not in sheet
+        overview = json.loads((home / "cc_perf" / "assets" / "performance_overview.json").read_text())
+        assert [(f["key"], f["reason"]) for f in overview["failures"]] == [("CI004800000_blank", reason)]
 
     def test_table_output_and_success_status(self, tmp_path):
         done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))

@@ -11,7 +11,8 @@ import pytest
 from dagster import AssetKey
 
 from cc_perf_dagster.core.performance import percentile, summarize, to_markdown
-from cc_perf_dagster.definitions import SUMMARY_JOB
+from cc_perf_dagster.definitions import SUMMARY_JOB, build_definitions
+from cc_perf_dagster.resources import ExtractionSettings
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.fixtures.generate import write_document
 from cc_perf_dagster_tests.fixtures.model import Misprint
@@ -64,6 +65,8 @@ def test_an_empty_summary_has_counts_and_no_percentiles():
 @pytest.mark.slow
 def test_the_overview_matches_the_latest_materialization_of_every_partition(tmp_path):
     pipeline = Pipeline(tmp_path / "storage")
+    # A budget every run misses: a check that fails without timing anything.
+    pipeline.defs = build_definitions(storage_root=str(pipeline.root), settings=ExtractionSettings(memory_budget_mb=1))
     good = pipeline.register(*(TEST_INVOICES / n for n in ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf")))
     doctored_pdf = tmp_path / "doctored.pdf"
     spec = dataclasses.replace(ci004731586(), misprints=(Misprint(0, "extended_price", "99.99"),))
@@ -72,11 +75,12 @@ def test_the_overview_matches_the_latest_materialization_of_every_partition(tmp_
     (bad,) = pipeline.register(TEST_INVOICES / "bad" / "scanned.pdf")
 
     latest = {}
-    for keys in (good, [doctored], [good[0]]):  # good[0] twice: its second run is all cache hits
+    for keys in (good, [good[0]]):  # good[0] twice: its second run is all cache hits
         result = pipeline.run(keys)
         assert result.success
         latest.update({key: pipeline.materialization(result, key) for key in keys})
     assert not pipeline.run([bad]).success
+    assert not pipeline.run([doctored]).success  # its totals do not add up: not booked
     assert latest[good[0]]["cache_hit_rate"] == 1.0
 
     result = pipeline.defs.resolve_job_def(SUMMARY_JOB).execute_in_process(instance=pipeline.instance)
@@ -89,7 +93,7 @@ def test_the_overview_matches_the_latest_materialization_of_every_partition(tmp_
     shown = {k: v.value for k, v in event.metadata.items()}
     times = [m["processing_time_s"] for m in latest.values()]
     pages = sum(m["pages"] for m in latest.values())
-    assert shown["invoices"] == 4 and shown["pages"] == pages
+    assert shown["invoices"] == 3 and shown["pages"] == pages
     assert shown["p50_processing_time_s"] == pytest.approx(statistics.median(times), abs=1e-4)
     assert shown["p95_processing_time_s"] == pytest.approx(
         statistics.quantiles(times, n=20, method="inclusive")[18], abs=1e-4
@@ -98,13 +102,15 @@ def test_the_overview_matches_the_latest_materialization_of_every_partition(tmp_
     assert shown["cache_hit_rate"] == round(sum(m["cache_hits"] for m in latest.values()) / pages, 4)
     assert shown["pages_per_s"] == round(pages / sum(times), 2)
     assert shown["line_items"] == sum(m["line_items"] for m in latest.values())
-    assert shown["failures"] == 1 and shown["failed_checks"] == 1
+    assert shown["failures"] == 2 and shown["failed_checks"] == 1
 
     stored = json.loads((pipeline.root / "assets/performance_overview.json").read_text())
-    assert [f["key"] for f in stored["failures"]] == [bad]
-    assert "no text layer" in stored["failures"][0]["reason"]
+    reasons = {f["key"]: f["reason"] for f in stored["failures"]}
+    assert sorted(reasons) == sorted([bad, doctored])
+    assert "no text layer" in reasons[bad]
+    assert reasons[doctored] == "doctored.pdf: not bookable: the printed totals do not add up to the line items read"
     (check,) = stored["failed_checks"]
-    assert check["check"] == "totals_reconcile" and check["partitions"] == [doctored]
+    assert check["check"] == "peak_memory" and check["partitions"] == sorted(good)
     assert stored["slowest"][0]["processing_time_s"] == max(times)
     markdown = shown["overview"]
     assert f"| {bad} |" in markdown and "## Checks that did not pass" in markdown

@@ -5,6 +5,7 @@ Example:
     >>> print(invoice_to_json(extract_invoice("test_invoices/CI004848705.pdf")))  # doctest: +SKIP
 """
 
+from cc_perf_dagster.core.bookability import Refusal, refusal
 from cc_perf_dagster.core.errors import (
     CcPerfError,
     DamagedPdfError,
@@ -13,6 +14,7 @@ from cc_perf_dagster.core.errors import (
     EncryptedPdfError,
     InvalidDocumentError,
     NotAPdfError,
+    NotBookableError,
     NoTextLayerError,
     UnsupportedDocumentError,
 )
@@ -34,9 +36,11 @@ __all__ = [
     "LineItem",
     "NoTextLayerError",
     "NotAPdfError",
+    "NotBookableError",
     "PageResult",
     "PdfDocument",
     "PypdfEngine",
+    "Refusal",
     "TextEngine",
     "TextRun",
     "Totals",
@@ -49,4 +53,5 @@ __all__ = [
     "invoice_to_dict",
     "invoice_to_json",
     "read_pages",
+    "refusal",
 ]

@@ -122,6 +122,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         records.append(record if record is not None else _text_record(row, first))
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
+    header = replace(header, footer_pages=footer_pages(rows))
     return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
 
 
@@ -268,6 +269,15 @@ def _label_line(line: Row, row: Row, amount: Word, named: bool) -> bool:
     if all(w.text.lower().strip(":") in _TARIFF_LABEL_WORDS for w in line.words):
         return distance <= 1.6
     return not named and distance <= _SAME_CELL and _labelled(line.words)
+
+
+PAGE_OF = re.compile(r"\bpage\s+(\d+)\s+of\s+(\d+)\b", re.IGNORECASE)
+
+
+def footer_pages(rows: Sequence[Row]) -> int | None:
+    """The largest M of the page's "Page N of M" lines (how long the document says it is), or ``None``."""
+    totals = [int(found.group(2)) for row in rows for found in PAGE_OF.finditer(row.text)]
+    return max(totals) if totals else None
 
 
 def _totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
@@ -639,9 +649,11 @@ class DocumentAssembler:
         >>> invoice = assembler.finish()
     """
 
-    def __init__(self, file: str, sha256: str):
+    def __init__(self, file: str, sha256: str, *, declared_pages: int | None = None):
         self.file = file
         self.sha256 = sha256
+        self.declared_pages = declared_pages  # the PDF page tree's /Count, when known
+        self._footer_pages: int | None = None
         self._numbers: list[LabelledValue] = []
         self._dates: list[tuple[int, LabelledValue]] = []
         self._table_kinds: set[DocumentType] = set()
@@ -662,6 +674,8 @@ class DocumentAssembler:
         self._hashes.append(page.content_hash)
         if not page.has_text:
             self._textless.append(page.page)
+        if header.footer_pages is not None:
+            self._footer_pages = max(self._footer_pages or 0, header.footer_pages)
         if self._builder is None:
             self._waiting.append(page)
             identity = _identity(self._numbers)
@@ -713,6 +727,9 @@ class DocumentAssembler:
             warnings=tuple(warnings),
             totals_reconcile=report.totals_reconcile,
             page_hashes=tuple(self._hashes),
+            declared_pages=self.declared_pages,
+            footer_pages=self._footer_pages,
+            textless_pages=tuple(self._textless),
         )
 
 

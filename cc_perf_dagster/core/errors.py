@@ -117,6 +117,24 @@ class DocumentTooLargeError(InvalidDocumentError):
     code = "too_large"
 
 
+class NotBookableError(InvalidDocumentError):
+    """A Creative Co-op document was read, but not well enough to book (see ``core.bookability``).
+
+    Attributes:
+        reasons: Every reason, one sentence each; ``reason`` joins them.
+    """
+
+    code = "not_bookable"
+
+    def __init__(self, reasons: tuple[str, ...] | list[str], *, file: str | PathLike[str] | None = None):
+        self.reasons = tuple(reasons)
+        super().__init__("not bookable: " + "; ".join(self.reasons), file=file)
+
+    def to_dict(self) -> dict[str, object]:
+        """The error as plain data, with the reasons as a list."""
+        return {**super().to_dict(), "reasons": list(self.reasons)}
+
+
 __all__ = [
     "CcPerfError",
     "DamagedPdfError",
@@ -126,6 +144,7 @@ __all__ = [
     "InvalidDocumentError",
     "NoTextLayerError",
     "NotAPdfError",
+    "NotBookableError",
     "UnsupportedDocumentError",
     "one_line",
 ]

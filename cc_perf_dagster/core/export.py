@@ -79,6 +79,9 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
         "warnings": list(invoice.warnings),
         "totals": totals_to_dict(invoice.totals),
         "line_items": [item_to_dict(item) for item in invoice.line_items],
+        "declared_pages": invoice.declared_pages,
+        "footer_pages": invoice.footer_pages,
+        "textless_pages": list(invoice.textless_pages),
     }
 
 
@@ -139,6 +142,9 @@ def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> I
         totals_reconcile=data.get("totals_reconcile"),
         page_hashes=tuple(record.get("page_hashes", ())),
         vendor=data["vendor"],
+        declared_pages=data.get("declared_pages"),
+        footer_pages=data.get("footer_pages"),
+        textless_pages=tuple(data.get("textless_pages", ())),
     )
 
 

@@ -35,7 +35,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "2"
+PARSER_VERSION = "2"  # 2: page-space engine, cell-aware layout; page results carry their "Page N of M" footer
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def extract_invoice(
             return hit
     with capture_pypdf_warnings() as pypdf_warnings:
         with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-            assembler = DocumentAssembler(doc.file, doc.sha256)
+            assembler = DocumentAssembler(doc.file, doc.sha256, declared_pages=doc.declared_page_count)
             for result in read_pages(doc, doc.pages(), cache):
                 assembler.add(result)
             invoice = assembler.finish()

@@ -141,6 +141,7 @@ class PageHeader:
     table_kind: DocumentType | None = None
     description_x: float | None = None
     quantity_columns: tuple[float, ...] = ()  # x-centres of the quantity column labels
+    footer_pages: int | None = None  # M of a "Page N of M" line on the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ class PageResult:
                 "table_kind": h.table_kind,
                 "description_x": h.description_x,
                 "quantity_columns": list(h.quantity_columns),
+                "footer_pages": h.footer_pages,
             },
             "records": [_record_to_dict(r) for r in self.records],
         }
@@ -182,6 +184,7 @@ class PageResult:
             table_kind=h["table_kind"],
             description_x=h["description_x"],
             quantity_columns=tuple(h.get("quantity_columns", ())),
+            footer_pages=h.get("footer_pages"),
         )
         return cls(
             page=data["page"],
@@ -289,7 +292,14 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
-    """A whole extracted document (order confirmation or invoice) and its self-checks."""
+    """A whole extracted document (order confirmation or invoice) and its self-checks.
+
+    ``page_count`` is the number of pages read. What the document itself says about its
+    length is kept beside it, so that a document read short is noticed
+    (:mod:`cc_perf_dagster.core.bookability`): ``declared_pages`` is the PDF page tree's
+    ``/Count``, ``footer_pages`` the largest M of its "Page N of M" lines (``None`` where
+    the file or the pages say nothing), ``textless_pages`` the pages without any text.
+    """
 
     file: str
     sha256: str
@@ -304,6 +314,9 @@ class Invoice:
     totals_reconcile: bool | None
     page_hashes: tuple[str, ...] = field(default=(), repr=False)
     vendor: str = VENDOR
+    declared_pages: int | None = None
+    footer_pages: int | None = None
+    textless_pages: tuple[int, ...] = ()
 
     @property
     def billed_items(self) -> tuple[LineItem, ...]:

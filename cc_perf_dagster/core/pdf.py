@@ -248,6 +248,20 @@ class _PypdfDocument:
         for ref in targets:
             cache.pop((ref.generation, ref.idnum), None)
 
+    @property
+    def declared_page_count(self) -> int | None:
+        """The page tree's ``/Count``: how many pages the file says it has (``None`` if unreadable)."""
+        return _page_tree_count(self._reader)
+
+
+def _page_tree_count(reader: Any) -> int | None:
+    """``/Root /Pages /Count`` of a pypdf reader; pypdf's own page count is the pages it can reach."""
+    try:
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]
+    except Exception:  # a broken page tree was reported when the pages were counted
+        return None
+    return int(count) if isinstance(count, int) and count >= 0 else None
+
 
 class _ZlibDamage(logging.Handler):
     """Collects, on one thread, pypdf's reports of Flate data it could decode only in part."""
@@ -396,6 +410,15 @@ class PdfDocument:
     def release(self, page: int) -> None:
         """Drop what reading a 1-based page cached."""
         self._doc.release(page - 1)
+
+    @property
+    def declared_page_count(self) -> int | None:
+        """The page count the file declares (its page tree's ``/Count``), where the engine reads it.
+
+        It differs from :attr:`page_count` (the pages that can be reached) when the page tree
+        is damaged, e.g. when two page objects were merged into one.
+        """
+        return getattr(self._doc, "declared_page_count", None)
 
     def pages(self) -> Iterator[int]:
         """The 1-based page numbers, in order."""

@@ -1,0 +1,115 @@
+"""Never book what was not read: why an extracted document must stay out of the purchasing sheet.
+
+A document can be recognised as a Creative Co-op order confirmation or invoice and still be
+read badly: a browser print whose table the text engine cannot place, a page whose content
+decodes to nothing, a damaged page tree that hides a page. Such a document extracts without
+an error, so this module decides, from the :class:`~cc_perf_dagster.core.models.Invoice`
+alone, whether its lines may be booked. Every caller (``cc-perf extract``/``summary``, the
+Dagster invoice asset, ``cc-perf process``) applies the same rule.
+
+A document is refused when:
+
+* no line item could be read;
+* its consistency score is below the minimum (default 0.9, as the ``consistency`` check);
+* it prints a totals block that does not add up to its line items;
+* a page has no text layer (its lines, if any, were not read);
+* fewer pages could be read than the document declares (its page tree's ``/Count``, or the M of
+  its "Page N of M" lines).
+
+A document that prints no totals block at all (order confirmations may not) is not refused:
+its completeness then rests on the page counts alone (:func:`totals_printed` says which).
+
+Example:
+    >>> refused = refusal(extract_invoice("CS004417220.pdf"))        # doctest: +SKIP
+    >>> print(refused)
+    CS004417220.pdf: no line items could be read (the table has no text layer?)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cc_perf_dagster.core.errors import NotBookableError
+from cc_perf_dagster.core.models import Invoice
+
+DEFAULT_MIN_CONSISTENCY = 0.9
+NO_LINE_ITEMS = "no line items could be read (the table has no text layer?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a document is not booked.
+
+    Attributes:
+        file: The document's file name.
+        reasons: One sentence per broken rule, in the order of the module docstring.
+    """
+
+    file: str
+    reasons: tuple[str, ...]
+
+    code = "not_bookable"
+
+    def __str__(self) -> str:
+        return f"{self.file}: " + "; ".join(self.reasons)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data, for JSON notes and metadata."""
+        return {"error": self.code, "file": self.file, "reasons": list(self.reasons)}
+
+    def error(self) -> NotBookableError:
+        """The refusal as an exception (an ``InvalidDocumentError``), for code that raises."""
+        return NotBookableError(self.reasons, file=self.file)
+
+
+def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CONSISTENCY) -> tuple[str, ...]:
+    """Every reason the document must not be booked (empty when it may be).
+
+    Args:
+        invoice: The extracted document.
+        min_consistency: Lowest acceptable consistency score.
+    """
+    reasons: list[str] = []
+    if not invoice.line_items:
+        reasons.append(NO_LINE_ITEMS)
+    elif invoice.consistency_score < min_consistency:
+        reasons.append(
+            f"consistency score {invoice.consistency_score:.3f} is below the minimum {min_consistency}"
+            " (the arithmetic of too many lines does not hold)"
+        )
+    if invoice.line_items and invoice.totals_reconcile is False:
+        reasons.append("the printed totals do not add up to the line items read")
+    if invoice.textless_pages:
+        pages = ", ".join(str(p) for p in invoice.textless_pages)
+        if len(invoice.textless_pages) == 1:
+            reasons.append(f"page {pages} of {invoice.page_count} has no text layer (its lines were not read)")
+        else:
+            reasons.append(f"pages {pages} of {invoice.page_count} have no text layer (their lines were not read)")
+    declared = {
+        "the PDF's page tree declares": invoice.declared_pages,
+        'its "Page N of M" lines say': invoice.footer_pages,
+    }
+    short = {source: count for source, count in declared.items() if count is not None and count > invoice.page_count}
+    if short:
+        said = ", ".join(f"{source} {count}" for source, count in short.items())
+        reasons.append(f"only {invoice.page_count} of {max(short.values())} pages could be read ({said})")
+    return tuple(reasons)
+
+
+def refusal(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CONSISTENCY) -> Refusal | None:
+    """The document's :class:`Refusal`, or ``None`` when it may be booked."""
+    reasons = refusal_reasons(invoice, min_consistency=min_consistency)
+    return Refusal(invoice.file, reasons) if reasons else None
+
+
+def ensure_bookable(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CONSISTENCY) -> Invoice:
+    """The document itself, or :class:`~cc_perf_dagster.core.errors.NotBookableError` with every reason."""
+    refused = refusal(invoice, min_consistency=min_consistency)
+    if refused is not None:
+        raise refused.error()
+    return invoice
+
+
+def totals_printed(invoice: Invoice) -> bool:
+    """Whether the document prints a totals block (without one, completeness rests on page counts)."""
+    return invoice.totals is not None

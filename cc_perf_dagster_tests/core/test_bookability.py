@@ -1,0 +1,143 @@
+"""The one rule that keeps badly read documents out of the purchasing sheet (no Dagster)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from cc_perf_dagster.core import InvalidDocumentError, NotBookableError, extract_invoice
+from cc_perf_dagster.core.bookability import (
+    NO_LINE_ITEMS,
+    Refusal,
+    ensure_bookable,
+    refusal,
+    refusal_reasons,
+    totals_printed,
+)
+from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
+from cc_perf_dagster_tests.conftest import (
+    TEST_INVOICES,
+    blank_page,
+    good_invoices,
+    hide_page,
+    tableless_document,
+    unreconciled_document,
+)
+
+
+@pytest.fixture(scope="module")
+def good():
+    return extract_invoice(TEST_INVOICES / "CI004731586.pdf")
+
+
+@pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
+def test_every_committed_fixture_is_bookable(pdf):
+    invoice = extract_invoice(pdf)
+    assert refusal(invoice) is None
+    assert invoice.declared_pages == invoice.footer_pages == invoice.page_count and invoice.textless_pages == ()
+
+
+class TestRulesOnInvoiceValues:
+    """Each rule alone, on a good invoice with one thing changed."""
+
+    def test_no_line_items(self, good):
+        empty = dataclasses.replace(good, line_items=(), consistency_score=0.0, totals=None, totals_reconcile=None)
+        assert refusal_reasons(empty) == (NO_LINE_ITEMS,)
+
+    def test_consistency_below_the_minimum(self, good):
+        low = dataclasses.replace(good, consistency_score=0.85)
+        (reason,) = refusal_reasons(low)
+        assert "consistency score 0.850 is below the minimum 0.9" in reason
+        assert refusal_reasons(low, min_consistency=0.8) == ()
+        assert refusal_reasons(good, min_consistency=1.0) == ()  # 1.0 is not below 1.0
+
+    def test_printed_totals_that_do_not_add_up(self, good):
+        assert refusal_reasons(dataclasses.replace(good, totals_reconcile=False)) == (
+            "the printed totals do not add up to the line items read",
+        )
+
+    def test_no_totals_block_is_not_refused_but_visible(self, good):
+        bare = dataclasses.replace(good, totals=None, totals_reconcile=None)
+        assert refusal(bare) is None and not totals_printed(bare) and totals_printed(good)
+
+    @pytest.mark.parametrize(
+        ("pages", "reason"),
+        [((2,), "page 2 of 2 has no text layer"), ((1, 2), "pages 1, 2 of 2 have no text layer")],
+    )
+    def test_pages_without_a_text_layer_are_named(self, good, pages, reason):
+        (found,) = refusal_reasons(dataclasses.replace(good, textless_pages=pages))
+        assert found.startswith(reason)
+
+    @pytest.mark.parametrize(
+        ("tree", "footer", "reason"),
+        [
+            (3, None, "only 2 of 3 pages could be read (the PDF's page tree declares 3)"),
+            (None, 4, 'only 2 of 4 pages could be read (its "Page N of M" lines say 4)'),
+            (3, 3, 'only 2 of 3 pages could be read (the PDF\'s page tree declares 3, its "Page N of M" lines say 3)'),
+        ],
+    )
+    def test_fewer_pages_read_than_declared(self, good, tree, footer, reason):
+        assert refusal_reasons(dataclasses.replace(good, declared_pages=tree, footer_pages=footer)) == (reason,)
+
+    def test_undeclared_or_matching_page_counts_pass(self, good):
+        assert refusal(dataclasses.replace(good, declared_pages=None, footer_pages=None)) is None
+        assert refusal(dataclasses.replace(good, declared_pages=2, footer_pages=1)) is None  # more read than said
+
+    def test_every_reason_is_kept(self, good):
+        bad = dataclasses.replace(good, consistency_score=0.5, totals_reconcile=False, textless_pages=(2,))
+        assert len(refusal_reasons(bad)) == 3
+
+
+class TestRefusalValue:
+    def test_names_the_file_and_raises_as_a_bad_document(self, good):
+        refused = refusal(dataclasses.replace(good, line_items=()))
+        assert refused == Refusal("CI004731586.pdf", (NO_LINE_ITEMS,))
+        assert str(refused) == f"CI004731586.pdf: {NO_LINE_ITEMS}"
+        assert refused.to_dict() == {"error": "not_bookable", "file": "CI004731586.pdf", "reasons": [NO_LINE_ITEMS]}
+        with pytest.raises(NotBookableError) as raised:
+            ensure_bookable(dataclasses.replace(good, line_items=()))
+        error = raised.value
+        assert isinstance(error, InvalidDocumentError) and isinstance(error, ValueError)
+        assert error.code == "not_bookable" and error.reasons == (NO_LINE_ITEMS,)
+        assert str(error) == f"CI004731586.pdf: not bookable: {NO_LINE_ITEMS}"
+        assert ensure_bookable(good) is good
+
+    def test_the_page_facts_survive_the_stored_record(self, good):
+        changed = dataclasses.replace(good, declared_pages=3, footer_pages=3, textless_pages=(2,))
+        back = invoice_from_record(invoice_to_record(changed))
+        assert (back.declared_pages, back.footer_pages, back.textless_pages) == (3, 3, (2,))
+        assert refusal(back) == refusal(changed)
+
+
+class TestRealDocuments:
+    """Documents recognised as Creative Co-op but read badly, made on the fly."""
+
+    def test_a_table_without_lines(self, tmp_path):
+        invoice = extract_invoice(tableless_document(tmp_path / "CI004731586.pdf"))
+        assert invoice.invoice_number == "CI004731586" and invoice.line_items == ()
+        assert refusal_reasons(invoice) == (NO_LINE_ITEMS,)
+
+    def test_a_page_that_decodes_to_nothing(self, tmp_path):
+        invoice = extract_invoice(blank_page(TEST_INVOICES / "CI004731586.pdf", tmp_path / "x.pdf", page=2))
+        assert invoice.page_count == 2 and invoice.textless_pages == (2,) and invoice.line_items
+        assert refusal_reasons(invoice) == ("page 2 of 2 has no text layer (its lines were not read)",)
+
+    def test_a_page_tree_that_lost_a_page(self, tmp_path):
+        invoice = extract_invoice(hide_page(TEST_INVOICES / "CI004731586.pdf", tmp_path / "x.pdf", page=2))
+        assert invoice.page_count == 1 and len(invoice.line_items) == 18 and invoice.consistency_score == 1.0
+        assert (invoice.declared_pages, invoice.footer_pages, invoice.totals) == (2, 2, None)
+        assert refusal_reasons(invoice) == (
+            'only 1 of 2 pages could be read (the PDF\'s page tree declares 2, its "Page N of M" lines say 2)',
+        )
+
+    def test_totals_that_do_not_reconcile(self, tmp_path):
+        invoice = extract_invoice(unreconciled_document(tmp_path / "x.pdf"))
+        assert invoice.totals_reconcile is False and invoice.consistency_score > 0.9
+        assert refusal_reasons(invoice) == ("the printed totals do not add up to the line items read",)
+
+    def test_an_order_confirmation_without_totals_stays_bookable(self):
+        invoice = extract_invoice(TEST_INVOICES / "CS003702114.pdf")
+        assert invoice.totals is None and invoice.line_items and refusal(invoice) is None
+        assert Decimal(0) < sum(i.extended_price for i in invoice.line_items)
