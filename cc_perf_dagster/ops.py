@@ -38,11 +38,11 @@ from cc_perf_dagster.core.export import (
     invoice_to_record,
 )
 from cc_perf_dagster.core.extract import (
+    PageReader,
     cached_document,
     cached_page,
     document_key,
     parse_document_page,
-    parse_or_cached,
 )
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
@@ -189,9 +189,10 @@ def extract_page_batch(
                         if whole
                         else None
                     )
+                    reader = PageReader(doc, cache)  # identical pages parsed once, time limit
                     for page in item["pages"]:
                         wall0, cpu0 = time.perf_counter(), time.process_time()
-                        result, hit = parse_or_cached(doc, page, cache)
+                        result, hit = reader.read(page)
                         if assembler is not None:
                             assembler.add(result)
                         pages.append(

@@ -94,6 +94,12 @@ class ExtractionSettings(ConfigurableResource):
 
     max_pages: int = Field(default=Limits().max_pages, description="Refuse documents with more pages.")
     max_bytes: int = Field(default=Limits().max_bytes, description="Refuse larger files.")
+    max_text_operators: int = Field(
+        default=Limits().max_text_operators, description="Refuse documents with a page drawn with more text operators."
+    )
+    max_seconds_per_invoice: float = Field(
+        default=Limits().max_seconds, description="Refuse a document whose pages take longer than this to read."
+    )
     step_overhead_s: float = Field(default=0.4, description="Measured cost of one extra executor step.")
     page_cost_s: float = Field(default=0.012, description="Measured cost of parsing one page.")
     max_concurrent: int = Field(default=2, description="Executor concurrency: the most batches worth fanning out.")
@@ -109,7 +115,12 @@ class ExtractionSettings(ConfigurableResource):
 
     def limits(self) -> Limits:
         """The core's byte and page limits."""
-        return Limits(max_bytes=self.max_bytes, max_pages=self.max_pages)
+        return Limits(
+            max_bytes=self.max_bytes,
+            max_pages=self.max_pages,
+            max_text_operators=self.max_text_operators,
+            max_seconds=self.max_seconds_per_invoice,
+        )
 
     def cost_model(self) -> CostModel:
         """The fan-out cost model."""

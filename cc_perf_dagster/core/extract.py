@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from cc_perf_dagster.core.creative_coop import (
     looks_unsupported,
     parse_page,
 )
-from cc_perf_dagster.core.errors import InvalidDocumentError, UnsupportedDocumentError
+from cc_perf_dagster.core.errors import DocumentTooLargeError, InvalidDocumentError, UnsupportedDocumentError
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
@@ -79,10 +80,12 @@ def cached_document(cache: PageCache | None, sha256: str, file: str) -> Invoice 
     return validation.recheck(invoice)
 
 
-def parse_or_cached(doc: PdfDocument, page: int, cache: PageCache | None = None) -> tuple[PageResult, bool]:
+def parse_or_cached(
+    doc: PdfDocument, page: int, cache: PageCache | None = None, *, content_hash: str | None = None
+) -> tuple[PageResult, bool]:
     """One 1-based page's result from the cache (``True``) or parsed and cached (``False``)."""
     try:
-        content_hash = doc.content_hash(page)
+        content_hash = content_hash or doc.content_hash(page)
         result = cached_page(cache, content_hash, page)
         if result is not None:
             return result, True
@@ -99,6 +102,45 @@ def parse_document_page(doc: PdfDocument, page: int, cache: PageCache | None = N
     return parse_or_cached(doc, page, cache)[0]
 
 
+class PageReader:
+    """Reads the pages of one open document within its limits.
+
+    A page whose content was read before in the same document (the same content hash) is
+    not parsed again, and the document's time limit (:attr:`Limits.max_seconds`) is checked
+    before each page.
+
+    Args:
+        doc: The open document.
+        cache: A page cache, or ``None``.
+    """
+
+    def __init__(self, doc: PdfDocument, cache: PageCache | None = None):
+        self.doc = doc
+        self.cache = cache
+        self._seen: dict[str, PageResult] = {}
+        self._deadline = time.monotonic() + doc.limits.max_seconds
+
+    def read(self, page: int) -> tuple[PageResult, bool]:
+        """One 1-based page's result, and whether it came from the cache (or this document)."""
+        if time.monotonic() > self._deadline:
+            raise DocumentTooLargeError(
+                f"too slow: reading it took more than {self.doc.limits.max_seconds:g} s, the limit per document",
+                file=self.doc.file,
+                page=page,
+            )
+        try:
+            content_hash = self.doc.content_hash(page)
+            seen = self._seen.get(content_hash)
+            if seen is not None:
+                return replace(seen, page=page), True
+        except BaseException:
+            self.doc.release(page)
+            raise
+        result, hit = parse_or_cached(self.doc, page, self.cache, content_hash=content_hash)
+        self._seen[content_hash] = result
+        return result, hit
+
+
 def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None = None) -> Iterator[PageResult]:
     """Parse the given 1-based pages of an open document, one at a time.
 
@@ -106,8 +148,9 @@ def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None =
         UnsupportedDocumentError: Page 1 has text but shows no CS/CI number and no
             mention of Creative Co-op (checked before any further page is read).
     """
+    reader = PageReader(doc, cache)
     for page in pages:
-        result = parse_document_page(doc, page, cache)
+        result = reader.read(page)[0]
         if page == 1 and looks_unsupported(result):
             raise UnsupportedDocumentError(NOT_CREATIVE_COOP, file=doc.file)
         yield result

@@ -50,14 +50,17 @@ class Limits:
     Attributes:
         max_bytes: Largest file size accepted, in bytes.
         max_pages: Largest page count accepted.
-        max_text_operators: Most text-showing operators read on one page (forms included);
-            a page over it is refused. Invoice pages hold a few thousand, even drawn one
-            glyph per operator.
+        max_text_operators: Most text-showing operators on one page (forms included); a
+            page over it is refused before its operators are parsed. Invoice pages hold a
+            few hundred, a few thousand when drawn one glyph per operator.
+        max_seconds: Longest time reading one document may take (checked between pages;
+            a page's own cost is bounded by ``max_text_operators``).
     """
 
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 5_000
-    max_text_operators: int = 200_000
+    max_text_operators: int = 50_000
+    max_seconds: float = 120.0
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -201,7 +204,14 @@ class _PypdfDocument:
         return upright_runs(interpreter.runs, box)  # type: ignore[arg-type]
 
     def _operations(self, stream: Any) -> list:
-        from pypdf.generic import ContentStream
+        from pypdf.generic import ArrayObject, ContentStream
+
+        limit = self._limits.max_text_operators
+        if limit:  # counted on the decoded bytes first: parsing is what a hostile page makes slow
+            parts = [part.get_object() for part in stream] if isinstance(stream, ArrayObject) else [stream]
+            data = [part.get_data() for part in parts if hasattr(part, "get_data")]
+            if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in data) > limit:
+                raise TooManyOperatorsError(f"more than {limit} text operators on one page")
 
         return ContentStream(stream, self._reader, "bytes").operations
 

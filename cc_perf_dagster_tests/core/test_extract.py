@@ -1,6 +1,8 @@
 import dataclasses
 import shutil
 
+import pytest
+
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
 from cc_perf_dagster.core.cache import PageCache
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
@@ -93,3 +95,61 @@ class TestCachedDocumentsAreRechecked:
         first = extract_invoice(PDF, cache=PageCache(tmp_path / "cache"))
         PageCache(tmp_path / "cache").put(document_key(first.sha256), {"invoice": {"line_items": "x"}})
         assert extract_invoice(PDF, cache=PageCache(tmp_path / "cache")) == first
+
+
+def shared_stream_pdf(path, pages: int, body: bytes):
+    """A PDF whose pages all draw one shared content stream (a tiny file, costly to read naively)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    stream = StreamObject()
+    stream.set_data(body)
+    shared = writer._add_object(stream.flate_encode())
+    for _ in range(pages):
+        page = writer.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+        page[NameObject("/Contents")] = shared
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+class TestBoundedCost:
+    def test_identical_page_content_is_parsed_once_per_document(self, tmp_path):
+        from cc_perf_dagster.core.extract import PageReader
+        from cc_perf_dagster.core.pdf import PdfDocument
+
+        pdf = shared_stream_pdf(tmp_path / "s.pdf", 5, b"BT /F1 10 Tf 100 700 Td (Creative Co-op CS003837319) Tj ET")
+        with PdfDocument(pdf) as doc:
+            reader = PageReader(doc)
+            results = [reader.read(page) for page in doc.pages()]
+        assert [hit for _, hit in results] == [False, True, True, True, True]
+        assert [r.page for r, _ in results] == [1, 2, 3, 4, 5]
+        assert len({r.content_hash for r, _ in results}) == 1
+
+    def test_a_page_with_too_many_text_operators_is_refused_before_parsing(self, tmp_path):
+        from cc_perf_dagster.core.errors import DocumentTooLargeError
+
+        pdf = shared_stream_pdf(tmp_path / "t.pdf", 20, b"BT /F1 1 Tf " + b"(a) Tj " * 100_000 + b"ET")
+        with pytest.raises(DocumentTooLargeError, match="more than 50000 text operators") as caught:
+            extract_invoice(pdf)
+        assert caught.value.page == 1
+
+    def test_the_time_limit_per_document_names_itself(self, tmp_path):
+        from cc_perf_dagster.core.errors import DocumentTooLargeError
+        from cc_perf_dagster.core.pdf import Limits
+
+        with pytest.raises(DocumentTooLargeError, match="more than 0 s, the limit per document"):
+            extract_invoice(TEST_INVOICES / "CS003837319.pdf", limits=Limits(max_seconds=0))
