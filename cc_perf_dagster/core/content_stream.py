@@ -167,11 +167,12 @@ _LAYOUT_CACHE = 4096
 class _State:
     """The graphics and text state that ``q``/``Q`` save and restore."""
 
-    __slots__ = ("char_spacing", "ctm", "font", "leading", "rise", "scale", "size", "word_spacing")
+    __slots__ = ("char_spacing", "ctm", "font", "font_name", "leading", "rise", "scale", "size", "word_spacing")
 
     def __init__(self) -> None:
         self.ctm: Matrix = IDENTITY
         self.font: FontInfo | None = None
+        self.font_name = ""
         self.size = 0.0
         self.char_spacing = 0.0
         self.word_spacing = 0.0
@@ -193,6 +194,10 @@ RawRun = tuple[str, float, float, float, float, float, float, float, float]
 
 class TooManyOperatorsError(ValueError):
     """A content stream holds more text-showing operators than the limit allows."""
+
+
+class UnreadableTextError(ValueError):
+    """Text is drawn in a font the page does not define (or that cannot be read)."""
 
 
 class PageInterpreter:
@@ -283,6 +288,7 @@ class PageInterpreter:
                 if len(operands) >= 2:
                     font = fonts.get(operands[0]) if fonts is not None else None
                     state.font = self._font(font) if font is not None else None
+                    state.font_name = str(operands[0])
                     state.size = _num(operands[1], 0.0)
             elif op == b"q":
                 stack.append(state.copy())
@@ -334,8 +340,11 @@ class PageInterpreter:
     def _show(self, state: _State, tm: Matrix, value: bytes) -> Matrix:
         """Advance ``tm`` over the string, recording its words; return the new text matrix."""
         font = state.font
-        if font is None or not value:
+        if not value:
             return tm
+        if font is None:  # a viewer would guess a font; a reader that guesses may book wrong text
+            name = state.font_name or "(none set)"
+            raise UnreadableTextError(f"text is drawn in font {name}, which the page does not define or is unreadable")
         words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)

@@ -20,13 +20,20 @@ import hashlib
 import logging
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from cc_perf_dagster.core.content_stream import FontInfo, PageInterpreter, TooManyOperatorsError, upright_runs
+from cc_perf_dagster.core.content_stream import (
+    FontInfo,
+    PageInterpreter,
+    TooManyOperatorsError,
+    UnreadableTextError,
+    upright_runs,
+)
 from cc_perf_dagster.core.errors import (
     DamagedPdfError,
     DocumentTooLargeError,
@@ -113,7 +120,7 @@ class PypdfEngine:
 class _PypdfDocument:
     def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf.errors import PyPdfError
 
         self._file = file
         self._limits = limits
@@ -121,7 +128,7 @@ class _PypdfDocument:
         try:
             self._reader = PdfReader(stream, strict=False)
             encrypted = self._reader.is_encrypted
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise DamagedPdfError(f"damaged PDF, cannot read its structure ({exc})", file=file) from exc
         if encrypted:
             self._decrypt()
@@ -150,7 +157,7 @@ class _PypdfDocument:
         # decoded here first, so this is where a stream pypdf could only partly decode shows.
         page = self._page(index)
         digest = hashlib.sha256(PAGE_HASH_VERSION)
-        with _undecodable_streams_raise(self._file, index + 1):
+        with _damaged_objects_raise(self._file, index + 1):
             self._hash_page(page, digest, index)
         return digest.hexdigest()
 
@@ -158,6 +165,7 @@ class _PypdfDocument:
         try:
             digest.update(repr([float(v) for v in page.mediabox]).encode())
             digest.update(repr(page.get("/Rotate", 0)).encode())
+            _check_flate_streams(page.get("/Contents"))
             contents = page.get_contents()
             if contents is not None:
                 digest.update(contents.get_data())
@@ -192,16 +200,23 @@ class _PypdfDocument:
         page = self._page(index)
         interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators)
         try:
-            contents = page.get("/Contents")
-            contents = contents.get_object() if contents is not None else None
-            if contents is not None:
-                interpreter.run(self._operations(contents), page.get("/Resources"))
-            box = tuple(float(v) for v in page.mediabox)
+            with _damaged_objects_raise(self._file, index + 1):
+                self._interpret(page, interpreter)
         except TooManyOperatorsError as exc:
             raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
+        except DamagedPdfError:
+            raise
+        except UnreadableTextError as exc:
+            raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
         except Exception as exc:
             raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-        return upright_runs(interpreter.runs, box)  # type: ignore[arg-type]
+        return upright_runs(interpreter.runs, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
+
+    def _interpret(self, page: Any, interpreter: PageInterpreter) -> None:
+        contents = page.get("/Contents")
+        contents = contents.get_object() if contents is not None else None
+        if contents is not None:
+            interpreter.run(self._operations(contents), page.get("/Resources"))
 
     def _operations(self, stream: Any) -> list:
         from pypdf.generic import ArrayObject, ContentStream
@@ -246,14 +261,17 @@ class _PypdfDocument:
         # page count. Shared objects (fonts) stay cached.
         from pypdf.generic import ArrayObject, IndirectObject
 
-        page = self._page(index)
-        raw = page.raw_get("/Contents") if "/Contents" in page else None
-        targets = []
-        if isinstance(raw, IndirectObject):
-            targets.append(raw)
-            raw = raw.get_object()
-        if isinstance(raw, ArrayObject):
-            targets.extend(ref for ref in raw if isinstance(ref, IndirectObject))
+        try:
+            page = self._page(index)
+            raw = page.raw_get("/Contents") if "/Contents" in page else None
+            targets = []
+            if isinstance(raw, IndirectObject):
+                targets.append(raw)
+                raw = raw.get_object()
+            if isinstance(raw, ArrayObject):
+                targets.extend(ref for ref in raw if isinstance(ref, IndirectObject))
+        except Exception:  # a damaged page: reading it raised already, releasing must not mask that
+            return
         cache = self._reader.resolved_objects
         for ref in targets:
             cache.pop((ref.generation, ref.idnum), None)
@@ -273,8 +291,14 @@ def _page_tree_count(reader: Any) -> int | None:
     return int(count) if isinstance(count, int) and count >= 0 else None
 
 
-class _ZlibDamage(logging.Handler):
-    """Collects, on one thread, pypdf's reports of Flate data it could decode only in part."""
+class _DamageWatch(logging.Handler):
+    """Collects, on one thread, pypdf's reports of data it could read only in part."""
+
+    # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf logs
+    # it when it falls back to decoding byte by byte, skipping what it cannot read. The others
+    # are objects it could not parse and replaced by what it could (a font dictionary with its
+    # keys shifted, a missing object read as null).
+    SIGNS = ("while decompressing data", "PdfReadError", "Invalid Elementary Object", "not defined", "Unable to find")
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -283,34 +307,66 @@ class _ZlibDamage(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf
-        # logs it when it falls back to decoding byte by byte, skipping what it cannot read.
-        if record.thread == self.thread and "while decompressing data" in message:
+        if record.thread == self.thread and any(sign in message for sign in self.SIGNS):
             self.messages.append(message)
 
 
-_PYPDF_FILTERS = logging.getLogger("pypdf.filters")
+_PYPDF = logging.getLogger("pypdf")
 
 
 @contextmanager
-def _undecodable_streams_raise(file: str, page: int) -> Iterator[None]:
-    """Turn a content stream pypdf could only partly decode into :class:`DamagedPdfError`.
+def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
+    """Turn what pypdf could read only in part, while reading a page, into :class:`DamagedPdfError`.
 
-    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and logs a warning:
-    the page would silently lose text (line items) and the invoice would still be booked.
-    A stream with a few stray bytes after its end (a known producer quirk) decodes without
-    a warning and is accepted.
+    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and of objects it
+    cannot parse, and logs a warning: the page would silently lose text (line items) or read
+    with wrong fonts (words run together), and the invoice would still be booked. A stream
+    with a few stray bytes after its end (a known producer quirk) and a wrong cross-reference
+    offset (rebuilt when the file is opened) read without such a warning and are accepted.
     """
-    watch = _ZlibDamage()
-    _PYPDF_FILTERS.addHandler(watch)
+    watch = _DamageWatch()
+    _PYPDF.addHandler(watch)
     try:
         yield
     finally:
-        _PYPDF_FILTERS.removeHandler(watch)
+        _PYPDF.removeHandler(watch)
     if watch.messages:
-        raise DamagedPdfError(
-            f"damaged content stream, it cannot be decoded ({watch.messages[0]})", file=file, page=page
-        )
+        raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)
+
+
+def _check_flate_streams(contents: Any) -> None:
+    """Raise ``ValueError`` for a Flate content stream whose data fails zlib's own checksum.
+
+    pypdf forgives a bad checksum (it retries without the stream's last bytes, for producers
+    that add stray bytes after the data): a changed byte inside the data then reads as other
+    text without any warning. Stray bytes *after* a complete stream are still accepted.
+    """
+    from pypdf.filters import ASCII85Decode, ASCIIHexDecode
+    from pypdf.generic import ArrayObject
+
+    if contents is None:
+        return
+    contents = contents.get_object()
+    for stream in list(contents) if isinstance(contents, ArrayObject) else [contents]:
+        stream = stream.get_object()
+        filters = stream.get("/Filter")
+        filters = [filters] if isinstance(filters, str) else list(filters or ())
+        if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
+            continue
+        data = stream._data
+        for name in filters[: filters.index("/FlateDecode")]:
+            if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
+                return  # an unusual chain: leave it to pypdf
+            data = (ASCII85Decode if name == "/ASCII85Decode" else ASCIIHexDecode).decode(data)
+        inflater = zlib.decompressobj()
+        try:
+            while data and not inflater.eof:
+                inflater.decompress(data, 1 << 20)
+                data = inflater.unconsumed_tail
+        except zlib.error as exc:
+            raise ValueError(f"damaged content stream, it cannot be decoded ({exc})") from exc
+        if not inflater.eof:
+            raise ValueError("damaged content stream, its compressed data ends early")
 
 
 def _canonical(obj: Any, depth: int = 0) -> str:

@@ -153,11 +153,12 @@ class TestKey:
         def disk_full(fd):
             raise OSError(28, "No space left on device")
 
+        real_fsync = cache_module.os.fsync
         monkeypatch.setattr(cache_module.os, "fsync", disk_full)
         with pytest.raises(CacheKeyError, match="No space left"):
             PageCache(tmp_path / "cache").put(key(1), 1)
         assert sorted(p.name for p in tmp_path.iterdir()) == []
-        monkeypatch.undo()
+        monkeypatch.setattr(cache_module.os, "fsync", real_fsync)  # the disk has room again
         cache = PageCache(tmp_path / "cache")
         assert cache.put(key(1), 1) and len((tmp_path / "cache.key").read_bytes()) == 64
 
