@@ -430,6 +430,7 @@ def _item_record(row: Row) -> ItemRecord | None:
         amounts=tuple(amounts),
         y=round(row.y, 3),
         size=round(row.size, 3),
+        lead_x1=round(words[position - 1].x1, 3),
     )
 
 
@@ -768,7 +769,12 @@ class _ItemBuilder:
         self.qty_count = QTY_COLUMNS[document_type]
         self.warnings: list[str] = []
         self.items: list[LineItem] = []
-        self._parts: list[str] = []  # description parts of the current item
+        # Each item's description as lines: above its row, on its row, below its row.
+        self._above_lines: list[list[str]] = []
+        self._row_text: list[str] = []
+        self._below_lines: list[list[str]] = []
+        # Lines between two rows that only the document's cell alignment can share out.
+        self._undecided: list[tuple[int, list[str]]] = []
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row
         self._open = False  # the current item may still take description lines and its tariff
@@ -781,7 +787,6 @@ class _ItemBuilder:
         self._header_columns: tuple[float, ...] = ()
         # Description lines not yet given to an item: below the current item's row or above the next.
         self._pending: list[tuple[int, TextRecord]] = []
-        self._above = 0  # lines the current item took from above its row
         self._seen = (0, 0.0)  # page and baseline of the last table record
         self._lines_above = 0  # evidence: cells whose description starts above the numbers
         self._lines_below = 0  # evidence: cells whose description goes on below the numbers
@@ -834,17 +839,15 @@ class _ItemBuilder:
                 return False
         elif not record.first and self._pending:
             return False
-        left, right = self._span if self.items else (self._column_left(), float("inf"))
+        if not self.items:
+            return True  # judged by the columns of the item that takes it (see _split_pending)
+        left, right = self._span
         return record.x0 >= left and record.x1 <= right
-
-    def _column_left(self) -> float:
-        known = self._known_description_x()
-        return float("-inf") if known is None else known - 2.0
 
     def _flush_pending(self) -> None:
         """Every waiting line belongs to the current item (a tariff, totals or other text follows)."""
         if self._pending and self._open:
-            self._parts.extend(r.text for _, r in self._pending)
+            self._below_lines[-1].extend(r.text for _, r in self._pending)
             self._last = (self._pending[-1][0], self._pending[-1][1].y)
             self._lines_below += 1
         self._pending = []
@@ -858,6 +861,8 @@ class _ItemBuilder:
         (bottom-aligned), or as many below as the current item had above (middle).
         """
         pending, self._pending = self._pending, []
+        left, right = self._columns(record)
+        pending = [(p, r) for p, r in pending if r.x0 >= left and r.x1 <= right]
         if not pending:
             return []
         if not self._open:
@@ -867,19 +872,37 @@ class _ItemBuilder:
         points = [(last_page, last_y), *((p, r.y) for p, r in pending), (page, record.y)]
         gaps = [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
         cut = _widest_gap(gaps)
-        if cut is None:
+        lines = [r.text for _, r in pending]
+        if cut is None:  # shared out in finish(), when the document has shown how its cells align
+            self._undecided.append((len(self.items) - 1, lines))
+            return []
+        if cut:
+            self._below_lines[-1].extend(lines[:cut])
+            self._lines_below += 1
+        if cut < len(lines):
+            self._lines_above += 1
+        return lines[cut:]
+
+    def _share_undecided(self) -> None:
+        """Share out the lines no gap decided, by how the document's cells are aligned.
+
+        Top-aligned cells (no description ever started above its row): the lines continue
+        the item above. Bottom-aligned (lines above rows, never below): they start the item
+        below. Middle (both): the item above takes as many as it had above its row.
+        """
+        for index, lines in self._undecided:
             if not self._lines_above:
-                cut = len(pending)  # top-aligned cells: every line continues the current item
+                cut = len(lines)
             elif not self._lines_below:
                 cut = 0
             else:
-                cut = min(self._above, len(pending))
-        if cut:
-            self._parts.extend(r.text for _, r in pending[:cut])
-            self._lines_below += 1
-        if cut < len(pending):
-            self._lines_above += 1
-        return [r.text for _, r in pending[cut:]]
+                cut = min(len(self._above_lines[index]), len(lines))
+            self._below_lines[index][:0] = lines[:cut]
+            self._above_lines[index + 1][:0] = lines[cut:]
+        self._undecided = []
+        for index, item in enumerate(self.items):
+            lines = [*self._above_lines[index], self._row_text[index], *self._below_lines[index]]
+            self.items[index] = replace(item, description=join_lines(lines))
 
     def _flush_stray_tariffs(self) -> None:
         for record in self._stray_tariffs:
@@ -894,14 +917,12 @@ class _ItemBuilder:
     def finish(self) -> tuple[list[LineItem], Totals | None]:
         self._flush_pending()
         self._close()
+        self._share_undecided()
         self._flush_stray_tariffs()
         return self.items, Totals(**self._totals) if self._totals else None
 
     def _close(self) -> None:
-        """Fix the current item's description (its wrapped lines are all in)."""
-        if self._parts and self.items:
-            self.items[-1] = replace(self.items[-1], description=join_lines(self._parts))
-        self._parts = []
+        """The current item takes no more description lines or tariff."""
         self._open = False
 
     def _takes_tariff(self, record: TariffRecord, page: int, records_before: int) -> bool:
@@ -920,11 +941,7 @@ class _ItemBuilder:
         quantities, description_words = self._split_body(record)
         if description_words:
             _sample(self._description_x, description_words[0].x0)
-        tolerance = 0.6 * record.size
-        left = description_words[0].x0 if description_words else self._known_description_x()
-        qty_words = [w for w in record.body if all(w is not d for d in description_words)]
-        right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
-        self._span = ((left if left is not None else float("-inf")) - tolerance, right + tolerance)
+        self._span = self._columns(record, description_words)
         list_price, unit_price, extended, printed = _prices(record.amounts, _candidates(self.document_type, quantities))
         known_price = unit_price if printed else None
         quantity = _billed_quantity(self.document_type, quantities, list_price, known_price, extended)
@@ -935,7 +952,11 @@ class _ItemBuilder:
         else:
             ordered, allocated = None, None
             shipped, backordered = quantities
-        description = join_lines([*above, " ".join(w.text for w in description_words)])
+        row_text = " ".join(w.text for w in description_words)
+        description = join_lines([*above, row_text])  # final once its lines below are in (finish)
+        self._above_lines.append(list(above))
+        self._row_text.append(row_text)
+        self._below_lines.append([])
         self.items.append(
             LineItem(
                 page=page,
@@ -955,23 +976,41 @@ class _ItemBuilder:
                 unit_price_printed=printed,
             )
         )
-        self._parts = [description] if description else []
-        self._above = len(above)
         self._last = (page, record.y)
         self._size = record.size
         self._open = True
+
+    def _columns(self, record: ItemRecord, description_words: Sequence[Word] | None = None) -> tuple[float, float]:
+        """Left and right bounds of the description column at an item's row.
+
+        It starts after the code and UPC cells (or at the row's own description words, or
+        where earlier rows' descriptions started) and ends before the first quantity.
+        """
+        if description_words is None:
+            description_words = self._split_body(record, learn=False)[1]
+        tolerance = 0.6 * record.size
+        if record.lead_x1:
+            left = record.lead_x1
+        elif description_words:
+            left = description_words[0].x0 - tolerance
+        else:
+            known = self._known_description_x()
+            left = float("-inf") if known is None else known - tolerance
+        qty_words = [w for w in record.body if all(w is not d for d in description_words)]
+        right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
+        return left, right + tolerance
 
     def _known_description_x(self) -> float | None:
         if self._description_x:
             return statistics.median(self._description_x)
         return self._header_x
 
-    def _split_body(self, record: ItemRecord) -> tuple[list[int], list[Word]]:
+    def _split_body(self, record: ItemRecord, *, learn: bool = True) -> tuple[list[int], list[Word]]:
         """Split a product row's body into its quantity columns and its description words."""
         tail = _trailing_integers(record.body)
         count = self.qty_count
         if len(tail) >= count:
-            for edges, word in zip(self._edges, tail[-count:], strict=True):
+            for edges, word in zip(self._edges, tail[-count:], strict=True) if learn else ():
                 _sample(edges, (word.x0 + word.x1) / 2)
             return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
         # Blank quantity cells: place each printed quantity in the nearest known column (learned
@@ -985,7 +1024,7 @@ class _ItemBuilder:
             if distances[column] <= 3 * record.size:
                 quantities[column] = _int(word.text)
                 placed.append(word)
-        if len(placed) < len(tail) or not columns:
+        if learn and (len(placed) < len(tail) or not columns):
             self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
         return quantities, [w for w in record.body if all(w is not p for p in placed)]
 

@@ -77,6 +77,7 @@ class ItemRecord:
     amounts: tuple[str, ...]
     y: float
     size: float
+    lead_x1: float = 0.0  # right edge of the code and UPC cells: the description column starts after it
     kind: Literal["item"] = "item"
 
 
@@ -206,6 +207,7 @@ def _record_to_dict(record: Record) -> dict[str, Any]:
             "amounts": list(record.amounts),
             "y": record.y,
             "size": record.size,
+            "lead_x1": record.lead_x1,
         }
     if isinstance(record, TariffRecord):
         return {"kind": "tariff", "amount": record.amount, "y": record.y}
@@ -233,6 +235,7 @@ def _record_from_dict(data: dict[str, Any]) -> Record:
             amounts=tuple(data["amounts"]),
             y=data["y"],
             size=data["size"],
+            lead_x1=data.get("lead_x1", 0.0),
         )
     if kind == "tariff":
         return TariffRecord(amount=data["amount"], y=data["y"])
