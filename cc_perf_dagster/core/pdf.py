@@ -165,7 +165,7 @@ class _PypdfDocument:
         try:
             digest.update(repr([float(v) for v in page.mediabox]).encode())
             digest.update(repr(page.get("/Rotate", 0)).encode())
-            _check_flate_streams(page.get("/Contents"))
+            _check_flate_streams(page.get("/Contents"), self._file, index + 1)
             contents = page.get_contents()
             if contents is not None:
                 digest.update(contents.get_data())
@@ -184,6 +184,8 @@ class _PypdfDocument:
                     if xobjects[name].get("/Subtype") == "/Form":
                         digest.update(name.encode())
                         digest.update(self._font_hash(xobjects.raw_get(name)).encode())
+        except DamagedPdfError:
+            raise
         except Exception as exc:
             raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
 
@@ -334,8 +336,8 @@ def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
         raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)
 
 
-def _check_flate_streams(contents: Any) -> None:
-    """Raise ``ValueError`` for a Flate content stream whose data fails zlib's own checksum.
+def _check_flate_streams(contents: Any, file: str, page: int) -> None:
+    """Raise :class:`DamagedPdfError` for a Flate content stream whose data fails zlib's own checksum.
 
     pypdf forgives a bad checksum (it retries without the stream's last bytes, for producers
     that add stray bytes after the data): a changed byte inside the data then reads as other
@@ -364,9 +366,11 @@ def _check_flate_streams(contents: Any) -> None:
                 inflater.decompress(data, 1 << 20)
                 data = inflater.unconsumed_tail
         except zlib.error as exc:
-            raise ValueError(f"damaged content stream, it cannot be decoded ({exc})") from exc
+            raise DamagedPdfError(
+                f"damaged content stream, it cannot be decoded ({exc})", file=file, page=page
+            ) from exc
         if not inflater.eof:
-            raise ValueError("damaged content stream, its compressed data ends early")
+            raise DamagedPdfError("damaged content stream, its compressed data ends early", file=file, page=page)
 
 
 def _canonical(obj: Any, depth: int = 0) -> str:
