@@ -5,7 +5,8 @@
 * ``invoice`` (graph-backed): plan page batches, extract them in parallel steps, assemble.
   Its code version is the parser version: bumping it makes every partition stale.
 * ``booking_rows``: the six-column rows of each invoice, as CSV.
-* ``purchasing_sheet``: every invoice's booking rows in one CSV, ready for the sheet.
+* ``purchasing_sheet``: every invoice's booking rows in one CSV, ready for the sheet; each
+  invoice number once (the newer file of a number wins, :mod:`cc_perf_dagster.core.dedupe`).
 """
 
 import csv
@@ -32,7 +33,8 @@ from dagster import (
 
 from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
-from cc_perf_dagster.core.export import BOOKING_HEADER, booking_csv, invoice_from_record
+from cc_perf_dagster.core.dedupe import candidate, registered_note, sheet_by_invoice_number
+from cc_perf_dagster.core.export import booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
 from cc_perf_dagster.ops import assemble_invoices, booking_preview, extract_page_batch, plan_page_batches
 from cc_perf_dagster.resources import InvoiceStorage
@@ -135,8 +137,9 @@ def invoice(invoice_file):
     kinds={"csv"},
     description="Booking rows of one invoice (Date, Vendor, Invoice#, Description, Price, Qty), billed lines only.",
 )
-def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> dict[str, str]:
-    """One CSV text per partition."""
+def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict], storage: InvoiceStorage) -> dict[str, str]:
+    """One CSV text per partition; ``same_invoice_number`` says when another partition carries its number."""
+    registry = storage.registry()
     out, metadata = {}, {}
     for key, data in sorted(invoice.items()):
         parsed = invoice_from_record({"invoice": data})
@@ -147,6 +150,9 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> di
             "invoice_date": str(parsed.invoice_date or ""),
             "preview": booking_preview(parsed),
         }
+        note = registered_note(registry, key, parsed.invoice_number)
+        if note is not None:
+            metadata[key]["same_invoice_number"] = note
     add_metadata_per_partition(context, metadata)
     return out
 
@@ -158,33 +164,37 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict]) -> di
     kinds={"csv"},
     description="Every invoice's booking rows in one table, ready to paste into the purchasing sheet.",
 )
-def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str]) -> str:
-    """Concatenate the per-invoice CSVs under one header, leaving out invoices whose latest attempt failed.
+def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str], storage: InvoiceStorage) -> str:
+    """The per-invoice CSVs under one header, each invoice number once, without invoices whose latest attempt failed.
 
     An invoice refused after it was booked once (its file replaced by one that is not read
     well) still has its old booking rows on disk; they are not the current file's, so they stay out.
+    Of the partitions carrying one invoice number, only the newer file's rows are taken
+    (:func:`cc_perf_dagster.core.dedupe.sheet_by_invoice_number`); the others are listed under
+    ``superseded`` with the reason.
     """
     failed = _failed_invoices(context, sorted(booking_rows))
     if failed:
         context.log.warning(f"not in the sheet, their latest invoice run failed: {', '.join(failed)}")
     booking_rows = {key: text for key, text in booking_rows.items() if key not in failed}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(BOOKING_HEADER)
-    rows = 0
-    for _key, text in sorted(booking_rows.items()):
-        body = list(csv.reader(io.StringIO(text)))[1:]
-        writer.writerows(body)
-        rows += len(body)
+    registry = storage.registry()
+    entries = {key: registry.get(key) for key in booking_rows}
+    sheet = sheet_by_invoice_number(
+        booking_rows, {key: candidate(entry, "") for key, entry in entries.items() if entry is not None}
+    )
+    for superseded in sheet.superseded:
+        context.log.warning(f"not in the sheet: {superseded.reason}")
     context.add_output_metadata(
         {
-            "invoices": len(booking_rows),
-            "rows": rows,
+            "invoices": sheet.invoices,
+            "rows": sheet.rows,
             "not_booked": MetadataValue.json(failed),
-            "preview": MetadataValue.md(_preview(buffer.getvalue())),
+            "superseded": MetadataValue.json([s.to_dict() for s in sheet.superseded]),
+            "duplicate_invoice_numbers": len({s.invoice_number for s in sheet.superseded}),
+            "preview": MetadataValue.md(_preview(sheet.text)),
         }
     )
-    return buffer.getvalue()
+    return sheet.text
 
 
 def _failed_invoices(context: AssetExecutionContext, keys: list[str]) -> list[str]:

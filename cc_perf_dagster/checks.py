@@ -6,6 +6,9 @@
   their completeness rests on the page counts alone (see :mod:`cc_perf_dagster.core.bookability`).
 * ``processing_time``: the invoice was processed within the time budget (default 60 s). WARN.
 * ``peak_memory``: the step processes stayed within the memory budget (default 800 MB). WARN.
+* ``unique_invoice_number``: no other registered partition carries the same invoice number. WARN:
+  the sheet books the number once anyway (the newer file, :mod:`cc_perf_dagster.core.dedupe`);
+  ``failing`` names, per partition, the other partitions and files and which one is booked.
 
 An invoice that is not bookable (no line items, consistency below the minimum, totals that do
 not add up, pages not read) fails its step before the checks run, so what these checks see has
@@ -29,6 +32,11 @@ CHECK_SPECS = [
     AssetCheckSpec("totals_reconcile", asset=INVOICE_ASSET, description="The printed totals block adds up."),
     AssetCheckSpec("processing_time", asset=INVOICE_ASSET, description="Processed within the time budget."),
     AssetCheckSpec("peak_memory", asset=INVOICE_ASSET, description="Step memory within the memory budget."),
+    AssetCheckSpec(
+        "unique_invoice_number",
+        asset=INVOICE_ASSET,
+        description="No other partition carries the same invoice number (else only the newer file is booked).",
+    ),
 ]
 
 
@@ -44,11 +52,12 @@ def evaluate_checks(
     time_budget_s: float,
     memory_budget_mb: float,
 ) -> list[AssetCheckResult]:
-    """The four check results for the partitions of one run.
+    """The check results for the partitions of one run.
 
     Args:
         metrics: Per partition key, its figures (``consistency_score``, ``totals_reconcile``,
-            ``processing_time_s``, ``peak_rss_mb``).
+            ``processing_time_s``, ``peak_rss_mb``, and optionally ``same_invoice_number``: what
+            :func:`cc_perf_dagster.core.dedupe.same_number_note` says, ``None`` when unique).
         min_consistency: Lowest passing consistency score.
         time_budget_s: Processing-time budget per invoice.
         memory_budget_mb: Peak-memory budget.
@@ -82,11 +91,18 @@ def evaluate_checks(
             "peak_rss_mb",
             f"at most {memory_budget_mb} MB",
         ),
+        (
+            "unique_invoice_number",
+            AssetCheckSeverity.WARN,
+            lambda m: m.get("same_invoice_number") is None,
+            "same_invoice_number",
+            "no other partition carries the same invoice number",
+        ),
     ]
     results = []
     for name, severity, passes, figure, target in rules:
-        failing = {key: m[figure] for key, m in metrics.items() if not passes(m)}
-        values = [m[figure] for m in metrics.values() if m[figure] is not None]
+        failing = {key: m.get(figure) for key, m in metrics.items() if not passes(m)}
+        values = [m.get(figure) for m in metrics.values() if m.get(figure) is not None]
         numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         metadata: dict[str, Any] = {"target": target, "partitions": len(metrics), "failing_partitions": len(failing)}
         if numeric:

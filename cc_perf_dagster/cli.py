@@ -18,6 +18,8 @@ Exit status (see EXIT_CODES):
        hold, a page without text, fewer pages read than declared): what was read is still
        printed, and one line on stderr names the file and the reason
 ``summary`` and ``process`` exit 2 if any input is bad, else 3 if any document is not booked.
+``process`` lists a file whose bytes are already registered under another name as
+``[duplicate]`` (processed and booked once, as the first name): not an error, status 0.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ PROCESS_COLUMNS = (
 
 
 def _progress_line(outcome) -> str:
+    if outcome.status == "duplicate":
+        return one_line(f"cc-perf: [duplicate] {outcome.file}: {outcome.note or outcome.error}")
     if outcome.status == "not_booked":
         return f"cc-perf: [not booked] {outcome.partition_key} ({outcome.file}): {outcome.error}"
     if outcome.status != "materialized":
@@ -212,7 +216,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
     refused = sum(o.status == "not_booked" for o in outcomes)
-    return _status(sum(o.status not in ("materialized", "not_booked") for o in outcomes), refused)
+    return _status(sum(o.status not in ("materialized", "not_booked", "duplicate") for o in outcomes), refused)
 
 
 def _overview_line() -> str | None:

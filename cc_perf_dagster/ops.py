@@ -30,6 +30,7 @@ from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.bookability import ensure_bookable
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
+from cc_perf_dagster.core.dedupe import registered_note
 from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import (
     BOOKING_HEADER,
@@ -48,6 +49,7 @@ from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import PdfDocument
 from cc_perf_dagster.core.planning import DocumentTask, plan_batches
+from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
 
 PREVIEW_ROWS = 10
@@ -58,6 +60,8 @@ PER_INVOICE_LOG_LIMIT = 10
 FAILED_PARTITIONS = "failed_partitions"
 # Failure metadata: of those, the ones read but not bookable (core.bookability), as a JSON list.
 NOT_BOOKED_PARTITIONS = "not_booked_partitions"
+# Failure metadata: of those, the copies of another partition's bytes, not read again (core.dedupe).
+DUPLICATE_PARTITIONS = "duplicate_partitions"
 
 
 def _prefix(context: OpExecutionContext, key: str | None = None) -> str:
@@ -84,12 +88,19 @@ def plan_page_batches(
     registry = storage.registry()
     invoices: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
+    copies: set[str] = set()
     documents: list[DocumentTask] = []
     keys = run_partition_keys(context)
     for key in keys:
         entry = registry.refresh(key)
         if entry is None:
             failures[key] = f"{key}: no file registered for this partition, or the file is gone"
+            continue
+        original = registry.original_of(entry)
+        if original is not None:  # the same bytes are another partition's invoice: read and booked there
+            failures[key] = duplicate_reason(entry.file, original)
+            copies.add(key)
+            context.log.warning(f"{_prefix(context, key)} {failures[key]}")
             continue
         with Meter() as meter:
             try:
@@ -105,7 +116,7 @@ def plan_page_batches(
             cached = " (document cached)" if plan["document_hit"] else ""
             context.log.info(f"{_prefix(context, key)} {entry.file}: {plan['page_count']} pages{cached}")
     if failures:
-        raise partition_failure(failures, partitions=len(keys))
+        raise partition_failure(failures, duplicates=copies, partitions=len(keys))
     batches = plan_batches(documents, settings.cost_model())
     pages = sum(d.page_count for d in documents)
     context.log.info(
@@ -118,16 +129,30 @@ def plan_page_batches(
         yield DynamicOutput(value, mapping_key=f"batch_{index}", output_name="batches")
 
 
-def partition_failure(failures: dict[str, str], *, not_booked: Iterable[str] = (), **metadata: Any) -> Failure:
+def duplicate_reason(file: str, original: Any) -> str:
+    """Why a partition holding a copy of another partition's bytes is not read (``original``: a RegisteredFile)."""
+    return (
+        f"{file}: same content as {original.file} (partition {original.key}); "
+        f"processed once, as {original.key}, and not booked again"
+    )
+
+
+def partition_failure(
+    failures: dict[str, str], *, not_booked: Iterable[str] = (), duplicates: Iterable[str] = (), **metadata: Any
+) -> Failure:
     """The step's failure: each failing partition's reason, and the keys under ``failed_partitions``.
 
     A run over a range fails as a whole when one invoice does; the keys let whoever launched it
     run the other partitions again without the failing ones (``cc-perf process`` does).
-    ``not_booked`` names those that were read but refused (listed under ``not_booked_partitions``).
+    ``not_booked`` names those that were read but refused (listed under ``not_booked_partitions``),
+    ``duplicates`` those whose bytes are another partition's (``duplicate_partitions``).
     """
     reasons = [failures[key] for key in sorted(failures)]
-    refused = sorted(set(not_booked) & set(failures))
-    extra = {NOT_BOOKED_PARTITIONS: MetadataValue.json(refused)} if refused else {}
+    extra = {}
+    for name, keys in ((NOT_BOOKED_PARTITIONS, not_booked), (DUPLICATE_PARTITIONS, duplicates)):
+        named = sorted(set(keys) & set(failures))
+        if named:
+            extra[name] = MetadataValue.json(named)
     return Failure(
         description="\n".join(reasons),
         metadata={
@@ -142,8 +167,8 @@ def partition_failure(failures: dict[str, str], *, not_booked: Iterable[str] = (
 def failed_partitions(step_failures: Iterable[Any], name: str = FAILED_PARTITIONS) -> set[str]:
     """The partitions that step-failure events (``DagsterEvent``) name under ``name``.
 
-    ``name`` is ``failed_partitions`` (every failing partition) or ``not_booked_partitions``
-    (those read but refused).
+    ``name`` is ``failed_partitions`` (every failing partition), ``not_booked_partitions``
+    (those read but refused) or ``duplicate_partitions`` (copies of another partition's bytes).
     """
     failed: set[str] = set()
     for event in step_failures:
@@ -238,6 +263,7 @@ def assemble_invoices(
     batch_reports: list[dict],
     page_cache: PageCacheResource,
     settings: ExtractionSettings,
+    storage: InvoiceStorage,
 ):
     """Merge the page results into invoices; yield the asset value and the check results."""
     cache = page_cache.get_cache()
@@ -294,6 +320,7 @@ def assemble_invoices(
         )
     if failures:
         raise partition_failure(failures, not_booked=not_booked)
+    _note_invoice_numbers(context, storage.registry(), plan, outputs, metrics, metadata)
     add_metadata_per_partition(context, metadata)
     yield Output(outputs, "result")
     yield from evaluate_checks(
@@ -302,6 +329,30 @@ def assemble_invoices(
         time_budget_s=settings.time_budget_s,
         memory_budget_mb=settings.memory_budget_mb,
     )
+
+
+def _note_invoice_numbers(
+    context: OpExecutionContext,
+    registry: FileRegistry,
+    plan: dict,
+    outputs: dict[str, dict],
+    metrics: dict[str, dict[str, Any]],
+    metadata: dict[str, dict[str, Any]],
+) -> None:
+    """Record each read invoice's number; flag those another partition carries too (``unique_invoice_number``).
+
+    All of the run's numbers are recorded before any is compared, so two partitions of one
+    number in the same run see each other.
+    """
+    for key, stored in outputs.items():
+        if stored.get("invoice_number"):
+            registry.record_invoice_number(key, stored["invoice_number"], plan["invoices"][key]["sha256"])
+    for key, stored in outputs.items():
+        note = registered_note(registry, key, stored.get("invoice_number"))
+        metrics[key]["same_invoice_number"] = note
+        if note is not None:
+            metadata[key]["same_invoice_number"] = note
+            context.log.warning(f"{_prefix(context, key)} {note}")
 
 
 def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSettings) -> tuple[Invoice, int]:

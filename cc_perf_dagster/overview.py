@@ -3,7 +3,8 @@
 It reads the instance, not the invoice files: each current partition's latest ``invoice``
 materialization (its metadata carries the figures), the partitions whose latest attempt failed,
 and the invoice checks' rules applied to each partition's latest figures. The summary itself is plain Python
-(:mod:`cc_perf_dagster.core.performance`).
+(:mod:`cc_perf_dagster.core.performance`). Invoice numbers carried by more than one current
+partition are listed with the one booked and why (:mod:`cc_perf_dagster.core.dedupe`).
 """
 
 from typing import Any
@@ -29,8 +30,10 @@ from cc_perf_dagster.assets import (
     tagged_partitions,
 )
 from cc_perf_dagster.checks import INVOICE_ASSET, evaluate_checks
+from cc_perf_dagster.core.dedupe import Candidate, Superseded, book_once, candidate, same_number_note
 from cc_perf_dagster.core.performance import summarize, to_markdown
-from cc_perf_dagster.resources import ExtractionSettings
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage
 
 INVOICE_KEY = AssetKey(INVOICE_ASSET)
 PAGE = 1000
@@ -60,13 +63,16 @@ FIGURES = (
         "are materialized; the numbers are plotted on this asset's Plots tab."
     ),
 )
-def performance_overview(context: AssetExecutionContext, settings: ExtractionSettings) -> dict[str, Any]:
+def performance_overview(
+    context: AssetExecutionContext, settings: ExtractionSettings, storage: InvoiceStorage
+) -> dict[str, Any]:
     """Summarize the latest materialization of every registered invoice partition."""
-    summary = collect_overview(context.instance, settings)
+    summary = collect_overview(context.instance, settings, storage.registry())
     overall = summary["overall"]
     context.add_output_metadata(
         {
             **{k: v for k, v in overall.items() if isinstance(v, (int, float))},
+            "duplicate_invoice_numbers": len({d["invoice_number"] for d in summary["duplicates"]}),
             "overview": MetadataValue.md(to_markdown(summary)),
             "slowest": MetadataValue.json(
                 [{k: r[k] for k in ("key", "processing_time_s", "pages")} for r in summary["slowest"]]
@@ -80,8 +86,10 @@ def performance_overview(context: AssetExecutionContext, settings: ExtractionSet
     return summary
 
 
-def collect_overview(instance: DagsterInstance, settings: ExtractionSettings) -> dict[str, Any]:
-    """The summary of the invoice partitions registered on ``instance``."""
+def collect_overview(
+    instance: DagsterInstance, settings: ExtractionSettings, registry: FileRegistry | None = None
+) -> dict[str, Any]:
+    """The summary of the invoice partitions registered on ``instance`` (``registry``: their files)."""
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
     latest = _latest_materializations(instance, set(order))
     invoices = []
@@ -90,7 +98,33 @@ def collect_overview(instance: DagsterInstance, settings: ExtractionSettings) ->
         row = {name: metadata[name].value for name in FIGURES if name in metadata}
         if {"processing_time_s", "pages", "peak_rss_mb"} <= row.keys():
             invoices.append({"key": key, **row})
-    return summarize(invoices, failures=_failures(instance, order), failed_checks=_failed_checks(invoices, settings))
+    failures = _failures(instance, order)
+    notes, superseded = _same_numbers(invoices, {f["key"] for f in failures}, registry)
+    for row in invoices:
+        row["same_invoice_number"] = notes.get(row["key"])
+    return summarize(
+        invoices,
+        failures=failures,
+        failed_checks=_failed_checks(invoices, settings),
+        duplicates=[s.to_dict() for s in superseded],
+    )
+
+
+def _same_numbers(
+    invoices: list[dict[str, Any]], failed: set[str], registry: FileRegistry | None
+) -> tuple[dict[str, str], list[Superseded]]:
+    """Per partition, what ``unique_invoice_number`` says of it now; and the partitions not booked for it.
+
+    Partitions whose latest attempt failed are not booked at all, so they take no part.
+    """
+    candidates = []
+    for row in invoices:
+        entry = registry.get(row["key"]) if registry is not None else None
+        if row["key"] not in failed and row.get("invoice_number"):
+            number = str(row["invoice_number"])
+            candidates.append(candidate(entry, number) if entry else Candidate(row["key"], row["key"], number))
+    notes = {c.key: same_number_note(c, candidates) for c in candidates}
+    return {k: v for k, v in notes.items() if v}, book_once(candidates)[1]
 
 
 def _latest_materializations(instance: DagsterInstance, keys: set[str]) -> dict[str, Any]:
@@ -155,6 +189,7 @@ def _failed_checks(invoices: list[dict[str, Any]], settings: ExtractionSettings)
             "totals_reconcile": _reconciled(row.get("totals_reconcile")),
             "processing_time_s": row["processing_time_s"],
             "peak_rss_mb": row["peak_rss_mb"],
+            "same_invoice_number": row.get("same_invoice_number"),
         }
         for row in invoices
     }

@@ -6,10 +6,15 @@ through the multiprocess executor: one run per contiguous range of good files (b
 span invoices), and a run of its own for each file that a quick check finds unreadable, so a
 bad file fails its own partition with its reason while the others complete. If a range run
 fails anyway, its partitions are retried one per run, so the failure stays with its file.
+
+A file whose bytes are already registered under another partition (the same attachment saved
+under a second name) is not registered again: it is reported as a ``duplicate`` of that
+partition, which is processed (once) and booked (once).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -31,7 +36,7 @@ from cc_perf_dagster.assets import (
 from cc_perf_dagster.core.errors import CcPerfError
 from cc_perf_dagster.core.extract import pdf_paths, quick_check
 from cc_perf_dagster.core.planning import contiguous_ranges
-from cc_perf_dagster.core.registry import RegisteredFile, partition_key_for
+from cc_perf_dagster.core.registry import RegisteredFile, SameContent, partition_key_for
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
     SUMMARY_JOB,
@@ -40,7 +45,7 @@ from cc_perf_dagster.definitions import (
     refresh_summaries_job,
 )
 from cc_perf_dagster.instance import home_lock
-from cc_perf_dagster.ops import NOT_BOOKED_PARTITIONS, failed_partitions
+from cc_perf_dagster.ops import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
@@ -52,10 +57,14 @@ class InvoiceOutcome:
     partition_key: str
     file: str
     path: str
-    status: str = "pending"  # "materialized" | "failed" | "not_booked" (read, but refused: see core.bookability)
+    # "materialized" | "failed" | "not_booked" (read, but refused: see core.bookability)
+    # | "duplicate" (the same bytes as partition ``duplicate_of``, processed there: see core.dedupe)
+    status: str = "pending"
     error: str | None = None
     run_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    duplicate_of: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form: the fields and every metadata figure at the top level."""
@@ -93,14 +102,18 @@ class InvoiceRunner:
         """Register the files (or every PDF in the folders) and materialize them."""
         outcomes: dict[str, InvoiceOutcome] = {}
         registered: list[RegisteredFile] = []
+        copies: list[SameContent] = []
         for path in pdf_paths(paths):
             key = partition_key_for(path)
             try:
-                entry = self.registry.register(path)
+                entry = self.registry.register_content(path)
             except (CcPerfError, OSError) as exc:
                 outcome = InvoiceOutcome(key, path.name, str(path), "failed", _reason(exc, path))
                 outcomes[f"{key}@{path}"] = outcome
                 self.progress(outcome)
+                continue
+            if isinstance(entry, SameContent):
+                copies.append(entry)
                 continue
             registered.append(entry)
             outcomes[entry.key] = InvoiceOutcome(entry.key, entry.file, entry.path)
@@ -117,7 +130,19 @@ class InvoiceRunner:
                 self._run([key], outcomes, retry_singly=False)
             if refresh_sheet and any(o.status == "materialized" for o in outcomes.values()):
                 self._execute(SUMMARY_JOB, refresh_summaries_job, tags={})
+        for copy in copies:  # after the runs: the original's invoice number is known by then
+            outcome = self._duplicate(copy, outcomes.get(copy.original.key))
+            outcomes[f"{copy.key}@{copy.path}"] = outcome
+            self.progress(outcome)
         return list(outcomes.values())
+
+    def _duplicate(self, copy: SameContent, original: InvoiceOutcome | None) -> InvoiceOutcome:
+        """The outcome of a file whose bytes were processed as another partition."""
+        number = (original.metadata.get("invoice_number") if original else None) or _stored_number(
+            InvoiceStorage().path, copy.original.key
+        )
+        note = f"same content as {copy.original.file}" + (f" ({number})" if number else "") + ", processed once"
+        return InvoiceOutcome(copy.key, copy.file, copy.path, "duplicate", duplicate_of=copy.original.key, note=note)
 
     def _add_partitions(self, entries: list[RegisteredFile]) -> None:
         with home_lock(self.instance.root_directory):  # two commands adding one key must not both insert it
@@ -136,7 +161,7 @@ class InvoiceRunner:
         its own, so it fails with its own reason; otherwise every partition runs on its own.
         """
         tags = {**partition_tags(keys), ISOLATED_BY_LAUNCHER_TAG: "cc-perf process"}
-        success, run_id, metadata, failure, failed, not_booked = self._execute(
+        success, run_id, metadata, failure, failed, not_booked, copies = self._execute(
             PROCESS_JOB, process_invoices_job, tags=tags
         )
         if not success and retry_singly:
@@ -154,7 +179,7 @@ class InvoiceRunner:
             if success and key in metadata:
                 outcome.status, outcome.metadata = "materialized", metadata[key]
             else:
-                outcome.status = "not_booked" if key in not_booked else "failed"
+                outcome.status = "not_booked" if key in not_booked else "duplicate" if key in copies else "failed"
                 outcome.error = failure or "the run failed"
             self.progress(outcome)
 
@@ -172,8 +197,10 @@ class InvoiceRunner:
             return _summarize(result)
 
 
-def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str], set[str]]:
-    """What a run did: success, run id, figures per invoice, first failure, failed and not-booked partitions."""
+def _summarize(
+    result: Any,
+) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str], set[str], set[str]]:
+    """What a run did: success, run id, figures per invoice, first failure, failed, not-booked and copied partitions."""
     metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
@@ -190,7 +217,18 @@ def _summarize(result: Any) -> tuple[bool, str, dict[str, dict[str, Any]], str |
         failure = (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
         break
     not_booked = failed_partitions(failures, NOT_BOOKED_PARTITIONS)
-    return result.success, result.run_id, metadata, failure, failed_partitions(failures), not_booked
+    copies = failed_partitions(failures, DUPLICATE_PARTITIONS)
+    return result.success, result.run_id, metadata, failure, failed_partitions(failures), not_booked, copies
+
+
+def _stored_number(storage_root: Path, key: str) -> str | None:
+    """The invoice number stored for a partition by an earlier run, if any."""
+    try:
+        return json.loads((storage_root / "assets" / "invoice" / f"{key}.json").read_text(encoding="utf-8"))[
+            "invoice_number"
+        ]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _reason(exc: Exception, path: Path) -> str:

@@ -82,7 +82,7 @@ def test_one_invoice_materializes_with_metadata_checks_and_files(pipeline):
     for name, amount in expected["totals"].items():  # what the buyer compares with the paper
         assert metadata[name] == float(amount), name
     checks = pipeline.checks(result)
-    assert set(checks) == {"consistency", "totals_reconcile", "processing_time", "peak_memory"}
+    assert set(checks) == {"consistency", "totals_reconcile", "processing_time", "peak_memory", "unique_invoice_number"}
     assert all(c.passed for c in checks.values())
 
     stored = json.loads((pipeline.root / "assets/invoice" / f"{key}.json").read_text())

@@ -228,6 +228,23 @@ class TestProcess:
         overview = json.loads((home / "cc_perf" / "assets" / "performance_overview.json").read_text())
         assert [(f["key"], f["reason"]) for f in overview["failures"]] == [("CI004800000_blank", reason)]
 
+    def test_the_same_bytes_under_two_names_are_processed_and_booked_once(self, tmp_path):
+        folder, home = tmp_path / "in", tmp_path / "home"
+        folder.mkdir()
+        for name in ("a.pdf", "b.pdf"):
+            (folder / name).write_bytes((TEST_INVOICES / "CS003702114.pdf").read_bytes())
+        done = cc_perf("process", "--dagster-home", str(home), str(folder))
+        assert done.returncode == 0, done.stderr  # a duplicate is not an error
+        assert "cc-perf: [duplicate] b.pdf: same content as a.pdf (CS003702114), processed once" in done.stderr
+        status = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()[2:4]}
+        assert status == {"a": "materialized", "b": "duplicate"}
+        sheet = list(csv.reader(io.StringIO((home / "cc_perf" / "assets" / "purchasing_sheet.csv").read_text())))
+        assert [row[2] for row in sheet[1:]] == ["CS003702114"] * 41
+        again = cc_perf("process", "--dagster-home", str(home), "--json", str(folder / "b.pdf"))
+        assert again.returncode == 0, again.stderr
+        (outcome,) = json.loads(again.stdout)
+        assert (outcome["status"], outcome["duplicate_of"]) == ("duplicate", "a")
+
     def test_table_output_and_success_status(self, tmp_path):
         done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))
         assert done.returncode == 0, done.stderr

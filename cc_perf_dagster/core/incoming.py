@@ -176,7 +176,7 @@ def look(
     import time
 
     from cc_perf_dagster.core.pdf import file_sha256
-    from cc_perf_dagster.core.registry import DuplicatePartitionKeyError, partition_key_for
+    from cc_perf_dagster.core.registry import DuplicatePartitionKeyError, SameContent, partition_key_for
 
     clock = clock or time.monotonic
     state = _load_state(cursor)
@@ -208,9 +208,9 @@ def look(
         except FileNotFoundError:
             continue  # vanished mid-tick
         key = partition_key_for(item.path)
-        holder = registry.key_for_sha(sha)
-        if holder is not None and holder != key:
-            duplicates.append((item.name, holder))
+        holder = registry.original_for(sha, key)
+        if holder is not None:
+            duplicates.append((item.name, holder.key))
             state["duplicates"][item.name] = item.signature
             continue
         verdict = check(item.path) if check else None
@@ -219,12 +219,16 @@ def look(
             quarantine(item.path, folder, code="invalid_document", reason=verdict)
             continue
         try:
-            entry = registry.register(item.path, sha256=sha)
+            entry = registry.register_content(item.path, sha256=sha)  # rechecked under the registry's lock
         except DuplicatePartitionKeyError as exc:
             refused.append(Refused(item.path, exc.code, exc.reason))
             quarantine(item.path, folder, code=exc.code, reason=exc.reason)
             continue
         except FileNotFoundError:
+            continue
+        if isinstance(entry, SameContent):  # registered by another process since the first look
+            duplicates.append((item.name, entry.original.key))
+            state["duplicates"][item.name] = item.signature
             continue
         accepted.append(entry)
         state["requested"][entry.key] = entry.sha256

@@ -50,6 +50,7 @@ def summarize(
     *,
     failures: Iterable[Mapping[str, Any]] = (),
     failed_checks: Iterable[Mapping[str, Any]] = (),
+    duplicates: Iterable[Mapping[str, Any]] = (),
     slowest: int = SLOWEST,
 ) -> dict[str, Any]:
     """Overall and per-invoice figures.
@@ -61,11 +62,14 @@ def summarize(
         failures: Partitions whose latest attempt failed: ``key``, ``run_id``, ``reason``.
         failed_checks: Checks whose latest evaluation did not pass: ``check``, ``severity``,
             ``partitions`` (the failing ones), ``description``.
+        duplicates: Partitions not booked because another (newer) partition carries the same
+            invoice number: ``key``, ``file``, ``invoice_number``, ``booked_key``, ``booked_file``,
+            ``reason`` (:meth:`cc_perf_dagster.core.dedupe.Superseded.to_dict`).
         slowest: How many of the slowest invoices to name.
 
     Returns:
         ``{"overall": {...numbers...}, "invoices": [...], "slowest": [...], "failures": [...],
-        "failed_checks": [...]}``. Pages/s overall is total pages over total processing time;
+        "failed_checks": [...], "duplicates": [...]}``. Pages/s overall is total pages over total processing time;
         the cache hit rate is weighted by pages.
     """
     rows = sorted((_row(i) for i in invoices), key=lambda r: (-r["processing_time_s"], r["key"]))
@@ -98,6 +102,7 @@ def summarize(
         "slowest": rows[:slowest],
         "failures": failures,
         "failed_checks": failed_checks,
+        "duplicates": sorted((dict(d) for d in duplicates), key=lambda d: (d["invoice_number"], d["key"])),
     }
 
 
@@ -140,6 +145,19 @@ def to_markdown(summary: Mapping[str, Any], *, limit: int = TABLE_LIMIT) -> str:
             out.append(
                 f"| {c['check']} | {c.get('severity', '')} | {_cell(parts)} | {_cell(c.get('description', ''))} |"
             )
+    if summary.get("duplicates"):
+        out += [
+            "",
+            "## Invoice numbers in more than one partition (booked once: the newer file)",
+            "",
+            "| invoice | not booked | booked | reason |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {d['invoice_number']} | {_cell(d['key'])} ({_cell(d['file'])}) | "
+            f"{_cell(d['booked_key'])} ({_cell(d['booked_file'])}) | {_cell(d['reason'])} |"
+            for d in summary["duplicates"]
+        ]
     rows = summary["invoices"]
     title = "## Invoices, slowest first" + (f" (first {limit} of {len(rows)})" if len(rows) > limit else "")
     out += ["", title, ""]

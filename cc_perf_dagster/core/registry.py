@@ -14,6 +14,15 @@ Partition key rule (stable, documented, always valid):
 The registry keeps one small JSON file per key under ``root`` (``KEY.json``: path, file name,
 sha256, size, modification time), written atomically, so any process on any machine that
 sees ``root`` can find an invoice's file from its partition key.
+
+Two indexes beside it keep one booking per invoice (see :mod:`cc_perf_dagster.core.dedupe`):
+
+* ``by-sha/SHA256.json``: the partition that first registered these bytes. The same bytes under
+  another name are that partition's, not a second invoice (:meth:`FileRegistry.original_of`,
+  :meth:`FileRegistry.register_content`).
+* ``by-number/NUMBER/KEY.json``: the partitions whose bytes were read as invoice NUMBER
+  (:meth:`FileRegistry.record_invoice_number`, :meth:`FileRegistry.with_invoice_number`). A
+  record counts only while the partition's registered sha256 is the one it was read from.
 """
 
 from __future__ import annotations
@@ -86,6 +95,29 @@ class RegisteredFile:
         return st.st_size != self.size or st.st_mtime != self.mtime
 
 
+@dataclass(frozen=True, slots=True)
+class SameContent:
+    """A file whose bytes are already registered under another partition: not registered again.
+
+    Attributes:
+        path: The file handed in.
+        key: The partition key it would have had.
+        original: The registered partition that holds the same bytes.
+    """
+
+    path: str
+    key: str
+    original: RegisteredFile
+
+    @property
+    def file(self) -> str:
+        """The file name handed in."""
+        return Path(self.path).name
+
+    def __str__(self) -> str:
+        return f"{self.file}: same content as {self.original.file} (partition {self.original.key})"
+
+
 class FileRegistry:
     """Partition key -> file, stored as one JSON file per key under ``root``."""
 
@@ -125,6 +157,28 @@ class FileRegistry:
         with file_lock(self.root / ".lock"):
             return self._register(resolved, digest)
 
+    def register_content(
+        self, path: str | os.PathLike[str], *, sha256: str | None = None
+    ) -> RegisteredFile | SameContent:
+        """Register a file unless its bytes already stand under another partition.
+
+        The check and the registration are one step under the registry's lock, so of two
+        copies handed in at once (by two commands, or a command and the sensor) one is
+        registered and the other is its :class:`SameContent`.
+
+        Raises:
+            DuplicatePartitionKeyError: Another file is registered under the same key.
+            FileNotFoundError: The file does not exist.
+        """
+        resolved = Path(path).resolve()
+        digest = sha256 or file_sha256(resolved)
+        key = partition_key_for(resolved)
+        with file_lock(self.root / ".lock"):
+            original = self.original_for(digest, key)
+            if original is not None:
+                return SameContent(str(resolved), key, original)
+            return self._register(resolved, digest)
+
     def _register(self, resolved: Path, sha256: str) -> RegisteredFile:
         key = partition_key_for(resolved)
         existing = self.get(key)
@@ -144,9 +198,10 @@ class FileRegistry:
             registered_at=time.time(),
         )
         atomic_write_text(self._path(key), json.dumps(asdict(entry), indent=2) + "\n")
-        by_sha = self.root / "by-sha" / f"{entry.sha256}.json"
-        if not by_sha.exists():  # the first key to register these bytes keeps them
-            atomic_write_text(by_sha, json.dumps({"key": key}) + "\n")
+        # The first key to register these bytes keeps them while its registration stands (not
+        # retired, its file unchanged); after that the next key to register them takes them.
+        if self.original_for(sha256, key) is None and self.key_for_sha(sha256) != key:
+            atomic_write_text(self.root / "by-sha" / f"{sha256}.json", json.dumps({"key": key}) + "\n")
         return entry
 
     def key_for_sha(self, sha256: str) -> str | None:
@@ -157,6 +212,56 @@ class FileRegistry:
             return None
         entry = self.get(key)
         return key if entry is not None and entry.sha256 == sha256 else None
+
+    def original_of(self, entry: RegisteredFile) -> RegisteredFile | None:
+        """The other partition that holds ``entry``'s bytes, if there is one (then ``entry`` is a copy).
+
+        Example:
+            >>> registry.original_of(registry.get("b"))  # doctest: +SKIP
+            RegisteredFile(key='a', path='/in/a.pdf', ...)
+        """
+        return self.original_for(entry.sha256, entry.key)
+
+    def original_for(self, sha256: str, key: str) -> RegisteredFile | None:
+        """The partition other than ``key`` that holds these bytes, if any.
+
+        That is the first partition registered with them, while its registration stands and its
+        file is unchanged on disk.
+        """
+        holder = self.key_for_sha(sha256)
+        if holder is None or holder == key:
+            return None
+        original = self.get(holder)
+        if original is None or original.changed_on_disk():  # its file now holds other bytes, or is gone
+            return None
+        return original
+
+    def record_invoice_number(self, key: str, invoice_number: str, sha256: str) -> None:
+        """Note that partition ``key``'s bytes (``sha256``) were read as invoice ``invoice_number``."""
+        record = {"key": key, "invoice_number": invoice_number, "sha256": sha256}
+        atomic_write_text(self._number_folder(invoice_number) / f"{key}.json", json.dumps(record) + "\n")
+
+    def with_invoice_number(self, invoice_number: str) -> list[RegisteredFile]:
+        """The registered partitions whose current bytes were read as ``invoice_number``, by key."""
+        found = []
+        for path in sorted(self._number_folder(invoice_number).glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            entry = self.get(str(record.get("key")))
+            if (
+                entry is not None
+                and record.get("invoice_number") == invoice_number
+                and entry.sha256 == record.get("sha256")
+            ):
+                found.append(entry)
+        return found
+
+    def _number_folder(self, invoice_number: str) -> Path:
+        # The record holds the number itself; the folder name only has to be a safe file name.
+        safe = _OUTSIDE.sub("_", invoice_number)[:MAX_KEY_LENGTH] or "_"
+        return self.root / "by-number" / safe
 
     def refresh(self, key: str) -> RegisteredFile | None:
         """Re-hash a registered file if it changed on disk; ``None`` if it is gone."""

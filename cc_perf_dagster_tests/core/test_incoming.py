@@ -147,3 +147,14 @@ class TestLook:
         assert len(second.accepted) == 3
         third = self.tick(incoming, FileRegistry(tmp_path / "registry"), second.cursor)
         assert third.accepted == []
+
+    def test_two_copies_arriving_together_are_taken_once(self, tmp_path):
+        incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
+        incoming.mkdir()
+        for name in ("a.pdf", "b.pdf"):
+            shutil.copy(TEST_INVOICES / "CS003702114.pdf", incoming / name)
+        second = self.tick(incoming, registry, self.tick(incoming, registry, None).cursor)
+        (accepted,) = second.accepted
+        (duplicate,) = second.duplicates
+        assert {accepted.file, duplicate[0]} == {"a.pdf", "b.pdf"} and duplicate[1] == accepted.key
+        assert registry.keys() == [accepted.key]

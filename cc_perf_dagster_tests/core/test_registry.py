@@ -2,7 +2,13 @@ import re
 
 import pytest
 
-from cc_perf_dagster.core.registry import DuplicatePartitionKeyError, FileRegistry, partition_key_for
+from cc_perf_dagster.core.registry import (
+    DuplicatePartitionKeyError,
+    FileRegistry,
+    RegisteredFile,
+    SameContent,
+    partition_key_for,
+)
 
 VALID_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -62,3 +68,54 @@ class TestRegistry:
         pdf.unlink()
         assert registry.refresh("x") is None
         assert registry.retire("x") and registry.get("x") is None
+
+
+class TestSameContent:
+    def test_a_copy_is_not_registered_again(self, tmp_path):
+        (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4 one")
+        (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4 one")
+        registry = FileRegistry(tmp_path / "registry")
+        first = registry.register_content(tmp_path / "a.pdf")
+        copy = registry.register_content(tmp_path / "b.pdf")
+        assert isinstance(copy, SameContent) and copy.original == first and copy.key == "b"
+        assert str(copy) == "b.pdf: same content as a.pdf (partition a)"
+        assert registry.keys() == ["a"]
+        assert registry.register_content(tmp_path / "a.pdf").key == "a"  # the original itself, again
+
+    def test_a_copy_registered_directly_points_at_the_original(self, tmp_path):
+        (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4 one")
+        (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4 one")
+        registry = FileRegistry(tmp_path / "registry")
+        first = registry.register(tmp_path / "a.pdf")
+        second = registry.register(tmp_path / "b.pdf")  # what a partition added by hand stands for
+        assert registry.original_of(second) == first and registry.original_of(first) is None
+
+    def test_the_copy_takes_over_when_the_original_is_retired_or_changed(self, tmp_path):
+        for name in ("a", "b", "c"):
+            (tmp_path / f"{name}.pdf").write_bytes(b"%PDF-1.4 one")
+        registry = FileRegistry(tmp_path / "registry")
+        registry.register(tmp_path / "a.pdf")
+        registry.retire("a")
+        b = registry.register_content(tmp_path / "b.pdf")
+        assert isinstance(b, RegisteredFile)
+        (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4 two, longer")  # b's file now holds other bytes
+        c = registry.register_content(tmp_path / "c.pdf")
+        assert isinstance(c, RegisteredFile)
+        assert registry.original_of(c) is None
+
+
+class TestInvoiceNumbers:
+    def test_records_count_while_the_bytes_they_were_read_from_stand(self, tmp_path):
+        registry = FileRegistry(tmp_path / "registry")
+        entries = {}
+        for name, data in (("a", b"%PDF-1.4 one"), ("b", b"%PDF-1.4 two")):
+            (tmp_path / f"{name}.pdf").write_bytes(data)
+            entries[name] = registry.register(tmp_path / f"{name}.pdf")
+            registry.record_invoice_number(name, "CS/1", entries[name].sha256)
+        assert [e.key for e in registry.with_invoice_number("CS/1")] == ["a", "b"]
+        assert registry.with_invoice_number("CS_1") == []  # the folder name is not the number
+        (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4 another invoice")
+        registry.refresh("b")
+        assert [e.key for e in registry.with_invoice_number("CS/1")] == ["a"]
+        registry.retire("a")
+        assert registry.with_invoice_number("CS/1") == []
