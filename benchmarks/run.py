@@ -91,16 +91,31 @@ def _pdftotext_version() -> str | None:
     return (done.stderr or done.stdout).splitlines()[0].strip() if (done.stderr or done.stdout) else "unknown"
 
 
+def _pdfium_engine():
+    """The pdfium engine, or ``None`` without pypdfium2 (its column is then left empty)."""
+    from cc_perf_dagster.core.errors import EngineUnavailableError
+    from cc_perf_dagster.core.pdf import get_engine
+
+    try:
+        return get_engine("pdfium")
+    except EngineUnavailableError:
+        return None
+
+
 def bench_core(files: list[Path], rounds: int) -> dict:
     """Core extractor against raw pypdf text extraction (and pdftotext), interleaved file by file."""
     version = _pdftotext_version()
-    raw_total = core_total = poppler_total = 0.0
+    pdfium = _pdfium_engine()
+    raw_total = core_total = poppler_total = pdfium_total = 0.0
     pages = 0
     for path in files:
         pages += _raw_extract(path)  # warm the OS cache and imports for both
         extract_invoice(path)
         raw_total += _best_of(_raw_extract, path, rounds)
         core_total += _best_of(extract_invoice, path, rounds)
+        if pdfium is not None:  # the same core with the pdfium engine, same pages
+            extract_invoice(path, engine=pdfium)
+            pdfium_total += _best_of(lambda p: extract_invoice(p, engine=pdfium), path, rounds)
         if version is not None:
             poppler_total += _best_of(_pdftotext, path, rounds)
     result = {
@@ -111,6 +126,8 @@ def bench_core(files: list[Path], rounds: int) -> dict:
         "raw_pages_per_s": round(pages / raw_total, 1),
         "core_pages_per_s": round(pages / core_total, 1),
         "core_cost_ratio": round(core_total / raw_total, 3),
+        "pdfium_core_s": round(pdfium_total, 4) if pdfium is not None else None,
+        "pdfium_core_pages_per_s": round(pages / pdfium_total, 1) if pdfium is not None else None,
         "target_ratio_max": TARGET_CORE_RATIO,
         "pdftotext": version,
         "pdftotext_s": None,
@@ -135,7 +152,16 @@ def bench_core_by_producer(rounds: int) -> dict:
         other = bench_core(chromium, rounds)
         result["chromium"] = {
             key: other[key]
-            for key in ("files", "pages", "raw_extract_text_s", "core_s", "raw_pages_per_s", "core_pages_per_s")
+            for key in (
+                "files",
+                "pages",
+                "raw_extract_text_s",
+                "core_s",
+                "raw_pages_per_s",
+                "core_pages_per_s",
+                "pdfium_core_s",
+                "pdfium_core_pages_per_s",
+            )
         }
         result["chromium"]["core_cost_ratio"] = other["core_cost_ratio"]
     return result

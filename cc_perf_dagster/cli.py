@@ -1,9 +1,11 @@
 """``cc-perf``: the command line for scripts and operators.
 
 Subcommands:
-    extract FILE [--format json|csv]   print one document as JSON (or booking-row CSV)
-    summary PATH...                     extract files or folders and print a table (no Dagster)
-    process [--dagster-home DIR] [--json] PATH...
+    extract FILE [--format json|csv] [--engine pypdf|pdfium]
+                                        print one document as JSON (or booking-row CSV)
+    summary [--engine pypdf|pdfium] PATH...
+                                        extract files or folders and print a table (no Dagster)
+    process [--dagster-home DIR] [--json] [--engine pypdf|pdfium] PATH...
                                         register files as partitions and materialize them
                                         through the Dagster job; a table (or JSON) per invoice
     cache stats|clear [--cache-dir DIR] what the page cache holds; empty it
@@ -33,10 +35,10 @@ from pathlib import Path
 
 from cc_perf_dagster import __version__
 from cc_perf_dagster.core.bookability import DEFAULT_MIN_CONSISTENCY, refusal
-from cc_perf_dagster.core.errors import InvalidDocumentError, one_line
+from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError, one_line
 from cc_perf_dagster.core.export import booking_csv, invoice_to_json
 from cc_perf_dagster.core.extract import extract_invoice, pdf_paths
-from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, ENGINES, Limits, get_engine
 from cc_perf_dagster.core.pypdf_log import keep_pypdf_off_stderr
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_BOOKED = 0, 1, 2, 3
@@ -80,9 +82,22 @@ def _run_guarded(args: argparse.Namespace, path: str, action) -> int:
         return _fail(f"{path}: internal error ({type(exc).__name__}: {exc}); rerun with --debug", EXIT_INTERNAL)
 
 
+def _engine_missing(args: argparse.Namespace) -> str | None:
+    """Why the chosen text engine cannot be used (its library is not installed), or ``None``."""
+    try:
+        get_engine(args.engine)
+    except EngineUnavailableError as exc:
+        return exc.reason
+    return None
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
+    missing = _engine_missing(args)
+    if missing:
+        return _fail(missing, EXIT_BAD_INPUT)
+
     def action() -> int:
-        invoice = extract_invoice(args.file, limits=_limits(args))
+        invoice = extract_invoice(args.file, limits=_limits(args), engine=args.engine)
         text = booking_csv([invoice]) if args.format == "csv" else invoice_to_json(invoice)
         sys.stdout.write(text)
         refused = refusal(invoice, min_consistency=args.min_consistency)
@@ -117,11 +132,14 @@ def _is_number(text: str) -> bool:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
+    missing = _engine_missing(args)
+    if missing:
+        return _fail(missing, EXIT_BAD_INPUT)
     rows, failures, refusals = [], 0, 0
     for path in pdf_paths(args.paths):
         started = time.perf_counter()
         try:
-            invoice = extract_invoice(path, limits=_limits(args))
+            invoice = extract_invoice(path, limits=_limits(args), engine=args.engine)
         except (InvalidDocumentError, OSError) as exc:
             failures += 1
             _fail(str(exc), EXIT_BAD_INPUT)
@@ -188,6 +206,9 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from cc_perf_dagster.instance import open_instance
 
     _logging.getLogger("dagster").setLevel(_logging.WARNING)
+    missing = _engine_missing(args)
+    if missing:
+        return _fail(missing, EXIT_BAD_INPUT)
     try:
         instance = open_instance(args.dagster_home)  # under the home's lock: safe on first use
     except CcPerfError as exc:
@@ -199,7 +220,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print(_progress_line(outcome), file=sys.stderr, flush=True)
 
     with instance:
-        runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress)
+        runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress, engine=args.engine)
         outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
     if args.json:
         print(json.dumps([o.to_dict() for o in outcomes], indent=2, default=str))
@@ -299,6 +320,15 @@ def _cmd_retire(args: argparse.Namespace) -> int:
     return status
 
 
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=tuple(ENGINES),
+        default=DEFAULT_ENGINE,
+        help="the text engine that reads the PDFs (pdfium needs: pip install 'cc-perf-dagster[pdfium]')",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cc-perf``."""
     parser = argparse.ArgumentParser(
@@ -327,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("file", help="a PDF file")
     extract.add_argument("--format", choices=("json", "csv"), default="json")
+    _engine_option(extract)
     extract.set_defaults(handler=_cmd_extract)
 
     summary = commands.add_parser(
@@ -336,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     summary.add_argument("paths", nargs="+", help="PDF files or folders holding them")
+    _engine_option(summary)
     summary.set_defaults(handler=_cmd_summary)
 
     process = commands.add_parser(
@@ -353,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not rebuild the purchasing sheet and performance overview afterwards",
     )
+    _engine_option(process)
     process.set_defaults(handler=_cmd_process)
 
     cache = commands.add_parser("cache", help="inspect or empty the page cache")

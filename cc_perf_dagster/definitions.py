@@ -3,6 +3,7 @@
 Example:
     >>> from cc_perf_dagster.definitions import build_definitions
     >>> defs = build_definitions(storage_root="/shared/cc_perf", max_concurrent=4)  # doctest: +SKIP
+    >>> defs = build_definitions(engine="pdfium")  # PDFium reads the text (needs pypdfium2)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dagster import AssetSelection, DefaultSensorStatus, Definitions, define_ass
 
 from cc_perf_dagster._dagster_compat import STEP_STORAGE_MODULES
 from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
+from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, get_engine
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.overview import performance_overview
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
@@ -56,6 +58,8 @@ def build_definitions(
     start_method: Literal["forkserver", "spawn"] = "forkserver",
     forkserver_preload: Sequence[str] | None = None,
     pages_per_batch: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+    cross_check_engines: bool = False,
     settings: ExtractionSettings | None = None,
     incoming_folder: str | None = None,
     sensor_running: bool = True,
@@ -72,13 +76,26 @@ def build_definitions(
         forkserver_preload: Modules the forkserver imports once for every step process
             (default: these definitions and the instance's storage modules).
         pages_per_batch: Fixed batch size instead of the cost model (1 = one step per page).
-        settings: Full extraction settings (overrides ``max_concurrent``/``pages_per_batch``).
+        engine: The text engine, ``"pypdf"`` or ``"pdfium"`` (needs ``pypdfium2``).
+        cross_check_engines: Read each invoice with both engines and report the fields that differ.
+        settings: Full extraction settings (overrides ``max_concurrent``, ``pages_per_batch``,
+            ``engine`` and ``cross_check_engines``).
         incoming_folder: Folder the sensor watches (default ``$CC_PERF_INCOMING`` or ``./incoming``).
         sensor_running: Whether the incoming-folder, automation and rerun sensors start switched on.
         nightly_cron: When missing and stale invoices are backfilled.
         timezone: Time zone of ``nightly_cron``.
+
+    Raises:
+        ValueError: The engine's name is unknown.
+        EngineUnavailableError: The engine's library is not installed.
     """
-    settings = settings or ExtractionSettings(max_concurrent=max_concurrent, pages_per_batch=pages_per_batch)
+    settings = settings or ExtractionSettings(
+        max_concurrent=max_concurrent,
+        pages_per_batch=pages_per_batch,
+        engine=engine,
+        cross_check_engines=cross_check_engines,
+    )
+    get_engine(settings.engine)  # an unknown or missing engine fails here, not in the first run
     if cache_root is None and storage_root is not None:
         cache_root = str(Path(storage_root) / "cache")
     status = DefaultSensorStatus.RUNNING if sensor_running else DefaultSensorStatus.STOPPED

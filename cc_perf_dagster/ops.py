@@ -31,7 +31,7 @@ from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.bookability import ensure_bookable
 from cc_perf_dagster.core.creative_coop import DocumentAssembler
 from cc_perf_dagster.core.dedupe import registered_note
-from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
+from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import (
     BOOKING_HEADER,
     booking_rows,
@@ -43,11 +43,12 @@ from cc_perf_dagster.core.extract import (
     cached_document,
     cached_page,
     document_key,
+    engine_differences,
     parse_document_page,
 )
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.models import Invoice
-from cc_perf_dagster.core.pdf import PdfDocument
+from cc_perf_dagster.core.pdf import PdfDocument, TextEngine, engine_tag
 from cc_perf_dagster.core.planning import DocumentTask, plan_batches
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
@@ -84,6 +85,7 @@ def plan_page_batches(
 ):
     """Plan the run: one DynamicOutput per page batch (file paths and page numbers only)."""
     started = time.time()
+    engine = text_engine(settings)
     cache = page_cache.get_cache()
     registry = storage.registry()
     invoices: dict[str, dict[str, Any]] = {}
@@ -104,7 +106,7 @@ def plan_page_batches(
             continue
         with Meter() as meter:
             try:
-                plan = _plan_invoice(entry.path, entry.file, entry.sha256, cache, settings)
+                plan = _plan_invoice(entry.path, entry.file, entry.sha256, cache, settings, engine)
             except InvalidDocumentError as exc:
                 failures[key] = str(exc)
                 continue
@@ -179,13 +181,23 @@ def failed_partitions(step_failures: Iterable[Any], name: str = FAILED_PARTITION
     return failed
 
 
-def _plan_invoice(path: str, file: str, sha256: str, cache, settings: ExtractionSettings) -> dict[str, Any]:
+def text_engine(settings: ExtractionSettings) -> TextEngine:
+    """The configured text engine; a name that is unknown or not installed fails the step with the reason."""
+    try:
+        return settings.text_engine()
+    except (EngineUnavailableError, ValueError) as exc:
+        raise Failure(description=f"text engine {settings.engine!r}: {exc}") from exc
+
+
+def _plan_invoice(
+    path: str, file: str, sha256: str, cache, settings: ExtractionSettings, engine: TextEngine
+) -> dict[str, Any]:
     """A cached document needs nothing; any other is opened only to count (and validate) its pages."""
-    record = cache.get(document_key(sha256))
+    record = cache.get(document_key(sha256, engine))
     if record is not None:
         hashes = list(record["page_hashes"])
         return {"file": file, "sha256": sha256, "page_count": len(hashes), "hashes": hashes, "document_hit": True}
-    with PdfDocument(path, limits=settings.limits(), file=file, sha256=sha256) as doc:
+    with PdfDocument(path, limits=settings.limits(), engine=engine, file=file, sha256=sha256) as doc:
         return {
             "file": file,
             "sha256": sha256,
@@ -202,13 +214,14 @@ def extract_page_batch(
 ) -> dict:
     """Parse the batch's pages (cached pages are reused); documents held whole are assembled here."""
     cache = page_cache.get_cache()
+    engine = text_engine(settings)
     pages: list[dict[str, Any]] = []
     assembled: list[str] = []
     with Meter() as meter:
         for item in batch["items"]:
             whole = len(item["pages"]) == item["page_count"]
             try:
-                with PdfDocument(item["path"], limits=settings.limits(), file=item["file"]) as doc:
+                with PdfDocument(item["path"], limits=settings.limits(), engine=engine, file=item["file"]) as doc:
                     assembler = (
                         DocumentAssembler(item["file"], item["sha256"], declared_pages=doc.declared_page_count)
                         if whole
@@ -231,7 +244,7 @@ def extract_page_batch(
                             }
                         )
                 if assembler is not None:
-                    cache.put(document_key(item["sha256"]), invoice_to_record(assembler.finish()))
+                    cache.put(document_key(item["sha256"], engine), invoice_to_record(assembler.finish()))
                     assembled.append(item["key"])
             except InvalidDocumentError as exc:
                 raise partition_failure({item["key"]: str(exc)}) from exc
@@ -267,6 +280,7 @@ def assemble_invoices(
 ):
     """Merge the page results into invoices; yield the asset value and the check results."""
     cache = page_cache.get_cache()
+    engine = text_engine(settings)
     keys = sorted(plan["invoices"])
     single = len(keys) == 1
     outputs: dict[str, dict] = {}
@@ -286,7 +300,7 @@ def assemble_invoices(
         reported = sorted(pages_by_key.get(key, []), key=lambda p: p["page"])
         with Meter() as meter:
             try:
-                invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings)
+                invoice, reparsed = _assemble_one(entry, [p["hash"] for p in reported], cache, settings, engine)
                 ensure_bookable(invoice, min_consistency=settings.min_consistency)
             except NotBookableError as exc:  # read, but not well enough: never booked
                 failures[key] = str(exc)
@@ -304,6 +318,9 @@ def assemble_invoices(
         stored.update(partition_key=key, source_path=entry["path"])
         outputs[key] = stored
         metadata[key] = _metadata(invoice, figures)
+        metadata[key]["text_engine"] = engine_tag(engine)
+        if settings.cross_check_engines:
+            metadata[key].update(_cross_check(context, key, entry, settings, engine))
         _log_budgets(context, key, figures, settings)
         if single or len(keys) <= PER_INVOICE_LOG_LIMIT:
             context.log.info(
@@ -355,9 +372,33 @@ def _note_invoice_numbers(
             context.log.warning(f"{_prefix(context, key)} {note}")
 
 
-def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSettings) -> tuple[Invoice, int]:
+def _cross_check(
+    context: OpExecutionContext, key: str, entry: dict, settings: ExtractionSettings, engine: TextEngine
+) -> dict[str, Any]:
+    """Read the invoice with the other engine too; metadata naming every field that differs, and a warning."""
+    other = "pdfium" if engine.name == "pypdf" else "pypdf"
+    try:
+        differences = engine_differences(
+            entry["path"], engines=(engine, other), limits=settings.limits(), file=entry["file"]
+        )
+    except (EngineUnavailableError, InvalidDocumentError) as exc:
+        context.log.warning(f"{_prefix(context, key)} engines not compared: {exc}")
+        return {"engine_differences": -1}
+    found: dict[str, Any] = {"engine_differences": len(differences)}
+    if differences:
+        found["engine_difference_list"] = MetadataValue.json(differences)
+        context.log.warning(
+            f"{_prefix(context, key)} {engine.name} and {other} read {len(differences)} field(s) differently: "
+            + "; ".join(differences[:5])
+        )
+    return found
+
+
+def _assemble_one(
+    entry: dict, hashes: list[str], cache, settings: ExtractionSettings, engine: TextEngine
+) -> tuple[Invoice, int]:
     """The invoice from the cache; pages missing there (evicted, failed write) are parsed here."""
-    cached = cached_document(cache, entry["sha256"], entry["file"])  # self-checks run again
+    cached = cached_document(cache, entry["sha256"], entry["file"], engine)  # self-checks run again
     if cached is not None:
         return cached, 0
     assembler = DocumentAssembler(entry["file"], entry["sha256"], declared_pages=entry.get("declared_pages"))
@@ -365,9 +406,9 @@ def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSet
     doc: PdfDocument | None = None
     try:
         for page in range(1, entry["page_count"] + 1):
-            result = cached_page(cache, hashes[page - 1], page) if len(hashes) == entry["page_count"] else None
+            result = cached_page(cache, hashes[page - 1], page, engine) if len(hashes) == entry["page_count"] else None
             if result is None:
-                doc = doc or PdfDocument(entry["path"], limits=settings.limits(), file=entry["file"])
+                doc = doc or PdfDocument(entry["path"], limits=settings.limits(), engine=engine, file=entry["file"])
                 result = parse_document_page(doc, page, cache)
                 reparsed += 1
             assembler.add(result)
@@ -375,7 +416,7 @@ def _assemble_one(entry: dict, hashes: list[str], cache, settings: ExtractionSet
         if doc is not None:
             doc.close()
     invoice = assembler.finish()
-    cache.put(document_key(entry["sha256"]), invoice_to_record(invoice))
+    cache.put(document_key(entry["sha256"], engine), invoice_to_record(invoice))
     return invoice, reparsed
 
 

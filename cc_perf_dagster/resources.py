@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from cc_perf_dagster.core.bookability import DEFAULT_MIN_CONSISTENCY
 from cc_perf_dagster.core.cache import DEFAULT_SECRET_ENV, PageCache
-from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, ENGINES, Limits, TextEngine, get_engine
 from cc_perf_dagster.core.planning import CostModel
 from cc_perf_dagster.core.registry import FileRegistry
 
@@ -90,8 +90,18 @@ class PageCacheResource(ConfigurableResource):
 
 
 class ExtractionSettings(ConfigurableResource):
-    """Limits, the fan-out cost model and the performance budgets of the invoice asset."""
+    """The text engine, limits, the fan-out cost model and the performance budgets of the invoice asset."""
 
+    engine: str = Field(
+        default=DEFAULT_ENGINE,
+        description=f"Text engine that reads the PDFs: {' or '.join(ENGINES)}. pdfium needs the optional "
+        "pypdfium2 (pip install 'cc-perf-dagster[pdfium]'). Cached results are kept apart per engine.",
+    )
+    cross_check_engines: bool = Field(
+        default=False,
+        description="Also read each invoice with the other engine and report every field that differs "
+        "(metadata engine_differences and a warning); doubles the reading time. Needs pypdfium2.",
+    )
     max_pages: int = Field(default=Limits().max_pages, description="Refuse documents with more pages.")
     max_bytes: int = Field(default=Limits().max_bytes, description="Refuse larger files.")
     max_text_operators: int = Field(
@@ -112,6 +122,15 @@ class ExtractionSettings(ConfigurableResource):
     )
     time_budget_s: float = Field(default=60.0, description="Processing time per invoice before a warning.")
     memory_budget_mb: float = Field(default=800.0, description="Peak step memory before a warning.")
+
+    def text_engine(self) -> TextEngine:
+        """The configured text engine.
+
+        Raises:
+            ValueError: ``engine`` names no engine.
+            EngineUnavailableError: The engine's library is not installed.
+        """
+        return get_engine(self.engine)
 
     def limits(self) -> Limits:
         """The core's byte and page limits."""

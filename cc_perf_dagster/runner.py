@@ -82,6 +82,7 @@ class InvoiceRunner:
         in_process: Run in this process instead of the multiprocess executor (tests, debugging).
         progress: Called with each outcome as soon as it is known.
         console_log_level: Level of the runs' console logging (their events are stored anyway).
+        engine: The text engine the runs read with (the ``settings`` resource's ``engine``).
     """
 
     def __init__(
@@ -91,8 +92,10 @@ class InvoiceRunner:
         in_process: bool = False,
         progress: Callable[[InvoiceOutcome], None] | None = None,
         console_log_level: str = "CRITICAL",
+        engine: str | None = None,
     ):
         self.instance = instance
+        self.engine = engine
         self.console_log_level = console_log_level
         self.in_process = in_process
         self.progress = progress or (lambda outcome: None)
@@ -121,7 +124,7 @@ class InvoiceRunner:
             self._add_partitions(registered)
             good, isolated = [], []
             for entry in registered:
-                verdict = quick_check(Path(entry.path))
+                verdict = quick_check(Path(entry.path), engine=self.engine)
                 (good if verdict is None else isolated).append(entry.key)
             order = self.instance.get_dynamic_partitions(PARTITIONS_NAME)
             for keys in contiguous_ranges(good, order):
@@ -185,7 +188,9 @@ class InvoiceRunner:
 
     def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
         # The run's events still reach the instance (and the UI); only the console echo is quiet.
-        run_config = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
+        run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
+        if self.engine is not None and job_name == PROCESS_JOB:
+            run_config["resources"] = {"settings": {"config": {"engine": self.engine}}}
         if self.in_process:
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config

@@ -24,6 +24,16 @@ ITEM_KEYS = (
 )  # fmt: skip
 
 
+# Every text engine; the dev extras install pypdfium2, so both are always tested.
+ENGINE_NAMES = ("pypdf", "pdfium")
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine(request) -> str:
+    """Each text engine's name in turn."""
+    return request.param
+
+
 def good_invoices() -> list[Path]:
     """Every committed fixture PDF that has ground truth beside it (top level only, not producers/)."""
     return sorted(p for p in TEST_INVOICES.glob("*.pdf") if p.with_suffix(".expected.json").exists())

@@ -1,10 +1,14 @@
-"""Every field of every committed fixture, and of the producer corpus, against its ground truth: 100% required."""
+"""Every field of every committed fixture, and of the producer corpus, against its ground truth: 100% required.
+
+Every text engine is held to it (the ``engine`` fixture runs each case with pypdf and with PDFium).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
+from cc_perf_dagster.core.extract import engine_differences
 from cc_perf_dagster_tests.conftest import (
     DOCUMENT_KEYS,
     PRODUCER_INVOICES,
@@ -51,12 +55,22 @@ def test_there_is_a_producer_corpus():
     [*good_invoices(), *producer_invoices()],
     ids=lambda p: str(p.relative_to(PRODUCER_INVOICES)) if p.is_relative_to(PRODUCER_INVOICES) else p.name,
 )
-def test_every_field_matches_ground_truth(pdf):
+def test_every_field_matches_ground_truth(pdf, engine):
     expected = expected_for(pdf)
-    actual = invoice_to_dict(extract_invoice(pdf))
+    actual = invoice_to_dict(extract_invoice(pdf, engine=engine))
     compared, differences = field_differences(expected, actual)
     accuracy = 1 - len(differences) / compared
-    assert not differences, f"{pdf.name}: field accuracy {accuracy:.2%}\n" + "\n".join(differences[:40])
+    assert not differences, f"{pdf.name} ({engine}): field accuracy {accuracy:.2%}\n" + "\n".join(differences[:40])
+
+
+@pytest.mark.parametrize(
+    "pdf",
+    [*good_invoices(), *producer_invoices()],
+    ids=lambda p: str(p.relative_to(PRODUCER_INVOICES)) if p.is_relative_to(PRODUCER_INVOICES) else p.name,
+)
+def test_the_engines_agree_on_every_field(pdf):
+    # Beyond the ground truth: warnings, totals, every field of every item, read by both engines.
+    assert engine_differences(pdf, engines=("pypdf", "pdfium")) == []
 
 
 def test_the_accuracy_check_sees_a_wrong_field():

@@ -163,6 +163,46 @@ def test_consistency_below_the_configured_minimum_is_not_booked(tmp_path):
     )
 
 
+class TestEngines:
+    def test_the_configured_engine_reads_and_its_results_are_cached_apart(self, tmp_path):
+        from cc_perf_dagster.core.extract import document_key
+
+        pipeline = Pipeline(tmp_path / "storage")
+        (key,) = pipeline.register(TEST_INVOICES / "CI004848705.pdf")
+        first = pipeline.run([key])
+        assert pipeline.materialization(first, key)["text_engine"].startswith("pypdf-")
+        pipeline.defs = build_definitions(storage_root=str(pipeline.root), engine="pdfium")
+        second = pipeline.run([key])
+        assert second.success
+        metadata = pipeline.materialization(second, key)
+        assert metadata["text_engine"].startswith("pdfium-")
+        assert metadata["cache_hits"] == 0  # pypdf's cached document and pages are not pdfium's
+        stored = json.loads((pipeline.root / "assets/invoice" / f"{key}.json").read_text())
+        assert stored["line_items"] == expected_for(TEST_INVOICES / "CI004848705.pdf")["line_items"]
+        from cc_perf_dagster.core.cache import PageCache
+
+        sha256 = pipeline.registry.get(key).sha256
+        cache = PageCache(pipeline.root / "cache")
+        assert cache.get(document_key(sha256, "pdfium")) is not None
+        assert cache.get(document_key(sha256, "pypdf")) is not None
+
+    def test_cross_check_reports_no_difference_on_a_good_invoice(self, tmp_path):
+        pipeline = Pipeline(tmp_path / "storage")
+        pipeline.defs = build_definitions(storage_root=str(pipeline.root), cross_check_engines=True)
+        (key,) = pipeline.register(TEST_INVOICES / "CS003702114.pdf")
+        result = pipeline.run([key])
+        assert result.success
+        assert pipeline.materialization(result, key)["engine_differences"] == 0
+
+    def test_cross_check_is_off_by_default(self, pipeline):
+        (key,) = pipeline.register(TEST_INVOICES / "CS003702114.pdf")
+        assert "engine_differences" not in pipeline.materialization(pipeline.run([key]), key)
+
+    def test_an_unknown_engine_fails_when_the_definitions_are_built(self, tmp_path):
+        with pytest.raises(ValueError, match="unknown text engine 'mupdf'"):
+            build_definitions(storage_root=str(tmp_path), engine="mupdf")
+
+
 def test_a_bad_file_fails_its_run_with_its_reason(pipeline):
     (key,) = pipeline.register(TEST_INVOICES / "bad" / "scanned.pdf")
     result = pipeline.run([key])

@@ -27,9 +27,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "error", "reason"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_with_its_reason(name, error, reason):
+def test_bad_input_is_refused_with_its_reason(name, error, reason, engine):
     with pytest.raises(error) as info:
-        extract_invoice(BAD_INVOICES / name)
+        extract_invoice(BAD_INVOICES / name, engine=engine)
     assert isinstance(info.value, InvalidDocumentError)
     assert str(info.value).startswith(f"{name}: ")
     assert reason in info.value.reason

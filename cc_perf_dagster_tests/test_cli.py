@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -134,6 +135,48 @@ class TestNotBooked:
             assert done.returncode == 0 and "3  not booked" in done.stdout and "2  bad input" in done.stdout
 
 
+class TestEngineOption:
+    def test_extract_with_pdfium_reads_the_same_line_items(self):
+        pdf = TEST_INVOICES / "CI004848705.pdf"
+        done = cc_perf("extract", "--engine", "pdfium", str(pdf))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["line_items"] == expected_for(pdf)["line_items"]
+
+    def test_summary_with_pdfium(self):
+        done = cc_perf("summary", "--engine", "pdfium", str(TEST_INVOICES / "CS003702114.pdf"))
+        assert done.returncode == 0, done.stderr
+        assert "CS003702114" in done.stdout
+
+    def test_an_unknown_engine_is_a_usage_error(self):
+        done = cc_perf("extract", "--engine", "mupdf", str(TEST_INVOICES / "CI004848705.pdf"))
+        assert done.returncode == 2 and "invalid choice: 'mupdf'" in done.stderr
+
+    def test_pdfium_without_pypdfium2_exits_2_saying_what_to_install(self, tmp_path):
+        # A pypdfium2 that cannot be imported, first on the path: as if it were not installed.
+        (tmp_path / "pypdfium2").mkdir()
+        (tmp_path / "pypdfium2" / "__init__.py").write_text("raise ImportError('not installed')\n")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cc_perf_dagster.cli",
+                "extract",
+                "--engine",
+                "pdfium",
+                str(TEST_INVOICES / "CI004848705.pdf"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        assert "cc-perf: the pdfium text engine needs pypdfium2" in done.stderr
+        assert "pip install 'cc-perf-dagster[pdfium]'" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_summary_table_lists_every_invoice_and_flags_bad_ones():
     done = cc_perf("summary", str(TEST_INVOICES), str(BAD_INVOICES / "empty.pdf"))
     assert done.returncode == 2
@@ -244,6 +287,14 @@ class TestProcess:
         assert again.returncode == 0, again.stderr
         (outcome,) = json.loads(again.stdout)
         assert (outcome["status"], outcome["duplicate_of"]) == ("duplicate", "a")
+
+    def test_the_engine_option_reaches_the_runs(self, tmp_path):
+        home = tmp_path / "home"
+        pdf = TEST_INVOICES / "CI004731586.pdf"
+        done = cc_perf("process", "--dagster-home", str(home), "--json", "--engine", "pdfium", "--no-sheet", str(pdf))
+        assert done.returncode == 0, done.stderr
+        (outcome,) = json.loads(done.stdout)
+        assert outcome["status"] == "materialized" and outcome["text_engine"].startswith("pdfium-")
 
     def test_table_output_and_success_status(self, tmp_path):
         done = cc_perf("process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004790233.pdf"))

@@ -117,6 +117,12 @@ class DocumentTooLargeError(InvalidDocumentError):
     code = "too_large"
 
 
+class EngineUnavailableError(CcPerfError, ImportError):
+    """The text engine asked for needs a library that is not installed (e.g. ``pypdfium2``)."""
+
+    code = "engine_unavailable"
+
+
 class NotBookableError(InvalidDocumentError):
     """A Creative Co-op document was read, but not well enough to book (see ``core.bookability``).
 
@@ -141,6 +147,7 @@ __all__ = [
     "DocumentTooLargeError",
     "EmptyFileError",
     "EncryptedPdfError",
+    "EngineUnavailableError",
     "InvalidDocumentError",
     "NoTextLayerError",
     "NotAPdfError",

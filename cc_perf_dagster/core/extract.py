@@ -25,10 +25,10 @@ from cc_perf_dagster.core.creative_coop import (
     parse_page,
 )
 from cc_perf_dagster.core.errors import DocumentTooLargeError, InvalidDocumentError, UnsupportedDocumentError
-from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
+from cc_perf_dagster.core.export import invoice_from_record, invoice_to_dict, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
-from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, file_sha256
+from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, engine_tag, file_sha256, get_engine
 from cc_perf_dagster.core.pypdf_log import capture_pypdf_warnings, keep_pypdf_off_stderr
 
 # Every process that reads PDFs through this module (CLI, Dagster steps) keeps pypdf off stderr.
@@ -41,25 +41,38 @@ PARSER_VERSION = "2"  # 2: page-space engine, cell-aware layout; page results ca
 log = logging.getLogger(__name__)
 
 
-def page_key(content_hash: str) -> str:
-    """Cache key of a page result: the page content hash under the current parser version."""
-    return cache_key("page", content_hash, PARSER_VERSION)
+def _version(engine: str | TextEngine | None) -> str:
+    # The parser version and the engine (name and library release): a page read by one engine
+    # is never served for another, nor after the library that read it was upgraded.
+    return f"{PARSER_VERSION}/{engine_tag(engine)}"
 
 
-def document_key(sha256: str) -> str:
-    """Cache key of a whole document's page results: the file's sha256 under the parser version."""
-    return cache_key("doc", sha256, PARSER_VERSION)
+def page_key(content_hash: str, engine: str | TextEngine | None = None) -> str:
+    """Cache key of a page result: the page content hash under the parser version and the engine.
+
+    ``engine`` is a :class:`~cc_perf_dagster.core.pdf.TextEngine` or its name (default: pypdf).
+    """
+    return cache_key("page", content_hash, _version(engine))
 
 
-def cached_page(cache: PageCache | None, content_hash: str, page: int) -> PageResult | None:
+def document_key(sha256: str, engine: str | TextEngine | None = None) -> str:
+    """Cache key of a whole document's results: the file's sha256 under the parser version and the engine."""
+    return cache_key("doc", sha256, _version(engine))
+
+
+def cached_page(
+    cache: PageCache | None, content_hash: str, page: int, engine: str | TextEngine | None = None
+) -> PageResult | None:
     """A page result from the cache, renumbered to ``page`` (the same page may sit elsewhere)."""
     if cache is None:
         return None
-    hit = cache.get(page_key(content_hash))
+    hit = cache.get(page_key(content_hash, engine))
     return None if hit is None else replace(PageResult.from_dict(hit), page=page)
 
 
-def cached_document(cache: PageCache | None, sha256: str, file: str) -> Invoice | None:
+def cached_document(
+    cache: PageCache | None, sha256: str, file: str, engine: str | TextEngine | None = None
+) -> Invoice | None:
     """A whole document from the cache, its self-checks run again, or ``None``.
 
     The stored consistency score and totals verdict are never trusted: the checks of
@@ -69,7 +82,7 @@ def cached_document(cache: PageCache | None, sha256: str, file: str) -> Invoice 
     """
     if cache is None:
         return None
-    record = cache.get(document_key(sha256))
+    record = cache.get(document_key(sha256, engine))
     if record is None:
         return None
     try:
@@ -86,12 +99,12 @@ def parse_or_cached(
     """One 1-based page's result from the cache (``True``) or parsed and cached (``False``)."""
     try:
         content_hash = content_hash or doc.content_hash(page)
-        result = cached_page(cache, content_hash, page)
+        result = cached_page(cache, content_hash, page, doc.engine)
         if result is not None:
             return result, True
         result = parse_page(page, content_hash, build_rows(doc.runs(page)))
         if cache is not None:
-            cache.put(page_key(content_hash), result.to_dict())
+            cache.put(page_key(content_hash, doc.engine), result.to_dict())
         return result, False
     finally:
         doc.release(page)
@@ -170,7 +183,7 @@ def extract_invoice(
     path: str | os.PathLike[str],
     *,
     limits: Limits | None = None,
-    engine: TextEngine | None = None,
+    engine: str | TextEngine | None = None,
     file: str | None = None,
     cache: PageCache | None = None,
 ) -> Invoice:
@@ -179,7 +192,7 @@ def extract_invoice(
     Args:
         path: The PDF file.
         limits: Byte and page limits (defaults: :class:`~cc_perf_dagster.core.pdf.Limits`).
-        engine: The text engine (default: pypdf).
+        engine: The text engine or its name, ``"pypdf"`` (the default) or ``"pdfium"``.
         file: The name to report in results and errors (default: the file's base name).
         cache: A page cache. With one, a file whose bytes were seen before is not opened
             again, and only pages whose content changed are parsed.
@@ -197,9 +210,10 @@ def extract_invoice(
         ('CS003837319', 134)
     """
     name = file or Path(path).name
+    engine = get_engine(engine)
     sha256 = file_sha256(path) if cache is not None and Path(path).is_file() else None
     if sha256 is not None:
-        hit = cached_document(cache, sha256, name)
+        hit = cached_document(cache, sha256, name, engine)
         if hit is not None:
             return hit
     with capture_pypdf_warnings() as pypdf_warnings:
@@ -211,14 +225,16 @@ def extract_invoice(
     if pypdf_warnings:
         invoice = replace(invoice, warnings=(*invoice.warnings, *pypdf_warnings))
     if cache is not None:
-        cache.put(document_key(invoice.sha256), invoice_to_record(invoice))
+        cache.put(document_key(invoice.sha256, engine), invoice_to_record(invoice))
     return invoice
 
 
-def quick_check(path: str | os.PathLike[str], limits: Limits | None = None) -> str | None:
+def quick_check(
+    path: str | os.PathLike[str], limits: Limits | None = None, engine: str | TextEngine | None = None
+) -> str | None:
     """Why a file cannot be processed, from its structure and its first page, or ``None``."""
     try:
-        with PdfDocument(path, limits=limits) as doc:
+        with PdfDocument(path, limits=limits, engine=engine) as doc:
             first = next(read_pages(doc, [1]))
     except InvalidDocumentError as exc:
         return str(exc)
@@ -235,4 +251,51 @@ def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf") if path.is_dir() else [path])
+    return out
+
+
+def engine_differences(
+    path: str | os.PathLike[str],
+    *,
+    engines: tuple[str | TextEngine, str | TextEngine] = ("pypdf", "pdfium"),
+    limits: Limits | None = None,
+    file: str | None = None,
+) -> list[str]:
+    """Read a document with two text engines and list every extracted field that differs.
+
+    No cache is used: both engines read every page. Document fields (number, date, type,
+    totals, warnings) are compared by name, line items by position, each field of each item;
+    an item's page is named, so a difference points at the page that reads differently.
+
+    Returns:
+        One line per difference (``item 3 (DA4315, page 2) unit_price: pypdf '3.20', pdfium '3.25'``);
+        empty when the engines agree.
+
+    Raises:
+        InvalidDocumentError: Either engine cannot read the document (the first engine's
+            error if both fail).
+
+    Example:
+        >>> engine_differences("test_invoices/CI004848705.pdf")  # doctest: +SKIP
+        []
+    """
+    first, second = (get_engine(e) for e in engines)
+    a = invoice_to_dict(extract_invoice(path, limits=limits, engine=first, file=file))
+    b = invoice_to_dict(extract_invoice(path, limits=limits, engine=second, file=file))
+    names = (first.name, second.name)
+    out = [
+        f"{key}: {names[0]} {a.get(key)!r}, {names[1]} {b.get(key)!r}"
+        for key in sorted(set(a) | set(b))
+        if key != "line_items" and a.get(key) != b.get(key)
+    ]
+    items_a, items_b = a.get("line_items", []), b.get("line_items", [])
+    if len(items_a) != len(items_b):
+        out.append(f"line_items: {names[0]} {len(items_a)} items, {names[1]} {len(items_b)}")
+    for index, (x, y) in enumerate(zip(items_a, items_b, strict=False)):
+        where = f"item {index} ({x.get('product_code')}, page {x.get('page')})"
+        out.extend(
+            f"{where} {key}: {names[0]} {x.get(key)!r}, {names[1]} {y.get(key)!r}"
+            for key in sorted(set(x) | set(y))
+            if x.get(key) != y.get(key)
+        )
     return out

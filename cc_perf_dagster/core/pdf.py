@@ -1,8 +1,11 @@
 """Open a PDF safely, stream its pages, hash them, and read positioned text runs.
 
 The text engine sits behind a two-method interface (:class:`TextEngine` opens a
-document; :class:`EngineDocument` gives a page's content hash and its text runs), so a
-faster engine such as pypdfium2 can be added without touching the layout or the parser.
+document; :class:`EngineDocument` gives a page's content hash and its text runs), so the
+layout and the parser never see which library read the page. Two engines exist:
+``pypdf`` (the default, :class:`PypdfEngine`) and ``pdfium``
+(:class:`~cc_perf_dagster.core.pdfium.PdfiumEngine`, with the optional ``pypdfium2``);
+:func:`get_engine` turns a name into one.
 
 Page content hash:
     ``sha256`` over a version tag, the page's MediaBox and /Rotate, the page's content
@@ -16,7 +19,9 @@ Page content hash:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import logging
 import os
 import threading
@@ -98,9 +103,16 @@ class EngineDocument(Protocol):
 
 
 class TextEngine(Protocol):
-    """Opens documents for :class:`PdfDocument`. One engine instance may open many."""
+    """Opens documents for :class:`PdfDocument`. One engine instance may open many.
+
+    Attributes:
+        name: The engine's name, as settings and the command line spell it.
+        version: The version of the library behind it; cache keys include name and version,
+            so one engine's (or one release's) page results are never served for another's.
+    """
 
     name: str
+    version: str
 
     def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
         """Open a PDF from a seekable binary stream; raise an ``InvalidDocumentError``."""
@@ -112,9 +124,64 @@ class PypdfEngine:
 
     name = "pypdf"
 
+    @property
+    def version(self) -> str:
+        """The installed pypdf release."""
+        return library_version("pypdf")
+
     def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
         """Open ``stream`` with pypdf; see :class:`TextEngine`."""
         return _PypdfDocument(stream, file=file, limits=limits or Limits())
+
+
+@functools.cache
+def library_version(distribution: str) -> str:
+    """The installed release of a distribution, looked up once per process."""
+    return importlib.metadata.version(distribution)
+
+
+DEFAULT_ENGINE = "pypdf"
+# Every engine by name; the value is "module:class", imported only when asked for.
+ENGINES: dict[str, str] = {
+    "pypdf": "cc_perf_dagster.core.pdf:PypdfEngine",
+    "pdfium": "cc_perf_dagster.core.pdfium:PdfiumEngine",
+}
+
+
+def get_engine(engine: str | TextEngine | None = None) -> TextEngine:
+    """The text engine of a name (``"pypdf"``, ``"pdfium"``); an engine is returned as is.
+
+    Raises:
+        ValueError: No engine has that name.
+        EngineUnavailableError: The engine's library is not installed (for ``pdfium``:
+            ``pip install 'cc-perf-dagster[pdfium]'``).
+
+    Example:
+        >>> get_engine("pypdf").name
+        'pypdf'
+    """
+    if engine is None:
+        engine = DEFAULT_ENGINE
+    if not isinstance(engine, str):
+        return engine
+    target = ENGINES.get(engine)
+    if target is None:
+        raise ValueError(f"unknown text engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    module, _, cls = target.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), cls)()
+
+
+def engine_tag(engine: str | TextEngine | None = None) -> str:
+    """``name-version`` of an engine (default: pypdf), the engine's part of every cache key.
+
+    Example:
+        >>> engine_tag("pypdf").startswith("pypdf-")
+        True
+    """
+    engine = get_engine(engine)
+    return f"{engine.name}-{engine.version}"
 
 
 class _PypdfDocument:
@@ -221,7 +288,14 @@ class _PypdfDocument:
             interpreter.run(self._operations(contents), page.get("/Resources"))
 
     def _operations(self, stream: Any) -> list:
-        from pypdf.generic import ArrayObject, ContentStream
+        from pypdf.generic import ContentStream
+
+        self._check_operator_count(stream)
+        return ContentStream(stream, self._reader, "bytes").operations
+
+    def _check_operator_count(self, stream: Any) -> None:
+        """Refuse a content stream with more text operators than the limit, before it is parsed."""
+        from pypdf.generic import ArrayObject
 
         limit = self._limits.max_text_operators
         if limit:  # counted on the decoded bytes first: parsing is what a hostile page makes slow
@@ -230,7 +304,35 @@ class _PypdfDocument:
             if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in data) > limit:
                 raise TooManyOperatorsError(f"more than {limit} text operators on one page")
 
-        return ContentStream(stream, self._reader, "bytes").operations
+    def mediabox(self, index: int) -> tuple[float, float, float, float]:
+        """Page ``index``'s MediaBox ``(x0, y0, x1, y1)``."""
+        try:
+            return tuple(float(v) for v in self._page(index).mediabox)  # type: ignore[return-value]
+        except DamagedPdfError:
+            raise
+        except Exception as exc:
+            raise DamagedPdfError(f"damaged page box ({exc})", file=self._file, page=index + 1) from exc
+
+    def check_text_operators(self, index: int) -> None:
+        """Refuse page ``index`` if its content holds more text operators than the limit.
+
+        Another engine calls this before it parses the page itself (forms are counted only
+        by the pypdf interpreter, as it reaches them).
+
+        Raises:
+            DocumentTooLargeError: The page holds too many text operators.
+            DamagedPdfError: The page's content cannot be read.
+        """
+        page = self._page(index)
+        try:
+            contents = page.get("/Contents")
+            contents = contents.get_object() if contents is not None else None
+            if contents is not None:
+                self._check_operator_count(contents)
+        except TooManyOperatorsError as exc:
+            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
+        except Exception as exc:
+            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
 
     def _font(self, ref: Any) -> FontInfo | None:
         """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""
@@ -404,7 +506,8 @@ class PdfDocument:
 
     The file stays open (pypdf reads objects lazily from it) until :meth:`close`, or the
     end of a ``with`` block. Pages are read one at a time and their decoded content is
-    released afterwards, so memory does not grow with the page count.
+    released afterwards, so memory does not grow with the page count. ``engine`` is a
+    :class:`TextEngine` or its name (default ``"pypdf"``); :attr:`engine` is the one in use.
 
     Example:
         >>> with PdfDocument("CS003837319.pdf") as doc:          # doctest: +SKIP
@@ -417,7 +520,7 @@ class PdfDocument:
         path: str | os.PathLike[str],
         *,
         limits: Limits | None = None,
-        engine: TextEngine | None = None,
+        engine: str | TextEngine | None = None,
         file: str | None = None,
         sha256: str | None = None,
     ):
@@ -426,10 +529,12 @@ class PdfDocument:
         self.limits = limits or Limits()
         self._fh: BinaryIO | None = None
         self._sha256 = sha256
+        self.engine = get_engine(engine)
+        self._doc: EngineDocument | None = None
         self._check_file()
         self._fh = open(self.path, "rb")
         try:
-            self._doc = (engine or PypdfEngine()).open(self._fh, file=self.file, limits=self.limits)
+            self._doc = self.engine.open(self._fh, file=self.file, limits=self.limits)
             self.page_count = self._doc.page_count
             if self.page_count > self.limits.max_pages:
                 raise DocumentTooLargeError(
@@ -495,7 +600,11 @@ class PdfDocument:
         return iter(range(1, self.page_count + 1))
 
     def close(self) -> None:
-        """Close the underlying file."""
+        """Close the engine's document (where it holds one) and the underlying file."""
+        closer = getattr(self._doc, "close", None)
+        if closer is not None:
+            self._doc = None
+            closer()
         if self._fh is not None:
             self._fh.close()
             self._fh = None

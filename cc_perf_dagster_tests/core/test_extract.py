@@ -40,6 +40,29 @@ class TestWithCache:
         assert (fresh.counters.l2_hits, fresh.counters.misses) == (1, 0)
         assert invoice_to_dict(invoice)["line_items"] == invoice_to_dict(extract_invoice(PDF))["line_items"]
 
+    def test_one_engine_is_never_served_the_other_engines_results(self, tmp_path):
+        from cc_perf_dagster.core.extract import document_key, page_key
+
+        assert page_key("h", "pypdf") != page_key("h", "pdfium")
+        assert document_key("s", "pypdf") != document_key("s", "pdfium")
+        assert document_key("s") == document_key("s", "pypdf")  # pypdf is the default
+        extract_invoice(PDF, cache=PageCache(tmp_path / "cache"), engine="pypdf")
+        fresh = PageCache(tmp_path / "cache")
+        invoice = extract_invoice(PDF, cache=fresh, engine="pdfium")
+        assert fresh.counters.hits == 0  # neither the document nor any page of pypdf's
+        assert fresh.counters.misses == 1 + invoice.page_count
+        again = PageCache(tmp_path / "cache")
+        extract_invoice(PDF, cache=again, engine="pdfium")
+        assert (again.counters.hits, again.counters.misses) == (1, 0)
+
+    def test_cache_keys_carry_the_engine_library_version(self, monkeypatch):
+        from cc_perf_dagster.core import pdf
+        from cc_perf_dagster.core.extract import page_key
+
+        before = page_key("h", "pypdf")
+        monkeypatch.setattr(pdf.PypdfEngine, "version", "0.0-other")
+        assert page_key("h", "pypdf") != before
+
     def test_one_changed_page_reparses_only_that_page(self, tmp_path):
         spec = ci004848705()
         original = tmp_path / "a.pdf"
@@ -153,3 +176,44 @@ class TestBoundedCost:
 
         with pytest.raises(DocumentTooLargeError, match="more than 0 s, the limit per document"):
             extract_invoice(TEST_INVOICES / "CS003837319.pdf", limits=Limits(max_seconds=0))
+
+
+class TestEngines:
+    def test_an_unknown_engine_is_refused_by_name(self):
+        from cc_perf_dagster.core.pdf import get_engine
+
+        with pytest.raises(ValueError, match=r"unknown text engine 'mupdf'; choose one of pypdf, pdfium"):
+            get_engine("mupdf")
+
+    def test_pdfium_without_pypdfium2_says_what_to_install(self, monkeypatch):
+        import sys
+
+        from cc_perf_dagster.core.errors import EngineUnavailableError
+        from cc_perf_dagster.core.pdf import get_engine
+
+        monkeypatch.setitem(sys.modules, "pypdfium2", None)  # as if it were not installed
+        with pytest.raises(EngineUnavailableError, match=r"needs pypdfium2.*cc-perf-dagster\[pdfium\]") as info:
+            get_engine("pdfium")
+        assert isinstance(info.value, ImportError)
+
+    def test_engine_differences_names_the_field_and_the_page(self):
+        from cc_perf_dagster.core.extract import engine_differences
+        from cc_perf_dagster.core.pdf import PypdfEngine
+
+        class Misreading(PypdfEngine):
+            """pypdf, but every "38.40" reads "38.41"."""
+
+            name = "misreading"
+
+            def open(self, stream, *, file, limits=None):
+                doc = super().open(stream, file=file, limits=limits)
+                runs = doc.runs
+
+                def misread(index):
+                    return [dataclasses.replace(r, text="38.41") if r.text == "38.40" else r for r in runs(index)]
+
+                doc.runs = misread
+                return doc
+
+        differences = engine_differences(TEST_INVOICES / "CI004848705.pdf", engines=("pypdf", Misreading()))
+        assert differences == ["item 7 (DA4315, page 1) extended_price: pypdf '38.40', misreading '38.41'"]

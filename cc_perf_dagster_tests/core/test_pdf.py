@@ -68,9 +68,9 @@ def word_positions(cells, font="Helvetica", size=8):
 
 
 class TestRuns:
-    def test_one_run_per_word_with_real_positions_even_in_one_text_object(self, tmp_path):
+    def test_one_run_per_word_with_real_positions_even_in_one_text_object(self, tmp_path, engine):
         pdf = render([ROW], tmp_path / "a.pdf", single_text_object=True, shuffle_seed=3)
-        with PdfDocument(pdf) as doc:
+        with PdfDocument(pdf, engine=engine) as doc:
             runs = doc.runs(1)
         got = sorted((r.text, round(r.x0, 3), round(r.x1, 3), r.y) for r in runs)
         assert got == word_positions(ROW)
@@ -117,62 +117,63 @@ class TestStreaming:
 
 
 class TestBadInput:
-    def test_empty(self, tmp_path):
+    # Every engine refuses bad input the same way (the pdfium engine opens the structure with pypdf).
+    def test_empty(self, tmp_path, engine):
         (tmp_path / "e.pdf").write_bytes(b"")
         with pytest.raises(EmptyFileError, match=r"e\.pdf: empty file \(0 bytes\)"):
-            PdfDocument(tmp_path / "e.pdf")
+            PdfDocument(tmp_path / "e.pdf", engine=engine)
 
-    def test_not_a_pdf(self, tmp_path):
+    def test_not_a_pdf(self, tmp_path, engine):
         (tmp_path / "n.pdf").write_text("Dear customer, please find attached")
         with pytest.raises(NotAPdfError, match=r"n\.pdf: not a PDF"):
-            PdfDocument(tmp_path / "n.pdf")
+            PdfDocument(tmp_path / "n.pdf", engine=engine)
 
-    def test_truncated(self, tmp_path):
+    def test_truncated(self, tmp_path, engine):
         data = render([ROW] * 3, tmp_path / "a.pdf").read_bytes()
         (tmp_path / "t.pdf").write_bytes(data[: len(data) // 2])
         with pytest.raises(DamagedPdfError, match=r"t\.pdf: truncated"):
-            PdfDocument(tmp_path / "t.pdf")
+            PdfDocument(tmp_path / "t.pdf", engine=engine)
 
-    def test_garbage_after_a_pdf_header(self, tmp_path):
+    def test_garbage_after_a_pdf_header(self, tmp_path, engine):
         (tmp_path / "g.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n")
         with pytest.raises(DamagedPdfError, match=r"g\.pdf: damaged PDF"):
-            PdfDocument(tmp_path / "g.pdf")
+            PdfDocument(tmp_path / "g.pdf", engine=engine)
 
-    def test_encrypted(self, tmp_path):
+    def test_encrypted(self, tmp_path, engine):
         c = canvas.Canvas(str(tmp_path / "x.pdf"), encrypt="secret", invariant=1)
         c.drawString(10, 10, "CS003837319")
         c.save()
         with pytest.raises(EncryptedPdfError, match=r"x\.pdf: encrypted PDF, a password is required") as info:
-            PdfDocument(tmp_path / "x.pdf")
+            PdfDocument(tmp_path / "x.pdf", engine=engine)
         assert isinstance(info.value, PermissionError)
 
-    def test_a_content_stream_that_cannot_be_decoded_fails_its_page(self, tmp_path):
+    def test_a_content_stream_that_cannot_be_decoded_fails_its_page(self, tmp_path, engine):
         pdf = corrupt_content_stream(render([ROW] * 3, tmp_path / "a.pdf"), tmp_path / "c.pdf", page=2)
-        with PdfDocument(pdf) as doc:
+        with PdfDocument(pdf, engine=engine) as doc:
             assert doc.page_count == 3
             doc.content_hash(1)  # the other pages read as before
             doc.content_hash(3)
             with pytest.raises(DamagedPdfError, match=r"^c\.pdf: page 2: damaged content stream, it cannot be decoded"):
                 doc.content_hash(2)
 
-    def test_too_many_pages(self, tmp_path):
+    def test_too_many_pages(self, tmp_path, engine):
         pdf = render([ROW] * 4, tmp_path / "four.pdf")
         with pytest.raises(DocumentTooLargeError, match=r"four\.pdf: too large: 4 pages, the limit is 3"):
-            PdfDocument(pdf, limits=Limits(max_pages=3))
+            PdfDocument(pdf, limits=Limits(max_pages=3), engine=engine)
 
-    def test_too_many_bytes(self, tmp_path):
+    def test_too_many_bytes(self, tmp_path, engine):
         pdf = render([ROW], tmp_path / "a.pdf")
         with pytest.raises(DocumentTooLargeError, match=r"a\.pdf: too large: \d+ bytes, the limit is 100"):
-            PdfDocument(pdf, limits=Limits(max_bytes=100))
+            PdfDocument(pdf, limits=Limits(max_bytes=100), engine=engine)
 
-    def test_missing_file_is_a_plain_file_not_found(self, tmp_path):
+    def test_missing_file_is_a_plain_file_not_found(self, tmp_path, engine):
         with pytest.raises(FileNotFoundError):
-            PdfDocument(tmp_path / "missing.pdf")
+            PdfDocument(tmp_path / "missing.pdf", engine=engine)
 
-    def test_errors_carry_file_and_reason(self, tmp_path):
+    def test_errors_carry_file_and_reason(self, tmp_path, engine):
         (tmp_path / "e.pdf").write_bytes(b"")
         with pytest.raises(EmptyFileError) as info:
-            PdfDocument(tmp_path / "e.pdf")
+            PdfDocument(tmp_path / "e.pdf", engine=engine)
         assert info.value.to_dict() == {
             "error": "empty_file",
             "type": "EmptyFileError",
@@ -202,8 +203,8 @@ class TestFormXObjects:
         c.save()
         return path
 
-    def test_text_inside_a_form_is_read(self, tmp_path):
-        with PdfDocument(self.render_with_form(tmp_path / "f.pdf", "38.40")) as doc:
+    def test_text_inside_a_form_is_read(self, tmp_path, engine):
+        with PdfDocument(self.render_with_form(tmp_path / "f.pdf", "38.40"), engine=engine) as doc:
             got = sorted((r.text, round(r.x0, 3), round(r.x1, 3), r.y) for r in doc.runs(1))
         assert got == word_positions(ROW)
 
