@@ -29,7 +29,6 @@ from dagster import (
 from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import check_output_names, evaluate_checks
 from cc_perf_dagster.core.bookability import ensure_bookable
-from cc_perf_dagster.core.creative_coop import DocumentAssembler
 from cc_perf_dagster.core.dedupe import registered_note
 from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import (
@@ -51,6 +50,7 @@ from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import PdfDocument, TextEngine, engine_tag
 from cc_perf_dagster.core.planning import DocumentTask, plan_batches
 from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.core.vendors import get_vendor
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
 
 PREVIEW_ROWS = 10
@@ -223,7 +223,7 @@ def extract_page_batch(
             try:
                 with PdfDocument(item["path"], limits=settings.limits(), engine=engine, file=item["file"]) as doc:
                     assembler = (
-                        DocumentAssembler(item["file"], item["sha256"], declared_pages=doc.declared_page_count)
+                        get_vendor().assembler(item["file"], item["sha256"], declared_pages=doc.declared_page_count)
                         if whole
                         else None
                     )
@@ -401,7 +401,7 @@ def _assemble_one(
     cached = cached_document(cache, entry["sha256"], entry["file"], engine)  # self-checks run again
     if cached is not None:
         return cached, 0
-    assembler = DocumentAssembler(entry["file"], entry["sha256"], declared_pages=entry.get("declared_pages"))
+    assembler = get_vendor().assembler(entry["file"], entry["sha256"], declared_pages=entry.get("declared_pages"))
     reparsed = 0
     doc: PdfDocument | None = None
     try:

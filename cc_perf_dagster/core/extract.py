@@ -2,7 +2,7 @@
 
 The pieces are exposed separately because the Dagster wiring runs them in different
 processes: :func:`read_pages` parses any subset of pages (a batch) and
-:func:`~cc_perf_dagster.core.creative_coop.assemble` merges page results into a document.
+the vendor parser's assembler (:mod:`cc_perf_dagster.core.vendors`) merges page results into a document.
 :func:`extract_invoice` runs both in one go.
 """
 
@@ -17,19 +17,13 @@ from pathlib import Path
 
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.cache import PageCache, cache_key
-from cc_perf_dagster.core.creative_coop import (
-    NOT_CREATIVE_COOP,
-    DocumentAssembler,
-    assemble,
-    looks_unsupported,
-    parse_page,
-)
 from cc_perf_dagster.core.errors import DocumentTooLargeError, InvalidDocumentError, UnsupportedDocumentError
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_dict, invoice_to_record
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, engine_tag, file_sha256, get_engine
 from cc_perf_dagster.core.pypdf_log import capture_pypdf_warnings, keep_pypdf_off_stderr
+from cc_perf_dagster.core.vendors import get_vendor
 
 # Every process that reads PDFs through this module (CLI, Dagster steps) keeps pypdf off stderr.
 keep_pypdf_off_stderr()
@@ -102,7 +96,7 @@ def parse_or_cached(
         result = cached_page(cache, content_hash, page, doc.engine)
         if result is not None:
             return result, True
-        result = parse_page(page, content_hash, build_rows(doc.runs(page)))
+        result = get_vendor().parse_page(page, content_hash, build_rows(doc.runs(page)))
         if cache is not None:
             cache.put(page_key(content_hash, doc.engine), result.to_dict())
         return result, False
@@ -162,10 +156,11 @@ def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None =
             mention of Creative Co-op (checked before any further page is read).
     """
     reader = PageReader(doc, cache)
+    vendor = get_vendor()
     for page in pages:
         result = reader.read(page)[0]
-        if page == 1 and looks_unsupported(result):
-            raise UnsupportedDocumentError(NOT_CREATIVE_COOP, file=doc.file)
+        if page == 1 and not vendor.detect(result):
+            raise UnsupportedDocumentError(vendor.unsupported_reason, file=doc.file)
         yield result
 
 
@@ -176,7 +171,10 @@ def assemble_document(file: str, sha256: str, results: Iterable[PageResult]) -> 
         NoTextLayerError: No page has any text.
         UnsupportedDocumentError: The text is not a Creative Co-op document.
     """
-    return assemble(file, sha256, sorted(results, key=lambda r: r.page))
+    assembler = get_vendor().assembler(file, sha256)
+    for result in sorted(results, key=lambda r: r.page):
+        assembler.add(result)
+    return assembler.finish()
 
 
 def extract_invoice(
@@ -218,7 +216,7 @@ def extract_invoice(
             return hit
     with capture_pypdf_warnings() as pypdf_warnings:
         with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
-            assembler = DocumentAssembler(doc.file, doc.sha256, declared_pages=doc.declared_page_count)
+            assembler = get_vendor().assembler(doc.file, doc.sha256, declared_pages=doc.declared_page_count)
             for result in read_pages(doc, doc.pages(), cache):
                 assembler.add(result)
             invoice = assembler.finish()

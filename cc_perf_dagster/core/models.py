@@ -67,7 +67,7 @@ class ItemRecord:
 
     The body mixes description words and quantity columns; which trailing tokens are
     quantities depends on the document type, so the split is made when the document is
-    assembled (:mod:`cc_perf_dagster.core.creative_coop`), not per page.
+    assembled (:mod:`cc_perf_dagster.core.vendors.creative_coop.items`), not per page.
     """
 
     code: str

@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from cc_perf_dagster.core.creative_coop import assemble, looks_unsupported, parse_page
 from cc_perf_dagster.core.errors import UnsupportedDocumentError
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import ItemRecord, PageResult, TariffRecord, TextRun, TotalRecord
+from cc_perf_dagster.core.vendors.creative_coop import assemble, looks_unsupported, parse_page
 
 SIZE = 8.0
 OC_HEADER = [

@@ -1,0 +1,236 @@
+"""Creative Co-op order confirmations (``CS…``) and invoices (``CI…``): rows to line items.
+
+Parsing happens in two stages so that the expensive one can be cached per page:
+
+1. :func:`parse_page` turns one page's rows into a :class:`~cc_perf_dagster.core.models.PageResult`:
+   what the page says about the document (numbers, dates, table kind) and its table rows as
+   records (product rows, tariff sub-lines, totals, other text). It depends only on the page.
+2. :func:`assemble` reads the page results in order and builds the document: it decides the
+   document type, splits each product row's body into description and quantity columns,
+   attaches wrapped description lines and tariff sub-lines to their item (also across page
+   boundaries), reads the totals block, and runs the self-checks.
+
+Product rows are recognised by shape, never by their position in the content stream:
+a product code, a 12-digit UPC, a body, the unit of measure and two or three money amounts.
+The body is read from the right, so numbers inside descriptions (``6"H``, ``S/3``,
+``12 oz.``, ``Set of 4``) are never taken for quantities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from cc_perf_dagster.core import validation
+from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
+from cc_perf_dagster.core.models import (
+    DocumentType,
+    Invoice,
+    LabelledValue,
+    PageResult,
+    Record,
+    Row,
+    TextRecord,
+)
+from cc_perf_dagster.core.vendors.creative_coop.header import footer_pages, header_bands, read_header
+from cc_perf_dagster.core.vendors.creative_coop.items import ItemBuilder
+from cc_perf_dagster.core.vendors.creative_coop.patterns import (
+    DATE_LABELS,
+    FOOTER,
+    NO_DOCUMENT_NUMBER,
+    NOT_CREATIVE_COOP,
+)
+from cc_perf_dagster.core.vendors.creative_coop.rows import (
+    classify,
+    join_split_rows,
+    split_tariff_row,
+    text_record,
+    totals_grid,
+)
+
+
+def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
+    """Parse one page's rows into header facts and table records.
+
+    Args:
+        page: The 1-based page number.
+        content_hash: The page's content hash (carried into the result for caching).
+        rows: The page's rows, top to bottom (see :func:`~cc_perf_dagster.core.layout.build_rows`).
+
+    Returns:
+        The page result; pages without products simply have no item records.
+    """
+    rows = join_split_rows(rows)
+    is_header = header_bands(rows)
+    header = read_header(rows, is_header)
+    start = is_header.index(True) if True in is_header else 0
+    records: list[Record] = []
+    first = False
+    skip = 0
+    for index in range(start, len(rows)):
+        row = rows[index]
+        if skip:
+            skip -= 1
+            continue
+        if is_header[index]:
+            first = True
+            continue
+        grid = totals_grid(row, rows[index + 1] if index + 1 < len(rows) else None)
+        if grid:
+            records.extend(grid)
+            skip = 1  # the amounts row is consumed
+            continue
+        lead, row = split_tariff_row(row)
+        if lead is not None:
+            records.append(text_record(lead, first))  # a description line sharing the tariff's row
+        record = classify(row)
+        records.append(record if record is not None else text_record(row, first))
+        if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
+            first = False  # a "(continued)" or page-number line does not end the page's first row
+    header = replace(header, footer_pages=footer_pages(rows))
+    return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
+
+
+def assemble(file: str, sha256: str, pages: Iterable[PageResult]) -> Invoice:
+    """Build the document from its page results (in page order) and run the self-checks.
+
+    Raises:
+        NoTextLayerError: No page has any text.
+        UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
+    """
+    assembler = DocumentAssembler(file, sha256)
+    for page in pages:
+        assembler.add(page)
+    return assembler.finish()
+
+
+def looks_unsupported(page: PageResult) -> bool:
+    """True when a page with text shows neither a CS/CI number nor the vendor's name."""
+    return page.has_text and not page.header.numbers and not page.header.vendor_mentioned
+
+
+class DocumentAssembler:
+    """Builds a document from its page results, fed one at a time in page order.
+
+    Memory stays flat in the page count: a page's records are turned into line items as soon
+    as the document type is known (normally from page 1), and only the items, the header
+    values and the page hashes are kept.
+
+    Example:
+        >>> assembler = DocumentAssembler("CS003837319.pdf", sha256)   # doctest: +SKIP
+        >>> for result in page_results:
+        ...     assembler.add(result)
+        >>> invoice = assembler.finish()
+    """
+
+    def __init__(self, file: str, sha256: str, *, declared_pages: int | None = None):
+        self.file = file
+        self.sha256 = sha256
+        self.declared_pages = declared_pages  # the PDF page tree's /Count, when known
+        self._footer_pages: int | None = None
+        self._numbers: list[LabelledValue] = []
+        self._dates: list[tuple[int, LabelledValue]] = []
+        self._table_kinds: set[DocumentType] = set()
+        self._vendor = False
+        self._hashes: list[str] = []
+        self._textless: list[int] = []
+        self._waiting: list[PageResult] = []  # pages seen before the document type is known
+        self._builder: ItemBuilder | None = None
+
+    def add(self, page: PageResult) -> None:
+        """Take the next page's result."""
+        header = page.header
+        self._numbers.extend(header.numbers)
+        self._dates.extend((page.page, d) for d in header.dates)
+        if header.table_kind:
+            self._table_kinds.add(header.table_kind)
+        self._vendor = self._vendor or header.vendor_mentioned
+        self._hashes.append(page.content_hash)
+        if not page.has_text:
+            self._textless.append(page.page)
+        if header.footer_pages is not None:
+            self._footer_pages = max(self._footer_pages or 0, header.footer_pages)
+        if self._builder is None:
+            self._waiting.append(page)
+            identity = _identity(self._numbers)
+            if identity is not None:
+                self._builder = ItemBuilder(identity[0])
+                for waiting in self._waiting:
+                    self._builder.add_page(waiting)
+                self._waiting = []
+        else:
+            self._builder.add_page(page)
+
+    def finish(self) -> Invoice:
+        """The document, with its self-checks.
+
+        Raises:
+            NoTextLayerError: No page has any text.
+            UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
+        """
+        if len(self._textless) == len(self._hashes):
+            raise NoTextLayerError(
+                "no text layer: the pages hold only images (a scan?); OCR is not supported", file=self.file
+            )
+        identity = _identity(self._numbers)
+        if identity is None or self._builder is None:
+            reason = NOT_CREATIVE_COOP if not self._vendor else NO_DOCUMENT_NUMBER
+            raise UnsupportedDocumentError(reason, file=self.file)
+        document_type, number = identity
+        warnings = [f"page {p} has no text layer (image only?)" for p in self._textless]
+        date = _document_date(document_type, self._dates)
+        if date is None:
+            warnings.append(f"no {DATE_LABELS[document_type].lower()} found")
+        if len(self._table_kinds) == 1 and document_type not in self._table_kinds:
+            kind = next(iter(self._table_kinds))
+            warnings.append(f"the table columns are those of an {kind}, the number says {document_type}")
+        items, totals = self._builder.finish()
+        warnings.extend(self._builder.warnings)
+        report = validation.check_document(items, totals)
+        warnings.extend(report.warnings)
+        return Invoice(
+            file=self.file,
+            sha256=self.sha256,
+            document_type=document_type,
+            invoice_number=number,
+            invoice_date=None if date is None else dt.date.fromisoformat(date),
+            page_count=len(self._hashes),
+            line_items=tuple(items),
+            totals=totals,
+            consistency_score=report.consistency_score,
+            warnings=tuple(warnings),
+            totals_reconcile=report.totals_reconcile,
+            page_hashes=tuple(self._hashes),
+            declared_pages=self.declared_pages,
+            footer_pages=self._footer_pages,
+            textless_pages=tuple(self._textless),
+        )
+
+
+def _identity(numbers: list[LabelledValue]) -> tuple[DocumentType, str] | None:
+    """Document type and number: a CI number makes an invoice (which may cite its CS order)."""
+    invoices = [n for n in numbers if n.value.startswith("CI")]
+    if invoices:
+        return "invoice", _most_labelled(invoices, "INVOICE")
+    orders = [n for n in numbers if n.value.startswith("CS")]
+    if orders:
+        return "order_confirmation", _most_labelled(orders, "ORDER")
+    return None
+
+
+def _most_labelled(values: list[LabelledValue], label_word: str) -> str:
+    labelled = [v.value for v in values if label_word in v.label]
+    return Counter(labelled or [v.value for v in values]).most_common(1)[0][0]
+
+
+def _document_date(document_type: DocumentType, dates: list[tuple[int, LabelledValue]]) -> str | None:
+    """The date labelled as the order/invoice date; else one labelled DATE; else the first unlabelled one."""
+    wanted = DATE_LABELS[document_type]
+    rules = (lambda lab: lab == wanted, lambda lab: wanted in lab, lambda lab: lab == "DATE", lambda lab: not lab)
+    for accept in rules:
+        chosen = [d.value for _, d in dates if accept(d.label)]
+        if chosen:
+            return chosen[0]
+    return None

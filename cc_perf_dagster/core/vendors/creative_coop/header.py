@@ -1,0 +1,236 @@
+"""The page header and the table header of a page.
+
+The page header gives document numbers and dates with their labels; the table header gives
+the columns, also when labels wrap over several lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cc_perf_dagster.core.dates import MONTHS, parse_date
+from cc_perf_dagster.core.models import (
+    DocumentType,
+    LabelledValue,
+    PageHeader,
+    Row,
+    Word,
+)
+from cc_perf_dagster.core.vendors.creative_coop.patterns import DOC_NUMBER, LABEL_END, PAGE_OF, VENDOR_MENTION
+
+
+def footer_pages(rows: Sequence[Row]) -> int | None:
+    """The largest M of the page's "Page N of M" lines (how long the document says it is), or ``None``."""
+    totals = [int(found.group(2)) for row in rows for found in PAGE_OF.finditer(row.text)]
+    return max(totals) if totals else None
+
+
+def _is_table_header(row: Row) -> bool:
+    names = {w.text.strip(":").lower() for w in row.words}
+    return "upc" in names and ("description" in names or "desc" in names)
+
+
+# The words column labels of both tables are made of (a wrapped label's lines hold only these).
+_HEADER_WORDS = frozenset(
+    "product code item customer vendor upc description desc qty quantity ord ordered order alloc allocated "
+    "ship shipped shipping bkord back backord backordered b/o bo u/m um unit uom list price your extd ext "
+    "extended amount amt total no. no # net each".split()
+)
+
+
+# Lines of one wrapped column header sit at most this many font sizes apart.
+_HEADER_LINE_GAP = 1.3
+
+
+def header_bands(rows: Sequence[Row]) -> list[bool]:
+    """Which rows belong to a table header.
+
+    The row naming UPC and Description, with the lines of headers wrapped over several lines
+    around it ("Product" over "Code", "Qty" over "Ord").
+    """
+    flags = [_is_table_header(row) for row in rows]
+    for index in [i for i, flag in enumerate(flags) if flag]:
+        for step in (-1, 1):
+            near = index
+            while 0 <= near + step < len(rows) and not flags[near + step]:
+                other = rows[near + step]
+                gap = abs(rows[near].y - other.y)
+                if gap > _HEADER_LINE_GAP * max(other.size, rows[near].size) or not _header_line(other):
+                    break
+                near += step
+                flags[near] = True
+    return flags
+
+
+def _header_line(row: Row) -> bool:
+    """A line of column labels: only words that column labels are made of."""
+    return 0 < len(row.words) <= 16 and all(w.text.lower().strip(".:") in _HEADER_WORDS for w in row.words)
+
+
+def _merged_header(rows: Sequence[Row]) -> Row:
+    """One row of column labels from a header band: words stacked in one column are joined."""
+    columns: list[list[Word]] = []
+    for word in sorted((w for row in rows for w in row.words), key=lambda w: w.x0):
+        for column in columns:
+            if any(min(w.x1, word.x1) - max(w.x0, word.x0) > 0.3 * min(w.x1 - w.x0, word.x1 - word.x0) for w in column):
+                column.append(word)
+                break
+        else:
+            columns.append([word])
+    order = {id(w): n for n, row in enumerate(rows) for w in row.words}
+    words = []
+    for column in columns:
+        column.sort(key=lambda w: (order[id(w)], w.x0))
+        words.append(Word("".join(w.text for w in column), min(w.x0 for w in column), max(w.x1 for w in column)))
+    words.sort(key=lambda w: w.x0)
+    return Row(y=rows[-1].y, size=max(r.size for r in rows), words=tuple(words))
+
+
+def _table_kind(row: Row) -> DocumentType | None:
+    """Which document type a table header row belongs to (call on table header rows)."""
+    text = row.text.lower()
+    if "alloc" in text or "bkord" in text or "qty ord" in text:
+        return "order_confirmation"
+    if "back ord" in text or "backord" in text or "shipped" in text:
+        return "invoice"
+    return None
+
+
+def read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
+    """What a page's header says: numbers and dates with their labels, vendor, table columns."""
+    labels: list[tuple[str, float, float, float, float]] = []  # text, x0, x1, y, size
+    numbers: list[tuple[str, Word, Row]] = []
+    dates: list[tuple[str, Word, Row]] = []
+    vendor = False
+    table_kind: DocumentType | None = None
+    description_x: float | None = None
+    quantity_columns: tuple[float, ...] = ()
+    band: list[Row] = []
+    for index, (row, header_row) in enumerate(zip(rows, is_header, strict=True)):
+        if not vendor and VENDOR_MENTION.search(row.text):
+            vendor = True
+        if header_row:
+            band.append(row)
+            if index + 1 < len(rows) and is_header[index + 1]:
+                continue
+            row = _merged_header(band) if len(band) > 1 else row
+            table_kind = (
+                table_kind
+                or _table_kind(row)
+                or _table_kind(Row(row.y, row.size, tuple(w for r in band for w in r.words)))
+            )
+            band = []
+            if description_x is None:
+                description_x = next((w.x0 for w in row.words if w.text.lower().startswith("desc")), None)
+            quantity_columns = quantity_columns or _quantity_label_centres(row)
+            continue
+        words = row.words
+        skip = 0
+        for index, word in enumerate(words):
+            if skip:
+                skip -= 1
+                continue
+            found = DOC_NUMBER.search(word.text)
+            if found:
+                numbers.append((found.group(), word, row))
+                continue
+            iso, used = _date_at(words, index)
+            if iso is not None:
+                last = words[index + used - 1]
+                dates.append((iso, Word(word.text, word.x0, last.x1), row))
+                skip = used - 1
+                continue
+            if LABEL_END.search(word.text) and any(c.isalpha() for c in word.text):
+                first = index
+                while first > 0 and index - first < 2 and words[first - 1].text.replace(".", "").isalpha():
+                    first -= 1
+                text = " ".join(w.text for w in words[first : index + 1])
+                labels.append((_normal_label(text), words[first].x0, word.x1, row.y, row.size))
+    return PageHeader(
+        numbers=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in numbers),
+        dates=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in dates),
+        vendor_mentioned=vendor,
+        table_kind=table_kind,
+        description_x=None if description_x is None else round(description_x, 3),
+        quantity_columns=quantity_columns,
+    )
+
+
+_QUANTITY_LABEL = re.compile(r"b/o|back|bkord|alloc(?:ated)?|shipped|ship|ord(?:ered)?", re.IGNORECASE)
+
+
+def _quantity_label_centres(row: Row) -> tuple[float, ...]:
+    """Centres of the quantity column labels of a table header row ("Qty Ord", "Back Ordered" ...).
+
+    Labels are found inside words too, as cells drawn close together glue ("ShippedQty").
+    """
+    centres: list[float] = []
+    pending_back: float | None = None  # "Back" waiting for its "Ordered"
+    for index, word in enumerate(row.words):
+        text = word.text
+        per_char = (word.x1 - word.x0) / max(len(text), 1)
+        for match in _QUANTITY_LABEL.finditer(text):
+            label = match.group().lower()
+            start = word.x0 + match.start() * per_char
+            end = word.x0 + match.end() * per_char
+            if match.start() == 0 and index > 0 and row.words[index - 1].text.lower().endswith("qty"):
+                start = row.words[index - 1].x1 - 3 * per_char
+            if label == "back":
+                pending_back = start
+                continue
+            if pending_back is not None and label.startswith("ord"):
+                start, pending_back = pending_back, None
+            elif label.startswith("ord") and centres and not _is_word_start(match.start(), text):
+                continue  # "ord" inside another word ("Recorded"): not a label
+            centres.append(round((start + end) / 2, 2))
+    return tuple(centres)
+
+
+def _is_word_start(position: int, text: str) -> bool:
+    return position == 0 or not text[position - 1].isalpha() or text[position].isupper()
+
+
+_LABEL_WORDS = {"INV": "INVOICE", "ORD": "ORDER", "NUMBER": "NO", "NUM": "NO", "NBR": "NO"}
+
+
+def _normal_label(text: str) -> str:
+    words = text.upper().replace(":", " ").replace("#", " NO ").replace(".", " ").split()
+    return " ".join(_LABEL_WORDS.get(w, w) for w in words)
+
+
+def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:
+    """A date starting at ``words[index]`` (one word, or up to three for "Feb 4, 2025"), and its length."""
+    text = words[index].text
+    if text[:3].lower() in MONTHS:
+        spans: tuple[int, ...] = (3,)
+    elif text[:1].isdigit() and ("/" in text or "-" in text):
+        spans = (1,)
+    else:
+        return None, 1  # cheap exit: most words on a page are no date
+    for used in spans:
+        if index + used > len(words):
+            break
+        iso = parse_date(" ".join(w.text for w in words[index : index + used]).strip(",;"))
+        if iso is not None:
+            return iso, used
+    return None, 1
+
+
+def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, float, float]]) -> str:
+    """The label a value belongs to: on its row to its left, above it in the same column, or below it."""
+    best, best_distance = "", float("inf")
+    for text, x0, x1, y, size in labels:
+        unit = max(size, row.size)
+        dy = y - row.y
+        if abs(dy) <= 0.5 * unit and word.x0 >= x1 - 1:
+            distance = word.x0 - x1
+        elif 0.5 * unit < dy <= 4.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
+            distance = 1.5 * dy + abs(word.x0 - x0)
+        elif -2.5 * unit <= dy < -0.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
+            distance = 3 * -dy + abs(word.x0 - x0)  # a label below its value, taken after one above
+        else:
+            continue
+        if distance < best_distance:
+            best, best_distance = text, distance
+    return best

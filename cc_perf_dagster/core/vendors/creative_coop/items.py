@@ -1,0 +1,384 @@
+"""Records to line items, page by page.
+
+Description lines are shared between rows by the table's cell alignment, tariffs attached
+to their item, quantity columns learned from the rows that print them all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+from cc_perf_dagster.core.models import (
+    DocumentType,
+    ItemRecord,
+    LineItem,
+    PageResult,
+    TariffRecord,
+    TextRecord,
+    TotalRecord,
+    Totals,
+    Word,
+)
+from cc_perf_dagster.core.vendors.creative_coop.patterns import (
+    CONTINUATION_GAP,
+    FOOTER,
+    INTEGER,
+    QTY_COLUMNS,
+    TARIFF_GAP,
+)
+from cc_perf_dagster.core.vendors.creative_coop.pricing import (
+    billed_quantity,
+    billing_candidates,
+    inferred_unit_price,
+    prices,
+)
+
+
+class ItemBuilder:
+    """Turns records into line items and totals, page by page, in document order."""
+
+    def __init__(self, document_type: DocumentType):
+        self.document_type = document_type
+        self.qty_count = QTY_COLUMNS[document_type]
+        self.warnings: list[str] = []
+        self.items: list[LineItem] = []
+        # Each item's description as lines: above its row, on its row, below its row.
+        self._above_lines: list[list[str]] = []
+        self._row_text: list[str] = []
+        self._below_lines: list[list[str]] = []
+        # Lines between two rows that only the document's cell alignment can share out.
+        self._undecided: list[tuple[int, list[str]]] = []
+        self._span = (0.0, 0.0)  # description column of the current item
+        self._last = (0, 0.0)  # page and baseline of the current item's last row
+        self._open = False  # the current item may still take description lines and its tariff
+        self._size = 10.0  # font size of the current item's row
+        self._totals: dict[str, Decimal] = {}
+        self._stray_tariffs: list[TariffRecord] = []
+        self._edges: list[list[float]] = [[] for _ in range(self.qty_count)]  # quantity column edges
+        self._description_x: list[float] = []
+        self._header_x: float | None = None
+        self._header_columns: tuple[float, ...] = ()
+        # Description lines not yet given to an item: below the current item's row or above the next.
+        self._pending: list[tuple[int, TextRecord]] = []
+        self._seen = (0, 0.0)  # page and baseline of the last table record
+        self._lines_above = 0  # evidence: cells whose description starts above the numbers
+        self._lines_below = 0  # evidence: cells whose description goes on below the numbers
+
+    def add_page(self, page: PageResult) -> None:
+        """Take the next page's records."""
+        if self._header_x is None:
+            self._header_x = page.header.description_x
+        if not self._header_columns and len(page.header.quantity_columns) == self.qty_count:
+            self._header_columns = page.header.quantity_columns
+        before = 0  # non-text records seen on this page so far
+        for record in page.records:
+            if isinstance(record, ItemRecord):
+                above = self._split_pending(page.page, record)
+                self._close()
+                self._drop_stray_tariffs()
+                self._start(page.page, record, above)
+            elif isinstance(record, TariffRecord):
+                self._flush_pending()
+                self._seen = (page.page, record.y)
+                if self._takes_tariff(record, page.page, before):
+                    self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
+                else:
+                    self._stray_tariffs.append(record)  # a totals line, unless an item follows
+                self._close()
+            elif isinstance(record, TotalRecord):
+                self._flush_pending()
+                self._flush_stray_tariffs()
+                self._total(record.label, Decimal(record.amount))
+                self._close()
+            elif isinstance(record, TextRecord):
+                if self._description_line(record, page.page):
+                    self._pending.append((page.page, record))
+                elif self._pending and not FOOTER.search(record.text):
+                    self._flush_pending()
+            if not isinstance(record, TextRecord):
+                before += 1
+                if isinstance(record, ItemRecord):
+                    self._seen = (page.page, record.y)
+
+    def _description_line(self, record: TextRecord, page: int) -> bool:
+        """Whether a text row may be a wrapped line of a description (of this item or the next)."""
+        if self._totals or FOOTER.search(record.text):
+            return False
+        if self._pending:
+            last_page, last_y = self._pending[-1][0], self._pending[-1][1].y
+        else:
+            last_page, last_y = self._last if self._open else self._seen
+        if page == last_page:
+            if last_y - record.y > CONTINUATION_GAP * record.size:
+                return False
+        elif not record.first and self._pending:
+            return False
+        if not self.items:
+            return True  # judged by the columns of the item that takes it (see _split_pending)
+        left, right = self._span
+        return record.x0 >= left and record.x1 <= right
+
+    def _flush_pending(self) -> None:
+        """Every waiting line belongs to the current item (a tariff, totals or other text follows)."""
+        if self._pending and self._open:
+            self._below_lines[-1].extend(r.text for _, r in self._pending)
+            self._last = (self._pending[-1][0], self._pending[-1][1].y)
+            self._lines_below += 1
+        self._pending = []
+
+    def _split_pending(self, page: int, record: ItemRecord) -> list[str]:
+        """Share the lines between the current item's row and the next item's row.
+
+        A table draws more space between two rows than between the lines of one cell, so
+        the widest gap is the cell boundary when it stands out. Otherwise the lines go as
+        the document's cells are aligned: below the numbers (top-aligned), above them
+        (bottom-aligned), or as many below as the current item had above (middle).
+        """
+        pending, self._pending = self._pending, []
+        left, right = self._columns(record)
+        pending = [(p, r) for p, r in pending if r.x0 >= left and r.x1 <= right]
+        if not pending:
+            return []
+        if not self._open:
+            self._lines_above += 1
+            return [r.text for _, r in pending]
+        last_page, last_y = self._last
+        points = [(last_page, last_y), *((p, r.y) for p, r in pending), (page, record.y)]
+        gaps = [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
+        cut = _widest_gap(gaps)
+        lines = [r.text for _, r in pending]
+        if cut is None:  # shared out in finish(), when the document has shown how its cells align
+            self._undecided.append((len(self.items) - 1, lines))
+            return []
+        if cut:
+            self._below_lines[-1].extend(lines[:cut])
+            self._lines_below += 1
+        if cut < len(lines):
+            self._lines_above += 1
+        return lines[cut:]
+
+    def _share_undecided(self) -> None:
+        """Share out the lines no gap decided, by how the document's cells are aligned.
+
+        Top-aligned cells (no description ever started above its row): the lines continue
+        the item above. Bottom-aligned (lines above rows, never below): they start the item
+        below. Middle (both): the item above takes as many as it had above its row.
+        """
+        for index, lines in self._undecided:
+            if not self._lines_above:
+                cut = len(lines)
+            elif not self._lines_below:
+                cut = 0
+            else:
+                cut = min(len(self._above_lines[index]), len(lines))
+            self._below_lines[index][:0] = lines[:cut]
+            self._above_lines[index + 1][:0] = lines[cut:]
+        self._undecided = []
+        for index, item in enumerate(self.items):
+            lines = [*self._above_lines[index], self._row_text[index], *self._below_lines[index]]
+            self.items[index] = replace(item, description=join_lines(lines))
+
+    def _flush_stray_tariffs(self) -> None:
+        for record in self._stray_tariffs:
+            self._total("Tariff", Decimal(record.amount))
+        self._stray_tariffs = []
+
+    def _drop_stray_tariffs(self) -> None:
+        for record in self._stray_tariffs:
+            self.warnings.append(f"tariff line {record.amount} belongs to no item; ignored")
+        self._stray_tariffs = []
+
+    def finish(self) -> tuple[list[LineItem], Totals | None]:
+        """The line items with their descriptions complete, and the totals block."""
+        self._flush_pending()
+        self._close()
+        self._share_undecided()
+        self._flush_stray_tariffs()
+        return self.items, Totals(**self._totals) if self._totals else None
+
+    def _close(self) -> None:
+        """The current item takes no more description lines or tariff."""
+        self._open = False
+
+    def _takes_tariff(self, record: TariffRecord, page: int, records_before: int) -> bool:
+        """Whether a tariff line belongs to the current item rather than to the totals block."""
+        if not self._open or self._totals:
+            return False
+        item = self.items[-1]
+        if item.extended_price == 0 and Decimal(record.amount) != 0:
+            return False  # 15% of nothing: a tariff total after a zero line
+        last_page, last_y = self._last
+        if page == last_page:
+            return (last_y - record.y) <= TARIFF_GAP * self._size
+        return page == last_page + 1 and records_before == 0
+
+    def _start(self, page: int, record: ItemRecord, above: Sequence[str] = ()) -> None:
+        quantities, description_words = self._split_body(record)
+        if description_words:
+            _sample(self._description_x, description_words[0].x0)
+        self._span = self._columns(record, description_words)
+        list_price, unit_price, extended, printed = prices(
+            record.amounts, billing_candidates(self.document_type, quantities)
+        )
+        known_price = unit_price if printed else None
+        quantity = billed_quantity(self.document_type, quantities, list_price, known_price, extended)
+        if not printed:
+            unit_price = inferred_unit_price(list_price, extended, quantity)
+        if self.document_type == "order_confirmation":
+            ordered, allocated, shipped, backordered = quantities
+        else:
+            ordered, allocated = None, None
+            shipped, backordered = quantities
+        row_text = " ".join(w.text for w in description_words)
+        description = join_lines([*above, row_text])  # final once its lines below are in (finish)
+        self._above_lines.append(list(above))
+        self._row_text.append(row_text)
+        self._below_lines.append([])
+        self.items.append(
+            LineItem(
+                page=page,
+                product_code=record.code,
+                upc=record.upc,
+                description=description,
+                qty_ordered=ordered,
+                qty_allocated=allocated,
+                qty_shipped=shipped,
+                qty_backordered=backordered,
+                unit=record.unit,
+                list_price=list_price,
+                unit_price=unit_price,
+                extended_price=extended,
+                tariff_surcharge=None,
+                quantity=quantity,
+                unit_price_printed=printed,
+            )
+        )
+        self._last = (page, record.y)
+        self._size = record.size
+        self._open = True
+
+    def _columns(self, record: ItemRecord, description_words: Sequence[Word] | None = None) -> tuple[float, float]:
+        """Left and right bounds of the description column at an item's row.
+
+        It starts after the code and UPC cells (or at the row's own description words, or
+        where earlier rows' descriptions started) and ends before the first quantity.
+        """
+        if description_words is None:
+            description_words = self._split_body(record, learn=False)[1]
+        tolerance = 0.6 * record.size
+        if record.lead_x1:
+            left = record.lead_x1
+        elif description_words:
+            left = description_words[0].x0 - tolerance
+        else:
+            known = self._known_description_x()
+            left = float("-inf") if known is None else known - tolerance
+        qty_words = [w for w in record.body if all(w is not d for d in description_words)]
+        right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
+        return left, right + tolerance
+
+    def _known_description_x(self) -> float | None:
+        if self._description_x:
+            return statistics.median(self._description_x)
+        return self._header_x
+
+    def _split_body(self, record: ItemRecord, *, learn: bool = True) -> tuple[list[int], list[Word]]:
+        """Split a product row's body into its quantity columns and its description words."""
+        tail = _trailing_integers(record.body)
+        count = self.qty_count
+        if len(tail) >= count:
+            for edges, word in zip(self._edges, tail[-count:], strict=True) if learn else ():
+                _sample(edges, (word.x0 + word.x1) / 2)
+            return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
+        # Blank quantity cells: place each printed quantity in the nearest known column (learned
+        # from rows that print them all, else the table header's labels).
+        quantities = [0] * count
+        placed: list[Word] = []
+        columns = [statistics.median(e) for e in self._edges] if all(self._edges) else list(self._header_columns)
+        for word in tail if columns else []:
+            distances = [abs((word.x0 + word.x1) / 2 - centre) for centre in columns]
+            column = distances.index(min(distances))
+            if distances[column] <= 3 * record.size:
+                quantities[column] = _int(word.text)
+                placed.append(word)
+        if learn and (len(placed) < len(tail) or not columns):
+            self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
+        return quantities, [w for w in record.body if all(w is not p for p in placed)]
+
+    def _total(self, label: str, amount: Decimal) -> None:
+        lower = label.lower()
+        if "sub" in lower or "merchandise" in lower:
+            key = "subtotal"
+        elif "tariff" in lower or "trf" in lower:
+            key = "tariff"
+        elif "freight" in lower or "shipping" in lower or "handling" in lower:
+            key = "freight"
+        elif "tax" in lower:
+            key = "tax"
+        else:
+            key = "total"
+        if key in self._totals and self._totals[key] != amount:
+            self.warnings.append(f"two different {key} amounts in the totals block: {self._totals[key]}, {amount}")
+        self._totals.setdefault(key, amount)
+
+
+_SAMPLES = 64
+
+
+_BROKEN_AT_HYPHEN = re.compile(r"\w-$")
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """A wrapped description's lines as one text.
+
+    Single spaces, and no space after a line that a word was broken in at its hyphen
+    (``3-`` then ``1/4"H`` reads ``3-1/4"H``).
+    """
+    text = ""
+    for line in (" ".join(line.split()) for line in lines):
+        if not line:
+            continue
+        text = f"{text}{line}" if not text or _BROKEN_AT_HYPHEN.search(text) else f"{text} {line}"
+    return text
+
+
+# The cell boundary is the widest gap when it is this much wider than every other.
+_BOUNDARY = 1.12
+
+
+def _widest_gap(gaps: Sequence[float | None]) -> int | None:
+    """Index of the gap that stands out as a cell boundary, or ``None``.
+
+    ``None`` entries are page breaks: a boundary there cannot be measured.
+    """
+    known = [(gap, index) for index, gap in enumerate(gaps) if gap is not None]
+    if len(known) < 2:
+        return None
+    known.sort(reverse=True)
+    (widest, index), (second, _) = known[0], known[1]
+    return index if widest >= _BOUNDARY * second else None
+
+
+def _sample(values: list[float], value: float) -> None:
+    """Keep a bounded window of recent samples (column positions barely move in a document)."""
+    values.append(value)
+    if len(values) > _SAMPLES:
+        del values[0]
+
+
+def _trailing_integers(body: Sequence[Word]) -> list[Word]:
+    tail: list[Word] = []
+    for word in reversed(body):
+        if not INTEGER.match(word.text):
+            break
+        tail.insert(0, word)
+    return tail
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))

@@ -1,0 +1,83 @@
+"""What the Creative Co-op parser recognises words and rows by: patterns, labels, gaps."""
+
+from __future__ import annotations
+
+import re
+
+from cc_perf_dagster.core.models import (
+    DocumentType,
+)
+
+CODE = re.compile(r"^[A-Z]{2,3}-?\d{3,6}[A-Z]{0,2}$")
+
+
+GLUED_CODE_UPC = re.compile(r"^([A-Z]{2,3}-?\d{3,6}[A-Z]{0,2})(\d{12})$")
+
+
+GLUED_UPC = re.compile(r"^(\d{12})(\D.*|\d.*\D.*)$")
+
+
+LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
+
+
+UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
+
+
+UPC = re.compile(r"^\d{11,14}$")
+
+
+MONEY = re.compile(r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}$")
+
+
+INTEGER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")
+
+
+DOC_NUMBER = re.compile(r"C[SI]\d{9}")
+
+
+TARIFF_WORD = re.compile(r"\b(?:tariff|trf|surcharge)\b|\btrf-", re.IGNORECASE)
+
+
+TOTAL_WORDS = re.compile(
+    r"total|subtotal|sub-total|merchandise|freight|shipping|handling|tax|tariff|trf|amount due|balance", re.IGNORECASE
+)
+
+
+FOOTER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|continued", re.IGNORECASE)
+
+
+VENDOR_MENTION = re.compile(r"creative\s*co-?op", re.IGNORECASE)
+
+
+LABEL_END = re.compile(r"(?:DATE|NO|NUMBER|#)\.?:?$", re.IGNORECASE)
+
+
+QTY_COLUMNS: dict[DocumentType, int] = {"order_confirmation": 4, "invoice": 2}
+
+
+DATE_LABELS: dict[DocumentType, str] = {"order_confirmation": "ORDER DATE", "invoice": "INVOICE DATE"}
+
+
+NUMBER_PREFIX: dict[DocumentType, str] = {"order_confirmation": "CS", "invoice": "CI"}
+
+
+NOT_CREATIVE_COOP = "not a Creative Co-op document (no CS/CI document number and no mention of Creative Co-op)"
+
+
+NO_DOCUMENT_NUMBER = "not a Creative Co-op order confirmation or invoice (no CS/CI document number found)"
+
+
+# Wrapped description lines sit at most this many font sizes below the previous row.
+CONTINUATION_GAP = 2.2
+
+
+# A tariff sub-line sits at most this many font sizes below its item's last row.
+TARIFF_GAP = 3.2
+
+
+PAGE_OF = re.compile(r"\bpage\s+(\d+)\s+of\s+(\d+)\b", re.IGNORECASE)
+
+
+def money_text(token: str) -> str:
+    """An amount as the records keep it: no currency sign, no thousands separators."""
+    return token.replace("$", "").replace(",", "")

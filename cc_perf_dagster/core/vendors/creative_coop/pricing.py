@@ -1,0 +1,71 @@
+"""The pricing rules: which quantity was billed and at what price (Your Price = 0.80 x List)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from cc_perf_dagster.core import validation
+from cc_perf_dagster.core.models import (
+    DocumentType,
+)
+from cc_perf_dagster.core.validation import CENT
+
+
+def prices(amounts: Sequence[str], candidates: Sequence[int]) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """List, unit (Your Price), extended, and whether the unit price was printed.
+
+    With two amounts, the first is normally List (Your Price left out); it is Your Price
+    instead when a billed quantity times it gives the extended price and the List reading
+    does not. Candidates are tried in billing order, the List reading first for each.
+    """
+    values = [Decimal(a) for a in amounts]
+    if len(values) == 3:
+        return values[0], values[1], values[2], True
+    first, extended = values
+    for quantity in candidates:
+        if not quantity:
+            continue
+        if quantity * validation.expected_unit_price(first) == extended:
+            break
+        if (first * quantity).quantize(CENT) == extended:
+            return (first / validation.DISCOUNT).quantize(CENT), first, extended, True
+    return first, Decimal(0), extended, False
+
+
+def billed_quantity(
+    document_type: DocumentType,
+    quantities: Sequence[int],
+    list_price: Decimal,
+    unit_price: Decimal | None,
+    extended: Decimal,
+) -> int:
+    """The quantity the extended price was computed on.
+
+    Invoices bill the shipped quantity. Order confirmations bill the back-ordered one
+    (nothing has shipped yet), which usually equals the ordered one; when the arithmetic
+    says another column was billed, that column wins.
+    """
+    candidates = billing_candidates(document_type, quantities)
+    if extended == 0:
+        return next((q for q in candidates if q == 0), candidates[0])
+    price = unit_price if unit_price is not None else validation.expected_unit_price(list_price)
+    for quantity in candidates:
+        if quantity and abs(quantity * price - extended) <= CENT:
+            return quantity
+    return candidates[0]
+
+
+def billing_candidates(document_type: DocumentType, quantities: Sequence[int]) -> list[int]:
+    """The quantity columns that may have been billed, most likely first."""
+    if document_type == "order_confirmation":
+        ordered, allocated, shipped, backordered = quantities
+        return [backordered, ordered, allocated, shipped]
+    return [quantities[0]]
+
+
+def inferred_unit_price(list_price: Decimal, extended: Decimal, quantity: int) -> Decimal:
+    """Your Price when the row does not print it: Extended over the quantity, else 80% of List."""
+    if quantity:
+        return (extended / quantity).quantize(CENT)
+    return validation.expected_unit_price(list_price)

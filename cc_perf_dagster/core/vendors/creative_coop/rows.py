@@ -1,0 +1,286 @@
+"""One page's rows to table records: product rows, tariff sub-lines, totals, other text.
+
+Table rows that cell alignment drew on several baselines are joined first (a code whose
+numbers sit lower, a tariff label wrapped around its amount).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cc_perf_dagster.core.models import (
+    ItemRecord,
+    Record,
+    Row,
+    TariffRecord,
+    TextRecord,
+    TotalRecord,
+    Word,
+)
+from cc_perf_dagster.core.vendors.creative_coop.patterns import (
+    CODE,
+    CONTINUATION_GAP,
+    GLUED_CODE_UPC,
+    GLUED_UPC,
+    INTEGER,
+    LINE_NUMBER,
+    MONEY,
+    TARIFF_WORD,
+    TOTAL_WORDS,
+    UNIT,
+    UPC,
+    money_text,
+)
+
+
+def text_record(row: Row, first: bool) -> TextRecord:
+    """A row that is none of the others (maybe a description line), with its extent."""
+    return TextRecord(
+        text=row.text,
+        x0=round(row.words[0].x0, 3),
+        x1=round(row.words[-1].x1, 3),
+        y=round(row.y, 3),
+        size=round(row.size, 3),
+        first=first,
+    )
+
+
+# Words a wrapped tariff or totals label is made of ("Tariff" over "Surcharge").
+_TARIFF_LABEL_WORDS = frozenset({"tariff", "surcharge", "trf", "trf-ccoi", "ccoi", "-", "trf-", "duty"})
+
+
+# A neighbouring line closer than this (in font sizes) is part of the same table cell.
+_SAME_CELL = 0.9
+
+
+# A product row's numbers sit at most this many font sizes below its code (cells aligned differently).
+_SPLIT_ROW_REACH = 4.5
+
+
+def join_split_rows(rows: Sequence[Row]) -> list[Row]:
+    """Join the pieces of one table row that cell alignment drew on different baselines.
+
+    * A product code (and UPC) whose row has no amounts, and the row below that has the
+      amounts but no code (code cells aligned top, number cells middle or bottom).
+    * A lone amount and the wrapped label lines around it ("Tariff" / "5.76" / "Surcharge").
+    """
+    out: list[Row] = []
+    index = 0
+    count = len(rows)
+    while index < count:
+        joined, used = _join_product_row(rows, index)
+        if joined is None:
+            joined, used, dropped = _join_labelled_amount(rows, index, out)
+            if dropped:
+                del out[-dropped:]
+        out.append(joined)
+        index += used
+    return out
+
+
+def _join_product_row(rows: Sequence[Row], index: int) -> tuple[Row | None, int]:
+    row = rows[index]
+    words = row.words
+    if len(words) < 2 or not CODE.match(words[0].text) or any(MONEY.match(w.text) for w in words):
+        return None, 1
+    if not (UPC.match(words[1].text) or GLUED_CODE_UPC.match(words[0].text)):
+        return None, 1
+    for ahead in range(index + 1, min(index + 6, len(rows))):
+        other = rows[ahead]
+        if row.y - other.y > _SPLIT_ROW_REACH * row.size or (other.words and CODE.match(other.words[0].text)):
+            return None, 1
+        money = [w for w in other.words if MONEY.match(w.text)]
+        if money:
+            if len(money) < 2 or not MONEY.match(other.words[-1].text):
+                return None, 1
+            merged = Row(y=other.y, size=max(row.size, other.size), words=tuple(_reading_order(rows, index, ahead)))
+            return (merged, ahead - index + 1) if _item_record(merged) is not None else (None, 1)
+    return None, 1
+
+
+def _reading_order(rows: Sequence[Row], first: int, last: int) -> list[Word]:
+    """The words of rows ``first..last`` as one product row.
+
+    Code and UPC, the description lines top to bottom, then the cells right of the
+    description (quantities, unit, amounts).
+    """
+    head = rows[first].words
+    lead = 2 if UPC.match(head[1].text) else 1
+    right_edge = min((w.x0 for w in rows[last].words if INTEGER.match(w.text) or MONEY.match(w.text)), default=None)
+    description: list[Word] = []
+    tail: list[Word] = []
+    for position in range(first, last + 1):
+        for word in rows[position].words[lead if position == first else 0 :]:
+            if right_edge is not None and word.x0 >= right_edge - 0.5:
+                tail.append(word)
+            else:
+                description.append(word)
+    tail.sort(key=lambda w: w.x0)
+    return [*head[:lead], *description, *tail]
+
+
+def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> tuple[Row, int, int]:
+    """A row with one amount, joined with the wrapped lines of its tariff or totals label.
+
+    Returns the (maybe joined) row, how many rows from ``index`` on it used, and how many
+    rows already emitted (the label lines above) it replaces.
+    """
+    row = rows[index]
+    money = [w for w in row.words if MONEY.match(w.text)]
+    if len(money) != 1 or money[0] is not row.words[-1]:
+        return row, 1, 0
+    # A row that already names its amount only takes lines of tariff words ("Surcharge").
+    named = _labelled(row.words[:-1])
+    above = done[-1] if done else None
+    below = rows[index + 1] if index + 1 < len(rows) else None
+    take_above = above is not None and _label_line(above, row, money[0], named)
+    take_below = below is not None and _label_line(below, row, money[0], named)
+    if not (take_above or take_below):
+        return row, 1, 0
+    words = [
+        *(above.words if take_above and above else ()),
+        *row.words[:-1],
+        *(below.words if take_below and below else ()),
+    ]
+    if not _labelled(words):
+        return row, 1, 0
+    joined = Row(y=row.y, size=row.size, words=(*words, money[0]))
+    return joined, 2 if take_below else 1, 1 if take_above else 0
+
+
+def split_tariff_row(row: Row) -> tuple[Row | None, Row]:
+    """Split off the description words drawn left of a tariff label on the same baseline."""
+    words = row.words
+    if len(words) < 3 or not MONEY.match(words[-1].text):
+        return None, row
+    cut = next((i for i, w in enumerate(words[:-1]) if TARIFF_WORD.search(w.text)), 0)
+    if cut == 0 or words[cut].x0 - words[cut - 1].x1 < 1.5 * row.size:
+        return None, row
+    if any(MONEY.match(w.text) for w in words[:-1]) or CODE.match(words[0].text):
+        return None, row
+    return Row(y=row.y, size=row.size, words=words[:cut]), Row(y=row.y, size=row.size, words=words[cut:])
+
+
+def _labelled(words: Sequence[Word]) -> bool:
+    text = " ".join(w.text for w in words)
+    return bool(text) and (bool(TARIFF_WORD.search(text)) or bool(TOTAL_WORDS.search(text)))
+
+
+def _label_line(line: Row, row: Row, amount: Word, named: bool) -> bool:
+    """Whether ``line`` is a wrapped piece of the label of ``row``'s amount.
+
+    A line of tariff words ("Surcharge") up to a line pitch away joins; any other labelling
+    line joins only when it sits closer than a line pitch (the amount centred beside the
+    wrapped label) and the amount has no label of its own.
+    """
+    if len(line.words) > 3 or any(MONEY.match(w.text) or INTEGER.match(w.text) for w in line.words):
+        return False
+    if any(w.x1 > amount.x0 for w in line.words):
+        return False
+    distance = abs(line.y - row.y) / max(line.size, row.size)
+    if all(w.text.lower().strip(":") in _TARIFF_LABEL_WORDS for w in line.words):
+        return distance <= 1.6
+    return not named and distance <= _SAME_CELL and _labelled(line.words)
+
+
+def totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
+    """A totals block laid out as a grid: a row of labels, the row below holding their amounts.
+
+    Each label word goes to the first amount whose right edge it does not pass (amounts are
+    right-aligned under their labels, or centred).
+    """
+    if amounts is None or len(amounts.words) < 2 or not all(MONEY.match(w.text) for w in amounts.words):
+        return []
+    if any(MONEY.match(w.text) or INTEGER.match(w.text) for w in labels.words):
+        return []
+    if len(TOTAL_WORDS.findall(labels.text)) < 2 or labels.y - amounts.y > CONTINUATION_GAP * labels.size:
+        return []
+    groups: list[list[str]] = [[] for _ in amounts.words]
+    tolerance = 0.5 * labels.size
+    for word in labels.words:
+        target = next((i for i, a in enumerate(amounts.words) if word.x1 <= a.x1 + tolerance), len(groups) - 1)
+        groups[target].append(word.text)
+    if any(not group for group in groups):
+        return []
+    return [
+        TotalRecord(label=" ".join(group).rstrip(":"), amount=money_text(amount.text))
+        for group, amount in zip(groups, amounts.words, strict=True)
+    ]
+
+
+def classify(row: Row) -> Record | None:
+    """A product row, tariff sub-line or labelled total, or ``None`` for any other row."""
+    words = row.words
+    item = _item_record(row)
+    if item is not None:
+        return item
+    amounts = [w for w in words if MONEY.match(w.text)]
+    if len(words) < 2 or len(amounts) != 1:
+        return None
+    amount = amounts[0]
+    label = " ".join(w.text for w in words if w is not amount)
+    if TARIFF_WORD.search(label) and "total" not in label.lower() and len(words) <= 6:
+        return TariffRecord(amount=money_text(amount.text), y=round(row.y, 3))
+    if amount is words[-1] and TOTAL_WORDS.search(label):
+        return TotalRecord(label=label.rstrip(":").strip(), amount=money_text(amount.text))
+    return None
+
+
+def _item_record(row: Row) -> ItemRecord | None:
+    words = _unglue(row.words)
+    start = 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
+    if len(words) < start + 3 or not CODE.match(words[start].text):
+        return None
+    position = start + 1
+    upc = ""
+    if UPC.match(words[position].text):
+        upc = words[position].text
+        position += 1
+    rest = words[position:]
+    end = len(rest)
+    amounts: list[str] = []
+    while end > 0 and len(amounts) < 3 and MONEY.match(rest[end - 1].text):
+        amounts.insert(0, money_text(rest[end - 1].text))
+        end -= 1
+    if len(amounts) < 2:
+        return None
+    unit_start = end
+    while (
+        unit_start > 0
+        and end - unit_start < 2
+        and UNIT.match(rest[unit_start - 1].text)
+        and not INTEGER.match(rest[unit_start - 1].text)
+    ):
+        unit_start -= 1
+    if unit_start > 0 and not INTEGER.match(rest[unit_start - 1].text):
+        unit_start = end  # the words before the amounts belong to the description: no unit printed
+    if not upc and not any(INTEGER.match(w.text) for w in rest[:unit_start]):
+        return None  # neither a UPC nor a quantity: not a product row
+    unit = " ".join(w.text for w in rest[unit_start:end])
+    return ItemRecord(
+        code=words[start].text,
+        upc=upc,
+        body=tuple(rest[:unit_start]),
+        unit=unit,
+        amounts=tuple(amounts),
+        y=round(row.y, 3),
+        size=round(row.size, 3),
+        lead_x1=round(words[position - 1].x1, 3),
+    )
+
+
+def _unglue(words: Sequence[Word]) -> Sequence[Word]:
+    """Split a product code or UPC drawn so close to the next cell that the two became one word."""
+    if not words:
+        return words
+    split: list[Word] = []
+    for index, word in enumerate(words[:3]):
+        glued = GLUED_CODE_UPC.match(word.text) if index < 2 else None
+        glued = glued or (GLUED_UPC.match(word.text) if index > 0 and CODE.match(words[index - 1].text) else None)
+        if glued is None:
+            split.append(word)
+            continue
+        head, tail = glued.group(1), glued.group(2)
+        cut = word.x0 + (word.x1 - word.x0) * len(head) / len(word.text)
+        split.extend([Word(head, word.x0, cut), Word(tail, cut, word.x1)])
+    return (*split, *words[3:]) if len(split) > min(3, len(words)) else words
