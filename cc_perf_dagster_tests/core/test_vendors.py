@@ -16,7 +16,7 @@ def test_the_default_vendor_is_creative_coop():
 
 
 def test_an_unknown_vendor_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown vendor parser 'acme'.*creative_coop"):
+    with pytest.raises(ValueError, match=r"unknown vendor parser 'acme'.*creative_coop"):
         get_vendor("acme")
 
 
