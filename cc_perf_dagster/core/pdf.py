@@ -7,14 +7,7 @@ layout and the parser never see which library read the page. Two engines exist:
 (:class:`~cc_perf_dagster.core.pdfium.PdfiumEngine`, with the optional ``pypdfium2``);
 :func:`get_engine` turns a name into one.
 
-Page content hash:
-    ``sha256`` over a version tag, the page's MediaBox and /Rotate, the page's content
-    streams after decoding (concatenated in order), and, for each font resource and each
-    form XObject in name order, a canonical rendering of the object with indirect references
-    resolved, stream data hashed, /ToUnicode and /Differences included and embedded font
-    programs (/FontFile*) left out. These are exactly the inputs that decide which text lands where. Object
-    numbers are not hashed, so the same page in an otherwise re-written file hashes the
-    same.
+The pypdf engine and its page content hash live in :mod:`cc_perf_dagster.core.pypdf_engine`.
 """
 
 from __future__ import annotations
@@ -24,35 +17,22 @@ import hashlib
 import importlib.metadata
 import logging
 import os
-import threading
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-from cc_perf_dagster.core.content_stream import (
-    FontInfo,
-    PageInterpreter,
-    TooManyOperatorsError,
-    UnreadableTextError,
-    upright_runs,
-)
 from cc_perf_dagster.core.errors import (
     DamagedPdfError,
     DocumentTooLargeError,
     EmptyFileError,
-    EncryptedPdfError,
     NotAPdfError,
 )
 from cc_perf_dagster.core.models import TextRun
 
 log = logging.getLogger(__name__)
 
-PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
 _HASH_CHUNK = 1 << 20
-_SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,21 +99,6 @@ class TextEngine(Protocol):
         ...
 
 
-class PypdfEngine:
-    """The default engine: pypdf parses, :mod:`~cc_perf_dagster.core.content_stream` places the words."""
-
-    name = "pypdf"
-
-    @property
-    def version(self) -> str:
-        """The installed pypdf release."""
-        return library_version("pypdf")
-
-    def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
-        """Open ``stream`` with pypdf; see :class:`TextEngine`."""
-        return _PypdfDocument(stream, file=file, limits=limits or Limits())
-
-
 @functools.cache
 def library_version(distribution: str) -> str:
     """The installed release of a distribution, looked up once per process."""
@@ -143,7 +108,7 @@ def library_version(distribution: str) -> str:
 DEFAULT_ENGINE = "pypdf"
 # Every engine by name; the value is "module:class", imported only when asked for.
 ENGINES: dict[str, str] = {
-    "pypdf": "cc_perf_dagster.core.pdf:PypdfEngine",
+    "pypdf": "cc_perf_dagster.core.pypdf_engine:PypdfEngine",
     "pdfium": "cc_perf_dagster.core.pdfium:PdfiumEngine",
 }
 
@@ -182,323 +147,6 @@ def engine_tag(engine: str | TextEngine | None = None) -> str:
     """
     engine = get_engine(engine)
     return f"{engine.name}-{engine.version}"
-
-
-class _PypdfDocument:
-    def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-
-        self._file = file
-        self._limits = limits
-        self._fonts: dict[Any, FontInfo | None] = {}
-        try:
-            self._reader = PdfReader(stream, strict=False)
-            encrypted = self._reader.is_encrypted
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            raise DamagedPdfError(f"damaged PDF, cannot read its structure ({exc})", file=file) from exc
-        if encrypted:
-            self._decrypt()
-        try:
-            self.page_count = len(self._reader.pages)
-        except Exception as exc:  # pypdf raises many types on broken page trees
-            raise DamagedPdfError(f"damaged PDF, cannot read its page tree ({exc})", file=file) from exc
-        self._font_hashes: dict[Any, str] = {}
-
-    def _decrypt(self) -> None:
-        try:
-            opened = self._reader.decrypt("")
-        except Exception as exc:  # e.g. AES without the optional crypto dependency
-            raise EncryptedPdfError(f"encrypted PDF, cannot decrypt it ({exc})", file=self._file) from exc
-        if not opened:
-            raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=self._file)
-
-    def _page(self, index: int) -> Any:
-        try:
-            return self._reader.pages[index]
-        except Exception as exc:
-            raise DamagedPdfError(f"damaged page ({exc})", file=self._file, page=index + 1) from exc
-
-    def content_hash(self, index: int) -> str:
-        # Every stream the text depends on (contents, form XObjects, fonts' /ToUnicode) is
-        # decoded here first, so this is where a stream pypdf could only partly decode shows.
-        page = self._page(index)
-        digest = hashlib.sha256(PAGE_HASH_VERSION)
-        with _damaged_objects_raise(self._file, index + 1):
-            self._hash_page(page, digest, index)
-        return digest.hexdigest()
-
-    def _hash_page(self, page: Any, digest: Any, index: int) -> None:
-        try:
-            digest.update(repr([float(v) for v in page.mediabox]).encode())
-            digest.update(repr(page.get("/Rotate", 0)).encode())
-            _check_flate_streams(page.get("/Contents"), self._file, index + 1)
-            contents = page.get_contents()
-            if contents is not None:
-                digest.update(contents.get_data())
-            resources = page.get("/Resources")
-            resources = resources.get_object() if resources is not None else {}
-            fonts = resources.get("/Font")
-            if fonts is not None:
-                fonts = fonts.get_object()
-                for name in sorted(fonts):
-                    digest.update(name.encode())
-                    digest.update(self._font_hash(fonts.raw_get(name)).encode())
-            xobjects = resources.get("/XObject")
-            if xobjects is not None:  # form XObjects carry text too (images do not)
-                xobjects = xobjects.get_object()
-                for name in sorted(xobjects):
-                    if xobjects[name].get("/Subtype") == "/Form":
-                        digest.update(name.encode())
-                        digest.update(self._font_hash(xobjects.raw_get(name)).encode())
-        except DamagedPdfError:
-            raise
-        except Exception as exc:
-            raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
-
-    def _font_hash(self, ref: Any) -> str:
-        key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else None
-        if key is not None and key in self._font_hashes:
-            return self._font_hashes[key]
-        value = hashlib.sha256(_canonical(ref).encode()).hexdigest()
-        if key is not None:
-            self._font_hashes[key] = value
-        return value
-
-    def runs(self, index: int) -> list[TextRun]:
-        page = self._page(index)
-        interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators)
-        try:
-            with _damaged_objects_raise(self._file, index + 1):
-                self._interpret(page, interpreter)
-        except TooManyOperatorsError as exc:
-            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
-        except DamagedPdfError:
-            raise
-        except UnreadableTextError as exc:
-            raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
-        except Exception as exc:
-            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-        return upright_runs(interpreter.runs, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
-
-    def _interpret(self, page: Any, interpreter: PageInterpreter) -> None:
-        contents = page.get("/Contents")
-        contents = contents.get_object() if contents is not None else None
-        if contents is not None:
-            interpreter.run(self._operations(contents), page.get("/Resources"))
-
-    def _operations(self, stream: Any) -> list:
-        from pypdf.generic import ContentStream
-
-        self._check_operator_count(stream)
-        return ContentStream(stream, self._reader, "bytes").operations
-
-    def _check_operator_count(self, stream: Any) -> None:
-        """Refuse a content stream with more text operators than the limit, before it is parsed."""
-        from pypdf.generic import ArrayObject
-
-        limit = self._limits.max_text_operators
-        if limit:  # counted on the decoded bytes first: parsing is what a hostile page makes slow
-            parts = [part.get_object() for part in stream] if isinstance(stream, ArrayObject) else [stream]
-            data = [part.get_data() for part in parts if hasattr(part, "get_data")]
-            if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in data) > limit:
-                raise TooManyOperatorsError(f"more than {limit} text operators on one page")
-
-    def mediabox(self, index: int) -> tuple[float, float, float, float]:
-        """Page ``index``'s MediaBox ``(x0, y0, x1, y1)``."""
-        try:
-            return tuple(float(v) for v in self._page(index).mediabox)  # type: ignore[return-value]
-        except DamagedPdfError:
-            raise
-        except Exception as exc:
-            raise DamagedPdfError(f"damaged page box ({exc})", file=self._file, page=index + 1) from exc
-
-    def check_text_operators(self, index: int) -> None:
-        """Refuse page ``index`` if its content holds more text operators than the limit.
-
-        Another engine calls this before it parses the page itself (forms are counted only
-        by the pypdf interpreter, as it reaches them).
-
-        Raises:
-            DocumentTooLargeError: The page holds too many text operators.
-            DamagedPdfError: The page's content cannot be read.
-        """
-        page = self._page(index)
-        try:
-            contents = page.get("/Contents")
-            contents = contents.get_object() if contents is not None else None
-            if contents is not None:
-                self._check_operator_count(contents)
-        except TooManyOperatorsError as exc:
-            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
-        except Exception as exc:
-            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-
-    def _font(self, ref: Any) -> FontInfo | None:
-        """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""
-        key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else id(ref)
-        if key in self._fonts:
-            return self._fonts[key]
-        from cc_perf_dagster.core._pypdf_compat import font_from_resource
-
-        info = None
-        try:
-            font = ref.get_object()
-            model = font_from_resource(font)
-            if font.get("/Subtype") == "/Type3":
-                matrix = [float(v) for v in font.get("/FontMatrix", [0.001, 0, 0, 0.001, 0, 0])]
-                # FontMatrix maps glyph units to text space: it scales widths; the nominal
-                # size stays the font size (only a stretched matrix changes the glyph height).
-                aspect = abs(matrix[3] / matrix[0]) if matrix[0] else 1.0
-                info = FontInfo(model, width_scale=matrix[0], height_scale=aspect)
-            else:
-                info = FontInfo(model)
-        except Exception as exc:  # a broken font loses its text; the document checks see the gap
-            log.debug("%s: unreadable font %s (%s)", self._file, ref, exc)
-        if not isinstance(key, int):  # direct dictionaries are cached per page by the interpreter
-            self._fonts[key] = info
-        return info
-
-    def release(self, index: int) -> None:
-        # pypdf keeps every resolved object (decoded content streams included) for the
-        # reader's lifetime; dropping the page's content streams keeps memory flat in the
-        # page count. Shared objects (fonts) stay cached.
-        from pypdf.generic import ArrayObject, IndirectObject
-
-        try:
-            page = self._page(index)
-            raw = page.raw_get("/Contents") if "/Contents" in page else None
-            targets = []
-            if isinstance(raw, IndirectObject):
-                targets.append(raw)
-                raw = raw.get_object()
-            if isinstance(raw, ArrayObject):
-                targets.extend(ref for ref in raw if isinstance(ref, IndirectObject))
-        except Exception:  # a damaged page: reading it raised already, releasing must not mask that
-            return
-        cache = self._reader.resolved_objects
-        for ref in targets:
-            cache.pop((ref.generation, ref.idnum), None)
-
-    @property
-    def declared_page_count(self) -> int | None:
-        """The page tree's ``/Count``: how many pages the file says it has (``None`` if unreadable)."""
-        return _page_tree_count(self._reader)
-
-
-def _page_tree_count(reader: Any) -> int | None:
-    """``/Root /Pages /Count`` of a pypdf reader; pypdf's own page count is the pages it can reach."""
-    try:
-        count = reader.trailer["/Root"]["/Pages"]["/Count"]
-    except Exception:  # a broken page tree was reported when the pages were counted
-        return None
-    return int(count) if isinstance(count, int) and count >= 0 else None
-
-
-class _DamageWatch(logging.Handler):
-    """Collects, on one thread, pypdf's reports of data it could read only in part."""
-
-    # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf logs
-    # it when it falls back to decoding byte by byte, skipping what it cannot read. The others
-    # are objects it could not parse and replaced by what it could (a font dictionary with its
-    # keys shifted, a missing object read as null).
-    SIGNS = ("while decompressing data", "PdfReadError", "Invalid Elementary Object", "not defined", "Unable to find")
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.thread == self.thread and any(sign in message for sign in self.SIGNS):
-            self.messages.append(message)
-
-
-_PYPDF = logging.getLogger("pypdf")
-
-
-@contextmanager
-def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
-    """Turn what pypdf could read only in part, while reading a page, into :class:`DamagedPdfError`.
-
-    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and of objects it
-    cannot parse, and logs a warning: the page would silently lose text (line items) or read
-    with wrong fonts (words run together), and the invoice would still be booked. A stream
-    with a few stray bytes after its end (a known producer quirk) and a wrong cross-reference
-    offset (rebuilt when the file is opened) read without such a warning and are accepted.
-    """
-    watch = _DamageWatch()
-    _PYPDF.addHandler(watch)
-    try:
-        yield
-    finally:
-        _PYPDF.removeHandler(watch)
-    if watch.messages:
-        raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)
-
-
-def _check_flate_streams(contents: Any, file: str, page: int) -> None:
-    """Raise :class:`DamagedPdfError` for a Flate content stream whose data fails zlib's own checksum.
-
-    pypdf forgives a bad checksum (it retries without the stream's last bytes, for producers
-    that add stray bytes after the data): a changed byte inside the data then reads as other
-    text without any warning. Stray bytes *after* a complete stream are still accepted.
-    """
-    from pypdf.filters import ASCII85Decode, ASCIIHexDecode
-    from pypdf.generic import ArrayObject
-
-    if contents is None:
-        return
-    contents = contents.get_object()
-    for stream in list(contents) if isinstance(contents, ArrayObject) else [contents]:
-        stream = stream.get_object()
-        filters = stream.get("/Filter")
-        filters = [filters] if isinstance(filters, str) else list(filters or ())
-        if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
-            continue
-        data = stream._data
-        for name in filters[: filters.index("/FlateDecode")]:
-            if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
-                return  # an unusual chain: leave it to pypdf
-            data = (ASCII85Decode if name == "/ASCII85Decode" else ASCIIHexDecode).decode(data)
-        inflater = zlib.decompressobj()
-        try:
-            while data and not inflater.eof:
-                inflater.decompress(data, 1 << 20)
-                data = inflater.unconsumed_tail
-        except zlib.error as exc:
-            raise DamagedPdfError(
-                f"damaged content stream, it cannot be decoded ({exc})", file=file, page=page
-            ) from exc
-        if not inflater.eof:
-            raise DamagedPdfError("damaged content stream, its compressed data ends early", file=file, page=page)
-
-
-def _canonical(obj: Any, depth: int = 0) -> str:
-    """A deterministic rendering of a PDF object without object numbers."""
-    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
-
-    if depth > 8:
-        return "…"
-    obj = obj.get_object() if hasattr(obj, "get_object") else obj
-    if isinstance(obj, StreamObject):
-        inner = _canonical_dict(obj, depth)
-        return f"stream{inner}:{hashlib.sha256(obj.get_data()).hexdigest()}"
-    if isinstance(obj, DictionaryObject):
-        return _canonical_dict(obj, depth)
-    if isinstance(obj, ArrayObject):
-        return "[" + ",".join(_canonical(v, depth + 1) for v in obj) + "]"
-    return repr(obj)
-
-
-def _canonical_dict(obj: Any, depth: int) -> str:
-    items = (
-        f"{key}={_canonical(obj.raw_get(key), depth + 1)}"
-        for key in sorted(obj)
-        if key not in _SKIPPED_FONT_KEYS and key not in ("/Length", "/Filter", "/DecodeParms")
-    )
-    return "{" + ",".join(items) + "}"
 
 
 class PdfDocument:
@@ -614,3 +262,13 @@ class PdfDocument:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def __getattr__(name: str) -> object:
+    # The pypdf engine lives in its own module (which imports this one); it stays importable
+    # from here, where callers have always found it.
+    if name == "PypdfEngine":
+        from cc_perf_dagster.core.pypdf_engine import PypdfEngine
+
+        return PypdfEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

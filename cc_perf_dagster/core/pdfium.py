@@ -29,7 +29,7 @@ How PDFium's characters become words:
       drawn with a character spacing wider than that glue range is split here, kept whole there.
 
 Content hash, page count, encryption and the text-operator limit are pypdf's, from the same
-file (:class:`~cc_perf_dagster.core.pdf._PypdfDocument`): a page hashes the same in both
+file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
 PDFium is not thread-safe: every call into it holds one process-wide lock.
@@ -46,7 +46,8 @@ from cc_perf_dagster.core.content_stream import RawRun, normalize_glyph_text, up
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
-from cc_perf_dagster.core.pdf import EngineDocument, Limits, _PypdfDocument, library_version
+from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
+from cc_perf_dagster.core.pypdf_engine import PypdfDocument
 
 _LOCK = threading.RLock()
 # Glyphs whose origins leave the word's baseline by more than this (fraction of the height)
@@ -93,7 +94,7 @@ class PdfiumEngine:
 class _PdfiumDocument:
     def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
         self._file = file
-        self._structure = _PypdfDocument(stream, file=file, limits=limits)
+        self._structure = PypdfDocument(stream, file=file, limits=limits)
         self.page_count = self._structure.page_count
         pdfium, raw = _modules()
         self._raw = raw
