@@ -42,8 +42,9 @@ import math
 import threading
 from typing import Any, BinaryIO
 
-from cc_perf_dagster.core.content_stream import RawRun, normalize_glyph_text, upright_runs
+from cc_perf_dagster.core.content_stream import RawRun, upright_runs
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
+from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version

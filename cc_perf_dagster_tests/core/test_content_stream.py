@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, StreamObject
 
-from cc_perf_dagster.core.content_stream import normalize_glyph_text
+from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.pdf import PdfDocument
 
 # Helvetica advance widths (1/1000 em) of the glyphs used below.

@@ -1,0 +1,136 @@
+"""What the text interpreter needs of a font: each glyph's text and advance, laid out per string.
+
+Glyph text comes from pypdf's font model (encoding, ``/ToUnicode``); ligatures and
+presentation forms are unfolded (``ﬀ`` -> ``ff``), no-break spaces become spaces and a drawn
+soft hyphen a hyphen; no other character is changed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+# No-break spaces are spaces. A soft hyphen that reaches a text layer was drawn (WinAnsi's
+# code 0xAD is the hyphen glyph; rewriters map the "hyphen" glyph to U+00AD): it is a hyphen.
+_SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": "-"}
+
+
+def normalize_glyph_text(text: str) -> str:
+    r"""Unfold ligatures and presentation forms; no-break spaces become spaces, soft hyphens hyphens.
+
+    Example:
+        >>> normalize_glyph_text("Tari\ufb00")
+        'Tariff'
+    """
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _SPACES:
+            out.append(_SPACES[char])
+        elif 0xFB00 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
+            out.append(unicodedata.normalize("NFKC", char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class FontInfo:
+    """What the interpreter needs of one font: glyph text, advance, and whether code 32 takes ``Tw``.
+
+    Args:
+        model: pypdf's font model (``encoding``, ``character_map``, ``character_widths``).
+        width_scale: Glyph-space width units to text space (1/1000, or a Type 3 ``FontMatrix[0]``).
+        height_scale: Glyph-space height of one em relative to the font size (1, or Type 3's).
+    """
+
+    __slots__ = (
+        "_cache",
+        "_default",
+        "_layouts",
+        "_map",
+        "_widths",
+        "encoding",
+        "height_scale",
+        "simple",
+        "width_scale",
+    )
+
+    def __init__(self, model: Any, width_scale: float = 0.001, height_scale: float = 1.0):
+        self.encoding = model.encoding
+        self.simple = not isinstance(model.encoding, str)
+        self._map = model.character_map
+        self._widths = model.character_widths
+        self._default = float(model.character_widths.get("default", 500))
+        self.width_scale = width_scale
+        self.height_scale = height_scale
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._layouts: dict[tuple, tuple[tuple[tuple[str, float, float], ...], float]] = {}
+
+    def codes(self, value: bytes) -> str:
+        """The string's character codes, one character each."""
+        if self.simple:
+            return value.decode("latin-1")
+        try:
+            return value.decode(self.encoding, "surrogatepass")
+        except (UnicodeDecodeError, LookupError):
+            return value.decode(self.encoding if self.encoding != "charmap" else "latin-1", "replace")
+
+    def glyph(self, code: str) -> tuple[str, float]:
+        """The glyph's Unicode text (normalized) and its advance in glyph-space units."""
+        hit = self._cache.get(code)
+        if hit is None:
+            text = code
+            if self.simple:
+                text = self.encoding.get(ord(code), code)
+            text = self._map.get(text, text)
+            if not isinstance(text, str):
+                text = ""
+            width = self._widths.get(code, self._default)
+            try:
+                width = float(width)
+            except (TypeError, ValueError):
+                width = self._default
+            hit = (normalize_glyph_text(text), width)
+            self._cache[code] = hit
+        return hit
+
+    def layout(
+        self, value: bytes, size: float, char_spacing: float, word_spacing: float, scale: float
+    ) -> tuple[tuple[tuple[str, float, float], ...], float]:
+        """The words of a shown string with their start and end along the baseline, and its advance.
+
+        Offsets are in text space (before the text matrix). Strings repeat a lot on invoices
+        (quantities, units, labels), so results are kept per font, up to a bound.
+        """
+        key = (value, size, char_spacing, word_spacing, scale)
+        hit = self._layouts.get(key)
+        if hit is not None:
+            return hit
+        wscale = self.width_scale * size
+        tw = word_spacing if self.simple else 0.0
+        glyph = self.glyph
+        words: list[tuple[str, float, float]] = []
+        word: list[str] = []
+        x = start = 0.0
+        for code in self.codes(value):
+            text, width = glyph(code)
+            advance = (width * wscale + char_spacing + (tw if code == " " else 0.0)) * scale
+            if not text or text.isspace():
+                if word:
+                    words.append(("".join(word), start, x))
+                    word = []
+                x += advance
+                start = x
+                continue
+            word.append(text)
+            x += advance
+        if word:
+            words.append(("".join(word), start, x))
+        hit = (tuple(words), x)
+        if len(self._layouts) >= _LAYOUT_CACHE:
+            self._layouts.clear()
+        self._layouts[key] = hit
+        return hit
+
+
+_LAYOUT_CACHE = 4096
