@@ -4,6 +4,9 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 # A project-local Dagster home (git-ignored, SQLite) unless the caller sets one.
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Dagster writes a range run's per-partition events in batches only where this is above 0
+# (the shipped event log then writes each batch in one transaction); 0 writes one by one.
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 .PHONY: install demo ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
 

@@ -13,6 +13,7 @@ import csv
 import io
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -40,8 +41,17 @@ from cc_perf_dagster.ops import assemble_invoices, booking_preview, extract_page
 from cc_perf_dagster.resources import InvoiceStorage
 
 # BackfillPolicy and observable source assets are beta in Dagster 1.13; this project relies on
-# both on purpose (range runs, file data versions), so their notices are not repeated on every load.
-warnings.filterwarnings("ignore", category=BetaWarning, message=r".*(backfill_policy|observable_source_asset).*")
+# both on purpose (range runs, file data versions), so their notices are not repeated on every
+# load. Only the definitions below are quieted: the process's warning filters stay as they are.
+_ON_PURPOSE = r".*(backfill_policy|observable_source_asset).*"
+
+
+def _beta(factory: Any, **kwargs: Any) -> Any:
+    """The decorator ``factory(**kwargs)``, made without the notice for the beta features used on purpose."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=BetaWarning, message=_ON_PURPOSE)
+        return factory(**kwargs)
+
 
 PARTITIONS_NAME = "invoices"
 # Run and event tags Dagster reads for partitions and data versions.
@@ -85,7 +95,8 @@ def file_observation(key: str, sha256: str) -> AssetObservation:
     return AssetObservation(asset_key=AssetKey("invoice_file"), partition=key, tags={DATA_VERSION_TAG: sha256})
 
 
-@observable_source_asset(
+@_beta(
+    observable_source_asset,
     partitions_def=invoice_partitions,
     group_name=GROUP,
     owners=OWNERS,
@@ -105,7 +116,8 @@ def invoice_file(context, storage: InvoiceStorage) -> DataVersionsByPartition:
     return DataVersionsByPartition(versions)
 
 
-@graph_asset(
+@_beta(
+    graph_asset,
     partitions_def=invoice_partitions,
     ins={"invoice_file": AssetIn("invoice_file")},
     check_specs=CHECK_SPECS,
@@ -127,7 +139,8 @@ def invoice(invoice_file):
     return {"result": merged.result, **{name: getattr(merged, name) for name in check_output_names()}}
 
 
-@asset(
+@_beta(
+    asset,
     partitions_def=invoice_partitions,
     ins={"invoice": AssetIn("invoice")},
     backfill_policy=DEFAULT_BACKFILL_POLICY,

@@ -163,3 +163,36 @@ def test_a_wiped_instance_starts_again_from_empty_databases(tmp_path):
     world.instance.add_dynamic_partitions("invoices", world.keys)
     assert world.range_run()  # the run's and the index's databases are made again
     assert world.instance.get_materialized_partitions(AssetKey("invoice")) == set(world.keys)
+
+
+def test_on_an_unchecked_dagster_release_everything_falls_back_to_dagsters_own(tmp_path, monkeypatch, caplog):
+    from cc_perf_dagster._dagster_compat import event_log, metadata, versions
+
+    monkeypatch.setattr(versions, "CHECKED", False)
+    monkeypatch.setattr(versions, "RUNNING", "9.9.9")
+    monkeypatch.setattr(versions, "_told", set())
+    worlds = {}
+    for batching in (False, True):
+        world = World(tmp_path / f"batching-{batching}", batching=batching)
+        assert world.range_run()
+        worlds[batching] = world
+    assert not worlds[True].instance.event_log_storage._fast
+    plain, fallback = worlds[False].state(), worlds[True].state()
+    assert {name: fallback[name] for name in plain} == plain
+    told = [r.getMessage() for r in caplog.records if "9.9.9" in r.getMessage()]
+    assert any(m.startswith("BatchingSqliteEventLogStorage") for m in told)
+    assert event_log.fast_path is versions.fast_path and metadata.fast_path is versions.fast_path
+
+
+def test_importing_the_overrides_changes_no_environment_or_warning_filter():
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, warnings; before = (dict(os.environ), list(warnings.filters)); "
+        "import cc_perf_dagster._dagster_compat, cc_perf_dagster.assets, cc_perf_dagster.definitions; "
+        "print((dict(os.environ), list(warnings.filters)) == before)"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != _dagster_compat.EVENT_BATCH_ENV}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "True", done.stderr

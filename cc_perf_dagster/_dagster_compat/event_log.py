@@ -1,56 +1,30 @@
-"""The one module that touches Dagster internals, each use with the reason it has to.
+"""The shipped instance's event log: Dagster's SQLite event log, writing batches of asset events together.
 
-1. :data:`STEP_STORAGE_MODULES`: what the forkserver preloads for every step process.
-2. :class:`BatchingSqliteEventLogStorage`: the shipped instance's event log, a SQLite event log
-   that writes a batch of asset events in one transaction per database instead of one each.
-3. :func:`add_metadata_per_partition`: a range step's metadata for each of its partitions,
-   with the step's partitions resolved once instead of once per partition.
-4. :data:`LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION`: the schema revision Dagster itself
-   stamps on a SQLite database whose revision it cannot know (all later migrations are
-   guarded); :func:`~cc_perf_dagster.instance.repair_alembic_versions` keeps it when a
-   first-use race left it beside another revision.
-
-All three are needed because a run covering many invoices is bounded by Dagster's bookkeeping on
-SQLite, not by parsing (README "Benchmarks"). Everything here is pinned to Dagster 1.13.27
-(``pyproject.toml``); ``test_event_log.py`` checks that the batched storage leaves the instance
-in the same state as Dagster's own, so an upgrade that changes the internals fails there.
+Dagster internals used, each for the reason given where it is used: ``SqliteEventLogStorage``'s
+``_connect``, ``_db_lock``, ``_initdb``, ``_initialized_dbs``, ``_store_asset_event_tags`` and
+``_store_asset_event``. On a Dagster release not in
+:data:`~cc_perf_dagster._dagster_compat.versions.CHECKED_RELEASES` every method falls back to
+Dagster's own.
 """
 
 from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dagster import DagsterEventType, DagsterInvariantViolationError
+from dagster import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_result
-
-# Re-exported for cc_perf_dagster.instance (item 4 above): Dagster's fallback schema stamp.
-from dagster._core.storage.sqlite import (
-    LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION as LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION,
-)
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-# Modules every step process of the multiprocess executor imports while it starts: the
-# instance's SQLite storages, which pull in SQLAlchemy and alembic (about 0.7 s a step on the
-# reference machine), and this module. Preloaded in the forkserver, each step inherits them
-# already imported. Dagster 1.13.27 documents that the job's own module is preloaded when none
-# is configured, but hands the forkserver an empty list instead (its config reader turns a
-# missing key into []), so the list has to be explicit. The forkserver skips a module that
-# fails to import, so a renamed internal costs speed, never a run.
-STEP_STORAGE_MODULES: tuple[str, ...] = (
-    "dagster._core.storage.sqlite_storage",
-    "dagster._core.storage.event_log",
-    "dagster._core.storage.runs",
-    __name__,
-)
+from cc_perf_dagster._dagster_compat.versions import fast_path
 
 # Dagster hands events to ``store_event_batch`` only when this is above 0 (it is read at every
 # event, in every process). A run over N partitions writes one batch of N planned events per
@@ -88,8 +62,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     (Dagster checks for the dynamic-partitions table before every partition query, and
     asset steps query partitions for every ``add_asset_metadata`` call).
 
-    Creating it switches Dagster's event batching on for the process (``DAGSTER_EVENT_BATCH_SIZE``,
-    default 1000) unless the variable is set already; set it to ``0`` to write one by one.
+    Dagster hands it batches only where ``DAGSTER_EVENT_BATCH_SIZE`` is above 0 in the
+    environment of the writing process: :func:`enable_event_batching` sets it (``cc-perf`` and the
+    runner call it; ``make ui`` exports it); creating the storage changes nothing in the process.
 
     Configured in ``dagster.yaml`` (``cc-perf`` writes this into the homes it creates)::
 
@@ -103,12 +78,16 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables_seen: set[str] = set()
+        self._fast = fast_path("BatchingSqliteEventLogStorage")
         super().__init__(base_dir, inst_data=inst_data)
-        os.environ.setdefault(EVENT_BATCH_ENV, str(DEFAULT_EVENT_BATCH_SIZE))
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
         # SqliteEventLogStorage._connect, but with the shard's engine kept (its dialect set up once).
+        if not self._fast:
+            with super()._connect(shard) as conn:
+                yield conn
+            return
         with self._db_lock:
             engine = self._engines.get(shard)
             if engine is None:
@@ -138,6 +117,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         """Whether the index has the table (a table, once there, stays: only a miss is asked again)."""
+        if not self._fast:
+            return super().has_table(table_name)
         if table_name in self._tables_seen:
             return True
         found = super().has_table(table_name)
@@ -152,6 +133,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         """Store events in order; consecutive asset events of one run go in together."""
+        if not self._fast:
+            super().store_event_batch(events)
+            return
         together: list[EventLogEntry] = []
         for event in events:
             if together and (event.run_id != together[0].run_id or not _writes_together(event)):
@@ -202,37 +186,9 @@ def _writes_together(event: EventLogEntry) -> bool:
     return event.is_dagster_event and event.dagster_event_type in _TOGETHER
 
 
-def add_metadata_per_partition(context: Any, metadata: Mapping[str, Mapping[str, Any]]) -> None:
-    """``context.add_asset_metadata(values, partition_key=key)`` for every key of ``metadata``.
+def enable_event_batching(size: int = DEFAULT_EVENT_BATCH_SIZE) -> None:
+    """Switch Dagster's event batching on for this process and its children, unless set already.
 
-    Dagster's call checks that the key is one the step targets by resolving the step's whole
-    partition range each time: every dynamic partition read from storage and both ends looked
-    up, three queries per call (about a quarter of the merge and booking steps of a 200-invoice
-    run). Here the first key goes through Dagster's call, with all its checks; the others are
-    checked against the step's partitions, resolved once, and added to the step's metadata
-    the way Dagster's call adds them. Where the step keeps no metadata accumulator (a
-    different Dagster, or a direct invocation) every key goes through Dagster's call.
+    Dagster reads ``DAGSTER_EVENT_BATCH_SIZE`` at every event; ``0`` writes one event at a time.
     """
-    items = list(metadata.items())
-    if not items:
-        return
-    (first_key, first), rest = items[0], items[1:]
-    context.add_asset_metadata(first, partition_key=first_key)
-    step = getattr(context, "_step_execution_context", None)
-    accumulator = getattr(step, "_metadata_accumulator", None)
-    if not rest or not hasattr(accumulator, "with_additional_asset_metadata"):
-        for key, values in rest:
-            context.add_asset_metadata(values, partition_key=key)
-        return
-    targeted = set(context.partition_keys)
-    for key, _ in rest:
-        if key not in targeted:
-            raise DagsterInvariantViolationError(
-                f"Attempted to add metadata for partition key '{key}' that is not being targeted."
-            )
-    asset_key = step.assets_def.key
-    for key, values in rest:
-        accumulator = accumulator.with_additional_asset_metadata(
-            asset_key=asset_key, partition_key=key, metadata=values
-        )
-    step._metadata_accumulator = accumulator
+    os.environ.setdefault(EVENT_BATCH_ENV, str(size))
