@@ -155,7 +155,7 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict], stora
     registry = storage.registry()
     out, metadata = {}, {}
     for key, data in sorted(invoice.items()):
-        parsed = invoice_from_record({"invoice": data})
+        parsed = invoice_from_record(data)
         out[key] = booking_csv([parsed])
         metadata[key] = {
             "rows": len(parsed.billed_items),

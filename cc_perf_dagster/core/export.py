@@ -49,6 +49,7 @@ def item_to_dict(item: LineItem) -> dict[str, Any]:
         "extended_price": money(item.extended_price),
         "tariff_surcharge": money(item.tariff_surcharge),
         "quantity": item.quantity,
+        "unit_price_printed": item.unit_price_printed,
     }
 
 
@@ -56,12 +57,15 @@ def totals_to_dict(totals: Totals | None) -> dict[str, str | None] | None:
     """The totals block in the JSON schema (``None`` when the document has none)."""
     if totals is None:
         return None
-    return {
+    block = {
         "subtotal": money(totals.subtotal),
         "tariff": money(totals.tariff),
         "freight": money(totals.freight),
         "total": money(totals.total),
     }
+    if totals.tax is not None:  # printed on few documents; the key appears where it is
+        block["tax"] = money(totals.tax)
+    return block
 
 
 def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
@@ -82,23 +86,28 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
         "declared_pages": invoice.declared_pages,
         "footer_pages": invoice.footer_pages,
         "textless_pages": list(invoice.textless_pages),
+        "page_hashes": list(invoice.page_hashes),
     }
 
 
 def invoice_to_record(invoice: Invoice) -> dict[str, Any]:
-    """Everything about a document, losslessly, for caches and storage (see :func:`invoice_from_record`)."""
-    return {
-        "invoice": invoice_to_dict(invoice),
-        "page_hashes": list(invoice.page_hashes),
-        "tax": money(invoice.totals.tax) if invoice.totals else None,
-        "unit_price_printed": [item.unit_price_printed for item in invoice.line_items],
-    }
+    """The one record of a document, for caches, steps and storage: :func:`invoice_to_dict`, lossless.
+
+    :func:`invoice_from_record` rebuilds the very same :class:`Invoice` from it.
+    """
+    return invoice_to_dict(invoice)
 
 
 def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> Invoice:
-    """Rebuild a document from :func:`invoice_to_record` output (optionally under another file name)."""
-    data = record["invoice"]
-    printed = record.get("unit_price_printed") or [True] * len(data["line_items"])
+    """Rebuild a document from :func:`invoice_to_record` output (optionally under another file name).
+
+    Records written before the record and the JSON schema were one (``{"invoice": ...}`` with
+    ``tax`` and ``unit_price_printed`` beside it) are read too.
+    """
+    if "invoice" in record:
+        record = _flattened(record)
+    data = record
+    printed = [item.get("unit_price_printed", True) for item in data["line_items"]]
     items = tuple(
         LineItem(
             page=i["page"],
@@ -134,7 +143,7 @@ def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> I
             subtotal=_decimal(totals["subtotal"]),
             tariff=_decimal(totals["tariff"]),
             freight=_decimal(totals["freight"]),
-            tax=_decimal(record.get("tax")),
+            tax=_decimal(totals.get("tax")),
             total=_decimal(totals["total"]),
         ),
         consistency_score=data["consistency_score"],
@@ -146,6 +155,18 @@ def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> I
         footer_pages=data.get("footer_pages"),
         textless_pages=tuple(data.get("textless_pages", ())),
     )
+
+
+def _flattened(record: dict[str, Any]) -> dict[str, Any]:
+    data = dict(record["invoice"])
+    printed = record.get("unit_price_printed") or [True] * len(data["line_items"])
+    data["line_items"] = [
+        {**item, "unit_price_printed": flag} for item, flag in zip(data["line_items"], printed, strict=True)
+    ]
+    if data.get("totals") is not None and record.get("tax") is not None:
+        data["totals"] = {**data["totals"], "tax": record["tax"]}
+    data["page_hashes"] = record.get("page_hashes", [])
+    return data
 
 
 def _decimal(value: str | None) -> Decimal | None:

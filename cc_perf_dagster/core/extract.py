@@ -30,7 +30,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "2"  # 2: page-space engine, cell-aware layout; page results carry their "Page N of M" footer
+PARSER_VERSION = "3"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record
 
 log = logging.getLogger(__name__)
 

@@ -90,9 +90,9 @@ class TestCachedDocumentsAreRechecked:
 
         key = document_key(file_sha256(pdf))
         record = cache.get(key)
-        record["invoice"]["line_items"][0]["unit_price"] = "2240.00"
-        record["invoice"]["consistency_score"] = 1.0
-        record["invoice"]["warnings"] = []
+        record["line_items"][0]["unit_price"] = "2240.00"
+        record["consistency_score"] = 1.0
+        record["warnings"] = []
         cache.put(key, record)  # signed with the real key: as if the key had leaked
 
     def test_tampered_cached_document_is_not_consistent(self, tmp_path):
@@ -217,3 +217,29 @@ class TestEngines:
 
         differences = engine_differences(TEST_INVOICES / "CI004848705.pdf", engines=("pypdf", Misreading()))
         assert differences == ["item 7 (DA4315, page 1) extended_price: pypdf '38.40', misreading '38.41'"]
+
+
+class TestRecord:
+    def test_the_invoice_record_is_lossless(self):
+        from dataclasses import replace as changed
+
+        from cc_perf_dagster.core.models import Totals
+
+        invoice = extract_invoice(TEST_INVOICES / "CI004731586.pdf")  # rows without Your Price
+        assert any(not item.unit_price_printed for item in invoice.line_items)
+        taxed = changed(invoice, totals=changed(invoice.totals or Totals(), tax=invoice.line_items[0].list_price))
+        for document in (invoice, taxed):
+            assert invoice_from_record(invoice_to_record(document)) == document
+
+    def test_records_of_the_earlier_nested_shape_still_read(self):
+        invoice = extract_invoice(TEST_INVOICES / "CI004731586.pdf")
+        record = invoice_to_record(invoice)
+        nested = {
+            "invoice": {k: v for k, v in record.items() if k != "page_hashes"},
+            "page_hashes": record["page_hashes"],
+            "tax": None,
+            "unit_price_printed": [item["unit_price_printed"] for item in record["line_items"]],
+        }
+        for item in nested["invoice"]["line_items"]:
+            del item["unit_price_printed"]
+        assert invoice_from_record(nested) == invoice
