@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cc_perf_dagster import __version__
+from cc_perf_dagster.cli_output import PROCESS_COLUMNS, cell, format_table, overview_line, progress_line
 from cc_perf_dagster.core.bookability import DEFAULT_MIN_CONSISTENCY, refusal
 from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError, one_line
 from cc_perf_dagster.core.export import booking_csv, invoice_to_json
@@ -109,28 +110,6 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return _run_guarded(args, args.file, action)
 
 
-def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain, aligned text table (numbers right-aligned)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    numeric = [all(_is_number(r[i]) for r in cells[1:]) and len(cells) > 1 for i in range(len(header))]
-    lines = []
-    for index, row in enumerate(cells):
-        parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        lines.append("  ".join(parts).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _cmd_summary(args: argparse.Namespace) -> int:
     missing = _engine_missing(args)
     if missing:
@@ -168,38 +147,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _status(failures, refusals)
 
 
-PROCESS_COLUMNS = (
-    ("partition", "partition_key"),
-    ("status", "status"),
-    ("pages", "pages"),
-    ("lines", "line_items"),
-    ("billed", "billed_lines"),
-    ("consistency", "consistency_score"),
-    ("time_s", "processing_time_s"),
-    ("run_s", "run_wall_s"),
-    ("peak_mb", "peak_rss_mb"),
-    ("batches", "batches"),
-    ("hit_rate", "cache_hit_rate"),
-)
-
-
-def _progress_line(outcome) -> str:
-    if outcome.status == "duplicate":
-        return one_line(f"cc-perf: [duplicate] {outcome.file}: {outcome.note or outcome.error}")
-    if outcome.status == "not_booked":
-        return f"cc-perf: [not booked] {outcome.partition_key} ({outcome.file}): {outcome.error}"
-    if outcome.status != "materialized":
-        return one_line(f"cc-perf: [failed] {outcome.partition_key} ({outcome.file}): {outcome.error}")
-    m = outcome.metadata
-    return one_line(
-        f"cc-perf: [ok] {outcome.partition_key} ({outcome.file}): {m.get('pages')} pages, "
-        f"{m.get('line_items')} lines, {m.get('processing_time_s', 0):.2f} s, "
-        f"peak {m.get('peak_rss_mb', 0):.0f} MB, hit rate {m.get('cache_hit_rate', 0):.2f}"
-    )
-
-
 def _cmd_process(args: argparse.Namespace) -> int:
-    import json
     import logging as _logging
 
     from cc_perf_dagster.core.errors import CcPerfError
@@ -217,7 +165,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from cc_perf_dagster.runner import InvoiceRunner
 
     def progress(outcome) -> None:
-        print(_progress_line(outcome), file=sys.stderr, flush=True)
+        print(progress_line(outcome), file=sys.stderr, flush=True)
 
     with instance:
         runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress, engine=args.engine)
@@ -228,9 +176,9 @@ def _cmd_process(args: argparse.Namespace) -> int:
         rows = []
         for o in outcomes:
             values = {"partition_key": o.partition_key, "status": o.status, **o.metadata}
-            rows.append([_cell(values.get(field)) for _, field in PROCESS_COLUMNS])
+            rows.append([cell(values.get(field)) for _, field in PROCESS_COLUMNS])
         print(format_table([title for title, _ in PROCESS_COLUMNS], rows))
-        overview = _overview_line()
+        overview = overview_line()
         if overview:
             print(f"\n{overview}")
         print(f"\nDagster home: {home}  (open it with `make ui`)")
@@ -238,33 +186,6 @@ def _cmd_process(args: argparse.Namespace) -> int:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
     refused = sum(o.status == "not_booked" for o in outcomes)
     return _status(sum(o.status not in ("materialized", "not_booked", "duplicate") for o in outcomes), refused)
-
-
-def _overview_line() -> str | None:
-    """One line from the stored performance overview (every registered invoice), if there is one."""
-    from cc_perf_dagster.resources import default_storage_root
-
-    path = default_storage_root() / "assets" / "performance_overview.json"
-    try:
-        overall = json.loads(path.read_text(encoding="utf-8"))["overall"]
-    except (OSError, ValueError, KeyError):
-        return None
-    if not overall.get("invoices"):
-        return None
-    return (
-        f"All {overall['invoices']} registered invoices: p50 {overall['p50_processing_time_s']:.2f} s, "
-        f"p95 {overall['p95_processing_time_s']:.2f} s, {overall['pages_per_s']:.1f} pages/s, "
-        f"peak {overall['peak_rss_mb']:.0f} MB, cache hit rate {overall['cache_hit_rate']:.2f}, "
-        f"{overall['failures']} failing, {overall['failed_checks']} check(s) not passing"
-    )
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-    return str(value)
 
 
 def _cache_root(args: argparse.Namespace):
@@ -279,7 +200,6 @@ def _cache_root(args: argparse.Namespace):
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    import json
 
     from cc_perf_dagster.core.cache import PageCache
 
