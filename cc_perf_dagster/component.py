@@ -13,6 +13,7 @@ environment variable (``{{ env('X', 'default') }}`` with a default).
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,9 @@ attributes:
   # names then start with it too. Left out: invoice_file, invoice, booking_rows, ...
   # key_prefix: purchasing
   group_name: invoices
+  # The purchasing sheet and the overview fail their freshness policy when not materialized
+  # within this many minutes (null: no policy).
+  freshness_minutes: 60
 """
 
 
@@ -118,6 +122,10 @@ class CreativeCoopInvoicesComponent(Component, Resolvable):
         str | None, Resolver.default(description="Asset key prefix, '/' between parts (e.g. acme/purchasing).")
     ] = None
     group_name: Annotated[str, Resolver.default(description="The assets' group.")] = GROUP
+    freshness_minutes: Annotated[
+        int | None,
+        Resolver.default(description="Freshness window of purchasing_sheet and the overview; null for none."),
+    ] = 60
 
     def build_defs(self, context: ComponentLoadContext) -> Definitions:
         """The definitions of :func:`~cc_perf_dagster.definitions.build_definitions`, paths resolved here."""
@@ -132,6 +140,7 @@ class CreativeCoopInvoicesComponent(Component, Resolvable):
             sensor_running=self.sensors_running,
             key_prefix=[part for part in (self.key_prefix or "").split("/") if part],
             group_name=self.group_name,
+            freshness_window=timedelta(minutes=self.freshness_minutes) if self.freshness_minutes else None,
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from dagster import (
     AssetSelection,
     DefaultSensorStatus,
     Definitions,
+    FreshnessPolicy,
     define_asset_job,
     multiprocess_executor,
 )
@@ -50,6 +52,8 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (__name__, *STEP_STORAGE_MODULES)
 PROCESS_JOB = "process_invoices"
 EXTRACT_JOB = "extract_invoices"
 SUMMARY_JOB = "refresh_summaries"
+# The purchasing sheet and the overview follow new invoices within the hour.
+DEFAULT_FRESHNESS_WINDOW = timedelta(hours=1)
 ASSET_NAMES = ("invoice_file", "invoice", "booking_rows", "purchasing_sheet", "performance_overview")
 
 
@@ -71,6 +75,7 @@ def build_definitions(
     key_prefix: str | Sequence[str] | None = None,
     group_name: str = GROUP,
     location_executor: bool = False,
+    freshness_window: timedelta | None = DEFAULT_FRESHNESS_WINDOW,
 ) -> Definitions:
     """The assets, jobs, sensors and resources, ready to merge into any Dagster project.
 
@@ -101,6 +106,10 @@ def build_definitions(
         location_executor: Also make the executor the code location's default, so assets
             materialized from the UI outside the jobs use it too. The ready-made ``defs`` do; leave it
             off when merging into another project (``Definitions.merge`` refuses two executors).
+        freshness_window: Freshness policy of ``purchasing_sheet`` and ``performance_overview``
+            (``FreshnessPolicy.time_window``): failing when not materialized within this window. Dagster
+            1.13 measures the time since the last materialization, not since new upstream data, so a
+            quiet window reads as stale too; ``None`` for no policy.
 
     Raises:
         ValueError: The engine's name is unknown.
@@ -148,7 +157,7 @@ def build_definitions(
         "Rebuild the combined booking table and the performance overview.",
     )
     return Definitions(
-        assets=_assets(keys, group_name, nightly_cron, timezone),
+        assets=_assets(keys, group_name, nightly_cron, timezone, freshness_window),
         jobs=[process, extract, summaries],
         sensors=[
             build_incoming_folder_sensor(
@@ -187,14 +196,24 @@ def _shared(resource: Any) -> Any:
     return _RESOURCES.setdefault(key, resource)
 
 
-def _assets(keys: dict[str, AssetKey], group_name: str, nightly_cron: str, timezone: str) -> list:
+def _assets(
+    keys: dict[str, AssetKey], group_name: str, nightly_cron: str, timezone: str, freshness: timedelta | None
+) -> list:
     """The assets under ``keys`` (their dependencies and checks follow), in ``group_name``, with their conditions."""
     renamed = {AssetKey(name): key for name, key in keys.items() if key != AssetKey(name)}
+    policy = FreshnessPolicy.time_window(fail_window=freshness) if freshness else None
     grouped = [
         (a.with_attributes(asset_key_replacements=renamed) if renamed else a).map_asset_specs(
-            lambda spec: spec.replace_attributes(group_name=group_name)
+            lambda spec, fresh=fresh: spec.replace_attributes(
+                group_name=group_name, **({"freshness_policy": policy} if fresh and policy else {})
+            )
         )
-        for a in (invoice, booking_rows, purchasing_sheet, performance_overview)
+        for a, fresh in (
+            (invoice, False),
+            (booking_rows, False),
+            (purchasing_sheet, True),
+            (performance_overview, True),
+        )
     ]
     return [
         invoice_file.with_attributes(group_name=group_name, key=keys["invoice_file"]),
