@@ -37,8 +37,18 @@ from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
 from cc_perf_dagster.core.dedupe import candidate, registered_note, sheet_by_invoice_number
 from cc_perf_dagster.core.export import booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
-from cc_perf_dagster.ops import assemble_invoices, booking_preview, extract_page_batch, plan_page_batches
-from cc_perf_dagster.resources import InvoiceStorage
+from cc_perf_dagster.ops import (
+    BOOKING_SCHEMA,
+    COLUMN_SCHEMA,
+    PARTITION_ROW_COUNT,
+    ROW_COUNT,
+    assemble_invoices,
+    booking_preview,
+    extract_page_batch,
+    plan_page_batches,
+    stored_file_metadata,
+)
+from cc_perf_dagster.resources import IO_MANAGER_KEY, InvoiceStorage
 
 # BackfillPolicy and observable source assets are beta in Dagster 1.13; this project relies on
 # both on purpose (range runs, file data versions), so their notices are not repeated on every
@@ -88,24 +98,34 @@ def tagged_partitions(
 DEFAULT_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=100)
 GROUP = "invoices"
 OWNERS = ["team:purchasing"]
+FILE_KEY = AssetKey("invoice_file")
 
 
-def file_observation(key: str, sha256: str) -> AssetObservation:
-    """The observation that records a file's sha256 as the data version of its partition."""
-    return AssetObservation(asset_key=AssetKey("invoice_file"), partition=key, tags={DATA_VERSION_TAG: sha256})
+def sibling_key(key: AssetKey, name: str) -> AssetKey:
+    """The key of this project's asset ``name`` beside ``key`` (the same prefix, if any)."""
+    return AssetKey([*key.path[:-1], name])
 
 
+def file_observation(key: str, sha256: str, asset_key: AssetKey = FILE_KEY) -> AssetObservation:
+    """The observation that records a file's sha256 as the data version of its partition.
+
+    ``asset_key`` is the file asset's key (prefixed when the definitions were built with a key prefix).
+    """
+    return AssetObservation(asset_key=asset_key, partition=key, tags={DATA_VERSION_TAG: sha256})
+
+
+# No group here: a source asset's group cannot be replaced once set; build_definitions sets it.
 @_beta(
     observable_source_asset,
     partitions_def=invoice_partitions,
-    group_name=GROUP,
+    io_manager_key=IO_MANAGER_KEY,
     owners=OWNERS,
     kinds={"pdf"},
     description="A vendor PDF registered as an invoice partition. Data version: the file's sha256.",
 )
-def invoice_file(context, storage: InvoiceStorage) -> DataVersionsByPartition:
+def invoice_file(context, cc_perf_storage: InvoiceStorage) -> DataVersionsByPartition:
     """Observe every registered file: re-hash those whose size or time changed."""
-    registry = storage.registry()
+    registry = cc_perf_storage.registry()
     versions = {}
     for key in context.instance.get_dynamic_partitions(PARTITIONS_NAME):
         entry = registry.refresh(key)
@@ -145,14 +165,18 @@ def invoice(invoice_file):
     ins={"invoice": AssetIn("invoice")},
     backfill_policy=DEFAULT_BACKFILL_POLICY,
     code_version="1",
+    io_manager_key=IO_MANAGER_KEY,
+    metadata={COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA)},
     group_name=GROUP,
     owners=OWNERS,
     kinds={"csv"},
     description="Booking rows of one invoice (Date, Vendor, Invoice#, Description, Price, Qty), billed lines only.",
 )
-def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict], storage: InvoiceStorage) -> dict[str, str]:
+def booking_rows(
+    context: AssetExecutionContext, invoice: dict[str, dict], cc_perf_storage: InvoiceStorage
+) -> dict[str, str]:
     """One CSV text per partition; ``same_invoice_number`` says when another partition carries its number."""
-    registry = storage.registry()
+    registry = cc_perf_storage.registry()
     out, metadata = {}, {}
     for key, data in sorted(invoice.items()):
         parsed = invoice_from_record(data)
@@ -162,6 +186,9 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict], stora
             "invoice_number": parsed.invoice_number,
             "invoice_date": str(parsed.invoice_date or ""),
             "preview": booking_preview(parsed),
+            PARTITION_ROW_COUNT: len(parsed.billed_items),
+            COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA),
+            **stored_file_metadata(cc_perf_storage, context.asset_key.path, key, ".csv"),
         }
         note = registered_note(registry, key, parsed.invoice_number)
         if note is not None:
@@ -172,12 +199,16 @@ def booking_rows(context: AssetExecutionContext, invoice: dict[str, dict], stora
 
 @asset(
     ins={"booking_rows": AssetIn("booking_rows")},
+    io_manager_key=IO_MANAGER_KEY,
+    metadata={COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA)},
     group_name=GROUP,
     owners=OWNERS,
     kinds={"csv"},
     description="Every invoice's booking rows in one table, ready to paste into the purchasing sheet.",
 )
-def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str], storage: InvoiceStorage) -> str:
+def purchasing_sheet(
+    context: AssetExecutionContext, booking_rows: dict[str, str], cc_perf_storage: InvoiceStorage
+) -> str:
     """The per-invoice CSVs under one header, each invoice number once, without invoices whose latest attempt failed.
 
     An invoice refused after it was booked once (its file replaced by one that is not read
@@ -190,7 +221,7 @@ def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str
     if failed:
         context.log.warning(f"not in the sheet, their latest invoice run failed: {', '.join(failed)}")
     booking_rows = {key: text for key, text in booking_rows.items() if key not in failed}
-    registry = storage.registry()
+    registry = cc_perf_storage.registry()
     entries = {key: registry.get(key) for key in booking_rows}
     sheet = sheet_by_invoice_number(
         booking_rows, {key: candidate(entry, "") for key, entry in entries.items() if entry is not None}
@@ -205,6 +236,8 @@ def purchasing_sheet(context: AssetExecutionContext, booking_rows: dict[str, str
             "superseded": MetadataValue.json([s.to_dict() for s in sheet.superseded]),
             "duplicate_invoice_numbers": len({s.invoice_number for s in sheet.superseded}),
             "preview": MetadataValue.md(_preview(sheet.text)),
+            ROW_COUNT: sheet.rows,
+            COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA),
         }
     )
     return sheet.text
@@ -214,7 +247,8 @@ def _failed_invoices(context: AssetExecutionContext, keys: list[str]) -> list[st
     """The partitions among ``keys`` whose latest ``invoice`` attempt failed (Dagster's partition status)."""
     if not keys:
         return []
-    statuses = context.instance.get_status_by_partition(AssetKey("invoice"), keys, invoice_partitions) or {}
+    invoice_key = sibling_key(context.asset_key, "invoice")
+    statuses = context.instance.get_status_by_partition(invoice_key, keys, invoice_partitions) or {}
     return sorted(key for key, status in statuses.items() if status == AssetPartitionStatus.FAILED)
 
 

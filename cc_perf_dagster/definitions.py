@@ -8,18 +8,36 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from dagster import AssetSelection, DefaultSensorStatus, Definitions, define_asset_job, multiprocess_executor
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    Definitions,
+    FreshnessPolicy,
+    define_asset_job,
+    multiprocess_executor,
+)
 
 from cc_perf_dagster._dagster_compat import STEP_STORAGE_MODULES
-from cc_perf_dagster.assets import booking_rows, invoice, invoice_file, purchasing_sheet
+from cc_perf_dagster.assets import GROUP, booking_rows, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, get_engine
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.overview import performance_overview
-from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+from cc_perf_dagster.resources import (
+    IO_MANAGER_KEY,
+    PAGE_CACHE_KEY,
+    SETTINGS_KEY,
+    STORAGE_KEY,
+    ExtractionSettings,
+    InvoiceStorage,
+    PageCacheResource,
+)
 from cc_perf_dagster.schedules import (
     DEFAULT_CRON,
     DEFAULT_TIMEZONE,
@@ -34,20 +52,9 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (__name__, *STEP_STORAGE_MODULES)
 PROCESS_JOB = "process_invoices"
 EXTRACT_JOB = "extract_invoices"
 SUMMARY_JOB = "refresh_summaries"
-
-process_invoices = define_asset_job(
-    PROCESS_JOB,
-    selection=AssetSelection.assets(invoice, booking_rows),
-    description="Extract invoices and their booking rows, for one partition or a range.",
-)
-extract_invoices = define_asset_job(
-    EXTRACT_JOB, selection=AssetSelection.assets(invoice), description="Extract invoices only (no booking rows)."
-)
-refresh_summaries = define_asset_job(
-    SUMMARY_JOB,
-    selection=AssetSelection.assets(purchasing_sheet, performance_overview),
-    description="Rebuild the combined booking table and the performance overview.",
-)
+# The purchasing sheet and the overview follow new invoices within the hour.
+DEFAULT_FRESHNESS_WINDOW = timedelta(hours=1)
+ASSET_NAMES = ("invoice_file", "invoice", "booking_rows", "purchasing_sheet", "performance_overview")
 
 
 def build_definitions(
@@ -65,8 +72,17 @@ def build_definitions(
     sensor_running: bool = True,
     nightly_cron: str = DEFAULT_CRON,
     timezone: str = DEFAULT_TIMEZONE,
+    key_prefix: str | Sequence[str] | None = None,
+    group_name: str = GROUP,
+    location_executor: bool = False,
+    freshness_window: timedelta | None = DEFAULT_FRESHNESS_WINDOW,
 ) -> Definitions:
-    """Definitions with their resources and the multiprocess executor.
+    """The assets, jobs, sensors and resources, ready to merge into any Dagster project.
+
+    Merge-safe: the executor is set on this project's jobs, not on the code location, and the
+    resources sit under keys of their own (``cc_perf_storage``, ``cc_perf_page_cache``,
+    ``cc_perf_settings``, ``cc_perf_io_manager``), so ``Definitions.merge(yours, build_definitions())``
+    keeps your ``io_manager`` and executor.
 
     Args:
         storage_root: Storage folder (default: ``$CC_PERF_STORAGE``, ``$DAGSTER_HOME/cc_perf``).
@@ -84,6 +100,16 @@ def build_definitions(
         sensor_running: Whether the incoming-folder, automation and rerun sensors start switched on.
         nightly_cron: When missing and stale invoices are backfilled.
         timezone: Time zone of ``nightly_cron``.
+        key_prefix: Put every asset key under this prefix (``"purchasing"`` or ``["acme", "purchasing"]``);
+            job and sensor names then start with it too (``purchasing_process_invoices``).
+        group_name: The assets' group.
+        location_executor: Also make the executor the code location's default, so assets
+            materialized from the UI outside the jobs use it too. The ready-made ``defs`` do; leave it
+            off when merging into another project (``Definitions.merge`` refuses two executors).
+        freshness_window: Freshness policy of ``purchasing_sheet`` and ``performance_overview``
+            (``FreshnessPolicy.time_window``): failing when not materialized within this window. Dagster
+            1.13 measures the time since the last materialization, not since new upstream data, so a
+            quiet window reads as stale too; ``None`` for no policy.
 
     Raises:
         ValueError: The engine's name is unknown.
@@ -105,51 +131,115 @@ def build_definitions(
     executor = multiprocess_executor.configured(
         {"max_concurrent": max_concurrent, "start_method": {start_method: start}}, name=f"multiprocess_{start_method}"
     )
+    prefix = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or [])
+    keys = {name: AssetKey([*prefix, name]) for name in ASSET_NAMES}
+
+    def named(base: str) -> str:
+        return "_".join([*prefix, base])
+
+    def job(name: str, assets: Sequence[str], description: str):
+        return define_asset_job(
+            named(name),
+            selection=AssetSelection.assets(*(keys[a] for a in assets)),
+            executor_def=executor,
+            description=description,
+        )
+
+    process = job(
+        PROCESS_JOB,
+        ["invoice", "booking_rows"],
+        "Extract invoices and their booking rows, for one partition or a range.",
+    )
+    extract = job(EXTRACT_JOB, ["invoice"], "Extract invoices only (no booking rows).")
+    summaries = job(
+        SUMMARY_JOB,
+        ["purchasing_sheet", "performance_overview"],
+        "Rebuild the combined booking table and the performance overview.",
+    )
     return Definitions(
-        assets=[
-            invoice_file,
-            *with_nightly_refresh(
-                invoice, booking_rows, purchasing_sheet, performance_overview, cron=nightly_cron, timezone=timezone
-            ),
-        ],
-        jobs=[process_invoices, extract_invoices, refresh_summaries],
+        assets=_assets(keys, group_name, nightly_cron, timezone, freshness_window),
+        jobs=[process, extract, summaries],
         sensors=[
             build_incoming_folder_sensor(
                 directory=incoming_folder,
                 storage_root=storage_root,
                 default_status=status,
+                job_name=named(PROCESS_JOB),
+                name=named("incoming_invoices"),
+                file_asset_key=keys["invoice_file"],
             ),
-            build_nightly_backfill_sensor(default_status=status),
-            build_failed_range_sensor(process_invoices, default_status=status),
+            build_nightly_backfill_sensor(
+                name=named("nightly_backfills"),
+                default_status=status,
+                target=AssetSelection.assets(*(keys[a] for a in ASSET_NAMES if a != "invoice_file")),
+            ),
+            build_failed_range_sensor(process, name=named("rerun_failed_ranges"), default_status=status),
         ],
         resources={
-            "storage": InvoiceStorage(root=storage_root),
-            "page_cache": PageCacheResource(root=cache_root),
-            "settings": settings,
-            "io_manager": JsonFileIOManager(root=storage_root),
+            STORAGE_KEY: _shared(InvoiceStorage(root=storage_root)),
+            PAGE_CACHE_KEY: _shared(PageCacheResource(root=cache_root)),
+            SETTINGS_KEY: _shared(settings),
+            IO_MANAGER_KEY: _shared(JsonFileIOManager(root=storage_root)),
         },
-        executor=executor,
+        executor=executor if location_executor else None,
     )
+
+
+# One object per resource configuration: Definitions.merge compares resources by identity, so
+# two builds with the same configuration (two prefixed copies, two components) merge.
+_RESOURCES: dict[tuple[type, str], Any] = {}
+
+
+def _shared(resource: Any) -> Any:
+    """The first resource built with this class and configuration (resources are immutable)."""
+    key = (type(resource), json.dumps(resource.model_dump(), sort_keys=True, default=str))
+    return _RESOURCES.setdefault(key, resource)
+
+
+def _assets(
+    keys: dict[str, AssetKey], group_name: str, nightly_cron: str, timezone: str, freshness: timedelta | None
+) -> list:
+    """The assets under ``keys`` (their dependencies and checks follow), in ``group_name``, with their conditions."""
+    renamed = {AssetKey(name): key for name, key in keys.items() if key != AssetKey(name)}
+    policy = FreshnessPolicy.time_window(fail_window=freshness) if freshness else None
+    grouped = [
+        (a.with_attributes(asset_key_replacements=renamed) if renamed else a).map_asset_specs(
+            lambda spec, fresh=fresh: spec.replace_attributes(
+                group_name=group_name, **({"freshness_policy": policy} if fresh and policy else {})
+            )
+        )
+        for a, fresh in (
+            (invoice, False),
+            (booking_rows, False),
+            (purchasing_sheet, True),
+            (performance_overview, True),
+        )
+    ]
+    return [
+        invoice_file.with_attributes(group_name=group_name, key=keys["invoice_file"]),
+        *with_nightly_refresh(*grouped, cron=nightly_cron, timezone=timezone),
+    ]
 
 
 def storage_run_config(storage_root: str, cache_root: str | None = None) -> dict:
     """Run config that points one run's storage, IO manager and cache at ``storage_root``.
 
     Example:
-        >>> storage_run_config("/shared/cc_perf")["resources"]["storage"]
+        >>> storage_run_config("/shared/cc_perf")["resources"]["cc_perf_storage"]
         {'config': {'root': '/shared/cc_perf'}}
     """
     cache = cache_root or str(Path(storage_root) / "cache")
     return {
         "resources": {
-            "storage": {"config": {"root": storage_root}},
-            "io_manager": {"config": {"root": storage_root}},
-            "page_cache": {"config": {"root": cache}},
+            STORAGE_KEY: {"config": {"root": storage_root}},
+            IO_MANAGER_KEY: {"config": {"root": storage_root}},
+            PAGE_CACHE_KEY: {"config": {"root": cache}},
         }
     }
 
 
-defs = build_definitions()
+# The shipped code location is ours alone, so its executor is also the location's default.
+defs = build_definitions(location_executor=True)
 
 
 def process_invoices_job():

@@ -66,7 +66,7 @@ class JsonFileIOManager(ConfigurableIOManager):
             return
         path = folder.with_suffix(_suffix(obj))
         _write(path, obj)
-        context.add_output_metadata({"path": MetadataValue.path(str(path))})
+        context.add_output_metadata({"path": MetadataValue.path(str(path)), "dagster/uri": path.resolve().as_uri()})
 
     # --- input -----------------------------------------------------------------------------
 

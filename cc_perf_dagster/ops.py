@@ -36,6 +36,7 @@ from cc_perf_dagster.core.export import (
     booking_rows,
     invoice_to_dict,
     invoice_to_record,
+    money,
 )
 from cc_perf_dagster.core.extract import (
     PageReader,
@@ -51,7 +52,7 @@ from cc_perf_dagster.core.pdf import PdfDocument, TextEngine, engine_tag
 from cc_perf_dagster.core.planning import DocumentTask, plan_batches
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.core.vendors import get_vendor
-from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage, PageCacheResource
+from cc_perf_dagster.resources import IO_MANAGER_KEY, ExtractionSettings, InvoiceStorage, PageCacheResource
 
 PREVIEW_ROWS = 10
 # Every log line is an event in the instance's storage (about 10 ms each on SQLite); runs over
@@ -77,13 +78,22 @@ def run_partition_keys(context: OpExecutionContext) -> list[str]:
 
 @op(
     ins={"invoice_file": In(Nothing)},
-    out={"plan": Out(description="Per invoice: file, sha256, pages, whether it is cached."), "batches": DynamicOut()},
+    out={
+        "plan": Out(
+            description="Per invoice: file, sha256, pages, whether it is cached.", io_manager_key=IO_MANAGER_KEY
+        ),
+        "batches": DynamicOut(io_manager_key=IO_MANAGER_KEY),
+    },
     description="Check each invoice of the run against the cache and fan out batches of the pages to parse.",
 )
 def plan_page_batches(
-    context: OpExecutionContext, storage: InvoiceStorage, page_cache: PageCacheResource, settings: ExtractionSettings
+    context: OpExecutionContext,
+    cc_perf_storage: InvoiceStorage,
+    cc_perf_page_cache: PageCacheResource,
+    cc_perf_settings: ExtractionSettings,
 ):
     """Plan the run: one DynamicOutput per page batch (file paths and page numbers only)."""
+    storage, page_cache, settings = cc_perf_storage, cc_perf_page_cache, cc_perf_settings
     started = time.time()
     engine = text_engine(settings)
     cache = page_cache.get_cache()
@@ -208,11 +218,18 @@ def _plan_invoice(
         }
 
 
-@op(description="Parse one batch of pages (possibly of several invoices) into the page cache.")
+@op(
+    out=Out(io_manager_key=IO_MANAGER_KEY),
+    description="Parse one batch of pages (possibly of several invoices) into the page cache.",
+)
 def extract_page_batch(
-    context: OpExecutionContext, batch: dict, page_cache: PageCacheResource, settings: ExtractionSettings
+    context: OpExecutionContext,
+    batch: dict,
+    cc_perf_page_cache: PageCacheResource,
+    cc_perf_settings: ExtractionSettings,
 ) -> dict:
     """Parse the batch's pages (cached pages are reused); documents held whole are assembled here."""
+    page_cache, settings = cc_perf_page_cache, cc_perf_settings
     cache = page_cache.get_cache()
     engine = text_engine(settings)
     pages: list[dict[str, Any]] = []
@@ -265,7 +282,7 @@ def extract_page_batch(
 
 @op(
     out={
-        "result": Out(description="{partition: invoice JSON}"),
+        "result": Out(description="{partition: invoice JSON}", io_manager_key=IO_MANAGER_KEY),
         **{n: Out(Nothing, is_required=False) for n in check_output_names()},
     },
     description="Assemble each invoice from the cache, run the self-checks, record the metadata.",
@@ -274,11 +291,12 @@ def assemble_invoices(
     context: AssetExecutionContext,
     plan: dict,
     batch_reports: list[dict],
-    page_cache: PageCacheResource,
-    settings: ExtractionSettings,
-    storage: InvoiceStorage,
+    cc_perf_page_cache: PageCacheResource,
+    cc_perf_settings: ExtractionSettings,
+    cc_perf_storage: InvoiceStorage,
 ):
     """Merge the page results into invoices; yield the asset value and the check results."""
+    page_cache, settings, storage = cc_perf_page_cache, cc_perf_settings, cc_perf_storage
     cache = page_cache.get_cache()
     engine = text_engine(settings)
     keys = sorted(plan["invoices"])
@@ -319,6 +337,7 @@ def assemble_invoices(
         outputs[key] = stored
         metadata[key] = _metadata(invoice, figures)
         metadata[key]["text_engine"] = engine_tag(engine)
+        metadata[key].update(stored_file_metadata(storage, context.asset_key_for_output("result").path, key, ".json"))
         if settings.cross_check_engines:
             metadata[key].update(_cross_check(context, key, entry, settings, engine))
         _log_budgets(context, key, figures, settings)
@@ -461,6 +480,32 @@ def _figures(
     }
 
 
+# Dagster's standard metadata keys (what TableMetadataSet and UriMetadataSet write; those classes
+# are not exported by the dagster package in 1.13): the UI shows row counts, columns and the file.
+ROW_COUNT = "dagster/row_count"
+PARTITION_ROW_COUNT = "dagster/partition_row_count"
+COLUMN_SCHEMA = "dagster/column_schema"
+URI = "dagster/uri"
+
+# The booking rows' columns, as Dagster's standard ``dagster/column_schema`` (the UI's Columns table).
+BOOKING_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("Invoice Date", "date", description="Invoice date, M/D/YYYY."),
+        TableColumn("Vendor", "string"),
+        TableColumn("Invoice#", "string"),
+        TableColumn("Description", "string", description="Product code, UPC and description."),
+        TableColumn("Price", "decimal", description="Unit price with tariff, two decimals."),
+        TableColumn("Qty", "int", description="Quantity billed."),
+    ]
+)
+
+
+def stored_file_metadata(storage: InvoiceStorage, asset_path: list[str], key: str, suffix: str) -> dict[str, Any]:
+    """``dagster/uri`` of a partition's file, where :class:`~cc_perf_dagster.io_manager.JsonFileIOManager` writes it."""
+    path = storage.path.joinpath("assets", *asset_path, f"{key}{suffix}").resolve()
+    return {URI: path.as_uri()}
+
+
 def booking_preview(invoice: Invoice, limit: int = PREVIEW_ROWS) -> MetadataValue:
     """The invoice's first booking rows as a table (shown on the partition's page in the UI)."""
     rows = booking_rows(invoice)[:limit]
@@ -481,13 +526,15 @@ def _metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:
         for name in ("subtotal", "tariff", "freight", "tax", "total"):
             amount = getattr(invoice.totals, name)
             if amount is not None:
-                metadata[name] = float(amount)
+                metadata[name] = float(amount)  # a number, so the UI plots it
+                metadata[f"{name}_printed"] = MetadataValue.text(money(amount))  # as printed: 2770.00
     metadata.update(
         totals_reconcile=str(invoice.totals_reconcile),
         preview=booking_preview(invoice),
         warnings=len(invoice.warnings),
     )
     metadata.update((k, v) for k, v in figures.items() if k != "totals_reconcile")
+    metadata[PARTITION_ROW_COUNT] = len(invoice.line_items)
     if invoice.warnings:
         metadata["warning_list"] = MetadataValue.json(list(invoice.warnings))
     return metadata

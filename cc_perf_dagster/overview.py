@@ -27,13 +27,14 @@ from cc_perf_dagster.assets import (
     OWNERS,
     PARTITIONS_NAME,
     invoice_partitions,
+    sibling_key,
     tagged_partitions,
 )
 from cc_perf_dagster.checks import INVOICE_ASSET, evaluate_checks
 from cc_perf_dagster.core.dedupe import Candidate, Superseded, book_once, candidate, same_number_note
 from cc_perf_dagster.core.performance import summarize, to_markdown
 from cc_perf_dagster.core.registry import FileRegistry
-from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage
+from cc_perf_dagster.resources import IO_MANAGER_KEY, ExtractionSettings, InvoiceStorage
 
 INVOICE_KEY = AssetKey(INVOICE_ASSET)
 PAGE = 1000
@@ -54,6 +55,7 @@ FIGURES = (
 
 @asset(
     deps=[INVOICE_KEY],
+    io_manager_key=IO_MANAGER_KEY,
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python", "markdown"},
@@ -64,10 +66,15 @@ FIGURES = (
     ),
 )
 def performance_overview(
-    context: AssetExecutionContext, settings: ExtractionSettings, storage: InvoiceStorage
+    context: AssetExecutionContext, cc_perf_settings: ExtractionSettings, cc_perf_storage: InvoiceStorage
 ) -> dict[str, Any]:
     """Summarize the latest materialization of every registered invoice partition."""
-    summary = collect_overview(context.instance, settings, storage.registry())
+    summary = collect_overview(
+        context.instance,
+        cc_perf_settings,
+        cc_perf_storage.registry(),
+        invoice_key=sibling_key(context.asset_key, INVOICE_ASSET),
+    )
     overall = summary["overall"]
     context.add_output_metadata(
         {
@@ -87,18 +94,25 @@ def performance_overview(
 
 
 def collect_overview(
-    instance: DagsterInstance, settings: ExtractionSettings, registry: FileRegistry | None = None
+    instance: DagsterInstance,
+    settings: ExtractionSettings,
+    registry: FileRegistry | None = None,
+    *,
+    invoice_key: AssetKey = INVOICE_KEY,
 ) -> dict[str, Any]:
-    """The summary of the invoice partitions registered on ``instance`` (``registry``: their files)."""
+    """The summary of the invoice partitions registered on ``instance`` (``registry``: their files).
+
+    ``invoice_key`` is the invoice asset's key (prefixed when the definitions were built with a key prefix).
+    """
     order = instance.get_dynamic_partitions(PARTITIONS_NAME)
-    latest = _latest_materializations(instance, set(order))
+    latest = _latest_materializations(instance, set(order), invoice_key)
     invoices = []
     for key, record in latest.items():
         metadata = record.asset_materialization.metadata
         row = {name: metadata[name].value for name in FIGURES if name in metadata}
         if {"processing_time_s", "pages", "peak_rss_mb"} <= row.keys():
             invoices.append({"key": key, **row})
-    failures = _failures(instance, order)
+    failures = _failures(instance, order, invoice_key)
     notes, superseded = _same_numbers(invoices, {f["key"] for f in failures}, registry)
     for row in invoices:
         row["same_invoice_number"] = notes.get(row["key"])
@@ -127,12 +141,12 @@ def _same_numbers(
     return {k: v for k, v in notes.items() if v}, book_once(candidates)[1]
 
 
-def _latest_materializations(instance: DagsterInstance, keys: set[str]) -> dict[str, Any]:
+def _latest_materializations(instance: DagsterInstance, keys: set[str], invoice_key: AssetKey) -> dict[str, Any]:
     """Each partition's newest materialization record."""
     found: dict[str, Any] = {}
     cursor = None
     while True:
-        result = instance.fetch_materializations(AssetRecordsFilter(asset_key=INVOICE_KEY), limit=PAGE, cursor=cursor)
+        result = instance.fetch_materializations(AssetRecordsFilter(asset_key=invoice_key), limit=PAGE, cursor=cursor)
         for record in result.records:  # newest first
             if record.partition_key in keys and record.partition_key not in found:
                 found[record.partition_key] = record
@@ -141,11 +155,11 @@ def _latest_materializations(instance: DagsterInstance, keys: set[str]) -> dict[
         cursor = result.cursor
 
 
-def _failures(instance: DagsterInstance, order: list[str]) -> list[dict[str, Any]]:
+def _failures(instance: DagsterInstance, order: list[str], invoice_key: AssetKey) -> list[dict[str, Any]]:
     """Partitions whose latest attempt failed (Dagster's partition status), with the run and reason."""
     if not order:
         return []
-    statuses = instance.get_status_by_partition(INVOICE_KEY, order, invoice_partitions) or {}
+    statuses = instance.get_status_by_partition(invoice_key, order, invoice_partitions) or {}
     failed = [key for key, status in statuses.items() if status == AssetPartitionStatus.FAILED]
     if not failed:
         return []

@@ -20,6 +20,13 @@ from cc_perf_dagster.core.registry import FileRegistry
 
 STORAGE_ENV = "CC_PERF_STORAGE"
 
+# Resource keys of their own, so the definitions merge into a project that has its own
+# ``io_manager``, ``storage`` or ``settings`` (``Definitions.merge`` refuses two objects under one key).
+STORAGE_KEY = "cc_perf_storage"
+PAGE_CACHE_KEY = "cc_perf_page_cache"
+SETTINGS_KEY = "cc_perf_settings"
+IO_MANAGER_KEY = "cc_perf_io_manager"
+
 
 def default_storage_root() -> Path:
     """``$CC_PERF_STORAGE``, else ``$DAGSTER_HOME/cc_perf``, else ``./.cc_perf``."""

@@ -47,7 +47,7 @@ from cc_perf_dagster.definitions import (
 )
 from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.ops import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
-from cc_perf_dagster.resources import InvoiceStorage
+from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
 
@@ -194,7 +194,7 @@ class InvoiceRunner:
         # The run's events still reach the instance (and the UI); only the console echo is quiet.
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
         if self.engine is not None and job_name == PROCESS_JOB:
-            run_config["resources"] = {"settings": {"config": {"engine": self.engine}}}
+            run_config["resources"] = {SETTINGS_KEY: {"config": {"engine": self.engine}}}
         if self.in_process:
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config
@@ -217,7 +217,7 @@ def _summarize(
             metadata[materialization.partition] = {
                 name: value.value
                 for name, value in materialization.metadata.items()
-                if isinstance(value.value, (int, float, str, bool))
+                if isinstance(value.value, (int, float, str, bool)) and not name.startswith("dagster/")
             }
     failures = result.get_step_failure_events()
     failure = None

@@ -56,12 +56,19 @@ def with_nightly_refresh(
 
 
 def build_nightly_backfill_sensor(
-    *, name: str = "nightly_backfills", default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED
+    *,
+    name: str = "nightly_backfills",
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+    target: AssetSelection | None = None,
 ) -> AutomationConditionSensorDefinition:
-    """The automation-condition sensor that evaluates the conditions (it launches backfills)."""
+    """The automation-condition sensor that evaluates the conditions (it launches backfills).
+
+    ``target`` is what it evaluates (default: the ``invoices`` group); give this project's assets
+    when they sit in a group with other assets of yours.
+    """
     return AutomationConditionSensorDefinition(
         name,
-        target=AssetSelection.groups("invoices"),
+        target=target if target is not None else AssetSelection.groups("invoices"),
         default_status=default_status,
         emit_backfills=True,
         description="Evaluates the nightly refresh: missing or stale invoices as one backfill per night.",

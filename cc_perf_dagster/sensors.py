@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetKey,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
@@ -30,6 +31,7 @@ from dagster import (
 )
 
 from cc_perf_dagster.assets import (
+    FILE_KEY,
     PARTITIONS_NAME,
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -70,6 +72,7 @@ def build_incoming_folder_sensor(
     tick_budget_s: float = 20.0,
     storage_root: str | None = None,
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+    file_asset_key: AssetKey = FILE_KEY,
 ) -> SensorDefinition:
     """A sensor that turns PDFs dropped into ``directory`` into invoice partitions and runs.
 
@@ -84,6 +87,8 @@ def build_incoming_folder_sensor(
         tick_budget_s: No new file is started after this long in a tick (Dagster allows 60 s).
         storage_root: Storage folder of the registry (default as the resources).
         default_status: Whether the sensor starts switched on.
+        file_asset_key: Key of the file asset whose data versions it reports (``invoice_file``,
+            prefixed when the definitions have a key prefix).
     """
 
     @sensor(
@@ -129,7 +134,7 @@ def build_incoming_folder_sensor(
         return SensorResult(
             run_requests=run_requests,
             dynamic_partitions_requests=[invoice_partitions.build_add_request(new_keys)] if new_keys else [],
-            asset_events=[file_observation(k, sha) for k, sha in versions.items()],
+            asset_events=[file_observation(k, sha, file_asset_key) for k, sha in versions.items()],
             cursor=tick.cursor,
         )
 

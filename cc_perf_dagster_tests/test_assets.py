@@ -80,7 +80,10 @@ def test_one_invoice_materializes_with_metadata_checks_and_files(pipeline):
     expected = expected_for(pdf)
     assert metadata["invoice_date"] == expected["invoice_date"]
     for name, amount in expected["totals"].items():  # what the buyer compares with the paper
-        assert metadata[name] == float(amount), name
+        assert metadata[name] == float(amount), name  # plotted
+        assert metadata[f"{name}_printed"] == f"{float(amount):.2f}", name  # read as money: 2770.00
+    assert metadata["dagster/partition_row_count"] == 135
+    assert metadata["dagster/uri"] == (pipeline.root / "assets/invoice" / f"{key}.json").resolve().as_uri()
     checks = pipeline.checks(result)
     assert set(checks) == {"consistency", "totals_reconcile", "processing_time", "peak_memory", "unique_invoice_number"}
     assert all(c.passed for c in checks.values())
@@ -115,6 +118,9 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
         assert (pipeline.root / "assets/invoice" / f"{key}.json").exists()
         rows = pipeline.materialization(result, key, "booking_rows")
         assert rows["rows"] > 0 and rows["invoice_date"] == metadata["invoice_date"] != ""
+        assert rows["dagster/partition_row_count"] == rows["rows"]
+        assert [c.name for c in rows["dagster/column_schema"].columns][-2:] == ["Price", "Qty"]
+        assert rows["dagster/uri"].endswith(f"/assets/booking_rows/{key}.csv")
         assert rows["preview"].records[0].data["Invoice#"] == key
     checks = pipeline.checks(result)
     assert checks["consistency"].metadata["partitions"].value == 3
@@ -126,6 +132,9 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
     assert sheet.success
     text = (pipeline.root / "assets/purchasing_sheet.csv").read_text()
     rows = list(csv.reader(io.StringIO(text)))
+    standard = pipeline.materialization(sheet, None, "purchasing_sheet")
+    assert standard["dagster/row_count"] == len(rows) - 1
+    assert standard["dagster/uri"] == (pipeline.root / "assets/purchasing_sheet.csv").resolve().as_uri()
     assert rows[0] == ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
     assert {r[2] for r in rows[1:]} == set(keys)
 

@@ -35,6 +35,13 @@ def test_ready_made_definitions_use_forkserver_multiprocess():
     }  # fmt: skip
 
 
+def test_the_sheet_and_the_overview_carry_a_freshness_policy():
+    policies = {spec.key.to_user_string(): spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
+    assert policies["purchasing_sheet"].fail_window.to_timedelta().total_seconds() == 3600
+    assert policies["performance_overview"] == policies["purchasing_sheet"]
+    assert policies["invoice"] is None
+
+
 @pytest.fixture
 def storage(tmp_path):
     return tmp_path / "storage"
