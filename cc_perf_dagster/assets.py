@@ -37,18 +37,16 @@ from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
 from cc_perf_dagster.core.dedupe import candidate, registered_note, sheet_by_invoice_number
 from cc_perf_dagster.core.export import booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
-from cc_perf_dagster.ops import (
+from cc_perf_dagster.ops import assemble_invoices, extract_page_batch, plan_page_batches
+from cc_perf_dagster.resources import IO_MANAGER_KEY, InvoiceStorage
+from cc_perf_dagster.step_records import (
     BOOKING_SCHEMA,
     COLUMN_SCHEMA,
     PARTITION_ROW_COUNT,
     ROW_COUNT,
-    assemble_invoices,
     booking_preview,
-    extract_page_batch,
-    plan_page_batches,
     stored_file_metadata,
 )
-from cc_perf_dagster.resources import IO_MANAGER_KEY, InvoiceStorage
 
 # BackfillPolicy and observable source assets are beta in Dagster 1.13; this project relies on
 # both on purpose (range runs, file data versions), so their notices are not repeated on every

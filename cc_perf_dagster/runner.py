@@ -45,8 +45,8 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_summaries_job,
 )
+from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.instance import home_lock
-from cc_perf_dagster.ops import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 

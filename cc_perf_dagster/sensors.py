@@ -44,7 +44,7 @@ from cc_perf_dagster.core.extract import quick_check
 from cc_perf_dagster.core.incoming import look, quarantine_folder
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
-from cc_perf_dagster.ops import failed_partitions
+from cc_perf_dagster.failures import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"

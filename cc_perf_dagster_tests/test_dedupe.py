@@ -17,7 +17,7 @@ from dagster import AssetCheckSeverity, AssetKey, AssetPartitionStatus, DagsterI
 
 from cc_perf_dagster.assets import PARTITION_TAG, invoice_partitions
 from cc_perf_dagster.definitions import SUMMARY_JOB
-from cc_perf_dagster.ops import DUPLICATE_PARTITIONS, failed_partitions
+from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, failed_partitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.test_assets import Pipeline
 from cc_perf_dagster_tests.test_sensors import setup, tick

@@ -19,7 +19,7 @@ from cc_perf_dagster.assets import PARTITION_TAG, invoice_partitions
 from cc_perf_dagster.core.bookability import NO_LINE_ITEMS
 from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.definitions import SUMMARY_JOB
-from cc_perf_dagster.ops import NOT_BOOKED_PARTITIONS, failed_partitions
+from cc_perf_dagster.failures import NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, blank_page, tableless_document
 from cc_perf_dagster_tests.test_assets import Pipeline
 from cc_perf_dagster_tests.test_sensors import setup, tick
