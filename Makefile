@@ -45,15 +45,15 @@ producers: install  ## regenerate test_invoices/producers/ (needs chromium, popp
 
 bench: install  ## benchmarks, ratios against baselines measured in the same run; writes benchmarks/REPORT.md
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks
 
 bench-quick: install  ## a short subset of the benchmarks (a few minutes), same outputs
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
-	$(PY) benchmarks/run.py --quick
+	$(PY) -m benchmarks --quick
 
 bench-full: install  ## make bench plus one run per partition at 500 invoices (about 40 minutes more)
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
-	$(PY) benchmarks/run.py --full
+	$(PY) -m benchmarks --full
 
 screenshot: install  ## refresh the README screenshot of the Dagster UI
 	$(PY) scripts/screenshot_ui.py

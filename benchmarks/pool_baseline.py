@@ -5,7 +5,7 @@ with forkserver, and nothing else: no orchestration, no storage, no cache. The b
 in a fresh interpreter of its own, as a user would run a script, so that it shares no process
 state (such as Python's one forkserver) with the Dagster runs it is compared with.
 
-Usage: ``python benchmarks/pool_baseline.py FILE.pdf ...`` prints one JSON object: wall and CPU
+Usage: ``python -m benchmarks.pool_baseline FILE.pdf ...`` prints one JSON object: wall and CPU
 seconds from the pool's creation to its last result (the pool's start included), line items.
 """
 
@@ -16,8 +16,7 @@ import multiprocessing
 import sys
 import time
 
-from measure import tree_cpu_s
-
+from benchmarks.measure import tree_cpu_s
 from cc_perf_dagster.core import extract_invoice
 
 

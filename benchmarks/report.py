@@ -1,8 +1,8 @@
 """Render a benchmark results file into ``benchmarks/REPORT.md``, ``benchmarks/plots/*.png`` and
 ``benchmarks/README-snippet.md`` (the headline table and the scale plot, for the README).
 
-Usage: ``python benchmarks/report.py [RESULTS.json]`` (default: the newest file in
-``benchmarks/results/``). ``benchmarks/run.py`` calls it after every run. The plots need
+Usage: ``python -m benchmarks.report [RESULTS.json]`` (default: the newest file in
+``benchmarks/results/``). ``python -m benchmarks`` calls it after every run. The plots need
 matplotlib (the ``bench`` extra: ``pip install -e ".[bench]"``); without it the Markdown is
 still written, with a note where each plot would be.
 
@@ -206,7 +206,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def headline_table(report: dict) -> str:
-    """The headline figures as a Markdown table (also what ``run.py`` prints)."""
+    """The headline figures as a Markdown table (also what ``python -m benchmarks`` prints)."""
     rows = [
         [
             r["figure"],

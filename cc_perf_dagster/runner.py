@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from dagster import (
     AssetKey,
     DagsterInstance,
+    JobDefinition,
     execute_job,
     reconstructable,
 )
@@ -41,7 +43,6 @@ from cc_perf_dagster.core.registry import RegisteredFile, SameContent, partition
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
     SUMMARY_JOB,
-    defs,
     process_invoices_job,
     refresh_summaries_job,
 )
@@ -195,15 +196,42 @@ class InvoiceRunner:
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
         if self.engine is not None and job_name == PROCESS_JOB:
             run_config["resources"] = {SETTINGS_KEY: {"config": {"engine": self.engine}}}
-        if self.in_process:
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config
-            )
-            return _summarize(result)
-        with execute_job(
-            reconstructable(target), instance=self.instance, tags=tags, raise_on_error=False, run_config=run_config
+        with executed_run(
+            self.instance, target, tags=tags, run_config=run_config, in_process=self.in_process
         ) as result:
             return _summarize(result)
+
+
+@contextmanager
+def executed_run(
+    instance: DagsterInstance,
+    target: Callable[[], JobDefinition],
+    *,
+    tags: dict[str, str],
+    run_config: dict[str, Any],
+    in_process: bool = False,
+) -> Iterator[Any]:
+    """One run of the job that ``target`` returns, failures recorded rather than raised.
+
+    Yields the run's result: Dagster's ``ExecuteInProcessResult``, or what ``execute_job`` gives.
+
+    ``target`` is a module-level function returning the job (such as
+    :func:`~cc_perf_dagster.definitions.process_invoices_job`), so that the job's executor can
+    rebuild it in each step process; ``in_process`` runs every step in this process instead.
+    The result is only valid inside the ``with`` block.
+
+    Example:
+        >>> with executed_run(instance, process_invoices_job, tags=partition_tags(["CS003837319"]),
+        ...                   run_config={}) as result:  # doctest: +SKIP
+        ...     result.success
+    """
+    if in_process:
+        yield target().execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config)
+        return
+    with execute_job(
+        reconstructable(target), instance=instance, tags=tags, raise_on_error=False, run_config=run_config
+    ) as result:
+        yield result
 
 
 def _summarize(

@@ -23,6 +23,29 @@ ITEM_KEYS = (
     "unit", "list_price", "unit_price", "extended_price", "tariff_surcharge", "quantity",
 )  # fmt: skip
 
+DOCUMENT_FIELDS = (*(k for k in DOCUMENT_KEYS if k != "line_items"), "totals")
+
+
+def field_differences(expected: dict, actual: dict) -> tuple[int, list[str]]:
+    """Count compared fields and list every difference as a readable line."""
+    compared, differences = 0, []
+    for name in DOCUMENT_FIELDS:
+        compared += 1
+        if expected.get(name) != actual.get(name):
+            differences.append(f"{name}: expected {expected.get(name)!r}, got {actual.get(name)!r}")
+    want, got = expected["line_items"], actual["line_items"]
+    if len(want) != len(got):
+        differences.append(f"line_items: expected {len(want)} items, got {len(got)}")
+    for index, item in enumerate(want):
+        other = got[index] if index < len(got) else {}
+        for name, value in item.items():
+            compared += 1
+            if other.get(name) != value:
+                differences.append(
+                    f"item {index} ({item['product_code']}) {name}: expected {value!r}, got {other.get(name)!r}"
+                )
+    return compared, differences
+
 
 # Every text engine; the dev extras install pypdfium2, so both are always tested.
 ENGINE_NAMES = ("pypdf", "pdfium")

@@ -9,45 +9,43 @@ import pytest
 
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
 from cc_perf_dagster.core.extract import engine_differences
+from cc_perf_dagster.core.pdf import file_sha256
 from cc_perf_dagster_tests.conftest import (
-    DOCUMENT_KEYS,
     PRODUCER_INVOICES,
+    TEST_INVOICES,
     expected_for,
+    field_differences,
     good_invoices,
     producer_invoices,
 )
 
-DOCUMENT_FIELDS = (*(k for k in DOCUMENT_KEYS if k != "line_items"), "totals")
+
+def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
+    # good_invoices() and producer_invoices() keep only PDFs with ground truth: one without would
+    # silently drop out of every accuracy test instead of failing.
+    pdfs = [*TEST_INVOICES.glob("*.pdf"), *PRODUCER_INVOICES.glob("*/*.pdf")]
+    truths = [*TEST_INVOICES.glob("*.expected.json"), *PRODUCER_INVOICES.glob("*/*.expected.json")]
+    assert [p for p in pdfs if not p.with_suffix(".expected.json").exists()] == []
+    assert [t for t in truths if not t.with_name(t.name.replace(".expected.json", ".pdf")).exists()] == []
+    assert sorted(pdfs) == sorted([*good_invoices(), *producer_invoices()])
 
 
-def field_differences(expected: dict, actual: dict) -> tuple[int, list[str]]:
-    """Count compared fields and list every difference as a readable line."""
-    compared, differences = 0, []
-    for name in DOCUMENT_FIELDS:
-        compared += 1
-        if expected.get(name) != actual.get(name):
-            differences.append(f"{name}: expected {expected.get(name)!r}, got {actual.get(name)!r}")
-    want, got = expected["line_items"], actual["line_items"]
-    if len(want) != len(got):
-        differences.append(f"line_items: expected {len(want)} items, got {len(got)}")
-    for index, item in enumerate(want):
-        other = got[index] if index < len(got) else {}
-        for name, value in item.items():
-            compared += 1
-            if other.get(name) != value:
-                differences.append(
-                    f"item {index} ({item['product_code']}) {name}: expected {value!r}, got {other.get(name)!r}"
-                )
-    return compared, differences
+def test_the_producer_corpus_holds_every_producer_the_generator_writes():
+    from cc_perf_dagster_tests.fixtures.producers import HTML_PRINTERS, REWRITES
+
+    written = {"reportlab", "libreoffice", *(name for name, _ in HTML_PRINTERS), *(r[0] for r in REWRITES)}
+    assert {pdf.parent.name for pdf in producer_invoices()} == written
 
 
-def test_there_are_fixtures():
-    assert len(good_invoices()) >= 5
-
-
-def test_there_is_a_producer_corpus():
-    producers = {pdf.parent.name for pdf in producer_invoices()}
-    assert {"reportlab", "chromium", "cairo", "ghostscript", "mupdf", "qpdf"} <= producers
+@pytest.mark.parametrize("pdf", producer_invoices(), ids=lambda p: str(p.relative_to(PRODUCER_INVOICES)))
+def test_a_producer_copy_carries_its_source_documents_ground_truth(pdf):
+    # The same document through another producer: only the file's name and bytes differ.
+    source = TEST_INVOICES / f"{pdf.stem.split('-')[0]}.pdf"
+    own, original = expected_for(pdf), expected_for(source)
+    assert (own["file"], own["sha256"]) == (pdf.name, file_sha256(pdf))
+    assert {k: v for k, v in own.items() if k not in ("file", "sha256")} == {
+        k: v for k, v in original.items() if k not in ("file", "sha256")
+    }
 
 
 @pytest.mark.parametrize(

@@ -8,54 +8,18 @@ import io
 import json
 
 import pytest
-from dagster import AssetKey, DagsterInstance
 
-from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
-from cc_perf_dagster.core.registry import FileRegistry
-from cc_perf_dagster.definitions import PROCESS_JOB, SUMMARY_JOB, build_definitions
+from cc_perf_dagster.definitions import SUMMARY_JOB, build_definitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
 from cc_perf_dagster_tests.fixtures.generate import write_document
 from cc_perf_dagster_tests.fixtures.model import Misprint
 from cc_perf_dagster_tests.fixtures.specs import ci004731586
+from cc_perf_dagster_tests.helpers import Pipeline
 
 NUMERIC_METADATA = (
     "processing_time_s", "cpu_time_s", "peak_rss_mb", "pages", "batches", "line_items", "billed_lines",
     "cache_hits", "cache_misses", "cache_hit_rate", "parallel_speedup", "pages_per_s", "consistency_score",
 )  # fmt: skip
-
-
-class Pipeline:
-    """A throwaway storage root, an ephemeral instance and the ready-made definitions on them."""
-
-    def __init__(self, root):
-        self.root = root
-        self.defs = build_definitions(storage_root=str(root))
-        self.instance = DagsterInstance.ephemeral()
-        self.registry = FileRegistry(root / "registry")
-
-    def register(self, *paths):
-        keys = [self.registry.register(p).key for p in paths]
-        self.instance.add_dynamic_partitions("invoices", keys)
-        return keys
-
-    def run(self, keys, job=PROCESS_JOB):
-        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]} if len(keys) > 1 else {}
-        job_def = self.defs.resolve_job_def(job)
-        kwargs = {"partition_key": keys[0]} if len(keys) == 1 else {"tags": tags}
-        return job_def.execute_in_process(instance=self.instance, raise_on_error=False, **kwargs)
-
-    def materialization(self, result, key, asset="invoice"):
-        events = [
-            e.event_specific_data.materialization
-            for e in result.get_asset_materialization_events()
-            if e.event_specific_data.materialization.asset_key == AssetKey(asset)
-            and e.event_specific_data.materialization.partition == key
-        ]
-        assert len(events) == 1
-        return {k: v.value for k, v in events[0].metadata.items()}
-
-    def checks(self, result):
-        return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from cc_perf_dagster.assets import PARTITION_TAG, invoice_partitions
 from cc_perf_dagster.definitions import SUMMARY_JOB
 from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, failed_partitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
-from cc_perf_dagster_tests.test_assets import Pipeline
-from cc_perf_dagster_tests.test_sensors import setup, tick
+from cc_perf_dagster_tests.helpers import Pipeline, sensor_setup, tick
 
 NUMBER = "CS003702114"  # 41 billed lines
 BILLED = 41
@@ -104,7 +103,7 @@ class TestSameBytes:
 
 
 def test_the_sensor_takes_two_copies_once(tmp_path):
-    incoming, sensor, defs, instance = setup(tmp_path)
+    incoming, sensor, defs, instance = sensor_setup(tmp_path)
     for name in ("a.pdf", "b.pdf"):
         shutil.copy(TEST_INVOICES / f"{NUMBER}.pdf", incoming / name)
     second = tick(sensor, instance, defs, tick(sensor, instance, defs, None).cursor)

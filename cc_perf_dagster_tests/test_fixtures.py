@@ -7,11 +7,10 @@ import dataclasses
 import pytest
 
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
-from cc_perf_dagster_tests.conftest import TEST_INVOICES
+from cc_perf_dagster_tests.conftest import TEST_INVOICES, field_differences
 from cc_perf_dagster_tests.fixtures.generate import generate_all, write_document, write_large_order_confirmation
 from cc_perf_dagster_tests.fixtures.model import Misprint
 from cc_perf_dagster_tests.fixtures.specs import cs003837319
-from cc_perf_dagster_tests.test_accuracy import field_differences
 
 
 def test_make_fixtures_regenerates_the_committed_files_byte_for_byte(tmp_path):

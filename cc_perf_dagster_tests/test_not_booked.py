@@ -21,8 +21,7 @@ from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.definitions import SUMMARY_JOB
 from cc_perf_dagster.failures import NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, blank_page, tableless_document
-from cc_perf_dagster_tests.test_assets import Pipeline
-from cc_perf_dagster_tests.test_sensors import setup, tick
+from cc_perf_dagster_tests.helpers import Pipeline, sensor_setup, tick
 
 BLANK = "CI004800000_blank"  # CI004731586 with page 2 blanked; sorts between the two good files
 BLANK_REASON = "CI004800000_blank.pdf: not bookable: page 2 of 2 has no text layer (its lines were not read)"
@@ -127,7 +126,7 @@ def test_the_runner_reports_it_as_not_booked_and_books_the_others(folder, tmp_pa
 
 
 def test_the_sensor_leaves_it_in_place_and_requests_its_run(tmp_path):
-    incoming, sensor, defs, instance = setup(tmp_path)
+    incoming, sensor, defs, instance = sensor_setup(tmp_path)
     blank_page(TEST_INVOICES / "CI004731586.pdf", incoming / f"{BLANK}.pdf", page=2)
     second = tick(sensor, instance, defs, tick(sensor, instance, defs, None).cursor)
     (add,) = second.dynamic_partitions_requests

@@ -17,7 +17,7 @@ from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.fixtures.generate import write_document
 from cc_perf_dagster_tests.fixtures.model import Misprint
 from cc_perf_dagster_tests.fixtures.specs import ci004731586
-from cc_perf_dagster_tests.test_assets import Pipeline
+from cc_perf_dagster_tests.helpers import Pipeline
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 20, 101])

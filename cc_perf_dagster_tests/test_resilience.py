@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import threading
-import time
 
 import pytest
 import yaml
@@ -21,6 +20,9 @@ from dagster import (
     reconstructable,
 )
 
+from cc_perf_dagster.core.cache import PageCache
+from cc_perf_dagster.core.extract import page_key
+from cc_perf_dagster.core.pdf import PdfDocument
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import build_definitions, process_invoices_job, storage_run_config
 from cc_perf_dagster.instance import dagster_yaml
@@ -96,32 +98,39 @@ def test_a_step_killed_mid_run_then_reexecuted_gives_identical_outputs(tmp_path)
         ) as run:  # fmt: skip
             assert run.success
 
+        # The gate: page 1's cache entry is a named pipe. The batch step that reads page 1 opens
+        # it and waits there for a writer; opening it for writing returns once the step is inside
+        # its batch, and the step stays there until it is killed: no race with the step's speed.
+        with PdfDocument(pdf) as doc:
+            gate = PageCache(faulty / "cache")._path(page_key(doc.content_hash(1)))
+        gate.parent.mkdir(parents=True)
+        os.mkfifo(gate)
         killed = []
 
-        def kill_the_batch_step():
-            deadline = time.time() + 120
-            while time.time() < deadline and not killed:
-                records = instance.get_event_records(
-                    EventRecordsFilter(event_type=DagsterEventType.STEP_START), limit=50
-                )
-                for record in records:
-                    event = record.event_log_entry
-                    if event.run_id != calm_run_id and "extract_page_batch" in (event.step_key or ""):
-                        pid = event.dagster_event.pid
-                        os.kill(pid, signal.SIGKILL)
-                        killed.append(pid)
-                        return
-                time.sleep(0.05)
+        def kill_the_batch_step_at_the_gate():
+            with open(gate, "wb"):  # blocks until the batch step opens the entry
+                (faulty_run,) = [r for r in instance.get_runs() if r.run_id != calm_run_id]
+                starts = instance.get_records_for_run(faulty_run.run_id, of_type=DagsterEventType.STEP_START).records
+                (record,) = [
+                    r.event_log_entry
+                    for r in starts
+                    if r.event_log_entry.step_key.endswith("extract_page_batch[batch_0]")
+                ]
+                os.kill(record.dagster_event.pid, signal.SIGKILL)
+                killed.append(record.dagster_event.pid)
 
         calm_run_id = run.run_id
-        killer = threading.Thread(target=kill_the_batch_step)
+        killer = threading.Thread(target=kill_the_batch_step_at_the_gate, daemon=True)
         killer.start()
         config = {**storage_run_config(str(faulty)), **QUIET}
         with execute_job(reconstructable(process_invoices_job), instance=instance, tags=tags, run_config=config) as run:
             assert not run.success
             failed_run = run.run_id
+        if killer.is_alive():  # the gate was never reached: release the thread, then fail below
+            os.close(os.open(gate, os.O_RDONLY | os.O_NONBLOCK))
         killer.join()
         assert killed
+        gate.unlink()  # the re-execution reads page 1 for real
         options = ReexecutionOptions.from_failure(failed_run, instance)
         with execute_job(
             reconstructable(process_invoices_job),

@@ -10,33 +10,19 @@ from dagster import (
     DagsterInstance,
     SkipReason,
     build_run_status_sensor_context,
-    build_sensor_context,
 )
 
 from cc_perf_dagster.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
-from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG, RERUN_OF_TAG, build_incoming_folder_sensor
+from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG, RERUN_OF_TAG
 from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES, corrupt_content_stream
-
-
-def setup(tmp_path, **options):
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    storage = str(tmp_path / "storage")
-    sensor = build_incoming_folder_sensor(directory=incoming, storage_root=storage, **options)
-    defs = build_definitions(storage_root=storage, incoming_folder=str(incoming))
-    return incoming, sensor, defs, DagsterInstance.ephemeral()
-
-
-def tick(sensor, instance, defs, cursor):
-    context = build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    return sensor.evaluate_tick(context)
+from cc_perf_dagster_tests.helpers import sensor_setup, tick
 
 
 def test_new_files_become_partitions_and_one_range_run(tmp_path):
-    incoming, sensor, defs, instance = setup(tmp_path)
+    incoming, sensor, defs, instance = sensor_setup(tmp_path)
     for name in ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf"):
         shutil.copy(TEST_INVOICES / name, incoming / name)
     first = tick(sensor, instance, defs, None)
@@ -54,7 +40,7 @@ def test_new_files_become_partitions_and_one_range_run(tmp_path):
 
 
 def test_bad_files_are_quarantined_with_a_note_and_the_sensor_goes_on(tmp_path):
-    incoming, sensor, defs, instance = setup(tmp_path)
+    incoming, sensor, defs, instance = sensor_setup(tmp_path)
     shutil.copy(TEST_INVOICES / "CI004731586.pdf", incoming / "CI004731586.pdf")
     shutil.copy(BAD_INVOICES / "encrypted.pdf", incoming / "encrypted.pdf")
     second = tick(sensor, instance, defs, tick(sensor, instance, defs, None).cursor)
@@ -66,7 +52,7 @@ def test_bad_files_are_quarantined_with_a_note_and_the_sensor_goes_on(tmp_path):
 
 
 def test_many_arrivals_are_chunked_into_range_runs(tmp_path):
-    incoming, sensor, defs, instance = setup(tmp_path, max_partitions_per_run=2)
+    incoming, sensor, defs, instance = sensor_setup(tmp_path, max_partitions_per_run=2)
     for index in range(5):
         shutil.copy(TEST_INVOICES / "CI004731586.pdf", incoming / f"copy{index}.pdf")
         with (incoming / f"copy{index}.pdf").open("ab") as fh:

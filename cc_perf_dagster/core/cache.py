@@ -52,6 +52,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,8 @@ class PageCache:
         secret_env: Name of the environment variable that may hold the key.
         key_file: The key file used when the environment holds no key (default:
             :func:`default_key_file`); created on first use. Never inside ``root``.
+        clock: Seconds since the epoch, for entry ages and least-recently-used order
+            (tests pass a fake one).
 
     Example:
         >>> cache = PageCache(None)
@@ -165,12 +168,14 @@ class PageCache:
         secret: bytes | None = None,
         secret_env: str = DEFAULT_SECRET_ENV,
         key_file: str | os.PathLike[str] | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.root = None if root is None else Path(root)
         self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self.counters = CacheCounters()
-        self._l1: TTLCache[str, Any] = TTLCache(maxsize=l1_items, ttl=ttl_s)
+        self._clock = clock
+        self._l1: TTLCache[str, Any] = TTLCache(maxsize=l1_items, ttl=ttl_s, timer=clock)
         self._lock = threading.Lock()
         self._folders: set[Path] = set()
         self._serial = 0
@@ -326,7 +331,8 @@ class PageCache:
     def _write(self, key: str, value: Any) -> int:
         # zlib level 1: page results are small and repetitive; the faster level loses little.
         payload = zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
-        stamp = _STAMP.pack(time.time())
+        now = self._clock()
+        stamp = _STAMP.pack(now)
         blob = MAGIC + stamp + self._tag(key, stamp, payload) + payload
         path = self._path(key)
         if path.parent not in self._folders:
@@ -339,6 +345,7 @@ class PageCache:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
+            os.utime(temp, (now, now))  # least recently used order follows the clock
             os.replace(temp, path)
         except FileNotFoundError:
             self._folders.discard(path.parent)  # the folder was removed meanwhile (clear): retry once
@@ -419,7 +426,8 @@ class PageCache:
             path.unlink(missing_ok=True)
             return None
         try:
-            os.utime(path)  # least recently used eviction goes by modification time
+            now = self._clock()
+            os.utime(path, (now, now))  # least recently used eviction goes by modification time
         except OSError:
             pass
         return value
@@ -432,7 +440,7 @@ class PageCache:
         payload = blob[_HEADER:]
         if not hmac.compare_digest(tag, self._tag(key, stamp, payload)):
             raise ValueError("integrity check failed")
-        if time.time() - _STAMP.unpack(stamp)[0] > self.ttl_s:
+        if self._clock() - _STAMP.unpack(stamp)[0] > self.ttl_s:
             raise _Expired
         return json.loads(zlib.decompress(payload))
 

@@ -1,7 +1,6 @@
 import multiprocessing
 import os
 import stat
-import time
 
 import pytest
 
@@ -163,27 +162,50 @@ class TestKey:
         assert cache.put(key(1), 1) and len((tmp_path / "cache.key").read_bytes()) == 64
 
 
+class FakeClock:
+    """Seconds since the epoch that move only when a test moves them."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class TestBounds:
-    def test_ttl_expires_entries(self, tmp_path):
-        cache = PageCache(tmp_path, ttl_s=0.05)
-        cache.put(key(1), {"v": 1})
-        time.sleep(0.1)
-        fresh = PageCache(tmp_path, ttl_s=0.05)
+    def test_ttl_expires_entries_on_disk(self, tmp_path):
+        clock = FakeClock()
+        PageCache(tmp_path, ttl_s=60, clock=clock).put(key(1), {"v": 1})
+        clock.now += 60
+        assert PageCache(tmp_path, ttl_s=60, clock=clock).get(key(1)) == {"v": 1}  # exactly the TTL: still good
+        clock.now += 1
+        fresh = PageCache(tmp_path, ttl_s=60, clock=clock)
         assert fresh.get(key(1)) is None and fresh.counters.expired == 1
+        assert fresh.disk_usage() == (0, 0)  # the expired entry is removed
+
+    def test_ttl_expires_entries_in_memory(self):
+        clock = FakeClock()
+        cache = PageCache(None, ttl_s=60, clock=clock)
+        cache.put(key(1), {"v": 1})
+        clock.now += 59
+        assert cache.get(key(1)) == {"v": 1}
+        clock.now += 2
+        assert cache.get(key(1)) is None
 
     def test_size_bound_evicts_least_recently_used(self, tmp_path):
-        big = "x" * 2000  # compresses; use varied text so entries keep a size
-        cache = PageCache(tmp_path, max_bytes=10_000)
-        for n in range(40):
-            cache.put(key(n), {"blob": f"{big}{n}" + os.urandom(600).hex()})
-            if n == 0:
-                keep = cache._path(key(0))
-            os.utime(keep)  # key 0 is used all the time
-        cache.evict()
-        entries, size = cache.disk_usage()
-        assert size <= 10_000 and entries < 40
-        assert cache.counters.evictions > 0
-        assert keep.exists()
+        clock = FakeClock()
+        cache = PageCache(tmp_path, max_bytes=10**9, clock=clock)
+        for n in range(10):  # one entry a minute, each about 1.2 kB (random text does not compress)
+            cache.put(key(n), {"pad": os.urandom(600).hex()})
+            clock.now += 60
+        size = cache.disk_usage()[1]
+        assert PageCache(tmp_path, clock=clock).get(key(0)) is not None  # a hit from disk: key 0 is the newest now
+        cache.max_bytes = size * 6 // 10  # room for about five of the ten after evicting to 90%
+        removed = cache.evict()
+        survivors = [n for n in range(10) if cache._path(key(n)).exists()]
+        assert removed == 10 - len(survivors) and cache.counters.evictions == removed
+        assert survivors == [0, *range(10 - len(survivors) + 1, 10)]  # key 0 and the newest writes
+        assert cache.disk_usage()[1] <= int(cache.max_bytes * 0.9)
 
     def test_write_failure_never_raises(self, tmp_path):
         blocked = tmp_path / "file-not-folder"

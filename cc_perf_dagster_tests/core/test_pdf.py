@@ -1,6 +1,8 @@
-import io
+import os
 import random
+import shutil
 
+import psutil
 import pytest
 from pypdf.generic import StreamObject
 from reportlab.lib.pagesizes import letter
@@ -183,11 +185,27 @@ class TestBadInput:
         }
 
 
-def test_in_memory_buffers_are_not_needed(tmp_path):
-    # PdfDocument reads from the file lazily; nothing forces the whole file into memory.
-    pdf = render([ROW], tmp_path / "a.pdf")
-    with PdfDocument(pdf) as doc:
-        assert not isinstance(doc._fh, io.BytesIO)
+class TestLazyReading:
+    """A page's text is read from the file when it is asked for, not from a copy made on opening."""
+
+    def open_files(self, pdf) -> list[str]:
+        return [f.path for f in psutil.Process().open_files() if f.path == str(pdf.resolve())]
+
+    def test_pages_are_read_from_the_file_on_demand(self, tmp_path, test_invoices):
+        pdf = tmp_path / "fifteen-pages.pdf"  # larger than a read buffer, unlike a one-row rendering
+        shutil.copy(test_invoices / "CS003837319.pdf", pdf)
+        with PdfDocument(pdf, engine="pypdf") as doc:
+            assert doc.runs(1)
+            os.truncate(pdf, 2000)  # page 2 is no longer in the file (had it been copied on opening, it would be)
+            with pytest.raises(DamagedPdfError, match="page 2"):
+                doc.runs(2)
+
+    def test_the_file_is_open_while_the_document_is_and_closed_after(self, tmp_path, engine):
+        pdf = render([ROW], tmp_path / "a.pdf")
+        with PdfDocument(pdf, engine=engine) as doc:
+            assert self.open_files(pdf) == [str(pdf.resolve())]
+            assert doc.runs(1)
+        assert self.open_files(pdf) == []
 
 
 class TestFormXObjects:

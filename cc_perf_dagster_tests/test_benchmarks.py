@@ -1,0 +1,85 @@
+"""The benchmark package (``python -m benchmarks``): its options, a section on one small file, the
+results file it writes, and regression detection. Nothing here is timed or compared with a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import cli, report
+from benchmarks.regressions import regressions
+from benchmarks.sections import SECTIONS, core
+from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
+
+SMALL = TEST_INVOICES / "CI004731586.pdf"
+
+
+class TestOptions:
+    def test_every_option_parses(self):
+        options = cli.parse_args(
+            ["--quick", "--full", "--only", "core", "--only", "scale", "--counts", "10,100", "--invoices", "7",
+             "--no-report"]
+        )  # fmt: skip
+        assert (options.quick, options.full, options.no_report) == (True, True, True)
+        assert options.only == ["core", "scale"]
+        assert (options.counts, options.invoices, options.child_run) == ([10, 100], 7, None)
+
+    def test_defaults_run_every_section(self):
+        options = cli.parse_args([])
+        assert (options.quick, options.full, options.only, options.counts, options.invoices) == (
+            False, False, None, None, None,
+        )  # fmt: skip
+
+    def test_an_unknown_section_is_refused(self, capsys):
+        with pytest.raises(SystemExit):
+            cli.parse_args(["--only", "nonsense"])
+        assert "invalid choice" in capsys.readouterr().err
+
+    def test_sections_in_their_order_and_each_rendered_by_the_report(self):
+        assert list(SECTIONS) == ["core", "memory", "one", "scale", "cache", "breakdown", "arrivals"]
+        assert {section.KEY for section in SECTIONS.values()} == set(report.SECTIONS)
+
+
+def test_the_core_section_on_one_small_file():
+    figures = core.bench_core([SMALL], rounds=1)
+    assert figures["files"] == 1 and figures["pages"] == expected_for(SMALL)["page_count"]
+    assert figures["core_s"] > 0 and figures["raw_extract_text_s"] > 0
+    assert figures["core_cost_ratio"] > 0 and figures["core_pages_per_s"] > 0
+
+
+def test_a_run_writes_one_results_file_of_the_known_shape(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(core, "run", lambda options, workdir: core.bench_core([SMALL], rounds=1))
+    assert cli.main(["--only", "core", "--no-report", "--quick"], results=tmp_path) == 0
+    (written,) = tmp_path.glob("*.json")
+    results = json.loads(written.read_text())
+    assert set(results) == {
+        "timestamp", "machine", "quick", "full", "argv", "core", "section_seconds", "total_seconds", "regressions",
+    }  # fmt: skip
+    assert results["argv"] == ["--only", "core", "--no-report", "--quick"]
+    assert (results["quick"], results["full"], list(results["section_seconds"])) == (True, False, ["core"])
+    assert results["core"]["files"] == 1 and results["regressions"] == []
+    assert "core extractor / raw pypdf" in capsys.readouterr().out  # the headline table
+
+
+class TestRegressions:
+    def results(self, ratio, *, quick=False, timestamp="t"):
+        return {"timestamp": timestamp, "quick": quick, "core": {"core_cost_ratio": ratio}}
+
+    def test_a_figure_over_20_percent_worse_is_flagged(self):
+        (found,) = regressions(self.results(1.3), [self.results(1.0, timestamp="before")])
+        assert (found["before"], found["now"], found["previous_run"]) == (1.0, 1.3, "before")
+        assert "core extractor" in found["figure"]
+
+    def test_within_20_percent_or_better_is_not(self):
+        assert regressions(self.results(1.19), [self.results(1.0)]) == []
+        assert regressions(self.results(0.5), [self.results(1.0)]) == []
+
+    def test_quick_runs_are_compared_only_with_quick_runs(self):
+        assert regressions(self.results(2.0, quick=True), [self.results(1.0)]) == []
+        assert regressions(self.results(2.0, quick=True), [self.results(1.0, quick=True)]) != []
+
+    def test_the_newest_earlier_file_that_has_the_figure_is_the_reference(self):
+        older_shape = {"timestamp": "newest", "quick": False}
+        (found,) = regressions(self.results(1.5), [older_shape, self.results(1.0, timestamp="older")])
+        assert found["previous_run"] == "older"
