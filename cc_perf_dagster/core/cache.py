@@ -18,22 +18,10 @@ Two levels:
       Entries older than ``ttl_s`` are misses and are removed.
 
 Integrity: each L2 entry is ``MAGIC | written_at | HMAC-SHA256 | zlib(JSON)``, the HMAC taken
-under a secret key over the entry's key, the timestamp and the payload. The key is never kept
-in the folder it protects (whoever could write entries could then replace the key too):
-
-    1. the environment variable named by ``secret_env`` (default ``CC_PERF_CACHE_KEY``; the
-       older ``CC_PERF_CACHE_SECRET`` is still read), which is how a cluster gives every
-       process on every machine the same key;
-    2. else the key file ``key_file`` (default :func:`default_key_file`: ``$CC_PERF_CACHE_KEY_FILE``,
-       else ``$DAGSTER_HOME/cc_perf_cache.key``, else ``ROOT.key`` beside the cache folder),
-       generated on first use: written whole to a temporary file, then linked into place, so a
-       full disk never leaves a short key behind.
-
-A key shorter than :data:`MIN_KEY_LENGTH`, a key file inside the cache folder and a key path
-that is not a regular file are refused with one :class:`CacheKeyError` before any entry is
-read, so a broken key never makes good entries look corrupt. A wrong or damaged entry (a
-flipped byte, a truncated write, a file copied in from elsewhere) is logged, removed and
-treated as a miss, never returned.
+under a secret key over the entry's key, the timestamp and the payload; where the key comes
+from, and what is refused, is in :mod:`cc_perf_dagster.core.cache_keys`. A wrong or damaged
+entry (a flipped byte, a truncated write, a file copied in from elsewhere) is logged, removed
+and treated as a miss, never returned.
 
 A failed cache read or write never fails the computation: it is counted and logged. A
 refused key does, once, with a line that says what to fix.
@@ -46,90 +34,42 @@ import hmac
 import json
 import logging
 import os
-import secrets
-import stat
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from cachetools import TTLCache
 
-from cc_perf_dagster.core.errors import CcPerfError
+from cc_perf_dagster.core.cache_counters import CacheCounters
+from cc_perf_dagster.core.cache_keys import (
+    DEFAULT_SECRET_ENV,
+    LEGACY_SECRET_ENV,
+    MIN_KEY_LENGTH,
+    CacheKeyError,
+    checked_key,
+    default_key_file,
+    read_or_create_key,
+)
 from cc_perf_dagster.core.locking import file_lock
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_SECRET_ENV", "MIN_KEY_LENGTH", "CacheCounters", "CacheKeyError", "PageCache", "cache_key"]
 
 MAGIC = b"CCPC1\n"
 _STAMP = struct.Struct(">d")
 _TAG_SIZE = 32
 _HEADER = len(MAGIC) + _STAMP.size + _TAG_SIZE
-DEFAULT_SECRET_ENV = "CC_PERF_CACHE_KEY"
-LEGACY_SECRET_ENV = "CC_PERF_CACHE_SECRET"  # the name before 0.x; still read
-KEY_FILE_ENV = "CC_PERF_CACHE_KEY_FILE"
-MIN_KEY_LENGTH = 32  # bytes; a generated key has 64 (32 random bytes, hex)
 _CORRUPT_WARNINGS = 3  # per process: a foreign key makes every entry look corrupt; say so a few times
-
-
-class CacheKeyError(CcPerfError, ValueError):
-    """The cache's HMAC key is missing, too short, or stored where it cannot be trusted."""
-
-    code = "cache_key"
-
-    def _message(self) -> str:
-        return self.reason if self.file is None else super()._message()
-
-
-def default_key_file(root: str | os.PathLike[str]) -> Path:
-    """Where the key of the cache folder ``root`` lives unless the environment holds one.
-
-    ``$CC_PERF_CACHE_KEY_FILE``, else ``$DAGSTER_HOME/cc_perf_cache.key``, else ``ROOT.key``
-    beside (never inside) the cache folder.
-    """
-    if os.environ.get(KEY_FILE_ENV):
-        return Path(os.environ[KEY_FILE_ENV])
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"]) / "cc_perf_cache.key"
-    folder = Path(root).absolute()
-    return folder.parent / f"{folder.name}.key"
 
 
 def cache_key(kind: str, identity: str, version: str) -> str:
     """The cache key of an entry: a hex digest of its kind, identity and parser version."""
     return hashlib.sha256(f"{kind}\0{version}\0{identity}".encode()).hexdigest()
-
-
-@dataclass(slots=True)
-class CacheCounters:
-    """What this process's cache did. Hit rate counts both levels against misses."""
-
-    l1_hits: int = 0
-    l2_hits: int = 0
-    misses: int = 0
-    writes: int = 0
-    write_errors: int = 0
-    corrupt: int = 0
-    expired: int = 0
-    evictions: int = 0
-
-    @property
-    def hits(self) -> int:
-        """Hits at either level."""
-        return self.l1_hits + self.l2_hits
-
-    @property
-    def hit_rate(self) -> float:
-        """Hits over lookups (0.0 before any lookup)."""
-        lookups = self.hits + self.misses
-        return self.hits / lookups if lookups else 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        """Counters plus hits and hit rate, as plain numbers."""
-        return {**asdict(self), "hits": self.hits, "hit_rate": round(self.hit_rate, 4)}
 
 
 class PageCache:
@@ -179,7 +119,7 @@ class PageCache:
         self._lock = threading.Lock()
         self._folders: set[Path] = set()
         self._serial = 0
-        self._secret = None if secret is None else _checked_key(secret, "the secret given to PageCache")
+        self._secret = None if secret is None else checked_key(secret, "the secret given to PageCache")
         self._secret_env = secret_env
         self.key_file = None if key_file is None else Path(key_file)
         self._corrupt_warnings = 0
@@ -305,7 +245,7 @@ class PageCache:
         for name in dict.fromkeys((self._secret_env, LEGACY_SECRET_ENV)):
             from_env = os.environ.get(name)
             if from_env is not None:
-                return _checked_key(from_env.encode(), f"${name}")
+                return checked_key(from_env.encode(), f"${name}")
         assert self.root is not None
         path = (self.key_file or default_key_file(self.root)).absolute()
         if path.resolve().is_relative_to(self.root.resolve()):
@@ -315,7 +255,7 @@ class PageCache:
                 file=path,
             )
         try:
-            return _checked_key(_read_or_create_key(path), f"key file {path}")
+            return checked_key(read_or_create_key(path), f"key file {path}")
         except CacheKeyError:
             raise
         except OSError as exc:
@@ -447,44 +387,3 @@ class PageCache:
 
 class _Expired(Exception):
     pass
-
-
-def _checked_key(key: bytes, source: str) -> bytes:
-    key = key.strip()  # a key file written with `echo` and the same key in the environment agree
-    if len(key) < MIN_KEY_LENGTH:
-        raise CacheKeyError(
-            f"cache key from {source} is {'too short' if key else 'empty'} "
-            f"({len(key)} bytes, at least {MIN_KEY_LENGTH} needed); "
-            f"generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
-        )
-    return key
-
-
-def _read_or_create_key(path: Path) -> bytes:
-    """The key in ``path``; a new random key, written whole before it appears, if there is none."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        st = None
-    if st is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_hex(32).encode()
-        temp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(token)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(temp, path)  # atomic and exclusive: the first process to get here wins
-            except FileExistsError:
-                pass  # another process created it meanwhile: use theirs
-        finally:
-            temp.unlink(missing_ok=True)
-        st = path.stat()
-    if not stat.S_ISREG(st.st_mode):
-        raise CacheKeyError("cache key path is not a regular file; remove it or point the key elsewhere", file=path)
-    if st.st_mode & 0o077:
-        log.warning("cache key %s is readable by others; it should be mode 600", path)
-    return path.read_bytes()
