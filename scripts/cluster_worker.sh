@@ -16,6 +16,7 @@ name="${2:-cc-perf-$(hostname)-$$}"
 concurrency="${3:-1}"
 
 export CC_PERF_PROFILE=cluster
+export PATH="$venv/bin:$PATH"  # dagster-celery starts `celery` from PATH
 export DAGSTER_HOME="$workdir/home"
 mkdir -p "$DAGSTER_HOME"
 cd "$workdir"
