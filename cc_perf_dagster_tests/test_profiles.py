@@ -13,12 +13,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, execute_job, reconstructable
 
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.registry import FileRegistry
@@ -257,3 +258,59 @@ def test_a_range_run_on_two_celery_workers_matches_the_multiprocess_run(cluster,
         local_workers, local_materialized = _range_run(fan_out_job, local, local_storage, keys)
     assert local_workers == set() and local_materialized == materialized
     assert _outputs(cluster_storage, keys) == _outputs(local_storage, keys)
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_materializes_once(cluster, tmp_path):
+    # The step's process (a Celery pool process) dies with SIGKILL while reading a batch. With
+    # task_acks_late and task_reject_on_worker_lost the broker still holds the task, so it is run
+    # again by a worker; Dagster's own retries never see it (no step failure event is written).
+    from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
+
+    instance, _ = cluster
+    storage = Path(os.environ["CC_PERF_STORAGE"])
+    keys = []
+    for index in range(3):
+        pdf = tmp_path / f"CS00700000{index}.pdf"
+        write_large_order_confirmation(pdf, 150, seed=index)
+        keys.append(FileRegistry(storage / "registry").register(pdf).key)
+    instance.add_dynamic_partitions("invoices", keys)
+    killed = []
+
+    def kill_a_batch_step():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            for record in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
+                event = record.event_log_entry
+                if "extract_page_batch" in (event.step_key or ""):
+                    os.kill(event.dagster_event.pid, signal.SIGKILL)
+                    killed.append(event.step_key)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_batch_step)
+    killer.start()
+    config = {**storage_run_config(str(storage)), **QUIET}
+    config["resources"]["settings"] = {"config": {"pages_per_batch": 100}}  # 450 pages: 5 batches
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    try:
+        with execute_job(reconstructable(cluster_fan_out_job), instance=instance, tags=tags, run_config=config) as run:
+            assert run.success, [e.step_failure_data.error.message for e in run.get_step_failure_events()]
+            run_id = run.run_id
+    finally:
+        killer.join()
+    assert killed
+    starts = [
+        r.event_log_entry.step_key
+        for r in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START))
+        if r.event_log_entry.run_id == run_id
+    ]
+    assert starts.count(killed[0]) == 2  # the killed attempt and the redelivered one
+    materialized = [
+        r.event_log_entry.dagster_event.partition
+        for r in instance.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey("invoice"))
+        )
+    ]
+    assert sorted(materialized) == sorted(keys)
+    assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
