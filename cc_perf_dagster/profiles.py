@@ -51,11 +51,12 @@ DEFAULT_BACKEND = "redis://127.0.0.1:6379/1"
 DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/cc_perf"
 
 # What one extra step costs, per profile (ExtractionSettings.step_overhead_s), measured on the
-# reference machine (2 cores; README "Running on several machines"). A forkserver step starts a
-# process and loads the instance; a Celery step is picked up by a warm worker process, but its
-# result is only seen at the coordinator's next poll (dagster_celery's TICK_SECONDS = 1), so a
-# fan-out stage costs about a second more than its work.
-STEP_OVERHEAD_S: Mapping[str, float] = {"local": 0.4, "cluster": 1.2}
+# reference machine with benchmarks/step_overhead.py (README "Running on several machines").
+# local: a forkserver step starts a process and loads the instance. cluster: a warm Celery pool
+# process takes the task (no process start, definitions imported), about 0.4 to 0.7 s of a
+# worker slot per extra step; the coordinator's one-second poll (dagster_celery's TICK_SECONDS)
+# is paid per stage of the run, whatever the number of batches in it, so it is not in here.
+STEP_OVERHEAD_S: Mapping[str, float] = {"local": 0.4, "cluster": 0.6}
 
 # Celery settings every worker and the coordinator share (dagster_celery's own defaults otherwise).
 # acks_late + reject_on_worker_lost: a step whose worker process dies is handed to another
