@@ -7,10 +7,12 @@ services are part of the machine and their absence is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -314,3 +316,88 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     ]
     assert sorted(materialized) == sorted(keys)
     assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
+
+
+class RefusingProxy:
+    """A loopback TCP proxy to PostgreSQL that can refuse connections for a while (an outage)."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open_connections: list[socket.socket] = []
+        self.refused_since: float | None = None
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed: the outage began
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.open_connections += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def refuse(self):
+        """Drop every connection and refuse new ones (the port is closed)."""
+        self.listener.close()
+        for connection in self.open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.open_connections.clear()
+
+    def accept_again(self):
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+
+@pytest.mark.slow
+def test_postgresql_refusing_connections_for_two_seconds_mid_run_is_absorbed(cluster, tmp_path, monkeypatch):
+    # dagster-postgres retries a refused connection 5 times with exponential backoff from 0.2 s
+    # (about 6 s in all): an outage shorter than that costs time, not the run.
+    watcher, _ = cluster
+    proxy = RefusingProxy(int(PG.rsplit(":", 1)[1]))
+    database = os.environ["CC_PERF_DATABASE_URL"].rsplit("/", 1)[1]
+    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG.rsplit(':', 1)[0]}:{proxy.port}/{database}")
+    home = ensure_dagster_home(tmp_path / "proxied_home", export=False, profile="cluster")
+    storage = Path(os.environ["CC_PERF_STORAGE"])
+    names = ("CI004731586.pdf", "CS003837319.pdf", "CS003964075.pdf")
+    keys = [FileRegistry(storage / "registry").register(TEST_INVOICES / n).key for n in names]
+    outages = []
+
+    def outage_during_the_batches():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not outages:
+            for record in watcher.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
+                if "extract_page_batch" in (record.event_log_entry.step_key or ""):
+                    proxy.refuse()
+                    time.sleep(2.0)
+                    proxy.accept_again()
+                    outages.append(record.event_log_entry.step_key)
+                    return
+            time.sleep(0.02)
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("invoices", keys)
+        thread = threading.Thread(target=outage_during_the_batches)
+        thread.start()
+        try:
+            _, materialized = _range_run(cluster_fan_out_job, instance, storage, keys)
+        finally:
+            thread.join()
+    assert outages
+    assert materialized == sorted(keys)
