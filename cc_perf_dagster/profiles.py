@@ -250,8 +250,16 @@ def build_executor(
     # dagster_celery registers its task again for every step it submits; Celery warns each time
     # that the (identical) first registration is kept. Nothing to act on: keep the console readable.
     warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
-    cluster = cluster or ClusterConfig.from_env()
-    return celery_executor.configured(cluster.executor_config(), name="celery_cluster")
+    if cluster is not None:
+        return celery_executor.configured(cluster.executor_config(), name="celery_cluster")
+    # Broker and backend are read when a run starts, not when the definitions load: a process
+    # keeps loaded definitions (Dagster caches a reconstructed job), and the environment is
+    # what says where the services are. Unset variables get the loopback defaults.
+    for name, default in ((BROKER_ENV, DEFAULT_BROKER), (BACKEND_ENV, DEFAULT_BACKEND)):
+        os.environ.setdefault(name, default)
+    config = ClusterConfig.from_env().executor_config()
+    config.update(broker={"env": BROKER_ENV}, backend={"env": BACKEND_ENV})
+    return celery_executor.configured(config, name="celery_cluster")
 
 
 if __name__ == "__main__":

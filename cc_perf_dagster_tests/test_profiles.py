@@ -8,8 +8,10 @@ services are part of the machine and their absence is a failure.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -154,6 +156,11 @@ def _services_missing() -> str | None:
     return None
 
 
+# A Redis database per cluster fixture (2..15, never the same one twice in a session): a worker
+# still shutting down from the previous test must not take the next test's tasks.
+_REDIS_DATABASES = itertools.cycle(random.sample(range(2, 16), 14))
+
+
 @pytest.fixture
 def cluster(tmp_path, monkeypatch, cluster_env):
     """A fresh database, a Redis database of its own, two workers; everything removed afterwards."""
@@ -171,7 +178,7 @@ def cluster(tmp_path, monkeypatch, cluster_env):
     admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     admin.cursor().execute(f"CREATE DATABASE {name}")
-    broker = f"{REDIS}/{secrets.randbelow(14) + 2}"
+    broker = f"{REDIS}/{next(_REDIS_DATABASES)}"
     monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG}/{name}")
     monkeypatch.setenv("CC_PERF_CELERY_BROKER", broker)
     monkeypatch.setenv("CC_PERF_CELERY_BACKEND", broker)
@@ -193,7 +200,8 @@ def cluster(tmp_path, monkeypatch, cluster_env):
             )  # fmt: skip
         app = Celery(broker=broker)
         deadline = time.monotonic() + 120
-        while len(app.control.ping(timeout=1.0)) < 2:
+        # ready = each worker consumes the queue (a ping alone can be answered before that)
+        while len([q for q in (app.control.inspect(timeout=1.0).active_queues() or {}).values() if q]) < 2:
             assert time.monotonic() < deadline, [(tmp_path / f"worker{i}/worker.log").read_text() for i in (1, 2)]
             assert all(p.poll() is None for p, _ in workers), "a worker exited"
         home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
@@ -201,15 +209,28 @@ def cluster(tmp_path, monkeypatch, cluster_env):
             yield instance, [f"w{i}@{name}" for i in (1, 2)]
     finally:
         for process, log in workers:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
+            _stop_group(process)
             log.close()
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
         redis.Redis.from_url(broker).flushdb()
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a worker's whole process group (launcher, Celery main process, pool): TERM, then KILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _range_run(job, instance, storage, keys):

@@ -66,7 +66,7 @@ for i in $(seq "$workers"); do
     pids+=("$!")
 done
 
-# A step no worker takes waits in the queue for ever: start only when every worker answers.
+# A step no worker takes waits in the queue for ever: start only when every worker consumes it.
 "$venv/bin/python" - "$workers" <<'EOF'
 import os, sys, time
 
@@ -74,7 +74,8 @@ from celery import Celery
 
 wanted, app = int(sys.argv[1]), Celery(broker=os.environ["CC_PERF_CELERY_BROKER"])
 deadline = time.monotonic() + 120
-while len(replies := app.control.ping(timeout=1.0)) < wanted:
+# each worker consuming the queue (a ping can be answered before that)
+while len(replies := [q for q in (app.control.inspect(timeout=1.0).active_queues() or {}).values() if q]) < wanted:
     if time.monotonic() > deadline:
         sys.exit(f"cluster demo: {len(replies)} of {wanted} workers answered within 120 s; see the worker logs")
 print(f"cluster demo: {len(replies)} workers ready")
