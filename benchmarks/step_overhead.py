@@ -53,8 +53,10 @@ def main() -> None:
             one, one_steps = timed_run(instance, Path(folder) / f"one{index}", None)
             many, many_steps = timed_run(instance, Path(folder) / f"many{index}", 1)
             figures.append((many - one) / (many_steps - one_steps))
-            print(f"{active_profile()}: 1 batch {one:.2f} s ({one_steps} steps), "
-                  f"per page {many:.2f} s ({many_steps} steps): {figures[-1]:.3f} s per extra step")
+            print(
+                f"{active_profile()}: 1 batch {one:.2f} s ({one_steps} steps), "
+                f"per page {many:.2f} s ({many_steps} steps): {figures[-1]:.3f} s per extra step"
+            )
         figures.sort()
         print(f"{active_profile()}: median {figures[len(figures) // 2]:.3f} s per extra step")
 
