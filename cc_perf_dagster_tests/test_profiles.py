@@ -37,6 +37,7 @@ from cc_perf_dagster.profiles import (
     check_cluster_environment,
     psycopg2_url,
 )
+from cc_perf_dagster.resources import SETTINGS_KEY
 from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job, fan_out_job
 
@@ -69,9 +70,9 @@ class TestProfileChoice:
         defs = build_definitions()
         job = defs.resolve_job_def("process_invoices")
         assert job.executor_def.name == "celery_cluster"
-        settings = defs.resources["settings"]
+        settings = defs.resources["cc_perf_settings"]
         assert settings.step_overhead_s == STEP_OVERHEAD_S["cluster"] and settings.max_concurrent == 2
-        assert defs.resources["storage"].root == str(cluster_env)
+        assert defs.resources["cc_perf_storage"].root == str(cluster_env)
 
     @pytest.mark.parametrize(
         ("missing", "message"), [("CC_PERF_STORAGE", "CC_PERF_STORAGE"), ("CC_PERF_CACHE_KEY", "CC_PERF_CACHE_KEY")]
@@ -314,7 +315,7 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     killer = threading.Thread(target=kill_a_batch_step)
     killer.start()
     config = {**storage_run_config(str(storage)), **QUIET}
-    config["resources"]["settings"] = {"config": {"pages_per_batch": 100}}  # 450 pages: 5 batches
+    config["resources"][SETTINGS_KEY] = {"config": {"pages_per_batch": 100}}  # 450 pages: 5 batches
     tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
     try:
         with execute_job(reconstructable(cluster_fan_out_job), instance=instance, tags=tags, run_config=config) as run:
