@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # (the shipped event log then writes each batch in one transaction); 0 writes one by one.
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
-.PHONY: install demo ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
+.PHONY: install demo ui cluster-demo cluster-ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ ui: install  ## the Dagster UI on http://127.0.0.1:3000 with the same Dagster ho
 	$(PY) -m cc_perf_dagster.instance
 	mkdir -p incoming
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+cluster-demo: install  ## the demo on the cluster profile: 2 Celery workers, a fresh PostgreSQL database (needs PostgreSQL and Redis on loopback)
+	scripts/cluster_demo.sh
+
+# The cluster's own home (its dagster.yaml points at PostgreSQL), never the local one.
+CLUSTER_HOME ?= $(CURDIR)/.dagster_home_cluster
+cluster-ui: install  ## webserver and daemon on the cluster profile (set CC_PERF_STORAGE, CC_PERF_CACHE_KEY, CC_PERF_DATABASE_URL; workers: scripts/cluster_worker.sh)
+	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(PY) -m cc_perf_dagster.instance
+	mkdir -p incoming
+	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: install  ## run the whole test suite
 	$(PY) -m pytest
@@ -59,4 +69,4 @@ screenshot: install  ## refresh the README screenshot of the Dagster UI
 	$(PY) scripts/screenshot_ui.py
 
 clean:
-	rm -rf $(VENV) .dagster_home .pytest_cache .ruff_cache
+	rm -rf $(VENV) .dagster_home .dagster_home_cluster .pytest_cache .ruff_cache

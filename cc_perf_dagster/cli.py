@@ -157,7 +157,11 @@ def _cmd_process(args: argparse.Namespace) -> int:
     missing = _engine_missing(args)
     if missing:
         return _fail(missing, EXIT_BAD_INPUT)
+    from cc_perf_dagster.profiles import active_profile, check_cluster_environment
+
     try:
+        if active_profile() == "cluster":  # refused here in one line, not at the first worker
+            check_cluster_environment()
         instance = open_instance(args.dagster_home)  # under the home's lock: safe on first use
     except CcPerfError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
@@ -181,7 +185,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         overview = overview_line()
         if overview:
             print(f"\n{overview}")
-        print(f"\nDagster home: {home}  (open it with `make ui`)")
+        ui = "make cluster-ui" if active_profile() == "cluster" else "make ui"
+        print(f"\nDagster home: {home}  (open it with `{ui}`)")
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
     refused = sum(o.status == "not_booked" for o in outcomes)

@@ -4,6 +4,7 @@ Example:
     >>> from cc_perf_dagster.definitions import build_definitions
     >>> defs = build_definitions(storage_root="/shared/cc_perf", max_concurrent=4)  # doctest: +SKIP
     >>> defs = build_definitions(engine="pdfium")  # PDFium reads the text (needs pypdfium2)  # doctest: +SKIP
+    >>> defs = build_definitions(profile="cluster")  # Celery workers, PostgreSQL (see profiles.py)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dagster import (
     Definitions,
     FreshnessPolicy,
     define_asset_job,
-    multiprocess_executor,
 )
 
 from cc_perf_dagster._dagster_compat import STEP_STORAGE_MODULES
@@ -29,6 +29,7 @@ from cc_perf_dagster.assets import GROUP, booking_rows, invoice, invoice_file, p
 from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, get_engine
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.overview import performance_overview
+from cc_perf_dagster.profiles import active_profile, build_executor, check_cluster_environment, profile_settings
 from cc_perf_dagster.resources import (
     IO_MANAGER_KEY,
     PAGE_CACHE_KEY,
@@ -61,7 +62,7 @@ def build_definitions(
     *,
     storage_root: str | None = None,
     cache_root: str | None = None,
-    max_concurrent: int = 2,
+    max_concurrent: int | None = None,
     start_method: Literal["forkserver", "spawn"] = "forkserver",
     forkserver_preload: Sequence[str] | None = None,
     pages_per_batch: int | None = None,
@@ -72,6 +73,7 @@ def build_definitions(
     sensor_running: bool = True,
     nightly_cron: str = DEFAULT_CRON,
     timezone: str = DEFAULT_TIMEZONE,
+    profile: str | None = None,
     key_prefix: str | Sequence[str] | None = None,
     group_name: str = GROUP,
     location_executor: bool = False,
@@ -87,7 +89,8 @@ def build_definitions(
     Args:
         storage_root: Storage folder (default: ``$CC_PERF_STORAGE``, ``$DAGSTER_HOME/cc_perf``).
         cache_root: Page-cache folder (default: ``STORAGE/cache``); may be a shared path.
-        max_concurrent: Step processes at once; also the most batches worth fanning out.
+        max_concurrent: Step processes at once; also the most batches worth fanning out (default 2, or
+            ``$CC_PERF_CLUSTER_SLOTS`` on the cluster profile).
         start_method: How step processes start; forkserver is about twice as fast as spawn.
         forkserver_preload: Modules the forkserver imports once for every step process
             (default: these definitions and the instance's storage modules).
@@ -100,6 +103,8 @@ def build_definitions(
         sensor_running: Whether the incoming-folder, automation and rerun sensors start switched on.
         nightly_cron: When missing and stale invoices are backfilled.
         timezone: Time zone of ``nightly_cron``.
+        profile: ``"local"`` (multiprocess, SQLite home) or ``"cluster"`` (Celery workers, PostgreSQL,
+            shared storage; :mod:`cc_perf_dagster.profiles`); default ``$CC_PERF_PROFILE``, else local.
         key_prefix: Put every asset key under this prefix (``"purchasing"`` or ``["acme", "purchasing"]``);
             job and sensor names then start with it too (``purchasing_process_invoices``).
         group_name: The assets' group.
@@ -113,9 +118,17 @@ def build_definitions(
 
     Raises:
         ValueError: The engine's name is unknown.
+        ProfileError: The profile is unknown, or the cluster's environment is incomplete.
         EngineUnavailableError: The engine's library is not installed.
     """
+    profile = active_profile(profile)
+    if profile == "cluster":
+        cluster = check_cluster_environment()
+        storage_root = storage_root or cluster.storage_root
+        max_concurrent = max_concurrent or cluster.slots
+    max_concurrent = max_concurrent or 2
     settings = settings or ExtractionSettings(
+        **profile_settings(profile),
         max_concurrent=max_concurrent,
         pages_per_batch=pages_per_batch,
         engine=engine,
@@ -125,11 +138,11 @@ def build_definitions(
     if cache_root is None and storage_root is not None:
         cache_root = str(Path(storage_root) / "cache")
     status = DefaultSensorStatus.RUNNING if sensor_running else DefaultSensorStatus.STOPPED
-    start: dict = {}
-    if start_method == "forkserver":
-        start["preload_modules"] = list(FORKSERVER_PRELOAD if forkserver_preload is None else forkserver_preload)
-    executor = multiprocess_executor.configured(
-        {"max_concurrent": max_concurrent, "start_method": {start_method: start}}, name=f"multiprocess_{start_method}"
+    executor = build_executor(
+        profile,
+        max_concurrent=max_concurrent,
+        start_method=start_method,
+        forkserver_preload=FORKSERVER_PRELOAD if forkserver_preload is None else forkserver_preload,
     )
     prefix = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or [])
     keys = {name: AssetKey([*prefix, name]) for name in ASSET_NAMES}

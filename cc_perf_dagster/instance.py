@@ -6,7 +6,10 @@ event log), at most 2 runs at once (each run uses up to 2 step processes), no te
 an event log that writes the per-partition events of a range run in batches
 (:class:`~cc_perf_dagster._dagster_compat.BatchingSqliteEventLogStorage`; same databases,
 same layout as Dagster's own, so an existing home keeps its history).
-Move to PostgreSQL when several machines or many concurrent runs share the instance.
+Move to PostgreSQL when several machines or many concurrent runs share the instance: on the
+cluster profile (``CC_PERF_PROFILE=cluster``, :mod:`cc_perf_dagster.profiles`) the same home
+gets :func:`cluster_dagster_yaml` instead, dagster-postgres's run, event-log and schedule
+storage in the database ``$CC_PERF_DATABASE_URL``.
 
 Concurrent first use: writing ``dagster.yaml`` and creating (or migrating) the SQLite
 databases happen under an inter-process lock on ``HOME/.cc_perf.lock``, so any number of
@@ -47,23 +50,27 @@ class DagsterHomeError(CcPerfError, RuntimeError):
     code = "dagster_home"
 
 
+# What both kinds of home share: no compute-log capture (tail processes per step), no telemetry.
+_COMMON = """\
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+concurrency:
+  runs:
+    max_concurrent_runs: {max_runs}
+python_logs:
+  python_log_level: INFO
+telemetry:
+  enabled: false
+"""
+
 HEADER = "# Written by cc-perf for a project-local Dagster home (SQLite storage under this folder)."
 _TEMPLATE = """\
 {header}
 # Tuned for a 2-core machine; see README "Operations" before changing it. cc-perf rewrites this
 # file when the home moves or the project ships a new version of it; remove the first line to
 # keep your own changes.
-compute_logs:
-  module: dagster._core.storage.noop_compute_log_manager
-  class: NoOpComputeLogManager
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-python_logs:
-  python_log_level: INFO
-telemetry:
-  enabled: false
-# Dagster's SQLite event log, writing the per-partition events of a range run in batches.
+{common}# Dagster's SQLite event log, writing the per-partition events of a range run in batches.
 event_log_storage:
   module: cc_perf_dagster._dagster_compat
   class: BatchingSqliteEventLogStorage
@@ -72,11 +79,55 @@ event_log_storage:
 """
 
 
+CLUSTER_HEADER = "# Written by cc-perf for a cluster Dagster home (PostgreSQL storage, CC_PERF_PROFILE=cluster)."
+_CLUSTER_TEMPLATE = """\
+{header}
+# Every process of the cluster (cc-perf, webserver, daemon, each Celery worker's home) uses the
+# same database. cc-perf rewrites this file when the database URL changes; remove the first line
+# to keep your own changes (e.g. postgres_url: {{env: SOME_VARIABLE}} to keep a password out of it).
+{common}run_storage:
+  module: dagster_postgres.run_storage
+  class: PostgresRunStorage
+  config:
+    postgres_url: {url}
+event_log_storage:
+  module: dagster_postgres.event_log
+  class: PostgresEventLogStorage
+  config:
+    postgres_url: {url}
+schedule_storage:
+  module: dagster_postgres.schedule_storage
+  class: PostgresScheduleStorage
+  config:
+    postgres_url: {url}
+"""
+
+
+def cluster_dagster_yaml(database_url: str) -> str:
+    """The ``dagster.yaml`` of a cluster home: dagster-postgres storage in ``database_url``.
+
+    Example:
+        >>> "postgres_url" in cluster_dagster_yaml("postgresql://postgres@127.0.0.1:5432/cc_perf")
+        True
+    """
+    common = _COMMON.format(max_runs=4)
+    return _CLUSTER_TEMPLATE.format(header=CLUSTER_HEADER, common=common, url=json.dumps(database_url))
+
+
+def wanted_dagster_yaml(home: str | os.PathLike[str], profile: str | None = None) -> str:
+    """The ``dagster.yaml`` of ``home`` on ``profile`` (default ``$CC_PERF_PROFILE``, else local)."""
+    from cc_perf_dagster.profiles import ClusterConfig, active_profile
+
+    if active_profile(profile) == "cluster":
+        return cluster_dagster_yaml(ClusterConfig.from_env().database_url)
+    return dagster_yaml(home)
+
+
 def dagster_yaml(home: str | os.PathLike[str]) -> str:
     """The ``dagster.yaml`` cc-perf writes into the Dagster home ``home`` (an absolute path)."""
     event_log_dir = os.path.join(Path(home).resolve(), "history", "runs", "")
     # A JSON string is a YAML scalar whatever the path holds (spaces, colons, '#').
-    return _TEMPLATE.format(header=HEADER, event_log_dir=json.dumps(event_log_dir))
+    return _TEMPLATE.format(header=HEADER, common=_COMMON.format(max_runs=2), event_log_dir=json.dumps(event_log_dir))
 
 
 def default_dagster_home() -> Path:
@@ -84,22 +135,25 @@ def default_dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
 
 
-def ensure_dagster_home(path: str | os.PathLike[str] | None = None, *, export: bool = True) -> Path:
+def ensure_dagster_home(
+    path: str | os.PathLike[str] | None = None, *, export: bool = True, profile: str | None = None
+) -> Path:
     """Create the Dagster home and its ``dagster.yaml``; export ``DAGSTER_HOME`` unless told not to.
 
-    A ``dagster.yaml`` that cc-perf wrote (its first line says so) is brought up to date;
-    any other is left as it is.
+    A ``dagster.yaml`` that cc-perf wrote (its first line says so) is brought up to date for the
+    profile (default ``$CC_PERF_PROFILE``); any other is left as it is.
     """
     home = Path(path).resolve() if path else default_dagster_home().resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    wanted = dagster_yaml(home)
+    wanted = wanted_dagster_yaml(home, profile)
     with home_lock(home):
         try:
             current = config.read_text(encoding="utf-8")
         except FileNotFoundError:
             current = None
-        if current is None or (current.startswith(HEADER) and current != wanted):
+        ours = current is not None and current.startswith((HEADER, CLUSTER_HEADER))
+        if current is None or (ours and current != wanted):
             atomic_write_text(config, wanted)
     if export:
         os.environ["DAGSTER_HOME"] = str(home)

@@ -27,13 +27,16 @@ from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import invoice_to_dict
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
 from cc_perf_dagster.core.pipeline import (
+    BatchReport,
+    InvoicePlan,
+    PageReport,
     assemble_from_cache,
     invoice_figures,
     plan_run,
     read_batch_item,
     reports_by_invoice,
 )
-from cc_perf_dagster.core.planning import plan_batches
+from cc_perf_dagster.core.planning import BatchItem, plan_batches
 from cc_perf_dagster.failures import partition_failure, text_engine
 from cc_perf_dagster.resources import IO_MANAGER_KEY, ExtractionSettings, InvoiceStorage, PageCacheResource
 from cc_perf_dagster.step_records import (
@@ -72,17 +75,18 @@ def plan_page_batches(
     for key in sorted(run.copies):
         context.log.warning(f"{log_prefix(context, key)} {run.failures[key]}")
     for key, plan in run.invoices.items() if len(keys) <= PER_INVOICE_LOG_LIMIT else ():
-        cached = " (document cached)" if plan["document_hit"] else ""
-        context.log.info(f"{log_prefix(context, key)} {plan['file']}: {plan['page_count']} pages{cached}")
+        cached = " (document cached)" if plan.document_hit else ""
+        context.log.info(f"{log_prefix(context, key)} {plan.file}: {plan.page_count} pages{cached}")
     if run.failures:
         raise partition_failure(dict(run.failures), duplicates=run.copies, partitions=len(keys))
-    invoices, documents = run.invoices, run.documents
+    documents = run.documents
     batches = plan_batches(documents, settings.cost_model())
     pages = sum(d.page_count for d in documents)
     context.log.info(
         f"{log_prefix(context)} partitions {keys[0]}..{keys[-1]} ({len(keys)}): {pages} pages of "
         f"{len(documents)} uncached invoice(s) in {len(batches)} batch(es)"
     )
+    invoices = {key: plan.to_dict() for key, plan in run.invoices.items()}
     yield Output({"started": started, "invoices": invoices, "plan_peak_rss_mb": peak_rss_mb()}, "plan")
     for index, batch in enumerate(batches):
         value = {"index": index, "items": [item.to_dict() for item in batch]}
@@ -103,30 +107,23 @@ def extract_page_batch(
     page_cache, settings = cc_perf_page_cache, cc_perf_settings
     cache = page_cache.get_cache()
     engine = text_engine(settings)
-    pages: list[dict[str, Any]] = []
+    pages: list[PageReport] = []
     assembled: list[str] = []
     with Meter() as meter:
-        for item in batch["items"]:
+        for item in map(BatchItem.from_dict, batch["items"]):
             try:
                 mine, invoice = read_batch_item(item, cache, settings.limits(), engine)
             except InvalidDocumentError as exc:
-                raise partition_failure({item["key"]: str(exc)}) from exc
+                raise partition_failure({item.document.key: str(exc)}) from exc
             pages.extend(mine)
             if invoice is not None:
-                assembled.append(item["key"])
+                assembled.append(item.document.key)
     context.log.info(f"{log_prefix(context)} batch {batch['index']}: {len(pages)} pages in {meter.wall_s:.2f} s")
-    return {
-        "index": batch["index"],
-        "pid": meter.pid,
-        "started": meter.started,
-        "finished": meter.finished,
-        "wall_s": meter.wall_s,
-        "cpu_s": meter.cpu_s,
-        "peak_rss_mb": meter.peak_rss_mb,
-        "keys": sorted({p["key"] for p in pages}),
-        "assembled": assembled,
-        "pages": pages,
-    }
+    keys = tuple(sorted({p.key for p in pages}))
+    return BatchReport(
+        batch["index"], meter.pid, meter.started, meter.finished, meter.wall_s, meter.cpu_s, meter.peak_rss_mb,
+        keys, tuple(assembled), tuple(pages),
+    ).to_dict()  # fmt: skip
 
 
 @op(
@@ -148,21 +145,22 @@ def assemble_invoices(
     page_cache, settings, storage = cc_perf_page_cache, cc_perf_settings, cc_perf_storage
     cache = page_cache.get_cache()
     engine = text_engine(settings)
-    keys = sorted(plan["invoices"])
+    invoices = {key: InvoicePlan.from_dict(value) for key, value in plan["invoices"].items()}
+    keys = sorted(invoices)
     single = len(keys) == 1
     outputs: dict[str, dict] = {}
     metrics: dict[str, dict[str, Any]] = {}
     metadata: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
     not_booked: set[str] = set()
-    pages_by_key, reports_by_key = reports_by_invoice(batch_reports)
+    pages_by_key, reports_by_key = reports_by_invoice([BatchReport.from_dict(r) for r in batch_reports])
     for key in keys:
-        entry = plan["invoices"][key]
+        entry = invoices[key]
         reported = pages_by_key.get(key, [])
         with Meter() as meter:
             try:
                 invoice, reparsed = assemble_from_cache(
-                    entry, [p["hash"] for p in reported], cache, settings.limits(), engine
+                    entry, [p.hash for p in reported], cache, settings.limits(), engine
                 )
                 ensure_bookable(invoice, min_consistency=settings.min_consistency)
             except NotBookableError as exc:  # read, but not well enough: never booked
@@ -173,16 +171,25 @@ def assemble_invoices(
             except InvalidDocumentError as exc:
                 failures[key] = str(exc)
                 continue
-        figures = invoice_figures(entry, invoice, reports_by_key.get(key, []), reported, meter, plan, single)
+        figures = invoice_figures(
+            entry,
+            invoice,
+            reports_by_key.get(key, []),
+            reported,
+            meter,
+            run_started=plan["started"],
+            plan_peak_rss_mb=plan["plan_peak_rss_mb"],
+            single=single,
+        )
         figures["pages_reparsed_in_merge"] = reparsed
         metrics[key] = figures
-        outputs[key] = {**invoice_to_dict(invoice), "partition_key": key, "source_path": entry["path"]}
+        outputs[key] = {**invoice_to_dict(invoice), "partition_key": key, "source_path": entry.path}
         metadata[key] = step_metadata(context, storage, settings, engine, key, entry, invoice, figures)
         log_invoice(context, key, invoice, figures, settings, quiet=not single and len(keys) > PER_INVOICE_LOG_LIMIT)
     log_range(context, keys, metrics)
     if failures:
         raise partition_failure(failures, not_booked=not_booked)
-    note_invoice_numbers(context, storage.registry(), plan, outputs, metrics, metadata)
+    note_invoice_numbers(context, storage.registry(), invoices, outputs, metrics, metadata)
     add_metadata_per_partition(context, metadata)
     yield Output(outputs, "result")
     yield from evaluate_checks(

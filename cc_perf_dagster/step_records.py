@@ -22,6 +22,7 @@ from cc_perf_dagster.core.export import BOOKING_HEADER, booking_rows, money
 from cc_perf_dagster.core.extract import engine_differences
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import TextEngine, engine_tag
+from cc_perf_dagster.core.pipeline import InvoicePlan
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.resources import ExtractionSettings, InvoiceStorage
 
@@ -67,7 +68,7 @@ def run_partition_keys(context: OpExecutionContext) -> list[str]:
 def note_invoice_numbers(
     context: OpExecutionContext,
     registry: FileRegistry,
-    plan: dict,
+    invoices: dict[str, InvoicePlan],
     outputs: dict[str, dict],
     metrics: dict[str, dict[str, Any]],
     metadata: dict[str, dict[str, Any]],
@@ -79,7 +80,7 @@ def note_invoice_numbers(
     """
     for key, stored in outputs.items():
         if stored.get("invoice_number"):
-            registry.record_invoice_number(key, stored["invoice_number"], plan["invoices"][key]["sha256"])
+            registry.record_invoice_number(key, stored["invoice_number"], invoices[key].sha256)
     for key, stored in outputs.items():
         note = registered_note(registry, key, stored.get("invoice_number"))
         metrics[key]["same_invoice_number"] = note
@@ -89,14 +90,12 @@ def note_invoice_numbers(
 
 
 def cross_check(
-    context: OpExecutionContext, key: str, entry: dict, settings: ExtractionSettings, engine: TextEngine
+    context: OpExecutionContext, key: str, entry: InvoicePlan, settings: ExtractionSettings, engine: TextEngine
 ) -> dict[str, Any]:
     """Read the invoice with the other engine too; metadata naming every field that differs, and a warning."""
     other = "pdfium" if engine.name == "pypdf" else "pypdf"
     try:
-        differences = engine_differences(
-            entry["path"], engines=(engine, other), limits=settings.limits(), file=entry["file"]
-        )
+        differences = engine_differences(entry.path, engines=(engine, other), limits=settings.limits(), file=entry.file)
     except (EngineUnavailableError, InvalidDocumentError) as exc:
         context.log.warning(f"{log_prefix(context, key)} engines not compared: {exc}")
         return {"engine_differences": -1}
@@ -167,7 +166,7 @@ def step_metadata(
     settings: ExtractionSettings,
     engine: TextEngine,
     key: str,
-    entry: dict,
+    entry: InvoicePlan,
     invoice: Invoice,
     figures: dict[str, Any],
 ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -109,6 +110,9 @@ def parse_document_page(doc: PdfDocument, page: int, cache: PageCache | None = N
     return parse_or_cached(doc, page, cache)[0]
 
 
+SEEN_PAGES = 16  # page results a PageReader keeps to serve repeated page content
+
+
 class PageReader:
     """Reads the pages of one open document within its limits.
 
@@ -124,7 +128,9 @@ class PageReader:
     def __init__(self, doc: PdfDocument, cache: PageCache | None = None):
         self.doc = doc
         self.cache = cache
-        self._seen: dict[str, PageResult] = {}
+        # Bounded, so memory stays flat in the page count: a document repeating a page does so
+        # within a few pages (shared content streams, blank pages); others are read again.
+        self._seen: OrderedDict[str, PageResult] = OrderedDict()
         self._deadline = time.monotonic() + doc.limits.max_seconds
 
     def read(self, page: int) -> tuple[PageResult, bool]:
@@ -145,6 +151,8 @@ class PageReader:
             raise
         result, hit = parse_or_cached(self.doc, page, self.cache, content_hash=content_hash)
         self._seen[content_hash] = result
+        if len(self._seen) > SEEN_PAGES:
+            self._seen.popitem(last=False)
         return result, hit
 
 

@@ -77,6 +77,12 @@ class BatchItem:
         return {"key": d.key, "path": d.path, "file": d.file, "sha256": d.sha256, "page_count": d.page_count,
                 "pages": list(self.pages)}  # fmt: skip
 
+    @classmethod
+    def from_dict(cls, data: dict) -> BatchItem:
+        """Rebuild from :meth:`to_dict`."""
+        task = DocumentTask(data["key"], data["path"], data["file"], data["sha256"], data["page_count"])
+        return cls(task, tuple(data["pages"]))
+
 
 def plan_batches(documents: Sequence[DocumentTask], model: CostModel) -> list[list[BatchItem]]:
     """Deal the documents' pages into batches per the cost model."""

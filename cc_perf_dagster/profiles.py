@@ -1,0 +1,271 @@
+"""Executor profiles: the same definitions on one machine (``local``) or on Celery workers (``cluster``).
+
+``local`` (the default, what ``make demo`` and ``make ui`` use): the multiprocess executor
+(forkserver) and a SQLite Dagster home; no service needed.
+
+``cluster``: one Celery task per step (``dagster_celery.celery_executor``, Redis by default),
+PostgreSQL instance storage (:func:`cc_perf_dagster.instance.cluster_dagster_yaml`), the
+storage root, registry and page cache on a path every worker shares, and the cache's HMAC key
+from ``CC_PERF_CACHE_KEY`` in every process. Needs the ``cluster`` extra
+(``pip install 'cc-perf-dagster[cluster]'``).
+
+Choose one with ``CC_PERF_PROFILE=cluster`` (read by ``definitions.py``, ``cc-perf process``
+and the instance rendering) or ``build_definitions(profile="cluster")``. Every process of a
+cluster (the command or daemon that launches runs, the webserver, every worker) must see the
+same variables: the :data:`CLUSTER_ENV` names below, ``DAGSTER_HOME`` (a folder holding the
+cluster ``dagster.yaml``) and ``CC_PERF_CACHE_KEY``.
+
+Example:
+    >>> ClusterConfig.from_env({"CC_PERF_STORAGE": "/shared/cc_perf"}).broker
+    'redis://127.0.0.1:6379/0'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from cc_perf_dagster.core.cache import DEFAULT_SECRET_ENV, MIN_KEY_LENGTH
+from cc_perf_dagster.core.errors import CcPerfError
+
+if TYPE_CHECKING:
+    from dagster import ExecutorDefinition
+
+PROFILE_ENV = "CC_PERF_PROFILE"
+PROFILES = ("local", "cluster")
+Profile = Literal["local", "cluster"]
+
+BROKER_ENV = "CC_PERF_CELERY_BROKER"
+BACKEND_ENV = "CC_PERF_CELERY_BACKEND"
+DATABASE_ENV = "CC_PERF_DATABASE_URL"
+SLOTS_ENV = "CC_PERF_CLUSTER_SLOTS"
+STORAGE_ENV = "CC_PERF_STORAGE"  # same name as resources.STORAGE_ENV (not imported: no Dagster here)
+CLUSTER_ENV = (PROFILE_ENV, BROKER_ENV, BACKEND_ENV, DATABASE_ENV, SLOTS_ENV, STORAGE_ENV)
+
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_BACKEND = "redis://127.0.0.1:6379/1"
+DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/cc_perf"
+
+# What one extra step costs, per profile (ExtractionSettings.step_overhead_s), measured on the
+# reference machine with benchmarks/step_overhead.py (README "Running on several machines").
+# local: a forkserver step starts a process and loads the instance. cluster: a warm Celery pool
+# process takes the task (no process start, definitions imported), about 0.4 to 0.7 s of a
+# worker slot per extra step; the coordinator's one-second poll (dagster_celery's TICK_SECONDS)
+# is paid per stage of the run, whatever the number of batches in it, so it is not in here.
+STEP_OVERHEAD_S: Mapping[str, float] = {"local": 0.4, "cluster": 0.6}
+
+# Celery settings every worker and the coordinator share (dagster_celery's own defaults otherwise).
+# acks_late + reject_on_worker_lost: a step whose worker process dies is handed to another
+# worker instead of being lost (a lost task leaves the run waiting forever). visibility_timeout:
+# how long Redis waits before redelivering the unacknowledged task of a worker that vanished
+# whole (SIGKILL of the main process, machine lost); it must exceed the longest step.
+CELERY_SETTINGS: Mapping[str, object] = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "broker_connection_retry_on_startup": True,
+    "broker_transport_options": {
+        "visibility_timeout": 600,
+        # dagster_celery's defaults: retry a publish a few times, quickly
+        "max_retries": 3,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    },
+}
+# What a worker imports before it forks its pool (the nearest thing to the forkserver's preload).
+WORKER_INCLUDES = ("cc_perf_dagster.definitions",)
+
+
+class ProfileError(CcPerfError, ValueError):
+    """A profile is unknown, or the environment lacks what it needs."""
+
+    code = "profile"
+
+
+def active_profile(profile: str | None = None, environ: Mapping[str, str] | None = None) -> Profile:
+    """``profile`` if given, else ``$CC_PERF_PROFILE``, else ``"local"``.
+
+    Raises:
+        ProfileError: The name is not one of :data:`PROFILES`.
+    """
+    environ = os.environ if environ is None else environ
+    name = (profile or environ.get(PROFILE_ENV) or "local").strip().lower()
+    if name not in PROFILES:
+        raise ProfileError(f"unknown profile {name!r} (choose {' or '.join(PROFILES)}; set by ${PROFILE_ENV})")
+    return name  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where a cluster's services are.
+
+    Attributes:
+        broker: Celery broker URL (``$CC_PERF_CELERY_BROKER``).
+        backend: Celery result backend URL (``$CC_PERF_CELERY_BACKEND``).
+        database_url: PostgreSQL URL of the Dagster instance (``$CC_PERF_DATABASE_URL``).
+        storage_root: Shared storage root (``$CC_PERF_STORAGE``); ``None`` when unset.
+        slots: Steps the workers run at once in total (``$CC_PERF_CLUSTER_SLOTS``): the most
+            batches worth fanning out.
+    """
+
+    broker: str = DEFAULT_BROKER
+    backend: str = DEFAULT_BACKEND
+    database_url: str = DEFAULT_DATABASE_URL
+    storage_root: str | None = None
+    slots: int = 2
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClusterConfig:
+        """The configuration the environment describes (defaults: services on loopback).
+
+        Raises:
+            ProfileError: ``$CC_PERF_CLUSTER_SLOTS`` is not a positive integer.
+        """
+        environ = os.environ if environ is None else environ
+        slots_text = environ.get(SLOTS_ENV) or "2"
+        try:
+            slots = int(slots_text)
+            if slots < 1:
+                raise ValueError(slots)
+        except ValueError:
+            raise ProfileError(f"${SLOTS_ENV} must be a positive integer, not {slots_text!r}") from None
+        return cls(
+            broker=environ.get(BROKER_ENV) or DEFAULT_BROKER,
+            backend=environ.get(BACKEND_ENV) or DEFAULT_BACKEND,
+            database_url=psycopg2_url(environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL),
+            storage_root=environ.get(STORAGE_ENV) or None,
+            slots=slots,
+        )
+
+    def executor_config(self) -> dict:
+        """The ``celery_executor`` config (also the ``execution: config:`` block of a worker's YAML)."""
+        return {
+            "broker": self.broker,
+            "backend": self.backend,
+            "include": list(WORKER_INCLUDES),
+            "config_source": json.loads(json.dumps(CELERY_SETTINGS)),
+        }
+
+    def worker_yaml(self) -> str:
+        """The file for ``dagster-celery worker start -A dagster_celery.app -y FILE``.
+
+        JSON is YAML: every value is quoted whatever it holds.
+        """
+        config = self.executor_config()
+        config.pop("include")  # dagster-celery's worker ignores it in the file; pass -i instead
+        return json.dumps({"execution": {"config": config}}, indent=2) + "\n"
+
+
+def psycopg2_url(url: str) -> str:
+    """``url`` with the psycopg2 driver named: SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3.
+
+    dagster-postgres depends on psycopg2-binary only, so a bare URL would fail in every process.
+
+    Example:
+        >>> psycopg2_url("postgresql://postgres@127.0.0.1:5432/cc_perf")
+        'postgresql+psycopg2://postgres@127.0.0.1:5432/cc_perf'
+    """
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def check_cluster_environment(environ: Mapping[str, str] | None = None) -> ClusterConfig:
+    """The cluster configuration, refused unless the shared storage and the cache key are set.
+
+    Every process of a cluster must read and write the same storage root and sign cache entries
+    with the same key; a default (a folder under the home, a key file beside it) would differ
+    from machine to machine and fail later, far from the cause.
+
+    Raises:
+        ProfileError: ``$CC_PERF_STORAGE`` or ``$CC_PERF_CACHE_KEY`` is missing or unusable.
+    """
+    environ = os.environ if environ is None else environ
+    config = ClusterConfig.from_env(environ)
+    if not config.storage_root or not os.path.isabs(config.storage_root):
+        raise ProfileError(
+            f"the cluster profile needs ${STORAGE_ENV}: an absolute path every worker shares (the same path on each)"
+        )
+    key = environ.get(DEFAULT_SECRET_ENV, "")
+    if len(key.encode()) < MIN_KEY_LENGTH:
+        raise ProfileError(
+            f"the cluster profile needs ${DEFAULT_SECRET_ENV} (at least {MIN_KEY_LENGTH} bytes, the same in every "
+            "process), e.g. export CC_PERF_CACHE_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\""
+        )
+    return config
+
+
+def step_overhead_s(profile: str | None = None) -> float:
+    """The measured cost of one extra step in ``profile`` (the cost model's ``step_overhead_s``)."""
+    return STEP_OVERHEAD_S[active_profile(profile)]
+
+
+def profile_settings(profile: str | None = None) -> dict[str, float]:
+    """``ExtractionSettings`` fields that depend on the profile (the cost of a step).
+
+    On the cluster profile it also switches Dagster's event batching on for this process
+    (``DAGSTER_EVENT_BATCH_SIZE``, unless set): dagster-postgres then writes a batch of
+    materializations in one insert. Every process of a cluster imports the definitions, so
+    each one that writes events (run coordinator, workers, daemon) gets it.
+    """
+    profile = active_profile(profile)
+    if profile == "cluster":
+        from cc_perf_dagster._dagster_compat import DEFAULT_EVENT_BATCH_SIZE, EVENT_BATCH_ENV
+
+        os.environ.setdefault(EVENT_BATCH_ENV, str(DEFAULT_EVENT_BATCH_SIZE))
+    return {"step_overhead_s": STEP_OVERHEAD_S[profile]}
+
+
+def build_executor(
+    profile: str | None = None,
+    *,
+    max_concurrent: int = 2,
+    start_method: Literal["forkserver", "spawn"] = "forkserver",
+    forkserver_preload: Sequence[str] = (),
+    cluster: ClusterConfig | None = None,
+) -> ExecutorDefinition:
+    """The executor of ``profile``: multiprocess (local) or Celery (cluster).
+
+    Raises:
+        ProfileError: The profile is unknown, or ``cluster`` and the ``cluster`` extra is missing.
+    """
+    if active_profile(profile) == "local":
+        from dagster import multiprocess_executor
+
+        start: dict = {"preload_modules": list(forkserver_preload)} if start_method == "forkserver" else {}
+        return multiprocess_executor.configured(
+            {"max_concurrent": max_concurrent, "start_method": {start_method: start}},
+            name=f"multiprocess_{start_method}",
+        )
+    try:
+        from dagster_celery import celery_executor
+    except ImportError:
+        raise ProfileError("the cluster profile needs dagster-celery: pip install 'cc-perf-dagster[cluster]'") from None
+    # dagster_celery registers its task again for every step it submits; Celery warns each time
+    # that the (identical) first registration is kept. Nothing to act on: keep the console readable.
+    warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
+    if cluster is not None:
+        return celery_executor.configured(cluster.executor_config(), name="celery_cluster")
+    # Broker and backend are read when a run starts, not when the definitions load: a process
+    # keeps loaded definitions (Dagster caches a reconstructed job), and the environment is
+    # what says where the services are. Unset variables get the loopback defaults.
+    for name, default in ((BROKER_ENV, DEFAULT_BROKER), (BACKEND_ENV, DEFAULT_BACKEND)):
+        os.environ.setdefault(name, default)
+    config = ClusterConfig.from_env().executor_config()
+    config.update(broker={"env": BROKER_ENV}, backend={"env": BACKEND_ENV})
+    return celery_executor.configured(config, name="celery_cluster")
+
+
+if __name__ == "__main__":
+    import sys
+
+    # `python -m cc_perf_dagster.profiles worker-yaml`: the worker config of this environment.
+    if sys.argv[1:] != ["worker-yaml"]:
+        raise SystemExit("usage: python -m cc_perf_dagster.profiles worker-yaml")
+    sys.stdout.write(ClusterConfig.from_env().worker_yaml())

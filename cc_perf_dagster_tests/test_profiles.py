@@ -1,0 +1,425 @@
+"""The executor profiles: local (multiprocess, SQLite) and cluster (Celery workers, PostgreSQL) on real services.
+
+The cluster tests need PostgreSQL and Redis on loopback (``CC_PERF_TEST_PG``, ``CC_PERF_TEST_REDIS``
+point elsewhere). Without them they are skipped with the reason, except under ``CI=true``, where the
+services are part of the machine and their absence is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, execute_job, reconstructable
+
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.core.registry import FileRegistry
+from cc_perf_dagster.definitions import build_definitions, storage_run_config
+from cc_perf_dagster.instance import cluster_dagster_yaml, ensure_dagster_home
+from cc_perf_dagster.profiles import (
+    STEP_OVERHEAD_S,
+    ClusterConfig,
+    ProfileError,
+    active_profile,
+    check_cluster_environment,
+    psycopg2_url,
+)
+from cc_perf_dagster.resources import SETTINGS_KEY
+from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
+from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job, fan_out_job
+
+PG = os.environ.get("CC_PERF_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("CC_PERF_TEST_REDIS", "redis://127.0.0.1:6379")
+KEY = "k" * 64
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@pytest.fixture
+def cluster_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CC_PERF_PROFILE", "cluster")
+    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "shared"))
+    monkeypatch.setenv("CC_PERF_CACHE_KEY", KEY)
+    return tmp_path / "shared"
+
+
+class TestProfileChoice:
+    def test_local_is_the_default_and_unchanged(self, monkeypatch):
+        monkeypatch.delenv("CC_PERF_PROFILE", raising=False)
+        assert active_profile() == "local"
+        job = build_definitions().resolve_job_def("process_invoices")
+        assert job.executor_def.name == "multiprocess_forkserver"
+
+    def test_an_unknown_profile_is_refused(self):
+        with pytest.raises(ProfileError, match="unknown profile 'k8s'"):
+            active_profile("k8s")
+
+    def test_cluster_profile_puts_celery_on_the_jobs_and_its_step_cost_in_the_settings(self, cluster_env):
+        defs = build_definitions()
+        job = defs.resolve_job_def("process_invoices")
+        assert job.executor_def.name == "celery_cluster"
+        settings = defs.resources["cc_perf_settings"]
+        assert settings.step_overhead_s == STEP_OVERHEAD_S["cluster"] and settings.max_concurrent == 2
+        assert defs.resources["cc_perf_storage"].root == str(cluster_env)
+
+    @pytest.mark.parametrize(
+        ("missing", "message"), [("CC_PERF_STORAGE", "CC_PERF_STORAGE"), ("CC_PERF_CACHE_KEY", "CC_PERF_CACHE_KEY")]
+    )
+    def test_cluster_profile_refuses_a_missing_storage_root_or_key(self, cluster_env, monkeypatch, missing, message):
+        monkeypatch.delenv(missing)
+        with pytest.raises(ProfileError, match=message):
+            build_definitions()
+
+    def test_a_short_key_or_relative_storage_is_refused(self):
+        with pytest.raises(ProfileError, match="at least 32 bytes"):
+            check_cluster_environment({"CC_PERF_STORAGE": "/shared", "CC_PERF_CACHE_KEY": "short"})
+        with pytest.raises(ProfileError, match="absolute path"):
+            check_cluster_environment({"CC_PERF_STORAGE": "shared", "CC_PERF_CACHE_KEY": KEY})
+
+    def test_cli_process_refuses_an_incomplete_cluster_environment_in_one_line(self, tmp_path):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CC_PERF_")}
+        env["CC_PERF_PROFILE"] = "cluster"
+        cc_perf = str(Path(sys.executable).with_name("cc-perf"))
+        done = subprocess.run(
+            [cc_perf, "process", "--dagster-home", str(tmp_path / "home"), str(TEST_INVOICES / "CI004848705.pdf")],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.splitlines()) == 1 and "CC_PERF_STORAGE" in done.stderr
+
+
+class TestClusterConfig:
+    def test_services_default_to_loopback_and_the_environment_overrides(self):
+        assert ClusterConfig.from_env({}).broker == "redis://127.0.0.1:6379/0"
+        config = ClusterConfig.from_env(
+            {"CC_PERF_CELERY_BROKER": "amqp://guest@10.0.0.1//", "CC_PERF_CLUSTER_SLOTS": "16",
+             "CC_PERF_DATABASE_URL": "postgres://u@db/x"}
+        )  # fmt: skip
+        assert config.broker == "amqp://guest@10.0.0.1//" and config.slots == 16
+        assert config.database_url == "postgresql+psycopg2://u@db/x"
+
+    def test_bad_slots_are_refused(self):
+        with pytest.raises(ProfileError, match="positive integer"):
+            ClusterConfig.from_env({"CC_PERF_CLUSTER_SLOTS": "0"})
+
+    def test_psycopg2_is_named_in_bare_urls_only(self):
+        assert psycopg2_url("postgresql+psycopg2://a@b/c") == "postgresql+psycopg2://a@b/c"
+        assert psycopg2_url("postgresql://a@b/c") == "postgresql+psycopg2://a@b/c"
+
+    def test_worker_yaml_is_what_dagster_celery_reads(self):
+        parsed = yaml.safe_load(ClusterConfig(broker="redis://h:1/3").worker_yaml())
+        config = parsed["execution"]["config"]
+        assert config["broker"] == "redis://h:1/3" and config["config_source"]["task_acks_late"] is True
+
+    def test_cluster_dagster_yaml_has_postgres_storage_for_runs_events_and_schedules(self):
+        parsed = yaml.safe_load(cluster_dagster_yaml('postgresql+psycopg2://u@h:5432/d "quoted"'))
+        for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+            assert parsed[storage]["module"].startswith("dagster_postgres")
+            assert parsed[storage]["config"]["postgres_url"] == 'postgresql+psycopg2://u@h:5432/d "quoted"'
+
+    def test_a_home_switches_profile_and_back(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("CC_PERF_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/x")
+        home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
+        assert "dagster_postgres" in (home / "dagster.yaml").read_text()
+        ensure_dagster_home(home, export=False, profile="local")
+        assert "BatchingSqliteEventLogStorage" in (home / "dagster.yaml").read_text()
+
+
+# --- on real services ------------------------------------------------------------------------
+
+
+def _services_missing() -> str | None:
+    try:
+        import psycopg2
+        import redis
+    except ImportError as exc:
+        return f"the cluster extra is not installed ({exc.name})"
+    try:
+        psycopg2.connect(psycopg2_url(PG + "/postgres").replace("+psycopg2", ""), connect_timeout=3).close()
+    except psycopg2.Error as exc:
+        return f"no PostgreSQL at {PG}: {str(exc).strip()}"
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"no Redis at {REDIS}: {exc}"
+    return None
+
+
+# A Redis database per cluster fixture (2..15, never the same one twice in a session): a worker
+# still shutting down from the previous test must not take the next test's tasks.
+_REDIS_DATABASES = itertools.cycle(random.sample(range(2, 16), 14))
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch, cluster_env):
+    """A fresh database, a Redis database of its own, two workers; everything removed afterwards."""
+    missing = _services_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
+        pytest.skip(missing)
+    import psycopg2
+    import redis
+    from celery import Celery
+
+    admin_url = PG.replace("+psycopg2", "") + "/postgres"
+    name = f"cc_perf_test_{secrets.token_hex(4)}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    broker = f"{REDIS}/{next(_REDIS_DATABASES)}"
+    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG}/{name}")
+    monkeypatch.setenv("CC_PERF_CELERY_BROKER", broker)
+    monkeypatch.setenv("CC_PERF_CELERY_BACKEND", broker)
+    workers = []
+    try:
+        for index in (1, 2):
+            folder = tmp_path / f"worker{index}"
+            folder.mkdir()
+            log = open(folder / "worker.log", "wb")  # closed in the finally below
+            workers.append(
+                (
+                    subprocess.Popen(
+                        [str(REPO / "scripts" / "cluster_worker.sh"), str(folder), f"w{index}@{name}", "1"],
+                        env={**os.environ, "VENV": str(Path(sys.executable).parent.parent)},
+                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    ),
+                    log,
+                )
+            )  # fmt: skip
+        app = Celery(broker=broker)
+        deadline = time.monotonic() + 120
+        # ready = each worker consumes the queue (a ping alone can be answered before that)
+        while len([q for q in (app.control.inspect(timeout=1.0).active_queues() or {}).values() if q]) < 2:
+            assert time.monotonic() < deadline, [(tmp_path / f"worker{i}/worker.log").read_text() for i in (1, 2)]
+            assert all(p.poll() is None for p, _ in workers), "a worker exited"
+        home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
+        with DagsterInstance.from_config(str(home)) as instance:
+            yield instance, [f"w{i}@{name}" for i in (1, 2)]
+    finally:
+        for process, log in workers:
+            _stop_group(process)
+            log.close()
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+        redis.Redis.from_url(broker).flushdb()
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a worker's whole process group (launcher, Celery main process, pool): TERM, then KILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _range_run(job, instance, storage, keys):
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    config = {**storage_run_config(str(storage)), **QUIET}
+    with execute_job(reconstructable(job), instance=instance, tags=tags, run_config=config) as result:
+        assert result.success, [e.step_failure_data.error.message for e in result.get_step_failure_events()]
+        workers = {
+            str(entry.value)
+            for event in result.all_events
+            if event.event_type_value == "ENGINE_EVENT"
+            for label, entry in (event.engine_event_data.metadata or {}).items()
+            if label == "Celery worker"
+        }
+        materialized = sorted(
+            e.event_specific_data.materialization.partition
+            for e in result.get_asset_materialization_events()
+            if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
+        )
+    return workers, materialized
+
+
+def _outputs(storage, keys):
+    outputs = {}
+    for key in keys:
+        document = json.loads((storage / "assets" / "invoice" / f"{key}.json").read_text())
+        document.pop("source_path", None)
+        outputs[key] = (document, (storage / "assets" / "booking_rows" / f"{key}.csv").read_text())
+    return outputs
+
+
+@pytest.mark.slow
+def test_a_range_run_on_two_celery_workers_matches_the_multiprocess_run(cluster, tmp_path):
+    instance, worker_names = cluster
+    names = ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf", "CS003964075.pdf")
+    local_storage, cluster_storage = tmp_path / "local", Path(os.environ["CC_PERF_STORAGE"])
+    keys = [FileRegistry(local_storage / "registry").register(TEST_INVOICES / n).key for n in names]
+    for name in names:
+        FileRegistry(cluster_storage / "registry").register(TEST_INVOICES / name)
+    instance.add_dynamic_partitions("invoices", keys)
+    workers, materialized = _range_run(cluster_fan_out_job, instance, cluster_storage, keys)
+    assert materialized == sorted(keys)
+    # every step ran on one of the two workers (Celery names a worker NAME@HOST)
+    assert workers and all(any(w.startswith(n) for n in worker_names) for w in workers), workers
+    (tmp_path / "local_home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "local_home")) as local:
+        local.add_dynamic_partitions("invoices", keys)
+        local_workers, local_materialized = _range_run(fan_out_job, local, local_storage, keys)
+    assert local_workers == set() and local_materialized == materialized
+    assert _outputs(cluster_storage, keys) == _outputs(local_storage, keys)
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_materializes_once(cluster, tmp_path):
+    # The step's process (a Celery pool process) dies with SIGKILL while reading a batch. With
+    # task_acks_late and task_reject_on_worker_lost the broker still holds the task, so it is run
+    # again by a worker; Dagster's own retries never see it (no step failure event is written).
+    from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
+
+    instance, _ = cluster
+    storage = Path(os.environ["CC_PERF_STORAGE"])
+    keys = []
+    for index in range(3):
+        pdf = tmp_path / f"CS00700000{index}.pdf"
+        write_large_order_confirmation(pdf, 150, seed=index)
+        keys.append(FileRegistry(storage / "registry").register(pdf).key)
+    instance.add_dynamic_partitions("invoices", keys)
+    killed = []
+
+    def kill_a_batch_step():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            for record in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
+                event = record.event_log_entry
+                if "extract_page_batch" in (event.step_key or ""):
+                    os.kill(event.dagster_event.pid, signal.SIGKILL)
+                    killed.append(event.step_key)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_batch_step)
+    killer.start()
+    config = {**storage_run_config(str(storage)), **QUIET}
+    config["resources"][SETTINGS_KEY] = {"config": {"pages_per_batch": 100}}  # 450 pages: 5 batches
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    try:
+        with execute_job(reconstructable(cluster_fan_out_job), instance=instance, tags=tags, run_config=config) as run:
+            assert run.success, [e.step_failure_data.error.message for e in run.get_step_failure_events()]
+            run_id = run.run_id
+    finally:
+        killer.join()
+    assert killed
+    starts = [
+        r.event_log_entry.step_key
+        for r in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START))
+        if r.event_log_entry.run_id == run_id
+    ]
+    assert starts.count(killed[0]) == 2  # the killed attempt and the redelivered one
+    materialized = [
+        r.event_log_entry.dagster_event.partition
+        for r in instance.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey("invoice"))
+        )
+    ]
+    assert sorted(materialized) == sorted(keys)
+    assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
+
+
+class RefusingProxy:
+    """A loopback TCP proxy to PostgreSQL that can refuse connections for a while (an outage)."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open_connections: list[socket.socket] = []
+        self.refused_since: float | None = None
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed: the outage began
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.open_connections += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def refuse(self):
+        """Drop every connection and refuse new ones (the port is closed)."""
+        self.listener.close()
+        for connection in self.open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.open_connections.clear()
+
+    def accept_again(self):
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+
+@pytest.mark.slow
+def test_postgresql_refusing_connections_for_two_seconds_mid_run_is_absorbed(cluster, tmp_path, monkeypatch):
+    # dagster-postgres retries a refused connection 5 times with exponential backoff from 0.2 s
+    # (about 6 s in all): an outage shorter than that costs time, not the run.
+    watcher, _ = cluster
+    proxy = RefusingProxy(int(PG.rsplit(":", 1)[1]))
+    database = os.environ["CC_PERF_DATABASE_URL"].rsplit("/", 1)[1]
+    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG.rsplit(':', 1)[0]}:{proxy.port}/{database}")
+    home = ensure_dagster_home(tmp_path / "proxied_home", export=False, profile="cluster")
+    storage = Path(os.environ["CC_PERF_STORAGE"])
+    names = ("CI004731586.pdf", "CS003837319.pdf", "CS003964075.pdf")
+    keys = [FileRegistry(storage / "registry").register(TEST_INVOICES / n).key for n in names]
+    outages = []
+
+    def outage_during_the_batches():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not outages:
+            for record in watcher.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
+                if "extract_page_batch" in (record.event_log_entry.step_key or ""):
+                    proxy.refuse()
+                    time.sleep(2.0)
+                    proxy.accept_again()
+                    outages.append(record.event_log_entry.step_key)
+                    return
+            time.sleep(0.02)
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("invoices", keys)
+        thread = threading.Thread(target=outage_during_the_batches)
+        thread.start()
+        try:
+            _, materialized = _range_run(cluster_fan_out_job, instance, storage, keys)
+        finally:
+            thread.join()
+    assert outages
+    assert materialized == sorted(keys)
