@@ -32,12 +32,15 @@ Content hash, page count, encryption and the text-operator limit are pypdf's, fr
 file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
-PDFium is not thread-safe: every call into it holds one process-wide lock.
+PDFium is not thread-safe: every call into it holds one process-wide lock. The calls made per
+character go through lean ``ctypes`` prototypes of the same ``pypdfium2.raw`` functions (handles as
+plain addresses), four per drawn glyph: its code, origin, text object and loose box.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import threading
 from typing import Any, BinaryIO
@@ -147,6 +150,34 @@ class _PdfiumDocument:
             self._pdf.close()
 
 
+class _Api:
+    """The PDFium calls made once per character, as plain C calls on raw addresses.
+
+    pypdfium2's bindings wrap every handle in a typed ctypes pointer; building that pointer for
+    each character's text object and casting it back to compare costs more than the call
+    itself. These prototypes take and return addresses (``c_void_p``) and are made from the
+    same functions of ``pypdfium2.raw`` (public bindings), so the library and its
+    version stay pypdfium2's.
+    """
+
+    def __init__(self, raw: Any):
+        void, cint = ctypes.c_void_p, ctypes.c_int
+
+        def lean(function: Any, restype: Any, *argtypes: Any) -> Any:
+            return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, void).value)
+
+        self.get_unicode = lean(raw.FPDFText_GetUnicode, ctypes.c_uint, void, cint)
+        self.is_generated = lean(raw.FPDFText_IsGenerated, cint, void, cint)
+        self.get_text_object = lean(raw.FPDFText_GetTextObject, void, void, cint)
+        self.get_char_origin = lean(raw.FPDFText_GetCharOrigin, cint, void, cint, void, void)
+        self.get_loose_char_box = lean(raw.FPDFText_GetLooseCharBox, cint, void, cint, void)
+
+
+@functools.cache
+def _api(raw: Any) -> _Api:
+    return _Api(raw)
+
+
 def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     """The words of a PDFium text page as raw runs in page space (see the module docstring).
 
@@ -154,9 +185,17 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
         textpage: An ``FPDF_TEXTPAGE`` handle.
         raw: ``pypdfium2.raw``.
     """
+    api = _api(raw)
+    get_unicode, is_generated = api.get_unicode, api.is_generated
+    get_text_object, get_char_origin, get_loose_char_box = (
+        api.get_text_object,
+        api.get_char_origin,
+        api.get_loose_char_box,
+    )
+    handle = ctypes.cast(textpage, ctypes.c_void_p).value
     count = raw.FPDFText_CountChars(textpage)
-    x, y = ctypes.c_double(), ctypes.c_double()
-    box = raw.FS_RECTF()
+    x, y, box = ctypes.c_double(), ctypes.c_double(), raw.FS_RECTF()
+    x_at, y_at, box_at = ctypes.addressof(x), ctypes.addressof(y), ctypes.addressof(box)
     matrix = raw.FS_MATRIX()
     geometry: dict[int | None, tuple[float, float, float, float]] = {}
     words: list[RawRun] = []
@@ -165,80 +204,76 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     ux, uy, up, height = 1.0, 0.0, 1.0, 0.0
     owner: int | None = None
 
-    def flush() -> None:
-        if word:
-            words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-            word.clear()
-
     for index in range(count):
-        text = normalize_glyph_text(chr(raw.FPDFText_GetUnicode(textpage, index)))
-        generated = raw.FPDFText_IsGenerated(textpage, index) == 1
-        if text == _HYPHEN_MARK:
+        code = get_unicode(handle, index)
+        text = chr(code) if code < 0x110000 else ""
+        if code >= 0xA0:
+            text = normalize_glyph_text(text)
+        elif text == _HYPHEN_MARK:
             text = "-"
-        if generated or not text or text == "\x00" or text.isspace():
-            if word and not generated and _address(raw.FPDFText_GetTextObject(textpage, index)) == owner:
-                # A drawn space of the same string: its origin is where the last glyph's advance
-                # (character spacing included) ended.
-                if raw.FPDFText_GetCharOrigin(textpage, index, x, y):
+        if not text or text == "\x00" or text.isspace():
+            # A drawn space of the same string: its origin is where the last glyph's advance
+            # (character spacing included) ended. PDFium's own (generated) characters are
+            # always spaces and line breaks, so only these are asked whether they are.
+            if word and not is_generated(handle, index) and get_text_object(handle, index) == owner:
+                if get_char_origin(handle, index, x_at, y_at):
                     ex, ey = x.value, y.value
-            flush()
+            if word:
+                words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                word = []
             continue
-        if not raw.FPDFText_GetCharOrigin(textpage, index, x, y):
-            flush()
+        if not get_char_origin(handle, index, x_at, y_at):
+            if word:
+                words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                word = []
             continue
         ox, oy = x.value, y.value
-        obj = _address(raw.FPDFText_GetTextObject(textpage, index))
+        obj = get_text_object(handle, index)
         shape = geometry.get(obj)
         if shape is None:
-            size = raw.FPDFText_GetFontSize(textpage, index)
-            if raw.FPDFText_GetMatrix(textpage, index, matrix):
-                a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
-            else:
-                a, b, c, d = 1.0, 0.0, 0.0, 1.0
-            length = math.hypot(a, b) or 1.0
-            shape = (a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
-            geometry[obj] = shape
+            shape = geometry[obj] = _shape(raw, textpage, index, matrix)
         cux, cuy, cup, cheight = shape
-        if word and obj == owner and abs(ox - lx) < 1e-3 and abs(oy - ly) < 1e-3:
-            # A ligature PDFium unfolded ("ﬀ" -> "f", "f"): every part at the glyph's origin,
-            # the advance shared out between their boxes.
-            word.append(text)
-            ex, ey = _advance_end(raw, textpage, index, box, ox, oy, ux, uy)
-            continue
-        lx, ly = ox, oy
-        if word:
-            dx, dy = ox - ex, oy - ey
-            gap = dx * ux + dy * uy
-            same_line = (
-                abs(cux - ux) < 1e-6
-                and abs(cuy - uy) < 1e-6
-                and (cup > 0) == (up > 0)
-                and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
-            )
-            if same_line and OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight:
-                word.append(text)
-                ex, ey = _advance_end(raw, textpage, index, box, ox, oy, ux, uy)
-                owner = obj
-                continue
-            flush()
+        if not (word and obj == owner and abs(ox - lx) < 1e-3 and abs(oy - ly) < 1e-3):
+            # (Otherwise a ligature PDFium unfolded, "ﬀ" -> "f", "f": every part at the
+            # glyph's origin, the advance shared out between their boxes; same word.)
+            lx, ly = ox, oy
+            if word:
+                dx, dy = ox - ex, oy - ey
+                gap = dx * ux + dy * uy
+                if not (
+                    OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight
+                    and abs(cux - ux) < 1e-6
+                    and abs(cuy - uy) < 1e-6
+                    and (cup > 0) == (up > 0)
+                    and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
+                ):
+                    words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                    word = []
+            if not word:
+                sx, sy = ox, oy
+                ux, uy, up, height = cux, cuy, cup, cheight
+            owner = obj
         word.append(text)
-        sx, sy = ox, oy
-        ux, uy, up, height = cux, cuy, cup, cheight
-        ex, ey = _advance_end(raw, textpage, index, box, ox, oy, ux, uy)
-        owner = obj
-    flush()
+        # The word ends where this glyph's advance ends: its loose box's extent from the
+        # origin along the text direction.
+        if get_loose_char_box(handle, index, box_at):
+            along_x = (box.right - ox) if ux > 0 else (box.left - ox)
+            along_y = (box.top - oy) if uy > 0 else (box.bottom - oy)
+            advance = along_x * ux + along_y * uy
+            ex, ey = ox + advance * ux, oy + advance * uy
+        else:
+            ex, ey = ox, oy
+    if word:
+        words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
     return words
 
 
-def _advance_end(raw: Any, textpage: Any, index: int, box: Any, ox: float, oy: float, ux: float, uy: float):
-    """Where the glyph's advance ends: its loose box's extent from the origin along ``(ux, uy)``."""
-    if not raw.FPDFText_GetLooseCharBox(textpage, index, box):
-        return ox, oy
-    along_x = (box.right - ox) if ux > 0 else (box.left - ox)
-    along_y = (box.top - oy) if uy > 0 else (box.bottom - oy)
-    advance = along_x * ux + along_y * uy
-    return ox + advance * ux, oy + advance * uy
-
-
-def _address(pointer: Any) -> int | None:
-    return ctypes.cast(pointer, ctypes.c_void_p).value if pointer else None
+def _shape(raw: Any, textpage: Any, index: int, matrix: Any) -> tuple[float, float, float, float]:
+    """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs."""
+    size = raw.FPDFText_GetFontSize(textpage, index)
+    if raw.FPDFText_GetMatrix(textpage, index, matrix):
+        a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+    else:
+        a, b, c, d = 1.0, 0.0, 0.0, 1.0
+    length = math.hypot(a, b) or 1.0
+    return (a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))

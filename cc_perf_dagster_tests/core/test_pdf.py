@@ -231,3 +231,23 @@ class TestFormXObjects:
         b = self.render_with_form(tmp_path / "b.pdf", "38.41")
         with PdfDocument(a) as da, PdfDocument(b) as db:
             assert da.content_hash(1) != db.content_hash(1)
+
+
+class TestPdfiumCharacters:
+    # The pdfium engine asks PDFium whether a character is its own (generated) only for spaces
+    # and line breaks: a generated character of any other kind would be glued into a word.
+    def test_every_character_pdfium_generates_is_a_space_or_line_break(self):
+        import pypdfium2 as pdfium  # in the dev extras: both engines are always tested
+
+        from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, TEST_INVOICES
+
+        generated = set()
+        for path in [*TEST_INVOICES.glob("*.pdf"), *PRODUCER_INVOICES.glob("*/*.pdf")]:
+            pdf = pdfium.PdfDocument(path)
+            for page in pdf:
+                textpage = page.get_textpage()
+                for index in range(textpage.count_chars()):
+                    if pdfium.raw.FPDFText_IsGenerated(textpage.raw, index) == 1:
+                        generated.add(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, index)))
+            pdf.close()
+        assert generated and all(char.isspace() for char in generated), generated
