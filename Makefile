@@ -54,15 +54,15 @@ producers: install  ## regenerate test_invoices/producers/ (needs chromium, popp
 	$(PY) -m cc_perf_dagster_tests.fixtures.producers
 
 bench: install  ## benchmarks, ratios against baselines measured in the same run; writes benchmarks/REPORT.md
-	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -c "import matplotlib, invoice2data" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m benchmarks
 
 bench-quick: install  ## a short subset of the benchmarks (a few minutes), same outputs
-	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -c "import matplotlib, invoice2data" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m benchmarks --quick
 
 bench-full: install  ## make bench plus one run per partition at 500 invoices (about 40 minutes more)
-	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -c "import matplotlib, invoice2data" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m benchmarks --full
 
 screenshot: install  ## refresh the README screenshot of the Dagster UI

@@ -58,6 +58,34 @@ HEADLINES: tuple[Headline, ...] = (
         ("core", "target_ratio_max"),
     ),
     Headline(
+        "pdfium engine / pypdf engine (time per page)",
+        ("core", "pdfium_over_pypdf"),
+        "pypdf engine, same pages: {core} pages/s (pdfium {pdfium} pages/s)",
+        (("core", ("core", "core_pages_per_s")), ("pdfium", ("core", "pdfium_core_pages_per_s"))),
+        0.25,
+        ("core", "target_pdfium_over_pypdf_max"),
+    ),
+    Headline(
+        "pdfium engine / invoice2data in-process (time per page)",
+        ("core", "pdfium_over_invoice2data"),
+        "invoice2data {version} (pdftotext), same pages: {peer} pages/s",
+        (("version", ("core", "invoice2data")), ("peer", ("core", "invoice2data_pages_per_s"))),
+        1.0,
+        ("core", "target_pdfium_over_invoice2data_max"),
+    ),
+    Headline(
+        "`cc-perf extract --engine pdfium` / `invoice2data` command (wall)",
+        ("core", "commands", "pdfium_over_invoice2data"),
+        "`invoice2data` on the 15-page invoice: {peer} s (pdfium {pdfium} s, pypdf {pypdf} s)",
+        (
+            ("peer", ("core", "commands", "invoice2data")),
+            ("pdfium", ("core", "commands", "cc_perf_extract_pdfium")),
+            ("pypdf", ("core", "commands", "cc_perf_extract_pypdf")),
+        ),
+        1.0,
+        ("core", "commands", "target_pdfium_over_invoice2data_max"),
+    ),
+    Headline(
         "peak memory, largest / smallest document",
         ("memory", "peak_ratio_largest_over_smallest"),
         "{small} MB at {pages} pages ({large} MB at {pages_large} pages)",
@@ -268,14 +296,21 @@ def _log_ticks(ax, values: list[int]) -> None:
 
 
 def plot_core(plt, core: dict) -> Path:
-    """Bars: pages/s of raw pypdf, the core extractor and pdftotext."""
-    names = ["raw pypdf\nextract_text()", "core extractor", "pdftotext -layout"]
-    values = [core["raw_pages_per_s"], core["core_pages_per_s"], core.get("pdftotext_pages_per_s")]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    bars = ax.bar(names, [v or 0 for v in values], color=["#8c8c8c", "#4c72b0", "#55a868"])
+    """Bars: pages/s of raw pypdf, the core with each engine, invoice2data and pdftotext."""
+    names = ["raw pypdf\nextract_text()", "core\npypdf", "core\npdfium", "invoice2data\n(peer)", "pdftotext\n-layout"]
+    values = [
+        core["raw_pages_per_s"],
+        core["core_pages_per_s"],
+        core.get("pdfium_core_pages_per_s"),
+        core.get("invoice2data_pages_per_s"),
+        core.get("pdftotext_pages_per_s"),
+    ]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    bars = ax.bar(names, [v or 0 for v in values], color=["#8c8c8c", "#4c72b0", "#3a5a8c", "#c44e52", "#55a868"])
     _bar_labels(ax, bars, values)
-    if values[2] is None:
-        ax.annotate("not installed", (2, 0), ha="center", va="bottom", fontsize=8)
+    for index, value in enumerate(values):
+        if value is None:
+            ax.annotate("not measured", (index, 0), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("pages per second (one core)")
     ax.set_title(f"Text extraction, {core['pages']} pages of {core['files']} invoices")
     return _save(fig, "core.png")
@@ -451,6 +486,24 @@ def section_core(core: dict, plots: bool) -> str:
         ["raw pypdf `extract_text()` (baseline)", core["raw_pages_per_s"], core["raw_extract_text_s"], 1.0],
         ["core extractor", core["core_pages_per_s"], core["core_s"], core["core_cost_ratio"]],
     ]
+    if core.get("pdfium_core_pages_per_s"):
+        rows.append(
+            [
+                "core extractor, pdfium engine",
+                core["pdfium_core_pages_per_s"],
+                core["pdfium_core_s"],
+                round(core["pdfium_core_s"] / core["raw_extract_text_s"], 3),
+            ]
+        )
+    if core.get("invoice2data_pages_per_s"):
+        rows.append(
+            [
+                f"invoice2data {core['invoice2data']} in-process (`pdftotext -layout`, template), peer",
+                core["invoice2data_pages_per_s"],
+                core["invoice2data_s"],
+                round(core["invoice2data_s"] / core["raw_extract_text_s"], 3),
+            ]
+        )
     if core.get("pdftotext_pages_per_s"):
         rows.append(
             [
@@ -473,7 +526,28 @@ def section_core(core: dict, plots: bool) -> str:
         text += [
             f"The same documents printed by headless Chromium ({other['pages']} pages of {other['files']} files, "
             f"test_invoices/producers/chromium): raw {fmt(other['raw_pages_per_s'])} pages/s, core "
-            f"{fmt(other['core_pages_per_s'])} pages/s, core / raw = {fmt(other['core_cost_ratio'])}.",
+            f"{fmt(other['core_pages_per_s'])} pages/s, core / raw = {fmt(other['core_cost_ratio'])}; pdfium engine "
+            f"{fmt(other.get('pdfium_core_pages_per_s'))} pages/s (pdfium / pypdf time "
+            f"{fmt(other.get('pdfium_over_pypdf'))}).",
+            "",
+        ]
+    right = core.get("invoice2data_fields_right")
+    if right:
+        text += [
+            f"invoice2data is context (`benchmarks/peers/`: two templates, as its users write them): of "
+            f"{right['files']} files it read {right['invoice_number']} invoice numbers and {right['total']} "
+            f"totals right, and {right['line_items']} of {right['line_items_printed']} line items (code and "
+            "extended price; descriptions over several lines are not asked of it). The core reads every "
+            "field of every file (`test_accuracy.py`).",
+            "",
+        ]
+    commands = core.get("commands")
+    if commands:
+        text += [
+            f"Whole commands on {commands['file']} (process start included, median of {commands['rounds']}): "
+            f"`cc-perf extract` {fmt(commands['cc_perf_extract_pypdf'])} s with the pypdf engine, "
+            f"{fmt(commands['cc_perf_extract_pdfium'])} s with pdfium"
+            + (f"; `invoice2data` {fmt(commands['invoice2data'])} s." if commands.get("invoice2data") else "."),
             "",
         ]
     if not core.get("pdftotext_pages_per_s"):
