@@ -486,33 +486,15 @@ def section_core(core: dict, plots: bool) -> str:
         ["raw pypdf `extract_text()` (baseline)", core["raw_pages_per_s"], core["raw_extract_text_s"], 1.0],
         ["core extractor", core["core_pages_per_s"], core["core_s"], core["core_cost_ratio"]],
     ]
-    if core.get("pdfium_core_pages_per_s"):
-        rows.append(
-            [
-                "core extractor, pdfium engine",
-                core["pdfium_core_pages_per_s"],
-                core["pdfium_core_s"],
-                round(core["pdfium_core_s"] / core["raw_extract_text_s"], 3),
-            ]
-        )
-    if core.get("invoice2data_pages_per_s"):
-        rows.append(
-            [
-                f"invoice2data {core['invoice2data']} in-process (`pdftotext -layout`, template), peer",
-                core["invoice2data_pages_per_s"],
-                core["invoice2data_s"],
-                round(core["invoice2data_s"] / core["raw_extract_text_s"], 3),
-            ]
-        )
-    if core.get("pdftotext_pages_per_s"):
-        rows.append(
-            [
-                f"`pdftotext -layout` ({core['pdftotext']})",
-                core["pdftotext_pages_per_s"],
-                core["pdftotext_s"],
-                round(core["pdftotext_s"] / core["raw_extract_text_s"], 3),
-            ]
-        )
+    others = (
+        ("pdfium_core", "core extractor, pdfium engine"),
+        ("invoice2data", f"invoice2data {core.get('invoice2data')} in-process (`pdftotext -layout`, template), peer"),
+        ("pdftotext", f"`pdftotext -layout` ({core.get('pdftotext')})"),
+    )
+    for key, label in others:
+        if core.get(f"{key}_pages_per_s"):
+            seconds = core[f"{key}_s"]
+            rows.append([label, core[f"{key}_pages_per_s"], seconds, round(seconds / core["raw_extract_text_s"], 3)])
     text = [
         "## 1. Core extraction",
         "",
