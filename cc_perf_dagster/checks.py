@@ -53,7 +53,7 @@ from dagster import (
     TableSchema,
 )
 
-from cc_perf_dagster._dagster_compat.check_targets import materialization_target
+from cc_perf_dagster._dagster_compat.check_targets import check_evaluation_events, materialization_target
 
 INVOICE_ASSET = "invoice"
 
@@ -236,7 +236,7 @@ def checks_table(results: Sequence[PartitionCheck]) -> MetadataValue:
 
 def check_events(
     context: OpExecutionContext, asset_key: AssetKey, results: Mapping[str, Sequence[PartitionCheck]]
-) -> Iterator[Output | AssetCheckEvaluation]:
+) -> Iterator[Any]:
     """What the merge step yields for its checks, after the asset's output.
 
     Per check an (empty) output, then one evaluation per check and partition, each pointing at
@@ -248,10 +248,13 @@ def check_events(
         if name in selected:
             yield Output(None, output_name=output_name)
     targets = run_materializations(context, asset_key, list(results))
-    for key, found in results.items():
-        for result in found:
-            if result.name in selected:
-                yield result.to_evaluation(asset_key, targets.get(key))
+    evaluations = [
+        result.to_evaluation(asset_key, targets.get(key))
+        for key, found in results.items()
+        for result in found
+        if result.name in selected
+    ]
+    yield from check_evaluation_events(context, evaluations)
 
 
 def run_materializations(context: OpExecutionContext, asset_key: AssetKey, keys: Sequence[str]) -> dict[str, Any]:
