@@ -33,7 +33,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import add_metadata_per_partition
-from cc_perf_dagster.checks import CHECK_SPECS, check_output_names
+from cc_perf_dagster.checks import check_output_names, check_specs
 from cc_perf_dagster.core.dedupe import candidate, registered_note, sheet_by_invoice_number
 from cc_perf_dagster.core.export import booking_csv, invoice_from_record
 from cc_perf_dagster.core.extract import PARSER_VERSION
@@ -138,7 +138,7 @@ def invoice_file(context, cc_perf_storage: InvoiceStorage) -> DataVersionsByPart
     graph_asset,
     partitions_def=invoice_partitions,
     ins={"invoice_file": AssetIn("invoice_file")},
-    check_specs=CHECK_SPECS,
+    check_specs=check_specs(invoice_partitions),
     backfill_policy=DEFAULT_BACKFILL_POLICY,
     code_version=PARSER_VERSION,
     group_name=GROUP,

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import add_metadata_per_partition
-from cc_perf_dagster.checks import check_output_names, evaluate_checks
+from cc_perf_dagster.checks import check_events, check_output_names, checks_table, evaluate_partitions
 from cc_perf_dagster.core.bookability import ensure_bookable
 from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import invoice_to_dict
@@ -190,11 +190,15 @@ def assemble_invoices(
     if failures:
         raise partition_failure(failures, not_booked=not_booked)
     note_invoice_numbers(context, storage.registry(), invoices, outputs, metrics, metadata)
-    add_metadata_per_partition(context, metadata)
-    yield Output(outputs, "result")
-    yield from evaluate_checks(
+    checks = evaluate_partitions(
         metrics,
         min_consistency=settings.min_consistency,
         time_budget_s=settings.time_budget_s,
         memory_budget_mb=settings.memory_budget_mb,
     )
+    for key, results in checks.items():
+        metadata[key]["checks"] = checks_table(results)
+    add_metadata_per_partition(context, metadata)
+    yield Output(outputs, "result")
+    # one result per check and partition, each tied to the partition's materialization above
+    yield from check_events(context, context.asset_key_for_output("result"), checks)

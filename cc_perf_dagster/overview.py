@@ -193,9 +193,8 @@ def _reason(instance: DagsterInstance, run_id: str, key: str) -> str:
 def _failed_checks(invoices: list[dict[str, Any]], settings: ExtractionSettings) -> list[dict[str, Any]]:
     """The invoice checks, re-applied per partition to each latest materialization, that fail.
 
-    A check evaluated in a range run reports once for the run, so its latest evaluation says
-    nothing about partitions materialized in other runs; the same rules over each partition's
-    latest figures do.
+    Each partition's stored check results say the same; the rules over the figures the overview
+    has already read answer for every partition in one pass, without reading the check records.
     """
     metrics = {
         row["key"]: {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, DagsterInstance, build_sensor_context
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, build_sensor_context
+from dagster._core.event_api import PartitionKeyFilter
 
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.checks import CHECKS
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
 from cc_perf_dagster.sensors import build_incoming_folder_sensor
@@ -40,8 +42,20 @@ class Pipeline:
         assert len(events) == 1
         return {k: v.value for k, v in events[0].metadata.items()}
 
-    def checks(self, result):
-        return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+    def checks(self, result, key=None):
+        """The run's check evaluations of one partition (``key``; None: the run's only one), by check name."""
+        evaluations = result.get_asset_check_evaluations()
+        partitions = {evaluation.partition for evaluation in evaluations}
+        assert key is not None or len(partitions) <= 1, partitions
+        return {e.check_name: e for e in evaluations if key is None or e.partition == key}
+
+    def stored_checks(self, key, asset="invoice"):
+        """Each check's latest result for one partition, read back from the instance, by check name."""
+        keys = [AssetCheckKey(AssetKey(asset), name) for name in CHECKS]
+        latest = self.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            keys, partition_filter=PartitionKeyFilter(key=key)
+        )
+        return {check_key.name: record for check_key, record in latest.items()}
 
 
 def sensor_setup(tmp_path, **options):

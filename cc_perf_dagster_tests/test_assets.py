@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from cc_perf_dagster.checks import CHECKS
 from cc_perf_dagster.definitions import SUMMARY_JOB, build_definitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
 from cc_perf_dagster_tests.fixtures.generate import write_document
@@ -86,11 +87,14 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
         assert [c.name for c in rows["dagster/column_schema"].columns][-2:] == ["Price", "Qty"]
         assert rows["dagster/uri"].endswith(f"/assets/booking_rows/{key}.csv")
         assert rows["preview"].records[0].data["Invoice#"] == key
-    checks = pipeline.checks(result)
-    assert checks["consistency"].metadata["partitions"].value == 3
-    totals = checks["totals_reconcile"]  # CS003702114 prints no totals block: booked, and said so
-    assert totals.passed and totals.metadata["totals_not_printed"].value == ["CS003702114"]
+    for key in keys:  # each partition's own results, as the instance keeps them
+        stored = pipeline.stored_checks(key)
+        assert set(stored) == set(CHECKS)
+        assert all(r.run_id == result.run_id and r.status.value == "SUCCEEDED" for r in stored.values())
+    totals = pipeline.checks(result, "CS003702114")["totals_reconcile"]  # prints no totals block: booked, said so
+    assert totals.passed and totals.metadata["totals_printed"].value is False
     assert "completeness rests on page counts" in totals.metadata["completeness"].value
+    assert pipeline.checks(result, "CI004731586")["totals_reconcile"].metadata["totals_printed"].value is True
 
     sheet = pipeline.defs.resolve_job_def(SUMMARY_JOB).execute_in_process(instance=pipeline.instance)
     assert sheet.success

@@ -4,7 +4,9 @@ A throwaway ``dagster dev`` (own Dagster home, storage root and incoming folder)
 ready-made definitions; Debian's Chromium, driven by Playwright, opens the ``invoice`` asset and
 launches from its launch dialog: one partition (watched until it succeeds, then the figures the
 materialization recorded are read off the page), or every partition (a backfill, which the
-daemon runs in range runs as the asset's ``BackfillPolicy`` says). Skipped only when Chromium
+daemon runs in range runs as the asset's ``BackfillPolicy`` says). After a range run, each
+partition's page shows its row count and its own check results, and each check's *Partitions*
+tab shows that partition's result. Skipped only when Chromium
 or the playwright package is missing. Screenshots (and on failure the server log) go to
 ``$CC_PERF_TEST_ARTIFACTS`` or ``test-artifacts/``.
 """
@@ -21,6 +23,8 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, RunsFilter
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.checks import CHECKS
+from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.ui_driver import (
     DagsterDev,
@@ -40,6 +44,7 @@ pytestmark = [
 
 INVOICE = TEST_INVOICES / "CS003837319.pdf"
 BACKFILLED = ("CI004731586.pdf", "CI004848705.pdf", "CS003702114.pdf")
+RANGED = ("CI004731586.pdf", "CS003702114.pdf")  # a totals block printed, and none
 RUN_TIMEOUT_S = 240
 
 
@@ -96,6 +101,51 @@ def test_a_backfill_of_every_partition_launched_from_the_ui_runs_as_one_range_ru
             assert metadata["invoice_number"].value == expected["invoice_number"]
             assert metadata["line_items"].value == len(expected["line_items"])
             assert metadata["pages"].value > 0
+
+
+def test_a_partition_of_a_range_run_shows_its_own_check_results_and_row_count(tmp_path):
+    """One range run over two invoices (one prints a totals block, one does not), then each partition's pages.
+
+    The run goes in this process on the sandbox's home before the server starts (the UI's
+    launch is tested above). Also read: the freshness policies, as the UI's API reports them.
+    """
+    sandbox = Sandbox.create(tmp_path)
+    keys = sandbox.register([TEST_INVOICES / name for name in RANGED])
+    with DagsterInstance.from_config(str(sandbox.home)) as instance:
+        job = build_definitions(storage_root=str(sandbox.storage)).resolve_job_def(PROCESS_JOB)
+        ran = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    assert ran.success
+    truth = {key: json.loads((TEST_INVOICES / f"{key}.expected.json").read_text()) for key in keys}
+    with _server_and_browser(tmp_path, sandbox, "browser-partition-checks") as (server, page, artifacts):
+        ui = InvoiceAssetUI(page, server)
+        shown = {}
+        for key in keys:
+            pane = ui.open_partition(key)  # the asset's partition page: its materialization
+            rows = int(ui.metadata_value("dagster/partition_row_count", within=pane))
+            checks = {row[0]: row[1:] for row in ui.table_rows("checks", within=pane)}
+            page.screenshot(path=str(artifacts / f"browser-partition-{key}.png"), full_page=True)
+            detail = ui.check_partition_detail("totals_reconcile", key)  # the check's page, this partition
+            page.screenshot(path=str(artifacts / f"browser-check-partition-{key}.png"), full_page=True)
+            shown[key] = (rows, checks, detail)
+        freshness = {asset: _freshness(server, asset) for asset in ("purchasing_sheet", "performance_overview")}
+    for key, (rows, checks, detail) in shown.items():
+        assert rows == len(truth[key]["line_items"])
+        assert list(checks) == list(CHECKS) and all(passed == "true" for passed, *_ in checks.values())
+        assert detail.startswith(key) and "Passed" in detail and ran.run_id[:8] in detail
+    # each partition's own result: CS003702114 prints no totals block, CI004731586 does
+    assert shown["CI004731586"][1]["totals_reconcile"][2] == "True"
+    assert shown["CS003702114"][1]["totals_reconcile"][2] == "none"
+    assert "totals_printed\ntrue" in shown["CI004731586"][2]
+    assert "no totals block printed" in shown["CS003702114"][2] and "totals_printed\nfalse" in shown["CS003702114"][2]
+    # within the hour of the last materialization (Dagster 1.13 measures that, not new invoices)
+    hourly = {"__typename": "TimeWindowFreshnessPolicy", "failWindowSeconds": 3600}
+    assert freshness == {"purchasing_sheet": hourly, "performance_overview": hourly}
+
+
+def _freshness(server: DagsterDev, asset: str) -> dict:
+    query = """query ($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+        internalFreshnessPolicy { __typename ... on TimeWindowFreshnessPolicy { failWindowSeconds } } } } }"""
+    return server.graphql(query, {"key": {"path": [asset]}})["assetNodeOrError"]["internalFreshnessPolicy"]
 
 
 @contextmanager

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, execute_job, reconstructable
 
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.checks import CHECKS
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import defs, storage_run_config
 from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
@@ -64,6 +65,13 @@ def test_multiprocess_range_run_fans_out_batches_across_invoices(storage, tmp_pa
             materializations = [
                 e.event_specific_data.materialization for e in result.get_asset_materialization_events()
             ]
+        # the merge step (a process of its own) stored each check's result under each partition
+        check_keys = [AssetCheckKey(AssetKey("invoice"), name) for name in CHECKS]
+        infos = instance.event_log_storage.get_asset_check_partition_info(check_keys)
+        assert sorted((i.partition_key, i.check_key.name) for i in infos) == sorted(
+            (key, name) for key in keys for name in CHECKS
+        )
+        assert all(i.latest_execution_status.value == "SUCCEEDED" and i.is_current for i in infos)
     batch_steps = sorted(s for s in steps if s.startswith("invoice.extract_page_batch["))
     assert batch_steps == ["invoice.extract_page_batch[batch_0]", "invoice.extract_page_batch[batch_1]"]
     assert len(pids) >= 4  # every step in a process of its own

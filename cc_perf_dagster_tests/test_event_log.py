@@ -19,6 +19,7 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInsta
 from cc_perf_dagster import _dagster_compat
 from cc_perf_dagster._dagster_compat import BatchingSqliteEventLogStorage
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG, file_observation
+from cc_perf_dagster.checks import CHECKS
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
 from cc_perf_dagster.instance import dagster_yaml
@@ -27,9 +28,11 @@ from cc_perf_dagster_tests.conftest import TEST_INVOICES
 INVOICES = ("CI004731586.pdf", "CI004848705.pdf", "CS003702114.pdf")
 ASSETS = (AssetKey("invoice"), AssetKey("booking_rows"))
 # Fields that differ between any two runs: ids, times, and figures measured on the clock.
-# Timings vary between runs; dagster/uri names each world's own storage folder.
+# Timings vary between runs; dagster/uri names each world's own storage folder; the checks table
+# shows the timings too (the check results themselves are compared as check executions).
 VOLATILE = {
     "processing_time_s", "run_wall_s", "cpu_time_s", "peak_rss_mb", "pages_per_s", "parallel_speedup", "dagster/uri",
+    "checks",
 }  # fmt: skip
 
 
@@ -105,9 +108,26 @@ class World:
             state[f"{name}.tag_count"] = len(tags)
             status = instance.get_status_by_partition(key, self.keys, self.defs.get_assets_def(key).partitions_def)
             state[f"{name}.status"] = {k: str(v) for k, v in sorted((status or {}).items())}
-        checks = instance.event_log_storage.get_asset_check_execution_history(_check_key("consistency"), limit=100)
-        state["consistency.executions"] = sorted((ordinal[c.run_id], str(c.status)) for c in checks)
+        storage = instance.event_log_storage
+        for name in CHECKS:  # every check, every partition: status, and whether it targets that run's materialization
+            executions = storage.get_asset_check_execution_history(_check_key(name), limit=100)
+            state[f"{name}.executions"] = sorted(
+                (ordinal[c.run_id], c.partition, str(c.status), self._targets_its_materialization(c))
+                for c in executions
+            )
+        infos = storage.get_asset_check_partition_info([_check_key(name) for name in CHECKS])
+        state["checks.current"] = sorted((i.check_key.name, i.partition_key, i.is_current) for i in infos)
         return state
+
+    def _targets_its_materialization(self, execution) -> bool | None:
+        """Whether a check result points at its partition's materialization by the same run (None: no result)."""
+        evaluation = execution.event.dagster_event.event_specific_data if execution.event else None
+        target = getattr(evaluation, "target_materialization_data", None)
+        if target is None:
+            return None
+        wanted = AssetRecordsFilter(asset_key=AssetKey("invoice"), asset_partitions=[execution.partition])
+        records = self.instance.fetch_materializations(wanted, limit=100).records
+        return any(r.storage_id == target.storage_id and r.run_id == execution.run_id for r in records)
 
 
 def _check_key(name):
@@ -153,8 +173,12 @@ def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tm
     assert batched.keys() == plain.keys()
     for name in plain:
         assert batched[name] == plain[name], name
-    # and the batching storage really wrote batches: planned events and per-partition materializations
+    # and the batching storage really wrote batches: planned events, per-partition materializations
+    # and the merge step's check results (5 per invoice)
     assert counted_batches and max(counted_batches) >= len(INVOICES)
+    assert len(INVOICES) * len(CHECKS) in counted_batches
+    first_run = [e for e in plain["consistency.executions"] if e[0] == 0]
+    assert first_run == [(0, key, "AssetCheckExecutionRecordStatus.SUCCEEDED", True) for key in worlds[False].keys]
     assert plain["invoice.materialized"] == sorted(worlds[False].keys)
 
 

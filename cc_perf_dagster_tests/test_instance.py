@@ -64,10 +64,17 @@ def test_twelve_commands_started_together_on_a_new_home_all_succeed(tmp_path):
         assert len(versions(home / name)) == 1, name
 
 
+@pytest.fixture
+def made(home):
+    """The home after a first command: its databases made and stamped (every repair test starts here)."""
+    with open_instance(home):
+        pass
+    return home
+
+
+@pytest.mark.usefixtures("made")
 class TestRepair:
     def test_a_duplicated_revision_row_is_reduced_to_one(self, home):
-        with open_instance(home):
-            pass
         runs = home / "history/runs.db"
         (head,) = versions(runs)
         stamp(runs, head, head)
@@ -76,8 +83,6 @@ class TestRepair:
         assert versions(runs) == [head]
 
     def test_the_race_signature_keeps_dagsters_fallback_revision(self, home):
-        with open_instance(home):
-            pass
         schedules = home / "schedules/schedules.db"
         (head,) = versions(schedules)
         stamp(schedules, head, FALLBACK)
@@ -88,8 +93,6 @@ class TestRepair:
             assert instance.get_dynamic_partitions("invoices") == ["A"]
 
     def test_any_other_mix_is_refused_with_one_line(self, home):
-        with open_instance(home):
-            pass
         runs = home / "history/runs.db"
         stamp(runs, "0123456789ab", "ba9876543210")
         with pytest.raises(DagsterHomeError) as caught:
@@ -100,8 +103,6 @@ class TestRepair:
         assert versions(runs) == ["0123456789ab", "ba9876543210"]  # left as it was
 
     def test_the_cli_reports_a_refused_home_in_one_line(self, home, tmp_path):
-        with open_instance(home):
-            pass
         stamp(home / "history/runs.db", "0123456789ab", "ba9876543210")
         done = subprocess.run(
             [CC_PERF, "process", "--dagster-home", str(home), str(TEST_INVOICES / "CI004848705.pdf")],

@@ -424,6 +424,38 @@ class InvoiceAssetUI:
         row.wait_for()
         return row.get_by_role("cell").nth(1).inner_text().strip()
 
+    def open_partition(self, key: str) -> Any:
+        """The Partitions tab with ``key`` selected (its own address); returns its detail pane."""
+        self.page.goto(f"{self.url}?view=partitions&partition={key}")
+        pane = self.partition_pane(key)
+        pane.wait_for()
+        return pane
+
+    def table_rows(self, name: str, within: Any = None) -> list[list[str]]:
+        """The body rows of the table shown as metadata entry ``name`` (cells as text)."""
+        scope = within or self.page
+        entry = scope.get_by_role("row").filter(has=self.page.get_by_role("cell", name=name, exact=True)).first
+        entry.wait_for()
+        table = entry.get_by_role("cell").nth(1).get_by_role("table").first
+        rows = table.get_by_role("row").all()
+        cells = [[c.inner_text().strip() for c in row.get_by_role("cell").all()] for row in rows]
+        return [row for row in cells if row]  # the header row holds column headers, not cells
+
+    def check_partition_detail(self, check: str, key: str) -> str:
+        """The check's Partitions tab with ``key`` picked: the text of that partition's latest result."""
+        page = self.page
+        page.goto(f"{self.url}?view=checks&checkDetail={check}")
+        page.get_by_text("Execution history", exact=True).first.wait_for()
+        # the check's own tab (the asset's tab bar above has one of the same name)
+        page.get_by_role("tab", name="Partitions", exact=True).last.click()
+        page.get_by_text("Partitions Selected").first.wait_for()
+        page.get_by_role("textbox", name="Filter by partition…").fill(key)
+        page.get_by_title(key, exact=True).last.click()  # the list below the filter (chips above hold it too)
+        target = page.get_by_text("Target materialization", exact=True).first
+        target.wait_for()
+        pane = page.locator("div").filter(has=target).filter(has=page.get_by_text("Description", exact=True)).last
+        return pane.inner_text()
+
     def wait_until_all_materialized(self, timeout_s: float) -> dict[str, int]:
         """Watch the Partitions tab until every partition counts as materialized (fail fast on a failure)."""
         deadline = time.monotonic() + timeout_s

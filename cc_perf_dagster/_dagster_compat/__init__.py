@@ -4,6 +4,9 @@
   writing a batch of asset events in one transaction per database instead of one each.
 * :mod:`.metadata`: :func:`add_metadata_per_partition`, a range step's metadata for each of its
   partitions with the step's partitions resolved once instead of once per partition.
+* :mod:`.check_targets`: a range step's check results per partition, each pointing at the
+  partition's materialization and all logged as one batch (Dagster's ``AssetCheckResult``
+  names no partition in a range step, and one event per result costs three transactions).
 * :data:`STEP_STORAGE_MODULES`: what the forkserver preloads for every step process.
 * :data:`LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION`: the schema revision Dagster stamps on a
   SQLite database whose revision it cannot know;

@@ -2,7 +2,8 @@
 
 Dagster internals used, each for the reason given where it is used: ``SqliteEventLogStorage``'s
 ``_connect``, ``_db_lock``, ``_initdb``, ``_initialized_dbs``, ``_store_asset_event_tags`` and
-``_store_asset_event``. On a Dagster release not in
+``_store_asset_event``, and ``store_asset_check_event`` opening the index through
+``index_connection``. On a Dagster release not in
 :data:`~cc_perf_dagster._dagster_compat.versions.CHECKED_RELEASES` every method falls back to
 Dagster's own.
 """
@@ -10,9 +11,10 @@ Dagster's own.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from dagster import DagsterEventType
@@ -35,13 +37,17 @@ DEFAULT_EVENT_BATCH_SIZE = 1000
 _ENGINES_KEPT = 16
 
 # The events Dagster batches that this storage writes together (the rest go one by one).
-_TOGETHER = frozenset(
+_ASSET_EVENTS = frozenset(
     {
         DagsterEventType.ASSET_MATERIALIZATION,
         DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
         DagsterEventType.ASSET_OBSERVATION,
     }
 )
+# Check results per partition: planned in the run's first batch, evaluated in a batch of the
+# merge step (:func:`~cc_perf_dagster._dagster_compat.check_targets.check_evaluation_events`).
+_CHECK_EVENTS = frozenset({DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, DagsterEventType.ASSET_CHECK_EVALUATION})
+_TOGETHER = _ASSET_EVENTS | _CHECK_EVENTS
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -54,7 +60,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     transaction and the index rows in another, with the same statements Dagster's
     ``store_event`` uses, in the same order, except that the asset's record (which keeps the
     latest event of each kind) is written once per asset and kind instead of once per event.
-    Single events are stored as before.
+    Check events (planned, and the merge step's results per partition) are indexed by Dagster's
+    own ``store_asset_check_event`` inside the same index transaction. Single events are stored
+    as before.
 
     Two smaller savings apply to every read and write: an engine is made once per database
     and process instead of once per statement (connections are still opened and closed each
@@ -78,6 +86,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables_seen: set[str] = set()
+        self._batch = threading.local()  # the index transaction a batch is being written in, per thread
         self._fast = fast_path("BatchingSqliteEventLogStorage")
         super().__init__(base_dir, inst_data=inst_data)
 
@@ -106,6 +115,11 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def index_connection(self) -> Any:
+        """The index, or the transaction this thread is writing a batch in (see :meth:`_index`)."""
+        shared = getattr(self._batch, "conn", None)
+        return nullcontext(shared) if shared is not None else super().index_connection()
 
     def wipe(self) -> None:
         """Dagster's wipe (every run database removed), forgetting the engines and tables seen."""
@@ -174,12 +188,23 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 event_ids.append(result.inserted_primary_key[0])
         if any(event_id is None for event_id in event_ids):
             raise RuntimeError("the index returned no id for a stored asset event")
-        self._store_asset_event_tags(conn, events, event_ids)
+        assets = [(e, i) for e, i in zip(events, event_ids, strict=True) if e.dagster_event_type in _ASSET_EVENTS]
+        if assets:
+            self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
         # The asset's record keeps the latest event of each kind: writing it for every event
         # (serializing each whole event again) leaves the same row as writing the last of each.
-        last = {(e.dagster_event.asset_key, e.dagster_event_type): i for i, e in enumerate(events) if e.dagster_event}
+        last = {(e.dagster_event.asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
         for index in sorted(last.values()):
-            self._store_asset_event(conn, events[index], event_ids[index])
+            self._store_asset_event(conn, *assets[index])
+        # Check events go through Dagster's own ``store_asset_check_event`` (a row per check,
+        # partition and run), each of which opens the index: here it gets this transaction.
+        self._batch.conn = conn
+        try:
+            for event, event_id in zip(events, event_ids, strict=True):
+                if event.dagster_event_type in _CHECK_EVENTS:
+                    self.store_asset_check_event(event, event_id)
+        finally:
+            self._batch.conn = None
 
 
 def _writes_together(event: EventLogEntry) -> bool:
