@@ -83,11 +83,15 @@ def prepare(files: list[Path], workdir: Path, label: str) -> tuple[Path, Path, l
     return home, storage, keys
 
 
-def run_config(storage: Path) -> dict:
-    """Run config pointing a run's storage, IO manager and cache at ``storage``, console quiet."""
-    from cc_perf_dagster.definitions import storage_run_config
+def run_config(storage: Path, engine: str | None = None) -> dict:
+    """Run config pointing a run's storage, IO manager and cache at ``storage``, console quiet;
+    ``engine`` (``pypdf``, ``pdfium``) chooses the text engine, else the shipped default."""
+    from cc_perf_dagster.definitions import SETTINGS_KEY, storage_run_config
 
-    return {**storage_run_config(str(storage)), **QUIET}
+    config = {**storage_run_config(str(storage)), **QUIET}
+    if engine is not None:
+        config["resources"] = {**config["resources"], SETTINGS_KEY: {"config": {"engine": engine}}}
+    return config
 
 
 def write_invoices(folder: Path, count: int, pages: int = PAGES_PER_INVOICE) -> list[Path]:
@@ -186,10 +190,12 @@ def public(run: dict) -> dict:
     return {k: v for k, v in run.items() if k not in ("run_id", "epoch")}
 
 
-def dagster_run(files: list[Path], workdir: Path, *, design: str, warm: bool = False) -> dict:
+def dagster_run(
+    files: list[Path], workdir: Path, *, design: str, warm: bool = False, engine: str | None = None
+) -> dict:
     """Register ``files`` on a fresh instance and storage and materialize them (cold, then warm)."""
     home, storage, keys = prepare(files, workdir, design)
-    config = run_config(storage)
+    config = run_config(storage, engine)
     cold = public(timed_run(home, design, keys, config))
     if not warm:
         return cold
@@ -199,10 +205,11 @@ def dagster_run(files: list[Path], workdir: Path, *, design: str, warm: bool = F
 # --- the baseline -----------------------------------------------------------------------------
 
 
-def pool2(files: list[Path]) -> dict:
+def pool2(files: list[Path], engine: str | None = None) -> dict:
     """The baseline: ``benchmarks/pool_baseline.py``, a plain Pool(2) script, in a fresh interpreter."""
+    engine_args = ["--engine", engine] if engine else []
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pool_baseline", *map(str, files)],
+        [sys.executable, "-m", "benchmarks.pool_baseline", *engine_args, *map(str, files)],
         capture_output=True, text=True, cwd=REPO, check=True,
     )  # fmt: skip
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -139,6 +139,14 @@ HEADLINES: tuple[Headline, ...] = (
         ("scale", "target_ratio_max"),
     ),
     Headline(
+        "range run / Pool(2), both with the pdfium engine (wall)",
+        ("scale", "pdfium_over_pool2"),
+        "Pool(2) script with pdfium, {n} invoices: {pool} s",
+        (("n", ("scale", "invoices")), ("pool", ("scale", "pdfium_pool2_wall_s"))),
+        1.25,
+        ("scale", "engine_target_ratio_max"),
+    ),
+    Headline(
         "one run per partition / Pool(2) (wall)",
         ("scale", "per_partition_over_pool2"),
         "Pool(2) script, {n} invoices: {pool} s",
@@ -578,16 +586,18 @@ def section_one_invoice(one: dict, plots: bool) -> str:
 
 def section_scale(scale: dict, plots: bool) -> str:
     rows = []
-    for point in scale["points"]:
+    pdfium = scale.get("pdfium")
+    engines = [(point, "") for point in scale["points"]] + ([(pdfium, ", pdfium engine")] if pdfium else [])
+    for point, engine in engines:
         for design in ("pool2", "range_run", "per_partition"):
             r = point.get(design)
             if r is None:
-                rows.append([point["invoices"], DESIGN_LABELS[design], "not measured", "", "", ""])
+                if not engine:
+                    rows.append([point["invoices"], DESIGN_LABELS[design], "not measured", "", "", ""])
                 continue
             ratio = 1.0 if design == "pool2" else r["over_pool2"]
-            rows.append(
-                [point["invoices"], DESIGN_LABELS[design], r["wall_s"], r["cpu_s"], r["invoices_per_min"], ratio]
-            )
+            label = DESIGN_LABELS[design] + engine
+            rows.append([point["invoices"], label, r["wall_s"], r["cpu_s"], r["invoices_per_min"], ratio])
     text = [
         "## 3. Scale",
         "",

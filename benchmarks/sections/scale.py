@@ -30,6 +30,8 @@ HEADLINE_SCALE_COUNT = 200  # the issue-3 target is stated at 200 invoices
 SCALE_HEADLINE_ROUNDS = 3  # Pool(2) and the range run alternate; the median ratio is the headline
 PER_PARTITION_MAX = 100  # 500 runs one by one only with --full
 PER_PARTITION_HEADLINE_COUNT = 100
+# Issue 16: range runs at most 1.25x the Pool(2) script with the same engine, for both engines.
+ENGINE_TARGET_RATIO = 1.25
 
 
 def scale_counts(options) -> list[int]:
@@ -72,7 +74,9 @@ def _rates(point: dict, count: int, pool_wall: float) -> dict:
     return point
 
 
-def _scale_point(files: list[Path], workdir: Path, *, per_partition: bool, rounds: int = 1) -> dict:
+def _scale_point(
+    files: list[Path], workdir: Path, *, per_partition: bool, rounds: int = 1, engine: str | None = None
+) -> dict:
     """Pool(2), a range run and (optionally) one run per partition over the same files.
 
     With several rounds, Pool(2) and the range run alternate and the round with the median
@@ -82,9 +86,10 @@ def _scale_point(files: list[Path], workdir: Path, *, per_partition: bool, round
     count = len(files)
     samples = []
     for _ in range(rounds):
-        pool = pool2(files)
+        pool = pool2(files, engine)
         pool["invoices_per_min"] = round(count / pool["wall_s"] * 60, 1)
-        samples.append((pool, _rates(dagster_run(files, workdir, design="adaptive"), count, pool["wall_s"])))
+        run = dagster_run(files, workdir, design="adaptive", engine=engine)
+        samples.append((pool, _rates(run, count, pool["wall_s"])))
     samples.sort(key=lambda sample: sample[1]["over_pool2"])
     pool, range_run = samples[len(samples) // 2]
     point = {"invoices": count, "pages": PAGES_PER_INVOICE * count, "pool2": pool, "range_run": range_run}
@@ -115,6 +120,13 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
         if p["per_partition"] is None
     ]
     headline = _point_at(points, HEADLINE_SCALE_COUNT)
+    # The same headline point read by the pdfium engine, range run and Pool(2) alike (issue 16).
+    pdfium = None
+    if _pdfium_installed():
+        pdfium = _scale_point(
+            files[: headline["invoices"]], workdir, per_partition=False, rounds=headline_rounds, engine="pdfium"
+        )
+        log(f"scale: {headline['invoices']} invoices with the pdfium engine done")
     per_partition = _point_at([p for p in points if p["per_partition"]], PER_PARTITION_HEADLINE_COUNT)
     result = {
         "pages_per_invoice": PAGES_PER_INVOICE,
@@ -129,6 +141,10 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
         "dagster_over_pool2": headline["range_run"]["over_pool2"],
         "dagster_invoices_per_min": headline["range_run"]["invoices_per_min"],
         "pool2_invoices_per_min": headline["pool2"]["invoices_per_min"],
+        "engine_target_ratio_max": ENGINE_TARGET_RATIO,
+        "pdfium": pdfium,
+        "pdfium_over_pool2": pdfium["range_run"]["over_pool2"] if pdfium else None,
+        "pdfium_pool2_wall_s": pdfium["pool2"]["wall_s"] if pdfium else None,
     }
     if per_partition:
         result.update(
@@ -137,6 +153,17 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
             per_partition_over_pool2=per_partition["per_partition"]["over_pool2"],
         )
     return result
+
+
+def _pdfium_installed() -> bool:
+    from cc_perf_dagster.core.errors import EngineUnavailableError
+    from cc_perf_dagster.core.pdf import get_engine
+
+    try:
+        get_engine("pdfium")
+    except EngineUnavailableError:
+        return False
+    return True
 
 
 def _point_at(points: list[dict], count: int) -> dict | None:
