@@ -8,11 +8,8 @@ services are part of the machine and their absence is a failure.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
-import random
-import secrets
 import signal
 import socket
 import subprocess
@@ -38,12 +35,11 @@ from cc_perf_dagster.profiles import (
     psycopg2_url,
 )
 from cc_perf_dagster.resources import SETTINGS_KEY
-from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
+from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job, fan_out_job
+from cc_perf_dagster_tests.local_cluster import CACHE_KEY, PG, local_cluster, services_missing
 
-PG = os.environ.get("CC_PERF_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("CC_PERF_TEST_REDIS", "redis://127.0.0.1:6379")
-KEY = "k" * 64
+KEY = CACHE_KEY
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -140,107 +136,31 @@ class TestClusterConfig:
 # --- on real services ------------------------------------------------------------------------
 
 
-def _services_missing() -> str | None:
-    try:
-        import psycopg2
-        import redis
-    except ImportError as exc:
-        return f"the cluster extra is not installed ({exc.name})"
-    try:
-        psycopg2.connect(psycopg2_url(PG + "/postgres").replace("+psycopg2", ""), connect_timeout=3).close()
-    except psycopg2.Error as exc:
-        return f"no PostgreSQL at {PG}: {str(exc).strip()}"
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        return f"no Redis at {REDIS}: {exc}"
-    return None
+def require_services() -> None:
+    """Skip with the reason where PostgreSQL or Redis is missing; under ``CI=true``, fail instead."""
+    missing = services_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
+        pytest.skip(missing)
 
 
-# Tests on real workers, brokers and databases race the machine's load (a worker starting, a
-# killed process's task coming back); each is retried at most twice before it fails, and every
-# assertion stays as it is. The CI log shows each rerun.
+# Tests on real workers, brokers and databases race the machine's load (a killed process's task
+# coming back); each is retried at most twice before it fails, and every assertion stays as it is.
+# The CI log shows each rerun.
 pytestmark = pytest.mark.flaky(reruns=2)
-
-# A Redis database per cluster fixture (2..15, never the same one twice in a session): a worker
-# still shutting down from the previous test must not take the next test's tasks.
-_REDIS_DATABASES = itertools.cycle(random.sample(range(2, 16), 14))
 
 
 @pytest.fixture
 def cluster(tmp_path, monkeypatch, cluster_env):
     """A fresh database, a Redis database of its own, two workers; everything removed afterwards."""
-    missing = _services_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
-        pytest.skip(missing)
-    import psycopg2
-    import redis
-    from celery import Celery
-
-    admin_url = PG.replace("+psycopg2", "") + "/postgres"
-    name = f"cc_perf_test_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    broker = f"{REDIS}/{next(_REDIS_DATABASES)}"
-    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG}/{name}")
-    monkeypatch.setenv("CC_PERF_CELERY_BROKER", broker)
-    monkeypatch.setenv("CC_PERF_CELERY_BACKEND", broker)
-    workers: list = []
-
-    def start(index: int, attempt: int):
-        folder = tmp_path / f"worker{index}-{attempt}"
-        folder.mkdir()
-        log = open(folder / "worker.log", "wb")  # closed in the finally below
-        process = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster_worker.sh"), str(folder), f"w{index}@{name}", "1"],
-            env={**os.environ, "VENV": str(Path(sys.executable).parent.parent)},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        return [process, log, folder, attempt]
-
-    try:
-        workers.extend(start(index, 0) for index in (1, 2))
-        app = Celery(broker=broker)
-        deadline = time.monotonic() + 120
-        # ready = each worker consumes the queue (a ping alone can be answered before that)
-        while len([q for q in (app.control.inspect(timeout=1.0).active_queues() or {}).values() if q]) < 2:
-            logs = [(w[2] / "worker.log").read_text(errors="replace") for w in workers]
-            assert time.monotonic() < deadline, logs
-            for position, worker in enumerate(workers):
-                if worker[0].poll() is not None:  # a worker that died while starting gets one more start
-                    assert worker[3] < 1, f"a worker exited twice while starting: {logs[position]}"
-                    worker[1].close()
-                    workers[position] = start(position + 1, worker[3] + 1)
+    require_services()
+    with local_cluster(tmp_path) as running:
+        for name, value in running.env.items():
+            monkeypatch.setenv(name, value)
         home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
         with DagsterInstance.from_config(str(home)) as instance:
-            yield instance, [f"w{i}@{name}" for i in (1, 2)]
-    finally:
-        for process, log, _folder, _attempt in workers:
-            _stop_group(process)
-            log.close()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
-        redis.Redis.from_url(broker).flushdb()
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """Stop a worker's whole process group (launcher, Celery main process, pool): TERM, then KILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+            yield instance, running.worker_hosts()
 
 
 def _range_run(job, instance, storage, keys):
