@@ -172,7 +172,7 @@ def local_cluster(
         "CC_PERF_CELERY_BACKEND": broker,
         "CC_PERF_STORAGE": str(storage),
         "CC_PERF_CACHE_KEY": CACHE_KEY,
-        "CC_PERF_CLUSTER_SLOTS": str(workers * concurrency),
+        "CC_PERF_CLUSTER_SLOTS": str(max(1, workers * concurrency)),
     }
     cluster = LocalCluster(workdir, name, broker, env)
     try:
@@ -187,3 +187,60 @@ def local_cluster(
         admin.close()
         with contextlib.suppress(redis.RedisError):
             redis.Redis.from_url(broker).flushdb()
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def range_run(job, instance, storage: Path, keys: list[str]) -> tuple[str, list[str]]:
+    """One range run of ``keys`` (the job a reconstructable target), asserted successful.
+
+    Returns:
+        The run's id and the partitions of its ``invoice`` materializations.
+    """
+    from dagster import AssetKey, execute_job, reconstructable
+
+    from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
+    from cc_perf_dagster.definitions import storage_run_config
+
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    config = {**storage_run_config(str(storage)), **QUIET}
+    with execute_job(reconstructable(job), instance=instance, tags=tags, run_config=config) as result:
+        assert result.success, failure_summary(result.all_events)
+        materialized = sorted(
+            e.event_specific_data.materialization.partition
+            for e in result.get_asset_materialization_events()
+            if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
+        )
+    return result.run_id, materialized
+
+
+def failure_summary(events) -> list[str]:
+    """What went wrong in a run, from its events: step failures, engine errors, the run's failure."""
+    lines = []
+    for event in events:
+        error = None
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+        elif event.event_type_value == "ENGINE_EVENT":
+            error = event.engine_event_data.error
+        elif event.event_type_value == "RUN_FAILURE":
+            error = getattr(event.event_specific_data, "error", None)
+        if error is not None or event.event_type_value == "RUN_FAILURE":
+            lines.append(f"{event.event_type_value} {event.step_key or ''}: {event.message}")
+            if error is not None:
+                lines.append(error.to_string()[-3000:])
+    return lines
+
+
+def celery_workers(instance, run_id: str) -> set[str]:
+    """The Celery workers (``NAME@HOST``) that ran the run's steps."""
+    from dagster import DagsterEventType, EventRecordsFilter
+
+    return {
+        str(entry.value)
+        for record in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.ENGINE_EVENT))
+        if record.event_log_entry.run_id == run_id
+        for label, entry in (record.event_log_entry.dagster_event.engine_event_data.metadata or {}).items()
+        if label == "Celery worker"
+    }

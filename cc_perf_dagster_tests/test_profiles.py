@@ -7,11 +7,9 @@ services are part of the machine and their absence is a failure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,18 +35,9 @@ from cc_perf_dagster.profiles import (
 from cc_perf_dagster.resources import SETTINGS_KEY
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job, fan_out_job
-from cc_perf_dagster_tests.local_cluster import CACHE_KEY, PG, local_cluster, services_missing
+from cc_perf_dagster_tests.local_cluster import CACHE_KEY, QUIET, celery_workers, range_run
 
 KEY = CACHE_KEY
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-@pytest.fixture
-def cluster_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("CC_PERF_PROFILE", "cluster")
-    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "shared"))
-    monkeypatch.setenv("CC_PERF_CACHE_KEY", KEY)
-    return tmp_path / "shared"
 
 
 class TestProfileChoice:
@@ -136,51 +125,10 @@ class TestClusterConfig:
 # --- on real services ------------------------------------------------------------------------
 
 
-def require_services() -> None:
-    """Skip with the reason where PostgreSQL or Redis is missing; under ``CI=true``, fail instead."""
-    missing = services_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
-        pytest.skip(missing)
-
-
 # Tests on real workers, brokers and databases race the machine's load (a killed process's task
 # coming back); each is retried at most twice before it fails, and every assertion stays as it is.
 # The CI log shows each rerun.
 pytestmark = pytest.mark.flaky(reruns=2)
-
-
-@pytest.fixture
-def cluster(tmp_path, monkeypatch, cluster_env):
-    """A fresh database, a Redis database of its own, two workers; everything removed afterwards."""
-    require_services()
-    with local_cluster(tmp_path) as running:
-        for name, value in running.env.items():
-            monkeypatch.setenv(name, value)
-        home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
-        with DagsterInstance.from_config(str(home)) as instance:
-            yield instance, running.worker_hosts()
-
-
-def _range_run(job, instance, storage, keys):
-    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-    config = {**storage_run_config(str(storage)), **QUIET}
-    with execute_job(reconstructable(job), instance=instance, tags=tags, run_config=config) as result:
-        assert result.success, [e.step_failure_data.error.message for e in result.get_step_failure_events()]
-        workers = {
-            str(entry.value)
-            for event in result.all_events
-            if event.event_type_value == "ENGINE_EVENT"
-            for label, entry in (event.engine_event_data.metadata or {}).items()
-            if label == "Celery worker"
-        }
-        materialized = sorted(
-            e.event_specific_data.materialization.partition
-            for e in result.get_asset_materialization_events()
-            if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
-        )
-    return workers, materialized
 
 
 def _outputs(storage, keys):
@@ -194,22 +142,25 @@ def _outputs(storage, keys):
 
 @pytest.mark.slow
 def test_a_range_run_on_two_celery_workers_matches_the_multiprocess_run(cluster, tmp_path):
-    instance, worker_names = cluster
+    running, instance = cluster
+    worker_names = running.worker_hosts()
     names = ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf", "CS003964075.pdf")
     local_storage, cluster_storage = tmp_path / "local", Path(os.environ["CC_PERF_STORAGE"])
     keys = [FileRegistry(local_storage / "registry").register(TEST_INVOICES / n).key for n in names]
     for name in names:
         FileRegistry(cluster_storage / "registry").register(TEST_INVOICES / name)
     instance.add_dynamic_partitions("invoices", keys)
-    workers, materialized = _range_run(cluster_fan_out_job, instance, cluster_storage, keys)
+    run_id, materialized = range_run(cluster_fan_out_job, instance, cluster_storage, keys)
+    workers = celery_workers(instance, run_id)
     assert materialized == sorted(keys)
     # every step ran on one of the two workers (Celery names a worker NAME@HOST)
     assert workers and all(any(w.startswith(n) for n in worker_names) for w in workers), workers
     (tmp_path / "local_home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "local_home")) as local:
         local.add_dynamic_partitions("invoices", keys)
-        local_workers, local_materialized = _range_run(fan_out_job, local, local_storage, keys)
-    assert local_workers == set() and local_materialized == materialized
+        local_run_id, local_materialized = range_run(fan_out_job, local, local_storage, keys)
+        assert celery_workers(local, local_run_id) == set()
+    assert local_materialized == materialized
     assert _outputs(cluster_storage, keys) == _outputs(local_storage, keys)
 
 
@@ -220,7 +171,7 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     # again by a worker; Dagster's own retries never see it (no step failure event is written).
     from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
 
-    instance, _ = cluster
+    _, instance = cluster
     storage = Path(os.environ["CC_PERF_STORAGE"])
     keys = []
     for index in range(3):
@@ -267,88 +218,3 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     ]
     assert sorted(materialized) == sorted(keys)
     assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
-
-
-class RefusingProxy:
-    """A loopback TCP proxy to PostgreSQL that can refuse connections for a while (an outage)."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open_connections: list[socket.socket] = []
-        self.refused_since: float | None = None
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def _accept(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # closed: the outage began
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            self.open_connections += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink):
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def refuse(self):
-        """Drop every connection and refuse new ones (the port is closed)."""
-        self.listener.close()
-        for connection in self.open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        self.open_connections.clear()
-
-    def accept_again(self):
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-
-@pytest.mark.slow
-def test_postgresql_refusing_connections_for_two_seconds_mid_run_is_absorbed(cluster, tmp_path, monkeypatch):
-    # dagster-postgres retries a refused connection 5 times with exponential backoff from 0.2 s
-    # (about 6 s in all): an outage shorter than that costs time, not the run.
-    watcher, _ = cluster
-    proxy = RefusingProxy(int(PG.rsplit(":", 1)[1]))
-    database = os.environ["CC_PERF_DATABASE_URL"].rsplit("/", 1)[1]
-    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG.rsplit(':', 1)[0]}:{proxy.port}/{database}")
-    home = ensure_dagster_home(tmp_path / "proxied_home", export=False, profile="cluster")
-    storage = Path(os.environ["CC_PERF_STORAGE"])
-    names = ("CI004731586.pdf", "CS003837319.pdf", "CS003964075.pdf")
-    keys = [FileRegistry(storage / "registry").register(TEST_INVOICES / n).key for n in names]
-    outages = []
-
-    def outage_during_the_batches():
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not outages:
-            for record in watcher.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
-                if "extract_page_batch" in (record.event_log_entry.step_key or ""):
-                    proxy.refuse()
-                    time.sleep(2.0)
-                    proxy.accept_again()
-                    outages.append(record.event_log_entry.step_key)
-                    return
-            time.sleep(0.02)
-
-    with DagsterInstance.from_config(str(home)) as instance:
-        instance.add_dynamic_partitions("invoices", keys)
-        thread = threading.Thread(target=outage_during_the_batches)
-        thread.start()
-        try:
-            _, materialized = _range_run(cluster_fan_out_job, instance, storage, keys)
-        finally:
-            thread.join()
-    assert outages
-    assert materialized == sorted(keys)
