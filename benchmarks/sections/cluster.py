@@ -27,6 +27,7 @@ from benchmarks.harness import (
     public,
     ratio,
     run_config,
+    shipped_instance,
     timed_run,
     write_invoices,
 )
@@ -75,10 +76,42 @@ def cluster_run(files: list[Path], workdir: Path, *, workers: int, batch_size: s
     with environment({BATCH_ENV: batch_size}), local_cluster(workdir / label, workers=workers) as cluster:
         with environment(cluster.env):
             home, storage, keys = prepare(files, workdir, label)
-            run = public(timed_run(home, "adaptive", keys, run_config(storage)))
+            measured = timed_run(home, "adaptive", keys, run_config(storage))
+            with shipped_instance(home) as instance:
+                steps = step_seconds(instance, measured["run_id"])
+    run = public(measured)
+    run["steps"] = steps
     run["workers"] = workers
     run["invoices_per_min"] = round(len(files) / run["wall_s"] * 60, 1)
     return run
+
+
+def step_seconds(instance, run_id: str) -> dict:
+    """Where a run's time went: each stage's step time (start to success) and what is left around them.
+
+    The stages run one after another (plan, the batches side by side, assemble, booking rows), so
+    the wall time less the stages' sum (the longest batch for the batch stage) is orchestration:
+    run start, the coordinator's polls and each step's start before its ``STEP_START``.
+    """
+    from dagster import DagsterEventType
+
+    bounds: dict[str, list[float]] = {}
+    for entry in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}):
+        bounds.setdefault(entry.step_key, []).append(entry.timestamp)
+    seconds = {key: round(max(times) - min(times), 3) for key, times in bounds.items()}
+    batches = [v for k, v in seconds.items() if "extract_page_batch" in k]
+    stages = {
+        "plan_s": sum(v for k, v in seconds.items() if "plan_page_batches" in k),
+        "batches": len(batches),
+        "longest_batch_s": max(batches, default=0.0),
+        "batch_sum_s": round(sum(batches), 3),
+        "assemble_s": sum(v for k, v in seconds.items() if "assemble_invoices" in k),
+        "booking_rows_s": sum(v for k, v in seconds.items() if k == "booking_rows"),
+    }
+    stages["stages_s"] = round(
+        stages["plan_s"] + stages["longest_batch_s"] + stages["assemble_s"] + stages["booking_rows_s"], 3
+    )
+    return stages
 
 
 def bench_cluster(count: int, workdir: Path) -> dict:
@@ -163,7 +196,6 @@ def event_costs(workdir: Path) -> dict:
     """Materialization events stored in the shipped SQLite home and in a fresh PostgreSQL database."""
     from dagster import DagsterInstance
 
-    from benchmarks.harness import shipped_instance
     from cc_perf_dagster.instance import ensure_dagster_home
     from cc_perf_dagster_tests.local_cluster import local_cluster
 
