@@ -30,7 +30,7 @@ from cc_perf_dagster_tests.conftest import TEST_INVOICES, require_cluster_servic
 from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job
 from cc_perf_dagster_tests.local_cluster import PG, local_cluster, range_run
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.flaky(reruns=2)]
 
 NAMES = ("CI004731586.pdf", "CS003837319.pdf", "CS003964075.pdf")
 
