@@ -31,10 +31,11 @@ cluster-demo: install  ## the demo on the cluster profile: 2 Celery workers, a f
 
 # The cluster's own home (its dagster.yaml points at PostgreSQL), never the local one.
 CLUSTER_HOME ?= $(CURDIR)/.dagster_home_cluster
+UI_PORT ?= 3000
 cluster-ui: install  ## webserver and daemon on the cluster profile (set CC_PERF_STORAGE, CC_PERF_CACHE_KEY, CC_PERF_DATABASE_URL; workers: scripts/cluster_worker.sh)
 	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(PY) -m cc_perf_dagster.instance
 	mkdir -p incoming
-	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 test: install  ## run the whole test suite
 	$(PY) -m pytest

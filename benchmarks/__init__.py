@@ -18,6 +18,10 @@ several), one module each in ``benchmarks/sections/``:
     breakdown  where the time of one Dagster run goes (run start, step start, compute, event
                writes, orchestrator), from the event log, along the run's critical path.
     arrivals   files dropped at once: sensor ticks and the runs they request, against Pool(2).
+    cluster    200 invoices through one Celery worker and through two (PostgreSQL, Redis on
+               loopback) against a multiprocess range run and Pool(2); per-event storage cost on
+               PostgreSQL and SQLite, and DAGSTER_EVENT_BATCH_SIZE on and off. Skipped with the
+               reason where the services are absent.
 
 Writes ``benchmarks/results/<timestamp>.json``, then ``benchmarks/REPORT.md``, its plots and
 ``benchmarks/README-snippet.md`` (``benchmarks/report.py``), and prints the headline table.

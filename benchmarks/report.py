@@ -158,6 +158,36 @@ HEADLINES: tuple[Headline, ...] = (
         "Pool(2) script, {n} files: {pool} s",
         (("n", ("arrivals", "files")), ("pool", ("arrivals", "pool2_wall_s"))),
     ),
+    Headline(
+        "cluster: two Celery workers / one (wall)",
+        ("cluster", "two_over_one"),
+        "one worker, {n} invoices: {one} s (two {two} s)",
+        (
+            ("n", ("cluster", "invoices")),
+            ("one", ("cluster", "one_worker", "wall_s")),
+            ("two", ("cluster", "two_workers", "wall_s")),
+        ),
+        0.65,
+        ("cluster", "target_two_over_one_max"),
+    ),
+    Headline(
+        "cluster: two Celery workers / multiprocess range run (wall)",
+        ("cluster", "two_over_multiprocess"),
+        "multiprocess range run, {n} invoices: {local} s (Pool(2) {pool} s)",
+        (
+            ("n", ("cluster", "invoices")),
+            ("local", ("cluster", "multiprocess", "wall_s")),
+            ("pool", ("cluster", "pool2", "wall_s")),
+        ),
+        1.5,
+        ("cluster", "target_two_over_multiprocess_max"),
+    ),
+    Headline(
+        "event stored one by one: PostgreSQL / SQLite",
+        ("cluster", "postgres_over_sqlite_per_event"),
+        "SQLite (shipped home): {sqlite} ms per materialization",
+        (("sqlite", ("cluster", "events", "sqlite", "one_by_one_ms")),),
+    ),
 )
 
 DESIGN_LABELS = {
@@ -727,6 +757,43 @@ def section_arrivals(arrivals: dict, plots: bool) -> str:
     )
 
 
+def section_cluster(cluster: dict, plots: bool) -> str:
+    lines = ["## 8. Cluster (Celery workers, PostgreSQL)", ""]
+    if "skipped" in cluster:
+        return "\n".join([*lines, f"Skipped: {cluster['skipped']}."])
+    runs = [
+        ("multiprocessing.Pool(2) script", cluster["pool2"], None),
+        ("range run, multiprocess executor (SQLite)", cluster["multiprocess"], None),
+        ("range run, 1 Celery worker", cluster["one_worker"], cluster["one_worker"]["batches"]),
+        ("range run, 2 Celery workers", cluster["two_workers"], cluster["two_workers"]["batches"]),
+        ("range run, 2 workers, DAGSTER_EVENT_BATCH_SIZE=0", cluster["two_workers_unbatched"], None),
+    ]
+    rows = [[label, run["wall_s"], run["cpu_s"], fmt(batches)] for label, run, batches in runs]
+    events = cluster["events"]
+    event_rows = [
+        [name, events[name]["one_by_one_ms"], events[name]["batch_ms"], events[name]["batch_over_one_by_one"]]
+        for name in ("sqlite", "postgres")
+    ]
+    return "\n".join(
+        [
+            *lines,
+            f"{cluster['invoices']} invoices ({cluster['pages']} pages), side by side on one machine; workers of one "
+            "pool process each, a fresh database per run.",
+            "",
+            markdown_table(["Design", "Wall s", "CPU s (launching tree)", "Batches"], rows),
+            "",
+            f"Two workers / one: {fmt(cluster['two_over_one'])} (target ≤ {cluster['target_two_over_one_max']}); "
+            f"two workers / multiprocess: {fmt(cluster['two_over_multiprocess'])} "
+            f"(target ≤ {cluster['target_two_over_multiprocess_max']}); batching off / on: "
+            f"{fmt(cluster['unbatched_over_batched'])}.",
+            "",
+            f"What storing a materialization costs, {events['sqlite']['events']} events (ms per event):",
+            "",
+            markdown_table(["Event log", "One by one", "One batch", "Batch / one by one"], event_rows),
+        ]
+    )
+
+
 def section_regressions(report: dict) -> str:
     found = report.get("regressions", [])
     lines = ["## Regressions", ""]
@@ -751,6 +818,7 @@ SECTIONS: dict[str, Callable[[dict, bool], str]] = {
     "cache": section_cache,
     "breakdown": section_breakdown,
     "arrivals": section_arrivals,
+    "cluster": section_cluster,
 }
 
 

@@ -180,9 +180,40 @@ def open_instance(path: str | os.PathLike[str] | None = None) -> DagsterInstance
     from dagster import DagsterInstance
 
     home = ensure_dagster_home(path)
-    with home_lock(home):
+    with home_lock(home), cluster_schema_lock():
         repair_alembic_versions(home)
         return DagsterInstance.get()
+
+
+# Any constant shared by every cc-perf process: the key of the advisory lock below.
+_SCHEMA_LOCK_KEY = 0x63635F70657266  # "cc_perf"
+
+
+@contextmanager
+def cluster_schema_lock(profile: str | None = None) -> Iterator[None]:
+    """On the cluster profile, hold a PostgreSQL advisory lock of the instance's database for the block.
+
+    Opening an instance on a database without Dagster's tables creates them. Workers started
+    together on a fresh database (``make cluster-demo``, the tests, a fleet coming up) race on
+    ``CREATE TABLE``; dagster-postgres retries a collision 5 times, 0.2 s apart, which a loaded
+    machine can exhaust, and the worker then exits while starting. Under the lock the first
+    process creates the schema and the others find it. On the local profile it does nothing.
+    """
+    from cc_perf_dagster.profiles import ClusterConfig, active_profile
+
+    if active_profile(profile) != "cluster":
+        yield
+        return
+    import psycopg2
+
+    connection = psycopg2.connect(ClusterConfig.from_env().database_url.replace("+psycopg2", "", 1))
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+        yield
+    finally:
+        connection.close()  # the session's advisory locks end with it
 
 
 def repair_alembic_versions(home: str | os.PathLike[str]) -> list[str]:

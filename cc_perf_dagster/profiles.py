@@ -68,13 +68,18 @@ CELERY_SETTINGS: Mapping[str, object] = {
     "task_reject_on_worker_lost": True,
     "worker_prefetch_multiplier": 1,
     "broker_connection_retry_on_startup": True,
+    # A broker restarted (or unreachable) for up to about a minute costs time, not the run: the
+    # coordinator's polls and the workers' result writes retry a lost connection (0.01 s
+    # doubling to 2 s, 40 times: about 65 s), and so does a publish (20 times, up to 3 s apart).
+    "result_backend_always_retry": True,
+    "result_backend_max_retries": 40,
+    "result_backend_max_sleep_between_retries_ms": 2000,
     "broker_transport_options": {
         "visibility_timeout": 600,
-        # dagster_celery's defaults: retry a publish a few times, quickly
-        "max_retries": 3,
+        "max_retries": 20,
         "interval_start": 0,
-        "interval_step": 0.2,
-        "interval_max": 0.5,
+        "interval_step": 0.5,
+        "interval_max": 3,
     },
 }
 # What a worker imports before it forks its pool (the nearest thing to the forkserver's preload).
@@ -211,14 +216,18 @@ def profile_settings(profile: str | None = None) -> dict[str, float]:
 
     On the cluster profile it also switches Dagster's event batching on for this process
     (``DAGSTER_EVENT_BATCH_SIZE``, unless set): dagster-postgres then writes a batch of
-    materializations in one insert. Every process of a cluster imports the definitions, so
-    each one that writes events (run coordinator, workers, daemon) gets it.
+    materializations in one insert; and it makes new PostgreSQL connections wait out an outage
+    of up to ``$CC_PERF_DATABASE_WAIT_S`` (:mod:`cc_perf_dagster.database_outages`). Every
+    process of a cluster that runs steps loads the definitions (run coordinator, workers, code
+    server), so each one gets both.
     """
     profile = active_profile(profile)
     if profile == "cluster":
         from cc_perf_dagster._dagster_compat import DEFAULT_EVENT_BATCH_SIZE, EVENT_BATCH_ENV
+        from cc_perf_dagster.database_outages import wait_for_database_connections
 
         os.environ.setdefault(EVENT_BATCH_ENV, str(DEFAULT_EVENT_BATCH_SIZE))
+        wait_for_database_connections()
     return {"step_overhead_s": STEP_OVERHEAD_S[profile]}
 
 

@@ -147,3 +147,51 @@ def unreconciled_document(dst: Path) -> Path:
     spec = dataclasses.replace(ci004731586(), misprints=(Misprint(0, "extended_price", "99.99"),))
     write_document(dst, spec, write_truth=False)
     return dst
+
+
+# --- the cluster profile on real services (Celery workers, PostgreSQL, Redis) ----------------------
+
+
+@pytest.fixture
+def cluster_env(tmp_path, monkeypatch):
+    """The cluster profile's variables for a shared storage root in ``tmp_path`` (no service started)."""
+    from cc_perf_dagster_tests.local_cluster import CACHE_KEY
+
+    monkeypatch.setenv("CC_PERF_PROFILE", "cluster")
+    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "shared"))
+    monkeypatch.setenv("CC_PERF_CACHE_KEY", CACHE_KEY)
+    return tmp_path / "shared"
+
+
+def require_cluster_services() -> None:
+    """Skip with the reason where PostgreSQL, Redis or the cluster extra is missing; under ``CI=true``, fail."""
+    import os
+
+    from cc_perf_dagster_tests.local_cluster import services_missing
+
+    missing = services_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
+        pytest.skip(missing)
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch, cluster_env):
+    """A fresh database, a Redis database of its own, two workers, their variables in this process.
+
+    Yields the cluster (:class:`~cc_perf_dagster_tests.local_cluster.LocalCluster`) and an instance
+    on its database; everything is removed afterwards.
+    """
+    require_cluster_services()
+    from dagster import DagsterInstance
+
+    from cc_perf_dagster.instance import ensure_dagster_home
+    from cc_perf_dagster_tests.local_cluster import local_cluster
+
+    with local_cluster(tmp_path) as running:
+        for name, value in running.env.items():
+            monkeypatch.setenv(name, value)
+        home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
+        with DagsterInstance.from_config(str(home)) as instance:
+            yield running, instance

@@ -37,7 +37,7 @@ class TestOptions:
         assert "invalid choice" in capsys.readouterr().err
 
     def test_sections_in_their_order_and_each_rendered_by_the_report(self):
-        assert list(SECTIONS) == ["core", "memory", "one", "scale", "cache", "breakdown", "arrivals"]
+        assert list(SECTIONS) == ["core", "memory", "one", "scale", "cache", "breakdown", "arrivals", "cluster"]
         assert {section.KEY for section in SECTIONS.values()} == set(report.SECTIONS)
 
 
@@ -83,3 +83,13 @@ class TestRegressions:
         older_shape = {"timestamp": "newest", "quick": False}
         (found,) = regressions(self.results(1.5), [older_shape, self.results(1.0, timestamp="older")])
         assert found["previous_run"] == "older"
+
+
+def test_the_cluster_section_says_why_it_was_skipped(tmp_path, monkeypatch):
+    from benchmarks.sections import cluster
+    from cc_perf_dagster_tests import local_cluster
+
+    monkeypatch.setattr(local_cluster, "services_missing", lambda: "no Redis at redis://127.0.0.1:1")
+    figures = cluster.run(cli.parse_args(["--only", "cluster"]), tmp_path)
+    assert figures == {"skipped": "no Redis at redis://127.0.0.1:1"}
+    assert "Skipped: no Redis at redis://127.0.0.1:1." in report.section_cluster(figures, False)

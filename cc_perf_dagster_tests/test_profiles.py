@@ -7,14 +7,9 @@ services are part of the machine and their absence is a failure.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import json
 import os
-import random
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,21 +33,11 @@ from cc_perf_dagster.profiles import (
     psycopg2_url,
 )
 from cc_perf_dagster.resources import SETTINGS_KEY
-from cc_perf_dagster_tests.conftest import REPO, TEST_INVOICES
+from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.dagster_jobs import cluster_fan_out_job, fan_out_job
+from cc_perf_dagster_tests.local_cluster import CACHE_KEY, QUIET, celery_workers, range_run
 
-PG = os.environ.get("CC_PERF_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("CC_PERF_TEST_REDIS", "redis://127.0.0.1:6379")
-KEY = "k" * 64
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-@pytest.fixture
-def cluster_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("CC_PERF_PROFILE", "cluster")
-    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "shared"))
-    monkeypatch.setenv("CC_PERF_CACHE_KEY", KEY)
-    return tmp_path / "shared"
+KEY = CACHE_KEY
 
 
 class TestProfileChoice:
@@ -140,127 +125,10 @@ class TestClusterConfig:
 # --- on real services ------------------------------------------------------------------------
 
 
-def _services_missing() -> str | None:
-    try:
-        import psycopg2
-        import redis
-    except ImportError as exc:
-        return f"the cluster extra is not installed ({exc.name})"
-    try:
-        psycopg2.connect(psycopg2_url(PG + "/postgres").replace("+psycopg2", ""), connect_timeout=3).close()
-    except psycopg2.Error as exc:
-        return f"no PostgreSQL at {PG}: {str(exc).strip()}"
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        return f"no Redis at {REDIS}: {exc}"
-    return None
-
-
-# Tests on real workers, brokers and databases race the machine's load (a worker starting, a
-# killed process's task coming back); each is retried at most twice before it fails, and every
-# assertion stays as it is. The CI log shows each rerun.
+# Tests on real workers, brokers and databases race the machine's load (a killed process's task
+# coming back); each is retried at most twice before it fails, and every assertion stays as it is.
+# The CI log shows each rerun.
 pytestmark = pytest.mark.flaky(reruns=2)
-
-# A Redis database per cluster fixture (2..15, never the same one twice in a session): a worker
-# still shutting down from the previous test must not take the next test's tasks.
-_REDIS_DATABASES = itertools.cycle(random.sample(range(2, 16), 14))
-
-
-@pytest.fixture
-def cluster(tmp_path, monkeypatch, cluster_env):
-    """A fresh database, a Redis database of its own, two workers; everything removed afterwards."""
-    missing = _services_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the cluster tests on real services: {missing}")
-        pytest.skip(missing)
-    import psycopg2
-    import redis
-    from celery import Celery
-
-    admin_url = PG.replace("+psycopg2", "") + "/postgres"
-    name = f"cc_perf_test_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    broker = f"{REDIS}/{next(_REDIS_DATABASES)}"
-    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG}/{name}")
-    monkeypatch.setenv("CC_PERF_CELERY_BROKER", broker)
-    monkeypatch.setenv("CC_PERF_CELERY_BACKEND", broker)
-    workers: list = []
-
-    def start(index: int, attempt: int):
-        folder = tmp_path / f"worker{index}-{attempt}"
-        folder.mkdir()
-        log = open(folder / "worker.log", "wb")  # closed in the finally below
-        process = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster_worker.sh"), str(folder), f"w{index}@{name}", "1"],
-            env={**os.environ, "VENV": str(Path(sys.executable).parent.parent)},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        return [process, log, folder, attempt]
-
-    try:
-        workers.extend(start(index, 0) for index in (1, 2))
-        app = Celery(broker=broker)
-        deadline = time.monotonic() + 120
-        # ready = each worker consumes the queue (a ping alone can be answered before that)
-        while len([q for q in (app.control.inspect(timeout=1.0).active_queues() or {}).values() if q]) < 2:
-            logs = [(w[2] / "worker.log").read_text(errors="replace") for w in workers]
-            assert time.monotonic() < deadline, logs
-            for position, worker in enumerate(workers):
-                if worker[0].poll() is not None:  # a worker that died while starting gets one more start
-                    assert worker[3] < 1, f"a worker exited twice while starting: {logs[position]}"
-                    worker[1].close()
-                    workers[position] = start(position + 1, worker[3] + 1)
-        home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
-        with DagsterInstance.from_config(str(home)) as instance:
-            yield instance, [f"w{i}@{name}" for i in (1, 2)]
-    finally:
-        for process, log, _folder, _attempt in workers:
-            _stop_group(process)
-            log.close()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
-        redis.Redis.from_url(broker).flushdb()
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """Stop a worker's whole process group (launcher, Celery main process, pool): TERM, then KILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _range_run(job, instance, storage, keys):
-    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-    config = {**storage_run_config(str(storage)), **QUIET}
-    with execute_job(reconstructable(job), instance=instance, tags=tags, run_config=config) as result:
-        assert result.success, [e.step_failure_data.error.message for e in result.get_step_failure_events()]
-        workers = {
-            str(entry.value)
-            for event in result.all_events
-            if event.event_type_value == "ENGINE_EVENT"
-            for label, entry in (event.engine_event_data.metadata or {}).items()
-            if label == "Celery worker"
-        }
-        materialized = sorted(
-            e.event_specific_data.materialization.partition
-            for e in result.get_asset_materialization_events()
-            if e.event_specific_data.materialization.asset_key == AssetKey("invoice")
-        )
-    return workers, materialized
 
 
 def _outputs(storage, keys):
@@ -274,22 +142,25 @@ def _outputs(storage, keys):
 
 @pytest.mark.slow
 def test_a_range_run_on_two_celery_workers_matches_the_multiprocess_run(cluster, tmp_path):
-    instance, worker_names = cluster
+    running, instance = cluster
+    worker_names = running.worker_hosts()
     names = ("CI004731586.pdf", "CI004790233.pdf", "CS003702114.pdf", "CS003964075.pdf")
     local_storage, cluster_storage = tmp_path / "local", Path(os.environ["CC_PERF_STORAGE"])
     keys = [FileRegistry(local_storage / "registry").register(TEST_INVOICES / n).key for n in names]
     for name in names:
         FileRegistry(cluster_storage / "registry").register(TEST_INVOICES / name)
     instance.add_dynamic_partitions("invoices", keys)
-    workers, materialized = _range_run(cluster_fan_out_job, instance, cluster_storage, keys)
+    run_id, materialized = range_run(cluster_fan_out_job, instance, cluster_storage, keys)
+    workers = celery_workers(instance, run_id)
     assert materialized == sorted(keys)
     # every step ran on one of the two workers (Celery names a worker NAME@HOST)
     assert workers and all(any(w.startswith(n) for n in worker_names) for w in workers), workers
     (tmp_path / "local_home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "local_home")) as local:
         local.add_dynamic_partitions("invoices", keys)
-        local_workers, local_materialized = _range_run(fan_out_job, local, local_storage, keys)
-    assert local_workers == set() and local_materialized == materialized
+        local_run_id, local_materialized = range_run(fan_out_job, local, local_storage, keys)
+        assert celery_workers(local, local_run_id) == set()
+    assert local_materialized == materialized
     assert _outputs(cluster_storage, keys) == _outputs(local_storage, keys)
 
 
@@ -300,7 +171,7 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     # again by a worker; Dagster's own retries never see it (no step failure event is written).
     from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
 
-    instance, _ = cluster
+    _, instance = cluster
     storage = Path(os.environ["CC_PERF_STORAGE"])
     keys = []
     for index in range(3):
@@ -347,88 +218,3 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     ]
     assert sorted(materialized) == sorted(keys)
     assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
-
-
-class RefusingProxy:
-    """A loopback TCP proxy to PostgreSQL that can refuse connections for a while (an outage)."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open_connections: list[socket.socket] = []
-        self.refused_since: float | None = None
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def _accept(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # closed: the outage began
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            self.open_connections += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink):
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def refuse(self):
-        """Drop every connection and refuse new ones (the port is closed)."""
-        self.listener.close()
-        for connection in self.open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        self.open_connections.clear()
-
-    def accept_again(self):
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-
-@pytest.mark.slow
-def test_postgresql_refusing_connections_for_two_seconds_mid_run_is_absorbed(cluster, tmp_path, monkeypatch):
-    # dagster-postgres retries a refused connection 5 times with exponential backoff from 0.2 s
-    # (about 6 s in all): an outage shorter than that costs time, not the run.
-    watcher, _ = cluster
-    proxy = RefusingProxy(int(PG.rsplit(":", 1)[1]))
-    database = os.environ["CC_PERF_DATABASE_URL"].rsplit("/", 1)[1]
-    monkeypatch.setenv("CC_PERF_DATABASE_URL", f"{PG.rsplit(':', 1)[0]}:{proxy.port}/{database}")
-    home = ensure_dagster_home(tmp_path / "proxied_home", export=False, profile="cluster")
-    storage = Path(os.environ["CC_PERF_STORAGE"])
-    names = ("CI004731586.pdf", "CS003837319.pdf", "CS003964075.pdf")
-    keys = [FileRegistry(storage / "registry").register(TEST_INVOICES / n).key for n in names]
-    outages = []
-
-    def outage_during_the_batches():
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not outages:
-            for record in watcher.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
-                if "extract_page_batch" in (record.event_log_entry.step_key or ""):
-                    proxy.refuse()
-                    time.sleep(2.0)
-                    proxy.accept_again()
-                    outages.append(record.event_log_entry.step_key)
-                    return
-            time.sleep(0.02)
-
-    with DagsterInstance.from_config(str(home)) as instance:
-        instance.add_dynamic_partitions("invoices", keys)
-        thread = threading.Thread(target=outage_during_the_batches)
-        thread.start()
-        try:
-            _, materialized = _range_run(cluster_fan_out_job, instance, storage, keys)
-        finally:
-            thread.join()
-    assert outages
-    assert materialized == sorted(keys)

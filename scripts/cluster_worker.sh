@@ -22,7 +22,9 @@ mkdir -p "$DAGSTER_HOME"
 cd "$workdir"
 # Refuses a missing storage root or cache key in one line, then renders the worker's home and config.
 "$venv/bin/python" -c "from cc_perf_dagster.profiles import check_cluster_environment as c; c()"
-"$venv/bin/python" -c "from cc_perf_dagster.instance import ensure_dagster_home as e; e(export=False)"
+# Writes the worker's home and opens its instance once: the first worker on a fresh database
+# creates Dagster's tables, under a database lock so that workers starting together do not race.
+"$venv/bin/python" -m cc_perf_dagster.instance >/dev/null
 "$venv/bin/python" -m cc_perf_dagster.profiles worker-yaml > worker.yaml
 # -i: imported before the pool forks, so every step starts with the definitions loaded.
 exec "$venv/bin/dagster-celery" worker start -A dagster_celery.app -y worker.yaml -n "$name" \
