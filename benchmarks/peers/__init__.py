@@ -43,8 +43,9 @@ def invoice2data_extract(path: Path) -> dict:
     from invoice2data import extract_data
     from invoice2data.input import _cached_to_text, pdftotext
 
-    logging.getLogger("invoice2data").setLevel(logging.ERROR)
-    logging.getLogger().setLevel(logging.ERROR)
+    # Its "no template matched" errors are expected on the files it cannot read; only its own
+    # loggers are quietened (the root logger belongs to whoever runs this).
+    logging.getLogger("invoice2data").setLevel(logging.CRITICAL)
     _cached_to_text.cache_clear()
     pdftotext._words.cache_clear()
     return extract_data(str(path), templates=_templates(), input_module=pdftotext) or {}
