@@ -19,6 +19,8 @@ partition (the summaries) covers no page and runs in its own process.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ from dagster import (
     Field,
     InitExecutorContext,
     Int,
+    JobDefinition,
     in_process_executor,
     multiple_process_executor_requirements,
 )
@@ -53,6 +56,40 @@ def run_pages(run: DagsterRun, instance: DagsterInstance, *, storage_root: str |
     root = (resource.get("config") or {}).get("root")
     registry = InvoiceStorage(root=root if isinstance(root, str) else storage_root).registry()
     return registered_pages(registry, keys, stop_at=stop_at)
+
+
+class SmallRunsExecutorDefinition(ExecutorDefinition):
+    """The executor's definition, with what :func:`start_processes_early` needs to know."""
+
+    def __init__(self, *, below_pages: int, storage_root: str | None, forkserver_preload: list[str] | None, **kwargs):
+        super().__init__(**kwargs)
+        self.below_pages = below_pages
+        self.storage_root = storage_root
+        self.forkserver_preload = forkserver_preload
+
+
+def start_processes_early(
+    job: JobDefinition, instance: DagsterInstance, *, tags: Mapping[str, str], run_config: Mapping[str, Any]
+) -> bool:
+    """Start the step processes' forkserver now if the run about to start will go over processes.
+
+    The forkserver imports the definitions (about 2 s) before it forks the first step; started
+    here, before the run is created, that import overlaps the run's own start (its record and
+    planned events) on the other core. Dagster's executor then finds it running. Only for a
+    job with this executor on forkserver; returns whether it was started.
+    """
+    definition = job.executor_def
+    if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
+        return False
+    config = ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
+    run = DagsterRun(job_name=job.name, run_config=dict(run_config), tags=dict(tags))
+    if config <= 0 or run_pages(run, instance, storage_root=definition.storage_root, stop_at=config) >= config:
+        context = multiprocessing.get_context("forkserver")
+        # Dagster's own list (its executor module first), so the server is the one it would start.
+        context.set_forkserver_preload(["dagster._core.executor.multiprocess", *definition.forkserver_preload])
+        multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
+        return True
+    return False
 
 
 class SmallRunsInProcessExecutor(Executor):
@@ -122,8 +159,12 @@ def small_runs_in_process(
             storage_root=storage_root,
         )
 
+    start = (config.get("start_method") or {}).get("forkserver")
     # The name stays the multiprocess executor's: it is that executor, for every run it pays for.
-    return ExecutorDefinition(
+    return SmallRunsExecutorDefinition(
+        below_pages=below_pages,
+        storage_root=storage_root,
+        forkserver_preload=None if start is None else list(start.get("preload_modules") or []),
         name=over_processes.name,
         config_schema={
             BELOW_PAGES: Field(

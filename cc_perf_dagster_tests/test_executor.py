@@ -10,8 +10,9 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, re
 from cc_perf_dagster.assets import PARTITION_TAG
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import build_definitions, defs, process_invoices_job, storage_run_config
-from cc_perf_dagster.executor import BELOW_PAGES, OVER_PROCESSES_RUN_CONFIG
+from cc_perf_dagster.executor import BELOW_PAGES, OVER_PROCESSES_RUN_CONFIG, start_processes_early
 from cc_perf_dagster.resources import ExtractionSettings
+from cc_perf_dagster.runner import executed_run
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 
 KEY = "CI004731586"
@@ -77,3 +78,21 @@ def test_a_small_run_stays_in_its_process_and_gives_what_a_run_over_processes_gi
         assert small[figure] == over[figure], figure
     assert {key for key, _ in small["materialized"]} == {AssetKey("invoice"), AssetKey("booking_rows")}
     assert small["checks"] and set(small["files"]) == {f"invoice/{KEY}.json", f"booking_rows/{KEY}.csv"}
+
+
+@pytest.mark.slow
+def test_the_forkserver_starts_before_a_run_that_goes_over_processes(tmp_path):
+    storage = tmp_path / "storage"
+    FileRegistry(storage / "registry").register(TEST_INVOICES / f"{KEY}.pdf")
+    (tmp_path / "home").mkdir()
+    job = process_invoices_job()
+    tags = {PARTITION_TAG: KEY}
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        instance.add_dynamic_partitions("invoices", [KEY])
+        config = storage_run_config(str(storage))
+        assert not start_processes_early(job, instance, tags=tags, run_config=config)  # 2 pages: no processes
+        config = {**config, **OVER_PROCESSES_RUN_CONFIG}
+        assert start_processes_early(job, instance, tags=tags, run_config=config)
+        with executed_run(instance, process_invoices_job, tags=tags, run_config=config) as result:
+            assert result.success
+            assert os.getpid() not in {e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
