@@ -241,7 +241,8 @@ def read_batch_item(
     """
     task = item.document
     pages: list[PageReport] = []
-    with PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc:
+    # One count of the cache's usage for the document's entries (one lock, not one a page)
+    with cache.accounted_once(), PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc:
         assembler = (
             get_vendor().assembler(task.file, task.sha256, declared_pages=doc.declared_page_count)
             if item.whole
@@ -258,10 +259,10 @@ def read_batch_item(
                     task.key, page, result.content_hash, hit, time.perf_counter() - wall0, time.process_time() - cpu0
                 )
             )
-    if assembler is None:
-        return pages, None
-    invoice = assembler.finish()
-    cache.put(document_key(task.sha256, engine), invoice_to_record(invoice))
+        if assembler is None:
+            return pages, None
+        invoice = assembler.finish()
+        cache.put(document_key(task.sha256, engine), invoice_to_record(invoice))
     return pages, invoice
 
 
