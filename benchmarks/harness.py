@@ -118,11 +118,18 @@ def naive_job():
 
 
 def execute(instance, design: str, tags: dict, config: dict) -> tuple[bool, str]:
-    """One run of the invoice job in the given design (``adaptive``, ``naive``, ``in_process``): (success, run id)."""
+    """One run of the invoice job in the given design: (success, run id).
+
+    ``adaptive`` (as shipped: the executor chooses in-process or processes by the run's pages),
+    ``over_processes`` (the same job, every run over processes), ``naive``, ``in_process``.
+    """
     from cc_perf_dagster.definitions import process_invoices_job
+    from cc_perf_dagster.executor import OVER_PROCESSES_RUN_CONFIG
     from cc_perf_dagster.runner import executed_run
 
     target = naive_job if design == "naive" else process_invoices_job
+    if design == "over_processes":
+        config = {**config, **OVER_PROCESSES_RUN_CONFIG}
     with executed_run(instance, target, tags=tags, run_config=config, in_process=design == "in_process") as result:
         return result.success, result.run_id
 

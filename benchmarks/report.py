@@ -191,7 +191,8 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 DESIGN_LABELS = {
-    "adaptive_forkserver": "adaptive (batches, forkserver)",
+    "adaptive_forkserver": "adaptive (as shipped: in-process below 500 pages, else batches over forkserver)",
+    "adaptive_over_processes": "adaptive, forced over processes (batches, forkserver)",
     "naive_per_page_spawn": "naive (step per page, spawn)",
     "in_process": "in-process",
     "range_run": "range run",
@@ -592,7 +593,9 @@ def section_one_invoice(one: dict, plots: bool) -> str:
         ["adaptive / naive, cold (wall)", one["adaptive_over_naive"], one.get("target_ratio_max")],
         ["adaptive / naive, warm (wall)", one["warm_adaptive_over_naive"], None],
         ["adaptive / naive, cold (CPU)", one["cpu_adaptive_over_naive"], None],
-        ["adaptive / in-process, cold (wall)", one["adaptive_over_in_process"], None],
+        ["adaptive / in-process, cold (wall)", one["adaptive_over_in_process"], 1.5],
+        ["adaptive / in-process, warm (wall)", one.get("warm_adaptive_over_in_process"), 1.2],
+        ["adaptive forced over processes / in-process, cold (wall)", one.get("over_processes_over_in_process"), None],
         ["adaptive warm / adaptive cold (wall)", one["warm_over_cold_adaptive"], None],
     ]
     return "\n".join(

@@ -20,11 +20,14 @@ from dagster import DagsterInstance, execute_job, reconstructable
 
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import process_invoices_job, storage_run_config
+from cc_perf_dagster.executor import OVER_PROCESSES_RUN_CONFIG
 from cc_perf_dagster.instance import open_instance
 from cc_perf_dagster.profiles import active_profile
 
 PDF = Path(__file__).resolve().parent.parent / "test_invoices" / "CS003837319.pdf"
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# Locally a run this small would stay in its own process (cc_perf_dagster.executor): measure the processes.
+OVER_PROCESSES = OVER_PROCESSES_RUN_CONFIG if active_profile() == "local" else {}
 
 
 def timed_run(instance: DagsterInstance, root: Path, pages_per_batch: int | None) -> tuple[float, int]:
@@ -37,7 +40,7 @@ def timed_run(instance: DagsterInstance, root: Path, pages_per_batch: int | None
         reconstructable(process_invoices_job),
         instance=instance,
         tags={"dagster/partition": key},
-        run_config={**config, **QUIET},
+        run_config={**config, **QUIET, **OVER_PROCESSES},
     ) as result:
         assert result.success
         steps = sum(e.event_type_value == "STEP_SUCCESS" for e in result.all_events)

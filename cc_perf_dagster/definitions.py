@@ -27,6 +27,7 @@ from dagster import (
 from cc_perf_dagster._dagster_compat import STEP_STORAGE_MODULES
 from cc_perf_dagster.assets import GROUP, booking_rows, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, get_engine
+from cc_perf_dagster.executor import small_runs_in_process
 from cc_perf_dagster.io_manager import JsonFileIOManager
 from cc_perf_dagster.overview import performance_overview
 from cc_perf_dagster.profiles import active_profile, build_executor, check_cluster_environment, profile_settings
@@ -144,6 +145,10 @@ def build_definitions(
         start_method=start_method,
         forkserver_preload=FORKSERVER_PRELOAD if forkserver_preload is None else forkserver_preload,
     )
+    if profile == "local" and settings.pages_per_batch is None:  # a fixed batch size asks for the processes
+        executor = small_runs_in_process(
+            executor, below_pages=settings.cost_model().in_process_below_pages(), storage_root=storage_root
+        )
     prefix = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or [])
     keys = {name: AssetKey([*prefix, name]) for name in ASSET_NAMES}
 

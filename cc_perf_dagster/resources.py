@@ -118,6 +118,11 @@ class ExtractionSettings(ConfigurableResource):
         default=Limits().max_seconds, description="Refuse a document whose pages take longer than this to read."
     )
     step_overhead_s: float = Field(default=0.4, description="Measured cost of one extra executor step.")
+    run_overhead_s: float = Field(
+        default=CostModel().run_overhead_s,
+        description="Measured cost a run pays for steps in processes of their own (forkserver start, a process "
+        "start per stage); runs whose pages take less than this to share out run in one process.",
+    )
     page_cost_s: float = Field(default=0.012, description="Measured cost of parsing one page.")
     max_concurrent: int = Field(default=2, description="Executor concurrency: the most batches worth fanning out.")
     pages_per_batch: int | None = Field(
@@ -155,4 +160,5 @@ class ExtractionSettings(ConfigurableResource):
             page_cost_s=self.page_cost_s,
             max_concurrent=self.max_concurrent,
             pages_per_batch=self.pages_per_batch,
+            run_overhead_s=self.run_overhead_s,
         )

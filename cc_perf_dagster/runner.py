@@ -46,6 +46,7 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_summaries_job,
 )
+from cc_perf_dagster.executor import start_processes_early
 from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
@@ -228,6 +229,7 @@ def executed_run(
     if in_process:
         yield target().execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config)
         return
+    start_processes_early(target(), instance, tags=tags, run_config=run_config)
     with execute_job(
         reconstructable(target), instance=instance, tags=tags, raise_on_error=False, run_config=run_config
     ) as result:

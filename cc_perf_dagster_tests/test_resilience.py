@@ -25,6 +25,7 @@ from cc_perf_dagster.core.extract import page_key
 from cc_perf_dagster.core.pdf import PdfDocument
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import build_definitions, process_invoices_job, storage_run_config
+from cc_perf_dagster.executor import OVER_PROCESSES_RUN_CONFIG
 from cc_perf_dagster.instance import dagster_yaml
 from cc_perf_dagster.sensors import build_incoming_folder_sensor
 from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
@@ -94,7 +95,7 @@ def test_a_step_killed_mid_run_then_reexecuted_gives_identical_outputs(tmp_path)
         instance.add_dynamic_partitions("invoices", ["CS007000001"])
         with execute_job(
             reconstructable(process_invoices_job), instance=instance, tags=tags,
-            run_config={**storage_run_config(str(calm)), **QUIET},
+            run_config={**storage_run_config(str(calm)), **QUIET, **OVER_PROCESSES_RUN_CONFIG},
         ) as run:  # fmt: skip
             assert run.success
 
@@ -122,7 +123,8 @@ def test_a_step_killed_mid_run_then_reexecuted_gives_identical_outputs(tmp_path)
         calm_run_id = run.run_id
         killer = threading.Thread(target=kill_the_batch_step_at_the_gate, daemon=True)
         killer.start()
-        config = {**storage_run_config(str(faulty)), **QUIET}
+        # 400 pages would run in this process (a small run): the kill needs the batch step's own process
+        config = {**storage_run_config(str(faulty)), **QUIET, **OVER_PROCESSES_RUN_CONFIG}
         with execute_job(reconstructable(process_invoices_job), instance=instance, tags=tags, run_config=config) as run:
             assert not run.success
             failed_run = run.run_id

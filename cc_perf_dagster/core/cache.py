@@ -38,7 +38,8 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,7 @@ class PageCache:
         self._lock = threading.Lock()
         self._folders: set[Path] = set()
         self._serial = 0
+        self._unaccounted: dict[int, int] = {}  # per thread inside accounted_once: bytes written
         self._secret = None if secret is None else checked_key(secret, "the secret given to PageCache")
         self._secret_env = secret_env
         self.key_file = None if key_file is None else Path(key_file)
@@ -153,13 +155,43 @@ class PageCache:
         self.check_key()
         try:
             size = self._write(key, value)
-            self._account(size)
+            thread = threading.get_ident()
+            if thread in self._unaccounted:
+                self._unaccounted[thread] += size
+            else:
+                self._account(size)
         except Exception as exc:  # a cache must never fail the computation
             self.counters.write_errors += 1
             log.warning("cache write failed for %s: %s", key[:12], exc)
             return False
         self.counters.writes += 1
         return True
+
+    @contextmanager
+    def accounted_once(self) -> Iterator[None]:
+        """Count the block's disk writes in the shared usage counter once, at its end.
+
+        Counting a write takes the cache's inter-process lock and rewrites the usage file, which
+        costs more than writing a page's entry; a batch step writes a document's pages under one
+        count. The size bound is checked at the end of the block, so the folder may pass it by
+        what one block writes; a process that dies inside the block leaves its writes uncounted
+        until the next eviction scan counts the folder again.
+        """
+        thread = threading.get_ident()
+        if thread in self._unaccounted or self.root is None:  # nested, or nothing on disk
+            yield
+            return
+        self._unaccounted[thread] = 0
+        try:
+            yield
+        finally:
+            written = self._unaccounted.pop(thread)
+            if written:
+                try:
+                    self._account(written)
+                except Exception as exc:  # a cache must never fail the computation
+                    self.counters.write_errors += 1
+                    log.warning("cache usage not counted (%s bytes): %s", written, exc)
 
     def check_key(self) -> None:
         """Load the HMAC key now (creating the key file if needed).

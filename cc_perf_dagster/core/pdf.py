@@ -138,6 +138,60 @@ def get_engine(engine: str | TextEngine | None = None) -> TextEngine:
     return getattr(importlib.import_module(module), cls)()
 
 
+def check_file(path: Path, limits: Limits, file: str) -> None:
+    """Refuse what is not a PDF file within the limits, from its size, head and tail alone."""
+    size = path.stat().st_size  # FileNotFoundError propagates as is
+    if path.is_dir():
+        raise NotAPdfError("not a PDF file: it is a directory", file=file)
+    if not path.is_file():
+        raise NotAPdfError("not a PDF file: not a regular file", file=file)
+    if size == 0:
+        raise EmptyFileError("empty file (0 bytes)", file=file)
+    if size > limits.max_bytes:
+        raise DocumentTooLargeError(f"too large: {size} bytes, the limit is {limits.max_bytes}", file=file)
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+        fh.seek(max(0, size - 2048))
+        tail = fh.read()
+    if b"%PDF-" not in head:
+        raise NotAPdfError("not a PDF (no %PDF- header)", file=file)
+    if b"%%EOF" not in tail:
+        raise DamagedPdfError("truncated or damaged PDF (no %EOF marker at the end)", file=file)
+
+
+def declared_page_count(
+    path: str | os.PathLike[str],
+    *,
+    limits: Limits | None = None,
+    engine: str | TextEngine | None = None,
+    file: str | None = None,
+) -> int | None:
+    """The page count a PDF declares (its page tree's ``/Count``), read without loading its pages.
+
+    The file passes the same checks as in :class:`PdfDocument` (size, header, end marker, its
+    structure, decryption, the page limit); the pages themselves are not reached, so a page tree
+    that hides pages shows only when the document is read (fewer pages read than declared is a
+    refusal, :mod:`cc_perf_dagster.core.bookability`). ``None`` when the engine has no such
+    cheap count (open a :class:`PdfDocument` instead).
+
+    Raises:
+        InvalidDocumentError: The file is refused (damaged, encrypted, too large, no pages).
+    """
+    counter = getattr(get_engine(engine), "declared_pages", None)
+    if counter is None:
+        return None
+    path, limits = Path(path), limits or Limits()
+    file = file or path.name
+    check_file(path, limits, file)
+    with open(path, "rb") as fh:
+        count = counter(fh, file=file)
+    if count > limits.max_pages:
+        raise DocumentTooLargeError(f"too large: {count} pages, the limit is {limits.max_pages}", file=file)
+    if count == 0:
+        raise DamagedPdfError("the PDF has no pages", file=file)
+    return count
+
+
 def engine_tag(engine: str | TextEngine | None = None) -> str:
     """``name-version`` of an engine (default: pypdf), the engine's part of every cache key.
 
@@ -195,25 +249,7 @@ class PdfDocument:
             raise
 
     def _check_file(self) -> None:
-        size = self.path.stat().st_size  # FileNotFoundError propagates as is
-        if self.path.is_dir():
-            raise NotAPdfError("not a PDF file: it is a directory", file=self.file)
-        if not self.path.is_file():
-            raise NotAPdfError("not a PDF file: not a regular file", file=self.file)
-        if size == 0:
-            raise EmptyFileError("empty file (0 bytes)", file=self.file)
-        if size > self.limits.max_bytes:
-            raise DocumentTooLargeError(
-                f"too large: {size} bytes, the limit is {self.limits.max_bytes}", file=self.file
-            )
-        with open(self.path, "rb") as fh:
-            head = fh.read(1024)
-            fh.seek(max(0, size - 2048))
-            tail = fh.read()
-        if b"%PDF-" not in head:
-            raise NotAPdfError("not a PDF (no %PDF- header)", file=self.file)
-        if b"%%EOF" not in tail:
-            raise DamagedPdfError("truncated or damaged PDF (no %EOF marker at the end)", file=self.file)
+        check_file(self.path, self.limits, self.file)
 
     @property
     def sha256(self) -> str:

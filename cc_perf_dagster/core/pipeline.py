@@ -20,7 +20,7 @@ from cc_perf_dagster.core.export import invoice_to_record
 from cc_perf_dagster.core.extract import PageReader, cached_document, cached_page, document_key, parse_document_page
 from cc_perf_dagster.core.metering import Meter
 from cc_perf_dagster.core.models import Invoice
-from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine
+from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, declared_page_count
 from cc_perf_dagster.core.planning import BatchItem, DocumentTask
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.core.vendors import get_vendor
@@ -35,7 +35,8 @@ class InvoicePlan:
         path: The file.
         file: The name reported in results and errors.
         sha256: The file's hash.
-        page_count: Pages in the document.
+        page_count: Pages in the document: as its page tree declares them (``/Count``), or as
+            reached when the engine has no cheap count or the document is cached.
         declared_pages: The page tree's ``/Count`` (``None`` when unread: the document is cached).
         hashes: The pages' content hashes when the whole document is cached, else ``None``.
         plan_s: Wall seconds spent planning it.
@@ -151,15 +152,27 @@ def duplicate_reason(file: str, original: Any) -> str:
 def plan_invoice(
     key: str, path: str, file: str, sha256: str, cache: PageCache, limits: Limits, engine: TextEngine
 ) -> InvoicePlan:
-    """A cached document needs nothing; any other is opened only to count (and validate) its pages."""
+    """A cached document needs nothing; any other is counted from its page tree's ``/Count``.
+
+    Reading ``/Count`` skips loading every page object (most of what opening a document
+    costs); the file still passes the checks of its structure. The pages that can be reached
+    are counted where they are read (:func:`read_batch_item`): a file declaring more pages than
+    it holds is refused at assembly, one holding more has every page read. An engine without
+    such a count opens the document.
+    """
     with Meter() as meter:
         record = cache.get(document_key(sha256, engine))
         if record is not None:
             hashes: tuple[str, ...] | None = tuple(record["page_hashes"])
             count, declared = len(hashes), None
         else:
-            with PdfDocument(path, limits=limits, engine=engine, file=file, sha256=sha256) as doc:
-                hashes, count, declared = None, doc.page_count, doc.declared_page_count
+            hashes = None
+            declared = declared_page_count(path, limits=limits, engine=engine, file=file)
+            if declared is not None:
+                count = declared
+            else:
+                with PdfDocument(path, limits=limits, engine=engine, file=file, sha256=sha256) as doc:
+                    count, declared = doc.page_count, doc.declared_page_count
     return InvoicePlan(key, path, file, sha256, count, declared, hashes, meter.wall_s, meter.cpu_s)
 
 
@@ -185,27 +198,58 @@ def plan_run(keys: list[str], registry: FileRegistry, cache: PageCache, limits: 
     return RunPlan(invoices, failures, frozenset(copies))
 
 
+def registered_pages(registry: FileRegistry, keys: list[str], *, stop_at: int) -> int:
+    """The pages the partitions' files declare, counted until ``stop_at`` is reached.
+
+    Each file's page tree ``/Count`` is read without loading its pages (about a millisecond
+    a file). A partition with no file or a file that cannot be read counts nothing here: the
+    run's plan fails it with its reason.
+
+    Example:
+        >>> registered_pages(FileRegistry("/storage/registry"), ["CS003837319"], stop_at=500)  # doctest: +SKIP
+        15
+    """
+    if len(keys) >= stop_at:  # every document has a page at least
+        return len(keys)
+    total = 0
+    for key in keys:
+        entry = registry.get(key)
+        if entry is None:
+            continue
+        try:
+            total += declared_page_count(entry.path, file=entry.file) or 0
+        except (InvalidDocumentError, OSError):
+            continue
+        if total >= stop_at:
+            break
+    return total
+
+
 def read_batch_item(
     item: BatchItem, cache: PageCache, limits: Limits, engine: TextEngine
 ) -> tuple[list[PageReport], Invoice | None]:
     """Parse one invoice's pages of a batch (cached pages reused; identical pages once).
 
     Returns a report per page and, when the batch holds the whole document, the document
-    itself (stored in the cache).
+    itself (stored in the cache). The pages planned are those the file declares; where fewer
+    can be reached, those beyond are not read (the document is refused at assembly: fewer
+    pages read than declared), and where more can be, they are read too (by the batch that
+    holds the last page planned), so no page of the document is ever left out.
 
     Raises:
         InvalidDocumentError: The document or one of its pages cannot be read.
     """
     task = item.document
     pages: list[PageReport] = []
-    with PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc:
+    # One count of the cache's usage for the document's entries (one lock, not one a page)
+    with cache.accounted_once(), PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc:
         assembler = (
             get_vendor().assembler(task.file, task.sha256, declared_pages=doc.declared_page_count)
             if item.whole
             else None
         )
         reader = PageReader(doc, cache)
-        for page in item.pages:
+        for page in reachable_pages(item, doc.page_count):
             wall0, cpu0 = time.perf_counter(), time.process_time()
             result, hit = reader.read(page)
             if assembler is not None:
@@ -215,11 +259,26 @@ def read_batch_item(
                     task.key, page, result.content_hash, hit, time.perf_counter() - wall0, time.process_time() - cpu0
                 )
             )
-    if assembler is None:
-        return pages, None
-    invoice = assembler.finish()
-    cache.put(document_key(task.sha256, engine), invoice_to_record(invoice))
+        if assembler is None:
+            return pages, None
+        invoice = assembler.finish()
+        cache.put(document_key(task.sha256, engine), invoice_to_record(invoice))
     return pages, invoice
+
+
+def reachable_pages(item: BatchItem, reachable: int) -> list[int]:
+    """The batch's pages of a document with ``reachable`` pages (its planned count may be the declared one).
+
+    Example:
+        >>> task = DocumentTask("k", "k.pdf", "k.pdf", "0" * 64, 3)
+        >>> reachable_pages(BatchItem(task, (2, 3)), 2), reachable_pages(BatchItem(task, (2, 3)), 4)
+        ([2], [2, 3, 4])
+    """
+    planned = item.document.page_count
+    pages = [page for page in item.pages if page <= reachable]
+    if planned in item.pages:  # the batch with the last page planned reads any page beyond it
+        pages.extend(range(planned + 1, reachable + 1))
+    return pages
 
 
 def reports_by_invoice(
@@ -248,9 +307,12 @@ def assemble_from_cache(
     assembler = get_vendor().assembler(plan.file, plan.sha256, declared_pages=plan.declared_pages)
     reparsed = 0
     doc: PdfDocument | None = None
+    # The batches report every page that can be reached: as many as planned, unless the file
+    # declares a count its page tree does not hold.
+    count = len(hashes) if hashes and not plan.document_hit else plan.page_count
     try:
-        for page in range(1, plan.page_count + 1):
-            result = cached_page(cache, hashes[page - 1], page, engine) if len(hashes) == plan.page_count else None
+        for page in range(1, count + 1):
+            result = cached_page(cache, hashes[page - 1], page, engine) if len(hashes) == count else None
             if result is None:
                 doc = doc or PdfDocument(plan.path, limits=limits, engine=engine, file=plan.file)
                 result = parse_document_page(doc, page, cache)
@@ -287,7 +349,7 @@ def invoice_figures(
         speedup = sum(r.wall_s for r in mine) / span if span > 0 else 1.0
     else:
         speedup = 1.0
-    pages = plan.page_count
+    pages = invoice.page_count  # the pages read (the plan may hold the count the file declares)
     return {
         "processing_time_s": round(processing, 4),
         "run_wall_s": round(run_wall, 4),

@@ -31,12 +31,32 @@ class CostModel:
         max_concurrent: How many steps the executor runs at once.
         pages_per_batch: Fixed batch size instead of the model (1 gives one step per page,
             the naive design the benchmarks compare against); ``None`` uses the model.
+        run_overhead_s: What running a job's steps in processes of their own costs a run on top
+            of running them in the run's own process: the forkserver's start with its preloaded
+            modules and a process start per stage (plan, batches, merge, booking rows).
     """
 
     step_overhead_s: float = 0.4
     page_cost_s: float = 0.012
     max_concurrent: int = 2
     pages_per_batch: int | None = None
+    run_overhead_s: float = 3.0
+
+    def in_process_below_pages(self) -> int:
+        """Runs covering fewer pages than this are faster with every step in the run's own process.
+
+        Steps in processes of their own save, at best, the parallel share of the parsing
+        (``pages x page_cost_s x (1 - 1 / max_concurrent)``); below this many pages that is
+        less than ``run_overhead_s``. With one process there is nothing to save: every run.
+
+        Example:
+            >>> CostModel().in_process_below_pages()
+            500
+        """
+        saved_per_page = self.page_cost_s * (1 - 1 / max(self.max_concurrent, 1))
+        if saved_per_page <= 0:
+            return 2**31 - 1
+        return round(self.run_overhead_s / saved_per_page)
 
     def batch_count(self, pages: int) -> int:
         """Number of batches for ``pages`` pages to parse (0 when there is nothing to parse)."""

@@ -58,11 +58,26 @@ class PypdfEngine:
         """Open ``stream`` with pypdf; see :class:`TextEngine`."""
         return PypdfDocument(stream, file=file, limits=limits or Limits())
 
+    def declared_pages(self, stream: BinaryIO, *, file: str) -> int:
+        """The page tree's ``/Count``, read from the trailer without loading a page object.
+
+        The cross-reference table is read and an encrypted file decrypted as :meth:`open` does
+        (the same errors); a page tree that hides pages shows only when the pages are read.
+
+        Raises:
+            DamagedPdfError: The structure cannot be read, or ``/Count`` is missing or not a count.
+            EncryptedPdfError: The file cannot be decrypted without a password.
+        """
+        count = PypdfDocument(stream, file=file, limits=Limits(), load_pages=False).declared_page_count
+        if count is None:
+            raise DamagedPdfError("damaged PDF, its page tree declares no page count", file=file)
+        return count
+
 
 class PypdfDocument:
     """An open document as the pypdf engine reads it (see :class:`~cc_perf_dagster.core.pdf.EngineDocument`)."""
 
-    def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
+    def __init__(self, stream: BinaryIO, *, file: str, limits: Limits, load_pages: bool = True):
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
 
@@ -76,11 +91,14 @@ class PypdfDocument:
             raise DamagedPdfError(f"damaged PDF, cannot read its structure ({exc})", file=file) from exc
         if encrypted:
             self._decrypt()
+        self._font_hashes: dict[Any, str] = {}
+        if not load_pages:  # only the declared count is wanted (see PypdfEngine.declared_pages)
+            self.page_count = 0
+            return
         try:
             self.page_count = len(self._reader.pages)
         except Exception as exc:  # pypdf raises many types on broken page trees
             raise DamagedPdfError(f"damaged PDF, cannot read its page tree ({exc})", file=file) from exc
-        self._font_hashes: dict[Any, str] = {}
 
     def _decrypt(self) -> None:
         try:

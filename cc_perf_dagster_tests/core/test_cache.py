@@ -215,6 +215,20 @@ class TestBounds:
         assert cache.counters.write_errors == 1
         assert cache.get(key(1)) == {"v": 1}  # L1 still serves it
 
+    def test_writes_accounted_once_are_counted_at_the_end_and_the_bound_holds_then(self, tmp_path):
+        cache = PageCache(tmp_path / "cache", max_bytes=10**9)
+        with cache.accounted_once():
+            for n in range(10):
+                cache.put(key(n), {"pad": os.urandom(600).hex()})
+            assert not (tmp_path / "cache" / "usage").exists()  # nothing counted yet: no lock taken per write
+        entries, size = cache.disk_usage()
+        assert entries == 10 and int((tmp_path / "cache" / "usage").read_text()) == size
+        cache.max_bytes = size // 2
+        with cache.accounted_once():
+            cache.put(key(10), {"pad": os.urandom(600).hex()})
+            assert cache.disk_usage()[0] == 11  # over the bound until the block ends
+        assert cache.disk_usage()[1] <= int(cache.max_bytes * 0.9) and cache.counters.evictions > 0
+
     def test_clear(self, tmp_path):
         cache = PageCache(tmp_path)
         for n in range(3):

@@ -1,0 +1,185 @@
+"""The local executor: a run over few pages in the run's own process, a larger one over processes.
+
+Dagster's multiprocess executor costs a run about 2 to 3 s before the first page is read (the
+forkserver's start with its preloaded modules, then a process start per stage: plan, batches,
+merge, booking rows); a run covering one 15-page invoice parses in well under a second. Steps
+in processes of their own pay only when the parsing they share out saves more than that, so
+each run is sent one way or the other when it starts, by the cost model
+(:meth:`~cc_perf_dagster.core.planning.CostModel.in_process_below_pages`): a run over fewer
+pages than the threshold runs every step in its own process (Dagster's in-process executor),
+any other goes through the multiprocess executor as configured. The pages are the registered
+files' declared page counts (read without loading a page; see
+:func:`~cc_perf_dagster.core.pipeline.registered_pages`). The outputs, events, metadata and
+checks are the same either way; only where the steps run differs.
+
+Per run, the threshold is the executor's config: ``execution: config: in_process_below_pages: 0``
+sends every run over processes, a large number keeps every run in one process. A run with no
+partition (the summaries) covers no page and runs in its own process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    Executor,
+    ExecutorDefinition,
+    Field,
+    InitExecutorContext,
+    Int,
+    JobDefinition,
+    in_process_executor,
+    multiple_process_executor_requirements,
+)
+
+from cc_perf_dagster.assets import PARTITIONS_NAME, tagged_partitions
+from cc_perf_dagster.core.pipeline import registered_pages
+from cc_perf_dagster.resources import STORAGE_KEY, InvoiceStorage
+
+BELOW_PAGES = "in_process_below_pages"
+
+
+def run_pages(run: DagsterRun, instance: DagsterInstance, *, storage_root: str | None, stop_at: int) -> int:
+    """The pages the run's partitions declare, counted until ``stop_at`` (a run with no partition: 0).
+
+    The storage root is the run's own (its ``cc_perf_storage`` config) where it sets one.
+    """
+    keys = tagged_partitions(run.tags, instance.get_dynamic_partitions(PARTITIONS_NAME))
+    if not keys:
+        return 0
+    resource = (run.run_config.get("resources") or {}).get(STORAGE_KEY) or {}
+    root = (resource.get("config") or {}).get("root")
+    registry = InvoiceStorage(root=root if isinstance(root, str) else storage_root).registry()
+    return registered_pages(registry, keys, stop_at=stop_at)
+
+
+class SmallRunsExecutorDefinition(ExecutorDefinition):
+    """The executor's definition, with what :func:`start_processes_early` needs to know."""
+
+    def __init__(self, *, below_pages: int, storage_root: str | None, forkserver_preload: list[str] | None, **kwargs):
+        super().__init__(**kwargs)
+        self.below_pages = below_pages
+        self.storage_root = storage_root
+        self.forkserver_preload = forkserver_preload
+
+
+def start_processes_early(
+    job: JobDefinition, instance: DagsterInstance, *, tags: Mapping[str, str], run_config: Mapping[str, Any]
+) -> bool:
+    """Start the step processes' forkserver now if the run about to start will go over processes.
+
+    The forkserver imports the definitions (about 2 s) before it forks the first step; started
+    here, before the run is created, that import overlaps the run's own start (its record and
+    planned events) on the other core. Dagster's executor then finds it running. Only for a
+    job with this executor on forkserver; returns whether it was started.
+    """
+    definition = job.executor_def
+    if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
+        return False
+    config = ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
+    run = DagsterRun(job_name=job.name, run_config=dict(run_config), tags=dict(tags))
+    if config <= 0 or run_pages(run, instance, storage_root=definition.storage_root, stop_at=config) >= config:
+        context = multiprocessing.get_context("forkserver")
+        # Dagster's own list (its executor module first), so the server is the one it would start.
+        context.set_forkserver_preload(["dagster._core.executor.multiprocess", *definition.forkserver_preload])
+        multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
+        return True
+    return False
+
+
+class SmallRunsInProcessExecutor(Executor):
+    """Runs below ``below_pages`` pages with ``in_process``, every other run with ``over_processes``."""
+
+    def __init__(self, over_processes: Executor, in_process: Executor, *, below_pages: int, storage_root: str | None):
+        self._over_processes = over_processes
+        self._in_process = in_process
+        self._below_pages = below_pages
+        self._storage_root = storage_root
+
+    @property
+    def retries(self) -> Any:
+        """The retry mode of the configured multiprocess executor (the in-process one shares it)."""
+        return self._over_processes.retries
+
+    @property
+    def step_dependency_config(self) -> Any:
+        """As the configured multiprocess executor's."""
+        return self._over_processes.step_dependency_config
+
+    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
+        """Choose by the run's pages, then let the chosen executor run the plan."""
+        pages = (
+            run_pages(
+                plan_context.dagster_run,
+                plan_context.instance,
+                storage_root=self._storage_root,
+                stop_at=self._below_pages,
+            )
+            if self._below_pages > 0
+            else 0
+        )
+        small = pages < self._below_pages
+        where = "in the run's own process" if small else "in processes of their own"
+        plan_context.log.info(
+            f"[run {plan_context.run_id[:8]}] {pages}{'' if small else '+'} pages to read: steps run {where} "
+            f"({BELOW_PAGES}: {self._below_pages})"
+        )
+        yield from (self._in_process if small else self._over_processes).execute(plan_context, execution_plan)
+
+
+def small_runs_in_process(
+    over_processes: ExecutorDefinition, *, below_pages: int, storage_root: str | None = None
+) -> ExecutorDefinition:
+    """``over_processes`` (a configured multiprocess executor) for large runs, in-process below ``below_pages``.
+
+    Args:
+        over_processes: The executor of larger runs, fully configured (``multiprocess_executor.configured(...)``).
+        below_pages: The default threshold (the cost model's); a run may set its own in its config.
+        storage_root: Where the file registry lives when a run's config does not say (the definitions').
+    """
+    resolved = over_processes.config_schema.resolve_config({})  # type: ignore[attr-defined]
+    if not resolved.success:
+        raise ValueError(f"{over_processes.name} needs every setting configured: {resolved.errors}")
+    config: Mapping[str, Any] = resolved.value["config"]
+
+    def create(init_context: InitExecutorContext) -> Executor:
+        def build(definition: ExecutorDefinition, executor_config: Mapping[str, Any]) -> Executor:
+            context = InitExecutorContext(init_context.job, definition, executor_config, init_context.instance)
+            return definition.executor_creation_fn(context)  # type: ignore[misc]
+
+        return SmallRunsInProcessExecutor(
+            build(over_processes, config),
+            build(in_process_executor, {"retries": config["retries"]}),
+            below_pages=init_context.executor_config[BELOW_PAGES],
+            storage_root=storage_root,
+        )
+
+    start = (config.get("start_method") or {}).get("forkserver")
+    # The name stays the multiprocess executor's: it is that executor, for every run it pays for.
+    return SmallRunsExecutorDefinition(
+        below_pages=below_pages,
+        storage_root=storage_root,
+        forkserver_preload=None if start is None else list(start.get("preload_modules") or []),
+        name=over_processes.name,
+        config_schema={
+            BELOW_PAGES: Field(
+                Int,
+                default_value=below_pages,
+                description="Runs over fewer pages than this run every step in the run's own process "
+                "(0: every run over processes).",
+            )
+        },
+        requirements=multiple_process_executor_requirements(),
+        executor_creation_fn=create,
+        description=f"{over_processes.description or over_processes.name}; runs over fewer than "
+        f"{below_pages} pages run every step in the run's own process",
+    )
+
+
+# Run config that sends a run over processes whatever its size (tests that need a step's own process).
+OVER_PROCESSES_RUN_CONFIG: Mapping[str, Any] = {"execution": {"config": {BELOW_PAGES: 0}}}
