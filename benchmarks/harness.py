@@ -44,6 +44,17 @@ def best_of(fn: Callable[[Path], object], path: Path, rounds: int) -> float:
     return best
 
 
+def pdfium_engine():
+    """The pdfium text engine, or ``None`` without pypdfium2 (its figures are then left empty)."""
+    from cc_perf_dagster.core.errors import EngineUnavailableError
+    from cc_perf_dagster.core.pdf import get_engine
+
+    try:
+        return get_engine("pdfium")
+    except EngineUnavailableError:
+        return None
+
+
 def ratio(value: float, baseline: float) -> float | None:
     """``value / baseline`` to three decimals, ``None`` without a baseline."""
     return round(value / baseline, 3) if baseline else None

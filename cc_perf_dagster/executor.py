@@ -58,6 +58,20 @@ def run_pages(run: DagsterRun, instance: DagsterInstance, *, storage_root: str |
     return registered_pages(registry, keys, stop_at=stop_at)
 
 
+def goes_over_processes(
+    run: DagsterRun, instance: DagsterInstance, *, below_pages: int, storage_root: str | None
+) -> tuple[bool, int]:
+    """Whether the run's steps go over processes, and the pages counted.
+
+    A run covering ``below_pages`` pages or more goes over processes; pages are counted up to
+    the threshold. A threshold of 0 sends every run over processes (nothing is counted).
+    """
+    if below_pages <= 0:
+        return True, 0
+    pages = run_pages(run, instance, storage_root=storage_root, stop_at=below_pages)
+    return pages >= below_pages, pages
+
+
 class SmallRunsExecutorDefinition(ExecutorDefinition):
     """The executor's definition, with what :func:`start_processes_early` needs to know."""
 
@@ -81,9 +95,10 @@ def start_processes_early(
     definition = job.executor_def
     if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
         return False
-    config = ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
+    below_pages = ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
     run = DagsterRun(job_name=job.name, run_config=dict(run_config), tags=dict(tags))
-    if config <= 0 or run_pages(run, instance, storage_root=definition.storage_root, stop_at=config) >= config:
+    over, _ = goes_over_processes(run, instance, below_pages=below_pages, storage_root=definition.storage_root)
+    if over:
         context = multiprocessing.get_context("forkserver")
         # Dagster's own list (its executor module first), so the server is the one it would start.
         context.set_forkserver_preload(["dagster._core.executor.multiprocess", *definition.forkserver_preload])
@@ -113,17 +128,13 @@ class SmallRunsInProcessExecutor(Executor):
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
         """Choose by the run's pages, then let the chosen executor run the plan."""
-        pages = (
-            run_pages(
-                plan_context.dagster_run,
-                plan_context.instance,
-                storage_root=self._storage_root,
-                stop_at=self._below_pages,
-            )
-            if self._below_pages > 0
-            else 0
+        over, pages = goes_over_processes(
+            plan_context.dagster_run,
+            plan_context.instance,
+            below_pages=self._below_pages,
+            storage_root=self._storage_root,
         )
-        small = pages < self._below_pages
+        small = not over
         where = "in the run's own process" if small else "in processes of their own"
         plan_context.log.info(
             f"[run {plan_context.run_id[:8]}] {pages}{'' if small else '+'} pages to read: steps run {where} "

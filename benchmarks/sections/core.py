@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from benchmarks.harness import ONE_INVOICE, TEST_INVOICES, best_of
+from benchmarks.harness import ONE_INVOICE, TEST_INVOICES, best_of, pdfium_engine
 from benchmarks.peers import invoice2data_command, invoice2data_extract, invoice2data_version
 from cc_perf_dagster.core import extract_invoice
 
@@ -48,21 +48,10 @@ def _pdftotext_version() -> str | None:
     return (done.stderr or done.stdout).splitlines()[0].strip() if (done.stderr or done.stdout) else "unknown"
 
 
-def _pdfium_engine():
-    """The pdfium engine, or ``None`` without pypdfium2 (its column is then left empty)."""
-    from cc_perf_dagster.core.errors import EngineUnavailableError
-    from cc_perf_dagster.core.pdf import get_engine
-
-    try:
-        return get_engine("pdfium")
-    except EngineUnavailableError:
-        return None
-
-
 def bench_core(files: list[Path], rounds: int) -> dict:
     """Core extractor against raw pypdf text extraction (and pdftotext), interleaved file by file."""
     version = _pdftotext_version()
-    pdfium = _pdfium_engine()
+    pdfium = pdfium_engine()
     peer = invoice2data_version()
     raw_total = core_total = poppler_total = pdfium_total = peer_total = 0.0
     pages = 0

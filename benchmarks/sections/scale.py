@@ -11,6 +11,7 @@ from benchmarks.harness import (
     PAGES_PER_INVOICE,
     dagster_run,
     log,
+    pdfium_engine,
     pool2,
     prepare,
     ratio,
@@ -122,7 +123,7 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
     headline = _point_at(points, HEADLINE_SCALE_COUNT)
     # The same headline point read by the pdfium engine, range run and Pool(2) alike (issue 16).
     pdfium = None
-    if _pdfium_installed():
+    if pdfium_engine() is not None:
         pdfium = _scale_point(
             files[: headline["invoices"]], workdir, per_partition=False, rounds=headline_rounds, engine="pdfium"
         )
@@ -153,17 +154,6 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
             per_partition_over_pool2=per_partition["per_partition"]["over_pool2"],
         )
     return result
-
-
-def _pdfium_installed() -> bool:
-    from cc_perf_dagster.core.errors import EngineUnavailableError
-    from cc_perf_dagster.core.pdf import get_engine
-
-    try:
-        get_engine("pdfium")
-    except EngineUnavailableError:
-        return False
-    return True
 
 
 def _point_at(points: list[dict], count: int) -> dict | None:
