@@ -190,9 +190,6 @@ class InvoiceRunner:
             self.progress(outcome)
 
     def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
-        # A range run's per-partition events are written in batches (the instance's event log
-        # does so only where Dagster's batching is on, in this process and its steps).
-        enable_event_batching()
         # The run's events still reach the instance (and the UI); only the console echo is quiet.
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
         if self.engine is not None and job_name == PROCESS_JOB:
@@ -226,6 +223,10 @@ def executed_run(
         ...                   run_config={}) as result:  # doctest: +SKIP
         ...     result.success
     """
+    # A range run's per-partition events (planned here, when the run is created; materialized
+    # and checked in its steps) are written in batches: the instance's event log does so only
+    # where Dagster's batching is on in the writing process (unless the caller set it, to 0 too).
+    enable_event_batching()
     if in_process:
         yield target().execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config)
         return
