@@ -91,8 +91,8 @@ _CLUSTER_TEMPLATE = """\
   config:
     postgres_url: {url}
 event_log_storage:
-  module: dagster_postgres.event_log
-  class: PostgresEventLogStorage
+  module: cc_perf_dagster._dagster_compat.postgres_event_log
+  class: BatchingPostgresEventLogStorage
   config:
     postgres_url: {url}
 schedule_storage:

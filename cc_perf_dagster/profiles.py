@@ -223,10 +223,10 @@ def profile_settings(profile: str | None = None) -> dict[str, float]:
     """
     profile = active_profile(profile)
     if profile == "cluster":
-        from cc_perf_dagster._dagster_compat import DEFAULT_EVENT_BATCH_SIZE, EVENT_BATCH_ENV
+        from cc_perf_dagster._dagster_compat import enable_event_batching
         from cc_perf_dagster.database_outages import wait_for_database_connections
 
-        os.environ.setdefault(EVENT_BATCH_ENV, str(DEFAULT_EVENT_BATCH_SIZE))
+        enable_event_batching()
         wait_for_database_connections()
     return {"step_overhead_s": STEP_OVERHEAD_S[profile]}
 

@@ -45,10 +45,14 @@ def _instance(home, *, batching: bool) -> DagsterInstance:
 
 
 class World:
-    """One instance, one storage root, the three invoices registered; runs recorded."""
+    """One instance, one storage root, the three invoices registered; runs recorded.
 
-    def __init__(self, root, *, batching: bool):
-        self.instance = _instance(root / "home", batching=batching)
+    The instance: the shipped SQLite home with the batching event log or Dagster's own, or
+    ``instance`` where given.
+    """
+
+    def __init__(self, root, *, batching: bool, instance: DagsterInstance | None = None):
+        self.instance = instance or _instance(root / "home", batching=batching)
         self.defs = build_definitions(storage_root=str(root / "storage"))
         registry = FileRegistry(root / "storage" / "registry")
         folder = root / "invoices"
@@ -254,3 +258,95 @@ def test_importing_the_overrides_changes_no_environment_or_warning_filter():
     env = {k: v for k, v in __import__("os").environ.items() if k != _dagster_compat.EVENT_BATCH_ENV}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_batching_is_switched_on_unless_the_environment_says_otherwise(monkeypatch):
+    import os
+
+    name, default = _dagster_compat.EVENT_BATCH_ENV, str(_dagster_compat.DEFAULT_EVENT_BATCH_SIZE)
+    for value, expected in (("", default), (" ", default), ("0", "0"), ("50", "50")):
+        monkeypatch.setenv(name, value)
+        _dagster_compat.enable_event_batching()
+        assert os.environ[name] == expected, value
+    monkeypatch.delenv(name)
+    _dagster_compat.enable_event_batching()
+    assert os.environ[name] == default
+
+
+@pytest.fixture
+def postgres_databases():
+    """Fresh PostgreSQL databases made on demand (``make(name)`` gives a URL), dropped afterwards."""
+    import secrets
+
+    from cc_perf_dagster_tests.conftest import require_cluster_services
+
+    require_cluster_services()
+    import psycopg2
+
+    from cc_perf_dagster_tests.local_cluster import PG, admin_url
+
+    admin = psycopg2.connect(admin_url())
+    admin.autocommit = True
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"cc_perf_test_{secrets.token_hex(4)}"
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+        made.append(name)
+        return f"{PG}/{name}"
+
+    yield make
+    for name in made:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def _postgres_instance(home, url: str, *, batching: bool) -> DagsterInstance:
+    from cc_perf_dagster.instance import cluster_dagster_yaml
+
+    config = yaml.safe_load(cluster_dagster_yaml(url))
+    if not batching:  # dagster-postgres's own event log on the same database
+        config["event_log_storage"].update(module="dagster_postgres.event_log", **{"class": "PostgresEventLogStorage"})
+    home.mkdir(parents=True)
+    return DagsterInstance.local_temp(str(home), overrides=config)
+
+
+def test_the_cluster_event_log_leaves_the_same_state_as_dagster_postgres_and_writes_check_results_together(
+    tmp_path, postgres_databases, monkeypatch, capfd
+):
+    """On dagster-postgres's own event log a batch of check results is refused ("Exception while
+    storing event batch") and written one by one; the cluster profile's writes it as one batch,
+    leaving the same state."""
+    from cc_perf_dagster._dagster_compat.event_log import BatchIndexing
+    from cc_perf_dagster._dagster_compat.postgres_event_log import BatchingPostgresEventLogStorage
+
+    monkeypatch.setenv(_dagster_compat.EVENT_BATCH_ENV, str(_dagster_compat.DEFAULT_EVENT_BATCH_SIZE))
+    sizes: list[int] = []
+    original = BatchIndexing._index_events
+
+    def counting(self, conn, events, event_ids):
+        sizes.append(len(events))
+        return original(self, conn, events, event_ids)
+
+    monkeypatch.setattr(BatchIndexing, "_index_events", counting)
+    worlds, refused = {}, {}
+    for batching in (False, True):
+        root = tmp_path / f"batching-{batching}"
+        instance = _postgres_instance(root / "home", postgres_databases(), batching=batching)
+        assert isinstance(instance.event_log_storage, BatchingPostgresEventLogStorage) is batching
+        world = World(root, batching=batching, instance=instance)
+        capfd.readouterr()
+        assert world.range_run()
+        damaged = world.paths[1]
+        damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+        world.range_run()
+        refused[batching] = "Exception while storing event batch" in capfd.readouterr().err
+        worlds[batching] = world
+    plain, batched = worlds[False].state(), worlds[True].state()
+    assert batched.keys() == plain.keys()
+    for name in plain:
+        assert batched[name] == plain[name], name
+    assert refused == {False: True, True: False}
+    assert len(INVOICES) * len(CHECKS) in sizes  # the merge step's check results, one batch
+    for world in worlds.values():
+        world.instance.dispose()

@@ -2,6 +2,10 @@
 
 * :mod:`.event_log`: :class:`BatchingSqliteEventLogStorage`, the shipped instance's event log,
   writing a batch of asset events in one transaction per database instead of one each.
+* :mod:`.postgres_event_log`: :class:`BatchingPostgresEventLogStorage`, the cluster profile's
+  event log: dagster-postgres's, also writing a batch of check results (which dagster-postgres
+  refuses as a batch) or of planned events in one insert and one index transaction. It imports
+  dagster-postgres, so it is not imported here; only the cluster ``dagster.yaml`` names it.
 * :mod:`.metadata`: :func:`add_metadata_per_partition`, a range step's metadata for each of its
   partitions with the step's partitions resolved once instead of once per partition.
 * :mod:`.check_targets`: a range step's check results per partition, each pointing at the

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -50,7 +50,59 @@ _CHECK_EVENTS = frozenset({DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, Dags
 _TOGETHER = _ASSET_EVENTS | _CHECK_EVENTS
 
 
-class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+class BatchIndexing:
+    """What both batching event logs share: a batch's index rows written in one transaction.
+
+    :meth:`_index_events` writes, for events already stored with ``event_ids``, what Dagster's
+    ``store_event`` writes to the cross-run index for each: the asset events' tags, the asset's
+    record (once per asset and kind, with the latest event: the row Dagster leaves after writing
+    it for every event), and each check event's row through Dagster's own
+    ``store_asset_check_event``, which opens the index itself: :meth:`index_connection` hands
+    it the batch's transaction instead.
+    """
+
+    _batch: threading.local
+
+    def index_connection(self) -> Any:
+        """The index, or the transaction this thread is writing a batch in (see :meth:`_index_events`)."""
+        shared = getattr(self._batch, "conn", None)
+        return nullcontext(shared) if shared is not None else super().index_connection()  # type: ignore[misc]
+
+    def _index_together(
+        self, events: Sequence[EventLogEntry], items: Sequence[Any], write: Callable[[Any, Sequence, Sequence], None]
+    ) -> None:
+        """``write(conn, events, items)`` in one index transaction, or event by event if that fails.
+
+        The events are stored already; storing the batch again (Dagster's fallback when a batch
+        fails) would store them twice.
+        """
+        try:
+            with self.index_transaction() as conn:  # type: ignore[attr-defined]
+                write(conn, events, items)
+        except Exception:
+            for event, item in zip(events, items, strict=True):
+                with self.index_transaction() as conn:  # type: ignore[attr-defined]
+                    write(conn, [event], [item])
+
+    def _index_events(self, conn: Any, events: Sequence[EventLogEntry], event_ids: Sequence[int]) -> None:
+        if any(event_id is None for event_id in event_ids):
+            raise RuntimeError("the event log returned no id for a stored event")
+        assets = [(e, i) for e, i in zip(events, event_ids, strict=True) if e.dagster_event_type in _ASSET_EVENTS]
+        if assets:
+            self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])  # type: ignore[attr-defined]
+        last = {(e.dagster_event.asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
+        for index in sorted(last.values()):
+            self._store_asset_event(conn, *assets[index])  # type: ignore[attr-defined]
+        self._batch.conn = conn
+        try:
+            for event, event_id in zip(events, event_ids, strict=True):
+                if event.dagster_event_type in _CHECK_EVENTS:
+                    self.store_asset_check_event(event, event_id)  # type: ignore[attr-defined]
+        finally:
+            self._batch.conn = None
+
+
+class BatchingSqliteEventLogStorage(BatchIndexing, SqliteEventLogStorage):
     """Dagster's SQLite event log, writing batches of asset events in one transaction per database.
 
     Dagster's own SQLite event log writes a batch one event at a time: for each, a new engine,
@@ -116,11 +168,6 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
-    def index_connection(self) -> Any:
-        """The index, or the transaction this thread is writing a batch in (see :meth:`_index`)."""
-        shared = getattr(self._batch, "conn", None)
-        return nullcontext(shared) if shared is not None else super().index_connection()
-
     def wipe(self) -> None:
         """Dagster's wipe (every run database removed), forgetting the engines and tables seen."""
         super().wipe()
@@ -170,41 +217,15 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(events[0].run_id) as conn:  # one transaction
             for statement in statements:
                 conn.execute(statement)
-        try:
-            with self.index_transaction() as conn:
-                self._index(conn, events, statements)
-        except Exception:
-            # The run's database holds the events already; storing the batch again (Dagster's
-            # fallback) would duplicate them there. Index them one by one instead.
-            for event, statement in zip(events, statements, strict=True):
-                with self.index_transaction() as conn:
-                    self._index(conn, [event], [statement])
+        self._index_together(events, statements, self._index)
 
     def _index(self, conn: Any, events: Sequence[EventLogEntry], statements: Sequence[Any]) -> None:
-        """Mirror asset events into the cross-run index, as ``SqliteEventLogStorage.store_event`` does."""
+        """Mirror the events into the cross-run index, as ``SqliteEventLogStorage.store_event`` does."""
         event_ids = []
         for statement in statements:
             with db_result(conn, statement) as result:
                 event_ids.append(result.inserted_primary_key[0])
-        if any(event_id is None for event_id in event_ids):
-            raise RuntimeError("the index returned no id for a stored asset event")
-        assets = [(e, i) for e, i in zip(events, event_ids, strict=True) if e.dagster_event_type in _ASSET_EVENTS]
-        if assets:
-            self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
-        # The asset's record keeps the latest event of each kind: writing it for every event
-        # (serializing each whole event again) leaves the same row as writing the last of each.
-        last = {(e.dagster_event.asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
-        for index in sorted(last.values()):
-            self._store_asset_event(conn, *assets[index])
-        # Check events go through Dagster's own ``store_asset_check_event`` (a row per check,
-        # partition and run), each of which opens the index: here it gets this transaction.
-        self._batch.conn = conn
-        try:
-            for event, event_id in zip(events, event_ids, strict=True):
-                if event.dagster_event_type in _CHECK_EVENTS:
-                    self.store_asset_check_event(event, event_id)
-        finally:
-            self._batch.conn = None
+        self._index_events(conn, events, event_ids)
 
 
 def _writes_together(event: EventLogEntry) -> bool:
@@ -215,5 +236,7 @@ def enable_event_batching(size: int = DEFAULT_EVENT_BATCH_SIZE) -> None:
     """Switch Dagster's event batching on for this process and its children, unless set already.
 
     Dagster reads ``DAGSTER_EVENT_BATCH_SIZE`` at every event; ``0`` writes one event at a time.
+    Set but empty counts as not set (Dagster would fail every event on it).
     """
-    os.environ.setdefault(EVENT_BATCH_ENV, str(size))
+    if not os.environ.get(EVENT_BATCH_ENV, "").strip():
+        os.environ[EVENT_BATCH_ENV] = str(size)
