@@ -62,6 +62,23 @@ class BatchIndexing:
     """
 
     _batch: threading.local
+    _tables_seen: set[str]
+    _fast: bool
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has the table (a table, once there, stays: only a miss is asked again).
+
+        Dagster asks before every check event (``supports_asset_checks``) and partition query,
+        each time on a new connection: on PostgreSQL a connection per check result.
+        """
+        if not self._fast:
+            return super().has_table(table_name)  # type: ignore[misc]
+        if table_name in self._tables_seen:
+            return True
+        found = super().has_table(table_name)  # type: ignore[misc]
+        if found:
+            self._tables_seen.add(table_name)
+        return found
 
     def index_connection(self) -> Any:
         """The index, or the transaction this thread is writing a batch in (see :meth:`_index_events`)."""
@@ -175,17 +192,6 @@ class BatchingSqliteEventLogStorage(BatchIndexing, SqliteEventLogStorage):
             self._tables_seen.clear()
             while self._engines:
                 self._engines.popitem()[1].dispose()
-
-    def has_table(self, table_name: str) -> bool:
-        """Whether the index has the table (a table, once there, stays: only a miss is asked again)."""
-        if not self._fast:
-            return super().has_table(table_name)
-        if table_name in self._tables_seen:
-            return True
-        found = super().has_table(table_name)
-        if found:
-            self._tables_seen.add(table_name)
-        return found
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchingSqliteEventLogStorage:

@@ -13,7 +13,8 @@ several kinds) as one multi-row insert of the events, then one index transaction
 Dagster's ``store_event`` writes for each (:class:`~cc_perf_dagster._dagster_compat.event_log.BatchIndexing`).
 Every other batch, and any batch on a Dagster release not in
 :data:`~cc_perf_dagster._dagster_compat.versions.CHECKED_RELEASES`, goes to dagster-postgres's
-own ``store_event_batch``. Dagster internals used: ``prepare_insert_event_batch``,
+own ``store_event_batch``. A table once seen to exist is not looked up again (dagster-postgres
+opens a connection to ask before every check event). Dagster internals used: ``prepare_insert_event_batch``,
 ``_store_asset_event_tags``, ``_store_asset_event``, ``store_asset_check_event`` opening the
 index through ``index_connection``, and the table ``SqlEventLogStorageTable``.
 
@@ -57,8 +58,14 @@ class BatchingPostgresEventLogStorage(BatchIndexing, PostgresEventLogStorage):
         token_provider: Any = None,
     ):
         self._batch = threading.local()  # the index transaction a batch is being written in, per thread
+        self._tables_seen: set[str] = set()
         self._fast = fast_path("BatchingPostgresEventLogStorage")
         super().__init__(postgres_url, should_autocreate_tables, inst_data=inst_data, token_provider=token_provider)
+
+    def wipe(self) -> None:
+        """dagster-postgres's wipe, forgetting the tables seen."""
+        super().wipe()
+        self._tables_seen.clear()
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchingPostgresEventLogStorage:
