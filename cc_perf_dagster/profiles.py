@@ -43,6 +43,8 @@ BROKER_ENV = "CC_PERF_CELERY_BROKER"
 BACKEND_ENV = "CC_PERF_CELERY_BACKEND"
 DATABASE_ENV = "CC_PERF_DATABASE_URL"
 SLOTS_ENV = "CC_PERF_CLUSTER_SLOTS"
+VISIBILITY_ENV = "CC_PERF_CELERY_VISIBILITY_TIMEOUT_S"
+DEFAULT_VISIBILITY_TIMEOUT_S = 600
 STORAGE_ENV = "CC_PERF_STORAGE"  # same name as resources.STORAGE_ENV (not imported: no Dagster here)
 CLUSTER_ENV = (PROFILE_ENV, BROKER_ENV, BACKEND_ENV, DATABASE_ENV, SLOTS_ENV, STORAGE_ENV)
 
@@ -62,7 +64,10 @@ STEP_OVERHEAD_S: Mapping[str, float] = {"local": 0.4, "cluster": 0.6}
 # acks_late + reject_on_worker_lost: a step whose worker process dies is handed to another
 # worker instead of being lost (a lost task leaves the run waiting forever). visibility_timeout:
 # how long Redis waits before redelivering the unacknowledged task of a worker that vanished
-# whole (SIGKILL of the main process, machine lost); it must exceed the longest step.
+# whole (SIGKILL of the main process, machine lost); it must exceed the longest step
+# ($CC_PERF_CELERY_VISIBILITY_TIMEOUT_S, default 600). Every live worker sweeps for such tasks
+# every 10 s (kombu's unacked_restore_interval; its default throttle would sweep every 100 s),
+# so a lost worker's step starts again within the timeout plus 10 s.
 CELERY_SETTINGS: Mapping[str, object] = {
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,
@@ -75,7 +80,9 @@ CELERY_SETTINGS: Mapping[str, object] = {
     "result_backend_max_retries": 40,
     "result_backend_max_sleep_between_retries_ms": 2000,
     "broker_transport_options": {
-        "visibility_timeout": 600,
+        "visibility_timeout": DEFAULT_VISIBILITY_TIMEOUT_S,
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
         "max_retries": 20,
         "interval_start": 0,
         "interval_step": 0.5,
@@ -116,6 +123,8 @@ class ClusterConfig:
         storage_root: Shared storage root (``$CC_PERF_STORAGE``); ``None`` when unset.
         slots: Steps the workers run at once in total (``$CC_PERF_CLUSTER_SLOTS``): the most
             batches worth fanning out.
+        visibility_timeout_s: Seconds before the step of a worker that vanished whole is
+            handed to another (``$CC_PERF_CELERY_VISIBILITY_TIMEOUT_S``); longer than any step.
     """
 
     broker: str = DEFAULT_BROKER
@@ -123,28 +132,24 @@ class ClusterConfig:
     database_url: str = DEFAULT_DATABASE_URL
     storage_root: str | None = None
     slots: int = 2
+    visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClusterConfig:
         """The configuration the environment describes (defaults: services on loopback).
 
         Raises:
-            ProfileError: ``$CC_PERF_CLUSTER_SLOTS`` is not a positive integer.
+            ProfileError: ``$CC_PERF_CLUSTER_SLOTS`` or ``$CC_PERF_CELERY_VISIBILITY_TIMEOUT_S`` is
+                not a positive integer.
         """
         environ = os.environ if environ is None else environ
-        slots_text = environ.get(SLOTS_ENV) or "2"
-        try:
-            slots = int(slots_text)
-            if slots < 1:
-                raise ValueError(slots)
-        except ValueError:
-            raise ProfileError(f"${SLOTS_ENV} must be a positive integer, not {slots_text!r}") from None
         return cls(
             broker=environ.get(BROKER_ENV) or DEFAULT_BROKER,
             backend=environ.get(BACKEND_ENV) or DEFAULT_BACKEND,
             database_url=psycopg2_url(environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL),
             storage_root=environ.get(STORAGE_ENV) or None,
-            slots=slots,
+            slots=_positive(environ, SLOTS_ENV, 2),
+            visibility_timeout_s=_positive(environ, VISIBILITY_ENV, DEFAULT_VISIBILITY_TIMEOUT_S),
         )
 
     def executor_config(self) -> dict:
@@ -153,8 +158,14 @@ class ClusterConfig:
             "broker": self.broker,
             "backend": self.backend,
             "include": list(WORKER_INCLUDES),
-            "config_source": json.loads(json.dumps(CELERY_SETTINGS)),
+            "config_source": self.celery_settings(),
         }
+
+    def celery_settings(self) -> dict:
+        """:data:`CELERY_SETTINGS` with this cluster's visibility timeout (a copy, JSON values only)."""
+        settings = json.loads(json.dumps(CELERY_SETTINGS))
+        settings["broker_transport_options"]["visibility_timeout"] = self.visibility_timeout_s
+        return settings
 
     def worker_yaml(self) -> str:
         """The file for ``dagster-celery worker start -A dagster_celery.app -y FILE``.
@@ -164,6 +175,17 @@ class ClusterConfig:
         config = self.executor_config()
         config.pop("include")  # dagster-celery's worker ignores it in the file; pass -i instead
         return json.dumps({"execution": {"config": config}}, indent=2) + "\n"
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = environ.get(name) or str(default)
+    try:
+        value = int(text)
+        if value < 1:
+            raise ValueError(value)
+    except ValueError:
+        raise ProfileError(f"${name} must be a positive integer, not {text!r}") from None
+    return value
 
 
 def psycopg2_url(url: str) -> str:

@@ -177,11 +177,12 @@ def require_cluster_services() -> None:
 
 
 @pytest.fixture
-def cluster(tmp_path, monkeypatch, cluster_env):
+def cluster(request, tmp_path, monkeypatch, cluster_env):
     """A fresh database, a Redis database of its own, two workers, their variables in this process.
 
     Yields the cluster (:class:`~cc_perf_dagster_tests.local_cluster.LocalCluster`) and an instance
-    on its database; everything is removed afterwards.
+    on its database; everything is removed afterwards. ``@pytest.mark.cluster_env(NAME=VALUE)``
+    gives every process of the cluster more variables.
     """
     require_cluster_services()
     from dagster import DagsterInstance
@@ -189,7 +190,8 @@ def cluster(tmp_path, monkeypatch, cluster_env):
     from cc_perf_dagster.instance import ensure_dagster_home
     from cc_perf_dagster_tests.local_cluster import local_cluster
 
-    with local_cluster(tmp_path) as running:
+    marker = request.node.get_closest_marker("cluster_env")
+    with local_cluster(tmp_path, env=dict(marker.kwargs) if marker else None) as running:
         for name, value in running.env.items():
             monkeypatch.setenv(name, value)
         home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")

@@ -143,7 +143,13 @@ def stop_group(process: subprocess.Popen, grace_s: float = 30) -> None:
 
 @contextlib.contextmanager
 def local_cluster(
-    workdir: Path, *, workers: int = 2, concurrency: int = 1, database_url: str | None = None, broker: str | None = None
+    workdir: Path,
+    *,
+    workers: int = 2,
+    concurrency: int = 1,
+    database_url: str | None = None,
+    broker: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LocalCluster]:
     """A fresh database and Redis database, ``workers`` workers consuming; all removed afterwards.
 
@@ -154,6 +160,7 @@ def local_cluster(
         database_url: How every process reaches the new database (``{database}`` is replaced
             by its name), e.g. through a proxy; default the server itself.
         broker: Broker and backend URL; default a Redis database of its own on ``REDIS``.
+        env: More variables for every process of the cluster (e.g. a shorter visibility timeout).
     """
     import psycopg2
     import redis
@@ -173,6 +180,7 @@ def local_cluster(
         "CC_PERF_STORAGE": str(storage),
         "CC_PERF_CACHE_KEY": CACHE_KEY,
         "CC_PERF_CLUSTER_SLOTS": str(max(1, workers * concurrency)),
+        **(env or {}),
     }
     cluster = LocalCluster(workdir, name, broker, env)
     try:

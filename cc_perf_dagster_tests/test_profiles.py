@@ -103,6 +103,18 @@ class TestClusterConfig:
         assert psycopg2_url("postgresql+psycopg2://a@b/c") == "postgresql+psycopg2://a@b/c"
         assert psycopg2_url("postgresql://a@b/c") == "postgresql+psycopg2://a@b/c"
 
+    def test_the_visibility_timeout_comes_from_the_environment_and_must_be_positive(self):
+        def transport(environ):
+            return ClusterConfig.from_env(environ).executor_config()["config_source"]["broker_transport_options"]
+
+        assert transport({})["visibility_timeout"] == 600
+        assert transport({"CC_PERF_CELERY_VISIBILITY_TIMEOUT_S": "30"})["visibility_timeout"] == 30
+        assert transport({})["unacked_restore_throttle"] == 1  # a sweep every unacked_restore_interval
+        with pytest.raises(ProfileError, match="CC_PERF_CELERY_VISIBILITY_TIMEOUT_S must be a positive integer"):
+            ClusterConfig.from_env({"CC_PERF_CELERY_VISIBILITY_TIMEOUT_S": "0"})
+        with pytest.raises(ProfileError, match="CC_PERF_CLUSTER_SLOTS must be a positive integer"):
+            ClusterConfig.from_env({"CC_PERF_CLUSTER_SLOTS": "two"})
+
     def test_worker_yaml_is_what_dagster_celery_reads(self):
         parsed = yaml.safe_load(ClusterConfig(broker="redis://h:1/3").worker_yaml())
         config = parsed["execution"]["config"]
@@ -174,11 +186,14 @@ def test_a_range_run_on_two_celery_workers_matches_the_multiprocess_run(cluster,
     assert _outputs(cluster_storage, keys) == _outputs(local_storage, keys)
 
 
-@pytest.mark.slow
-def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_materializes_once(cluster, tmp_path):
-    # The step's process (a Celery pool process) dies with SIGKILL while reading a batch. With
-    # task_acks_late and task_reject_on_worker_lost the broker still holds the task, so it is run
-    # again by a worker; Dagster's own retries never see it (no step failure event is written).
+def _killed_mid_batch(cluster, tmp_path, kill) -> tuple[str, str]:
+    """A range run over three 150-page invoices in 100-page batches, ``kill(pid)`` called with the
+    process of the first batch step to start. Asserts that the run succeeded, that the killed step
+    started twice (the killed attempt and the redelivered one) and every other step once, and that
+    each invoice and its booking rows were materialized exactly once. Returns (run id, killed step).
+    """
+    from collections import Counter
+
     from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
 
     _, instance = cluster
@@ -197,7 +212,7 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
             for record in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START)):
                 event = record.event_log_entry
                 if "extract_page_batch" in (event.step_key or ""):
-                    os.kill(event.dagster_event.pid, signal.SIGKILL)
+                    kill(event.dagster_event.pid)
                     killed.append(event.step_key)
                     return
             time.sleep(0.05)
@@ -214,17 +229,58 @@ def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_mater
     finally:
         killer.join()
     assert killed
-    starts = [
+    starts = Counter(
         r.event_log_entry.step_key
         for r in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START))
         if r.event_log_entry.run_id == run_id
-    ]
-    assert starts.count(killed[0]) == 2  # the killed attempt and the redelivered one
-    materialized = [
-        r.event_log_entry.dagster_event.partition
-        for r in instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey("invoice"))
-        )
-    ]
-    assert sorted(materialized) == sorted(keys)
+    )
+    assert starts.pop(killed[0]) == 2 and set(starts.values()) == {1}, starts
+    for asset in ("invoice", "booking_rows"):
+        materialized = [
+            r.event_log_entry.dagster_event.partition
+            for r in instance.get_event_records(
+                EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey(asset))
+            )
+        ]
+        assert sorted(materialized) == sorted(keys), asset
     assert all((storage / "assets" / "booking_rows" / f"{key}.csv").exists() for key in keys)
+    return run_id, killed[0]
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_batch_is_redelivered_and_each_invoice_materializes_once(cluster, tmp_path):
+    # The step's process (a Celery pool process) dies with SIGKILL while reading a batch. With
+    # task_acks_late and task_reject_on_worker_lost the broker still holds the task, so it is run
+    # again by a worker; Dagster's own retries never see it (no step failure event is written).
+    _killed_mid_batch(cluster, tmp_path, lambda pid: os.kill(pid, signal.SIGKILL))
+
+
+@pytest.mark.slow
+@pytest.mark.cluster_env(CC_PERF_CELERY_VISIBILITY_TIMEOUT_S="15")
+def test_a_whole_worker_killed_mid_batch_hands_its_step_to_the_other_after_the_visibility_timeout(cluster, tmp_path):
+    # The whole worker (launcher, Celery main process, pool) dies with SIGKILL while its pool
+    # process reads a batch, as when its machine is lost: nobody is left to hand the task back.
+    # Redis still holds it as unacknowledged; once it is older than the visibility timeout (15 s
+    # here, 600 s by default) the surviving worker's sweep (every 10 s) puts it back on the queue
+    # and runs it. The run waits meanwhile and then succeeds, each invoice materialized once.
+    running, instance = cluster
+    victims = []
+
+    def kill_its_worker(pid):
+        group = os.getpgid(pid)
+        victims.extend(w for w in running.workers if w.process.pid == group)
+        os.killpg(group, signal.SIGKILL)
+
+    started = time.monotonic()
+    run_id, step = _killed_mid_batch(cluster, tmp_path, kill_its_worker)
+    assert len(victims) == 1
+    survivor = next(w.name for w in running.workers if w is not victims[0])
+    assert any(w.startswith(survivor) for w in celery_workers(instance, run_id))  # NAME@HOST
+    # the redelivered attempt began on the survivor, at least the visibility timeout after the first
+    attempts = sorted(
+        r.event_log_entry.timestamp
+        for r in instance.get_event_records(EventRecordsFilter(event_type=DagsterEventType.STEP_START))
+        if r.event_log_entry.run_id == run_id and r.event_log_entry.step_key == step
+    )
+    assert attempts[1] - attempts[0] >= 15
+    assert time.monotonic() - started < 300
