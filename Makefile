@@ -16,7 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# The package's bytecode, written ahead (as installing a wheel does): where PYTHONDONTWRITEBYTECODE
+# is set (as on the reference machines) Python otherwise compiles every cc_perf_dagster module
+# again in every process, each command and step process included. Up-to-date files are skipped.
 install: $(VENV)/.installed  ## create .venv and install the package with its dev extras
+	$(PY) -m compileall -q cc_perf_dagster benchmarks
 
 demo: install  ## materialize every test invoice through Dagster and print a table per invoice
 	$(VENV)/bin/cc-perf process --dagster-home "$(DAGSTER_HOME)" test_invoices

@@ -43,7 +43,7 @@ from dagster import (
     multiple_process_executor_requirements,
 )
 
-from cc_perf_dagster._dagster_compat import enable_event_batching
+from cc_perf_dagster._dagster_compat import DAGSTER_FORKSERVER_PRELOAD, enable_event_batching
 from cc_perf_dagster.assets import PARTITIONS_NAME, tagged_partitions
 from cc_perf_dagster.core.pipeline import registered_pages
 from cc_perf_dagster.resources import STORAGE_KEY, InvoiceStorage
@@ -108,7 +108,7 @@ def start_processes_early(
     if over:
         context = multiprocessing.get_context("forkserver")
         # Dagster's own list (its executor module first), so the server is the one it would start.
-        context.set_forkserver_preload(["dagster._core.executor.multiprocess", *definition.forkserver_preload])
+        context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *definition.forkserver_preload])
         multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
         return True
     return False

@@ -54,9 +54,17 @@ STEP_STORAGE_MODULES: tuple[str, ...] = (
 )
 
 
+# The module Dagster's multiprocess executor puts first in the forkserver's preload list
+# (dagster._core.executor.multiprocess, Dagster 1.13.27). A forkserver started ahead of the run
+# (cc_perf_dagster.executor.start_processes_early) must be started with the same list, or Dagster
+# would find a server preloaded differently from the one it asks for.
+DAGSTER_FORKSERVER_PRELOAD: tuple[str, ...] = ("dagster._core.executor.multiprocess",)
+
+
 __all__ = [
     "CHECKED",
     "CHECKED_RELEASES",
+    "DAGSTER_FORKSERVER_PRELOAD",
     "DEFAULT_EVENT_BATCH_SIZE",
     "EVENT_BATCH_ENV",
     "LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION",

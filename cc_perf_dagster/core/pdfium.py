@@ -51,7 +51,7 @@ from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
-from cc_perf_dagster.core.pypdf_engine import PypdfDocument
+from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
 
 _LOCK = threading.RLock()
 # Glyphs whose origins leave the word's baseline by more than this (fraction of the height)
@@ -89,6 +89,10 @@ class PdfiumEngine:
     def version(self) -> str:
         """The installed pypdfium2 release (each release pins one PDFium build)."""
         return library_version("pypdfium2")
+
+    def declared_pages(self, stream: BinaryIO, *, file: str) -> int:
+        """The page tree's ``/Count``, as the pypdf engine reads it (the structure is pypdf's here too)."""
+        return PypdfEngine().declared_pages(stream, file=file)
 
     def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
         """Open ``stream`` with pypdf (structure, hashes) and PDFium (text); see ``TextEngine``."""

@@ -100,6 +100,14 @@ class TestPlanFromDeclaredCount:
         planned = plan(PageCache(tmp_path / "cache", secret=b"k" * 32))
         assert (planned.page_count, planned.declared_pages) == (2, 2)
 
+    def test_both_engines_read_the_same_count_without_opening_the_pages(self, tmp_path):
+        from cc_perf_dagster.core.pdf import declared_page_count
+
+        hidden = hide_page(PDF, tmp_path / "hidden.pdf", page=2)
+        for pdf in (PDF, hidden):
+            counts = {name: declared_page_count(pdf, engine=name) for name in ("pypdf", "pdfium")}
+            assert counts == {"pypdf": 2, "pdfium": 2}, pdf.name  # as declared, whatever can be reached
+
     @pytest.mark.parametrize("halves", [False, True], ids=["one batch", "two batches"])
     def test_a_count_that_lies_high_is_refused_as_fewer_pages_than_declared(self, tmp_path, halves):
         pdf = hide_page(PDF, tmp_path / "hidden.pdf", page=2)
