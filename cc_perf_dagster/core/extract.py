@@ -20,6 +20,7 @@ from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.cache import PageCache, cache_key
 from cc_perf_dagster.core.errors import DocumentTooLargeError, InvalidDocumentError, UnsupportedDocumentError
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_dict, invoice_to_record
+from cc_perf_dagster.core.heap import long_lived_heap_frozen
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import Invoice, PageResult
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, engine_tag, file_sha256, get_engine
@@ -222,7 +223,7 @@ def extract_invoice(
         hit = cached_document(cache, sha256, name, engine)
         if hit is not None:
             return hit
-    with capture_pypdf_warnings() as pypdf_warnings:
+    with capture_pypdf_warnings() as pypdf_warnings, long_lived_heap_frozen():
         with PdfDocument(path, limits=limits, engine=engine, file=name, sha256=sha256) as doc:
             assembler = get_vendor().assembler(doc.file, doc.sha256, declared_pages=doc.declared_page_count)
             for result in read_pages(doc, doc.pages(), cache):

@@ -18,6 +18,7 @@ from cc_perf_dagster.core.cache import PageCache
 from cc_perf_dagster.core.errors import InvalidDocumentError
 from cc_perf_dagster.core.export import invoice_to_record
 from cc_perf_dagster.core.extract import PageReader, cached_document, cached_page, document_key, parse_document_page
+from cc_perf_dagster.core.heap import long_lived_heap_frozen
 from cc_perf_dagster.core.metering import Meter
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import Limits, PdfDocument, TextEngine, declared_page_count
@@ -242,7 +243,11 @@ def read_batch_item(
     task = item.document
     pages: list[PageReport] = []
     # One count of the cache's usage for the document's entries (one lock, not one a page)
-    with cache.accounted_once(), PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc:
+    with (
+        long_lived_heap_frozen(),
+        cache.accounted_once(),
+        PdfDocument(task.path, limits=limits, engine=engine, file=task.file) as doc,
+    ):
         assembler = (
             get_vendor().assembler(task.file, task.sha256, declared_pages=doc.declared_page_count)
             if item.whole
