@@ -350,3 +350,60 @@ def test_the_cluster_event_log_leaves_the_same_state_as_dagster_postgres_and_wri
     assert len(INVOICES) * len(CHECKS) in sizes  # the merge step's check results, one batch
     for world in worlds.values():
         world.instance.dispose()
+
+
+def test_the_cluster_event_log_hands_dagster_postgres_what_it_writes_itself_and_everything_on_other_releases(
+    monkeypatch,
+):
+    """Batches of materializations (or observations) alone, batches with other events, and any
+    batch on a Dagster release the override was not checked against go to dagster-postgres's own
+    ``store_event_batch``; check results and planned events are written together. No database:
+    the storage is built without creating tables, and the writes are recorded, not made."""
+    import logging
+    import time
+
+    from dagster import AssetCheckEvaluation, AssetMaterialization, DagsterEvent, EventLogEntry
+    from dagster._core.events import StepMaterializationData
+    from dagster_postgres import PostgresEventLogStorage
+
+    from cc_perf_dagster._dagster_compat import postgres_event_log, versions
+
+    def entry(kind: DagsterEventType, data=None) -> EventLogEntry:
+        event = DagsterEvent(kind.value, job_name="j", event_specific_data=data)
+        return EventLogEntry(None, logging.INFO, "", "run", time.time(), dagster_event=event)
+
+    class Ours(Exception):
+        """Raised where the override would build its one insert (the database is not reached)."""
+
+    materialization = StepMaterializationData(AssetMaterialization("invoice", partition="p"))
+    evaluation = AssetCheckEvaluation(asset_key=AssetKey("invoice"), check_name="consistency", passed=True)
+    theirs: list[int] = []
+    ours: list[int] = []
+    monkeypatch.setattr(PostgresEventLogStorage, "store_event_batch", lambda self, events: theirs.append(len(events)))
+
+    def storage():
+        made = postgres_event_log.BatchingPostgresEventLogStorage(
+            "postgresql+psycopg2://nobody@127.0.0.1:1/none", should_autocreate_tables=False
+        )
+
+        def insert(events):
+            ours.append(len(events))
+            raise Ours
+
+        monkeypatch.setattr(made, "prepare_insert_event_batch", insert)
+        return made
+
+    checks = [entry(DagsterEventType.ASSET_CHECK_EVALUATION, evaluation) for _ in range(3)]
+    materializations = [entry(DagsterEventType.ASSET_MATERIALIZATION, materialization) for _ in range(3)]
+    mixed = [*materializations, EventLogEntry(None, logging.INFO, "a log line", "run", time.time())]
+    fast = storage()
+    fast.store_event_batch(materializations)
+    fast.store_event_batch(mixed)
+    assert theirs == [3, 4] and ours == []
+    with pytest.raises(Ours):
+        fast.store_event_batch(checks)
+    assert ours == [3]
+    monkeypatch.setattr(versions, "CHECKED", False)
+    monkeypatch.setattr(versions, "_told", set())
+    storage().store_event_batch(checks)
+    assert theirs == [3, 4, 3] and ours == [3]
