@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from cc_perf_dagster.core.heap import long_lived_heap_frozen
 
 
@@ -44,16 +46,14 @@ def test_a_freeze_of_the_process_itself_is_left_alone():
     try:
         before = gc.get_freeze_count()
         with long_lived_heap_frozen():
-            pass
-        assert gc.get_freeze_count() == before
+            assert gc.get_freeze_count() == before  # nothing frozen on top
+        assert gc.get_freeze_count() == before  # and nothing of the process's unfrozen
     finally:
         gc.unfreeze()
 
 
 def test_an_error_inside_still_unfreezes():
-    try:
-        with long_lived_heap_frozen():
-            raise ValueError("boom")
-    except ValueError:
-        pass
+    with pytest.raises(ValueError, match="boom"), long_lived_heap_frozen():
+        assert gc.get_freeze_count() > 0
+        raise ValueError("boom")
     assert gc.get_freeze_count() == 0
