@@ -191,7 +191,7 @@ def cluster(request, tmp_path, monkeypatch, cluster_env):
     from cc_perf_dagster_tests.local_cluster import local_cluster
 
     marker = request.node.get_closest_marker("cluster_env")
-    with local_cluster(tmp_path, env=dict(marker.kwargs) if marker else None) as running:
+    with local_cluster(tmp_path, extra_env=dict(marker.kwargs) if marker else None) as running:
         for name, value in running.env.items():
             monkeypatch.setenv(name, value)
         home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")

@@ -149,7 +149,7 @@ def local_cluster(
     concurrency: int = 1,
     database_url: str | None = None,
     broker: str | None = None,
-    env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LocalCluster]:
     """A fresh database and Redis database, ``workers`` workers consuming; all removed afterwards.
 
@@ -160,7 +160,7 @@ def local_cluster(
         database_url: How every process reaches the new database (``{database}`` is replaced
             by its name), e.g. through a proxy; default the server itself.
         broker: Broker and backend URL; default a Redis database of its own on ``REDIS``.
-        env: More variables for every process of the cluster (e.g. a shorter visibility timeout).
+        extra_env: More variables for every process of the cluster (e.g. a shorter visibility timeout).
     """
     import psycopg2
     import redis
@@ -180,7 +180,7 @@ def local_cluster(
         "CC_PERF_STORAGE": str(storage),
         "CC_PERF_CACHE_KEY": CACHE_KEY,
         "CC_PERF_CLUSTER_SLOTS": str(max(1, workers * concurrency)),
-        **(env or {}),
+        **(extra_env or {}),
     }
     cluster = LocalCluster(workdir, name, broker, env)
     try:
