@@ -2,9 +2,9 @@
 
 * ``invoice_file`` (observable source): one dynamic partition per PDF; its data version per
   partition is the file's sha256, so an unchanged file never makes its invoice stale.
-* ``invoice`` (graph-backed): plan page batches, extract them in parallel steps, assemble.
-  Its code version is the parser version: bumping it makes every partition stale.
-* ``booking_rows``: the six-column rows of each invoice, as CSV.
+* ``invoice`` and ``booking_rows`` (one graph): plan page batches, extract them in parallel
+  steps, assemble; the merge step writes each invoice and its six-column booking rows (CSV).
+  The invoice's code version is the parser version: bumping it makes every partition stale.
 * ``purchasing_sheet``: every invoice's booking rows in one CSV, ready for the sheet; each
   invoice number once (the newer file of a number wins, :mod:`cc_perf_dagster.core.dedupe`).
 """
@@ -21,32 +21,26 @@ from dagster import (
     AssetKey,
     AssetObservation,
     AssetPartitionStatus,
+    AssetsDefinition,
     BackfillPolicy,
     BetaWarning,
     DataVersion,
     DataVersionsByPartition,
     DynamicPartitionsDefinition,
+    GraphIn,
+    GraphOut,
     MetadataValue,
     asset,
-    graph_asset,
+    graph,
     observable_source_asset,
 )
 
-from cc_perf_dagster._dagster_compat import add_metadata_per_partition
 from cc_perf_dagster.checks import check_output_names, check_specs
-from cc_perf_dagster.core.dedupe import candidate, registered_note, sheet_by_invoice_number
-from cc_perf_dagster.core.export import booking_csv, invoice_from_record
+from cc_perf_dagster.core.dedupe import candidate, sheet_by_invoice_number
 from cc_perf_dagster.core.extract import PARSER_VERSION
 from cc_perf_dagster.ops import assemble_invoices, extract_page_batch, plan_page_batches
 from cc_perf_dagster.resources import IO_MANAGER_KEY, InvoiceStorage
-from cc_perf_dagster.step_records import (
-    BOOKING_SCHEMA,
-    COLUMN_SCHEMA,
-    PARTITION_ROW_COUNT,
-    ROW_COUNT,
-    booking_preview,
-    stored_file_metadata,
-)
+from cc_perf_dagster.step_records import BOOKING_ROWS_VERSION, BOOKING_SCHEMA, COLUMN_SCHEMA, ROW_COUNT
 
 # BackfillPolicy and observable source assets are beta in Dagster 1.13; this project relies on
 # both on purpose (range runs, file data versions), so their notices are not repeated on every
@@ -55,7 +49,7 @@ _ON_PURPOSE = r".*(backfill_policy|observable_source_asset).*"
 
 
 def _beta(factory: Any, **kwargs: Any) -> Any:
-    """The decorator ``factory(**kwargs)``, made without the notice for the beta features used on purpose."""
+    """``factory(**kwargs)`` (a decorator or a definition), without the notice for beta features used on purpose."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=BetaWarning, message=_ON_PURPOSE)
         return factory(**kwargs)
@@ -134,65 +128,61 @@ def invoice_file(context, cc_perf_storage: InvoiceStorage) -> DataVersionsByPart
     return DataVersionsByPartition(versions)
 
 
-@_beta(
-    graph_asset,
-    partitions_def=invoice_partitions,
-    ins={"invoice_file": AssetIn("invoice_file")},
-    check_specs=check_specs(invoice_partitions),
-    backfill_policy=DEFAULT_BACKFILL_POLICY,
-    code_version=PARSER_VERSION,
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"python", "pdf", "json"},
-    description=(
-        "Line items of one Creative Co-op order confirmation or invoice, with arithmetic self-checks. "
-        "Pages are parsed in batches fanned out over the executor as a cost model decides; "
-        "every materialization records time, memory and cache figures."
-    ),
+@graph(
+    name="invoice",
+    ins={"invoice_file": GraphIn()},
+    out={name: GraphOut() for name in ("invoice", "booking_rows", *check_output_names())},
 )
-def invoice(invoice_file):
-    """Plan batches, extract them in parallel, assemble the invoice."""
+def _invoice_graph(invoice_file):
+    """Plan batches, extract them in parallel, assemble the invoices and their booking rows."""
     plan, batches = plan_page_batches(invoice_file)
     merged = assemble_invoices(plan, batches.map(extract_page_batch).collect())
-    return {"result": merged.result, **{name: getattr(merged, name) for name in check_output_names()}}
+    return {
+        "invoice": merged.result,
+        "booking_rows": merged.booking_rows,
+        **{name: getattr(merged, name) for name in check_output_names()},
+    }
 
 
-@_beta(
-    asset,
+INVOICE_KEY, BOOKING_KEY = AssetKey("invoice"), AssetKey("booking_rows")
+
+
+def _kinds(*kinds: str) -> dict[str, str]:
+    """Dagster's kind tags (what ``kinds=`` sets on a single asset)."""
+    return {f"dagster/kind/{kind}": "" for kind in kinds}
+
+
+# One graph, two assets: the merge step writes each invoice and its booking rows, so a run has
+# no step of its own for the rows. ``booking_rows`` keeps its dependency on ``invoice`` (internal
+# asset deps), so lineage, staleness and automation see invoice -> booking_rows as before. A run
+# may select ``invoice`` alone (the extract job): the merge step then yields no booking rows.
+invoice = _beta(
+    AssetsDefinition.from_graph,
+    graph_def=_invoice_graph,
+    keys_by_input_name={"invoice_file": FILE_KEY},
+    keys_by_output_name={"invoice": INVOICE_KEY, "booking_rows": BOOKING_KEY},
+    internal_asset_deps={"invoice": {FILE_KEY}, "booking_rows": {INVOICE_KEY}},
     partitions_def=invoice_partitions,
-    ins={"invoice": AssetIn("invoice")},
+    check_specs=check_specs(invoice_partitions),
     backfill_policy=DEFAULT_BACKFILL_POLICY,
-    code_version="1",
-    io_manager_key=IO_MANAGER_KEY,
-    metadata={COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA)},
+    can_subset=True,
     group_name=GROUP,
-    owners=OWNERS,
-    kinds={"csv"},
-    description="Booking rows of one invoice (Date, Vendor, Invoice#, Description, Price, Qty), billed lines only.",
+    code_versions_by_output_name={"invoice": PARSER_VERSION, "booking_rows": BOOKING_ROWS_VERSION},
+    owners_by_output_name={"invoice": OWNERS, "booking_rows": OWNERS},
+    tags_by_output_name={"invoice": _kinds("python", "pdf", "json"), "booking_rows": _kinds("csv")},
+    metadata_by_output_name={"booking_rows": {COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA)}},
+    descriptions_by_output_name={
+        "invoice": (
+            "Line items of one Creative Co-op order confirmation or invoice, with arithmetic self-checks. "
+            "Pages are parsed in batches fanned out over the executor as a cost model decides; "
+            "every materialization records time, memory and cache figures."
+        ),
+        "booking_rows": (
+            "Booking rows of one invoice (Date, Vendor, Invoice#, Description, Price, Qty), billed lines only. "
+            "Written by the invoice's merge step, from the invoice it has just read."
+        ),
+    },
 )
-def booking_rows(
-    context: AssetExecutionContext, invoice: dict[str, dict], cc_perf_storage: InvoiceStorage
-) -> dict[str, str]:
-    """One CSV text per partition; ``same_invoice_number`` says when another partition carries its number."""
-    registry = cc_perf_storage.registry()
-    out, metadata = {}, {}
-    for key, data in sorted(invoice.items()):
-        parsed = invoice_from_record(data)
-        out[key] = booking_csv([parsed])
-        metadata[key] = {
-            "rows": len(parsed.billed_items),
-            "invoice_number": parsed.invoice_number,
-            "invoice_date": str(parsed.invoice_date or ""),
-            "preview": booking_preview(parsed),
-            PARTITION_ROW_COUNT: len(parsed.billed_items),
-            COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA),
-            **stored_file_metadata(cc_perf_storage, context.asset_key.path, key, ".csv"),
-        }
-        note = registered_note(registry, key, parsed.invoice_number)
-        if note is not None:
-            metadata[key]["same_invoice_number"] = note
-    add_metadata_per_partition(context, metadata)
-    return out
 
 
 @asset(

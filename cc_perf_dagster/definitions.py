@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import STEP_STORAGE_MODULES
-from cc_perf_dagster.assets import GROUP, booking_rows, invoice, invoice_file, purchasing_sheet
+from cc_perf_dagster.assets import GROUP, invoice, invoice_file, purchasing_sheet
 from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, get_engine
 from cc_perf_dagster.executor import small_runs_in_process
 from cc_perf_dagster.io_manager import JsonFileIOManager
@@ -227,8 +227,7 @@ def _assets(
             )
         )
         for a, fresh in (
-            (invoice, False),
-            (booking_rows, False),
+            (invoice, False),  # with booking_rows: one graph
             (purchasing_sheet, True),
             (performance_overview, True),
         )

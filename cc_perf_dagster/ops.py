@@ -1,4 +1,4 @@
-"""The three ops behind the invoice asset: plan page batches, extract a batch, assemble.
+"""The three ops behind the invoice and booking-rows assets: plan page batches, extract a batch, assemble.
 
 Only small, plain values cross step boundaries: the plan (per invoice: path, sha256, page
 hashes, which pages need parsing) and batch reports (timings per page). Page results travel
@@ -26,6 +26,7 @@ from cc_perf_dagster.core.bookability import ensure_bookable
 from cc_perf_dagster.core.errors import InvalidDocumentError, NotBookableError
 from cc_perf_dagster.core.export import invoice_to_dict
 from cc_perf_dagster.core.metering import Meter, peak_rss_mb
+from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pipeline import (
     BatchReport,
     InvoicePlan,
@@ -41,6 +42,7 @@ from cc_perf_dagster.failures import partition_failure, text_engine
 from cc_perf_dagster.resources import IO_MANAGER_KEY, ExtractionSettings, InvoiceStorage, PageCacheResource
 from cc_perf_dagster.step_records import (
     PER_INVOICE_LOG_LIMIT,
+    booking_outputs,
     log_invoice,
     log_prefix,
     log_range,
@@ -67,11 +69,10 @@ def plan_page_batches(
     cc_perf_settings: ExtractionSettings,
 ):
     """Plan the run: one DynamicOutput per page batch (file paths and page numbers only)."""
-    storage, page_cache, settings = cc_perf_storage, cc_perf_page_cache, cc_perf_settings
-    started = time.time()
+    settings, started = cc_perf_settings, time.time()
     engine = text_engine(settings)
     keys = run_partition_keys(context)
-    run = plan_run(keys, storage.registry(), page_cache.get_cache(), settings.limits(), engine)
+    run = plan_run(keys, cc_perf_storage.registry(), cc_perf_page_cache.get_cache(), settings.limits(), engine)
     for key in sorted(run.copies):
         context.log.warning(f"{log_prefix(context, key)} {run.failures[key]}")
     for key, plan in run.invoices.items() if len(keys) <= PER_INVOICE_LOG_LIMIT else ():
@@ -129,9 +130,12 @@ def extract_page_batch(
 @op(
     out={
         "result": Out(description="{partition: invoice JSON}", io_manager_key=IO_MANAGER_KEY),
+        "booking_rows": Out(
+            description="{partition: booking rows CSV}", io_manager_key=IO_MANAGER_KEY, is_required=False
+        ),
         **{n: Out(Nothing, is_required=False) for n in check_output_names()},
     },
-    description="Assemble each invoice from the cache, run the self-checks, record the metadata.",
+    description="Assemble each invoice from the cache, run the self-checks, write its booking rows and metadata.",
 )
 def assemble_invoices(
     context: AssetExecutionContext,
@@ -141,14 +145,13 @@ def assemble_invoices(
     cc_perf_settings: ExtractionSettings,
     cc_perf_storage: InvoiceStorage,
 ):
-    """Merge the page results into invoices; yield the asset value and the check results."""
-    page_cache, settings, storage = cc_perf_page_cache, cc_perf_settings, cc_perf_storage
-    cache = page_cache.get_cache()
+    """Merge the page results into invoices; yield them, their booking rows (where selected) and the check results."""
+    settings, storage, cache = cc_perf_settings, cc_perf_storage, cc_perf_page_cache.get_cache()
     engine = text_engine(settings)
     invoices = {key: InvoicePlan.from_dict(value) for key, value in plan["invoices"].items()}
     keys = sorted(invoices)
-    single = len(keys) == 1
     outputs: dict[str, dict] = {}
+    read: dict[str, Invoice] = {}
     metrics: dict[str, dict[str, Any]] = {}
     metadata: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
@@ -163,42 +166,35 @@ def assemble_invoices(
                     entry, [p.hash for p in reported], cache, settings.limits(), engine
                 )
                 ensure_bookable(invoice, min_consistency=settings.min_consistency)
-            except NotBookableError as exc:  # read, but not well enough: never booked
+            except InvalidDocumentError as exc:  # NotBookableError: read, but not well enough, never booked
                 failures[key] = str(exc)
-                not_booked.add(key)
-                context.log.error(f"{log_prefix(context, key)} {exc}")
+                if isinstance(exc, NotBookableError):
+                    not_booked.add(key)
+                    context.log.error(f"{log_prefix(context, key)} {exc}")
                 continue
-            except InvalidDocumentError as exc:
-                failures[key] = str(exc)
-                continue
-        figures = invoice_figures(
-            entry,
-            invoice,
-            reports_by_key.get(key, []),
-            reported,
-            meter,
-            run_started=plan["started"],
-            plan_peak_rss_mb=plan["plan_peak_rss_mb"],
-            single=single,
-        )
-        figures["pages_reparsed_in_merge"] = reparsed
-        metrics[key] = figures
+        metrics[key] = figures = invoice_figures(
+            entry, invoice, reports_by_key.get(key, []), reported, meter, run_started=plan["started"],
+            plan_peak_rss_mb=plan["plan_peak_rss_mb"], single=len(keys) == 1, reparsed=reparsed,
+        )  # fmt: skip
+        read[key] = invoice
         outputs[key] = {**invoice_to_dict(invoice), "partition_key": key, "source_path": entry.path}
         metadata[key] = step_metadata(context, storage, settings, engine, key, entry, invoice, figures)
-        log_invoice(context, key, invoice, figures, settings, quiet=not single and len(keys) > PER_INVOICE_LOG_LIMIT)
+        log_invoice(context, key, invoice, figures, settings, quiet=len(keys) > PER_INVOICE_LOG_LIMIT)
     log_range(context, keys, metrics)
     if failures:
         raise partition_failure(failures, not_booked=not_booked)
     note_invoice_numbers(context, storage.registry(), invoices, outputs, metrics, metadata)
     checks = evaluate_partitions(
-        metrics,
-        min_consistency=settings.min_consistency,
-        time_budget_s=settings.time_budget_s,
+        metrics, min_consistency=settings.min_consistency, time_budget_s=settings.time_budget_s,
         memory_budget_mb=settings.memory_budget_mb,
-    )
+    )  # fmt: skip
     for key, results in checks.items():
         metadata[key]["checks"] = checks_table(results)
-    add_metadata_per_partition(context, metadata)
+    add_metadata_per_partition(context, metadata, invoice_key := context.asset_key_for_output("result"))
     yield Output(outputs, "result")
+    if "booking_rows" in context.op_execution_context.selected_output_names:
+        rows, booking_metadata = booking_outputs(context, storage, read, metrics)
+        add_metadata_per_partition(context, booking_metadata, context.asset_key_for_output("booking_rows"))
+        yield Output(rows, "booking_rows")
     # one result per check and partition, each tied to the partition's materialization above
-    yield from check_events(context, context.asset_key_for_output("result"), checks)
+    yield from check_events(context, invoice_key, checks)

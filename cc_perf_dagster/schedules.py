@@ -35,17 +35,22 @@ def nightly_refresh_condition(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_
 
 def with_nightly_refresh(
     invoice: AssetsDefinition,
-    booking_rows: AssetsDefinition,
     *followers: AssetsDefinition,
     cron: str = DEFAULT_CRON,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> Sequence[AssetsDefinition]:
-    """The assets with their automation conditions set; ``followers`` refresh eagerly after their upstream."""
+    """The assets with their automation conditions set; ``followers`` refresh eagerly after their upstream.
+
+    ``invoice`` holds the ``invoice`` asset (nightly) and ``booking_rows``, which follows it.
+    """
     nightly = nightly_refresh_condition(cron, timezone)
     follow = nightly | AutomationCondition.any_deps_match(AutomationCondition.will_be_requested())
     return [
-        invoice.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=nightly)),
-        booking_rows.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=follow)),
+        invoice.map_asset_specs(
+            lambda spec: spec.replace_attributes(
+                automation_condition=follow if spec.key.path[-1] == "booking_rows" else nightly
+            )
+        ),
         *(
             asset.map_asset_specs(
                 lambda spec: spec.replace_attributes(automation_condition=AutomationCondition.eager())

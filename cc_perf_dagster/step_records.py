@@ -18,7 +18,7 @@ from dagster import (
 
 from cc_perf_dagster.core.dedupe import registered_note
 from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError
-from cc_perf_dagster.core.export import BOOKING_HEADER, booking_rows, money
+from cc_perf_dagster.core.export import BOOKING_HEADER, booking_csv, booking_rows, money
 from cc_perf_dagster.core.extract import engine_differences
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import TextEngine, engine_tag
@@ -32,6 +32,9 @@ ROW_COUNT = "dagster/row_count"
 PARTITION_ROW_COUNT = "dagster/partition_row_count"
 COLUMN_SCHEMA = "dagster/column_schema"
 URI = "dagster/uri"
+
+# The booking rows' code version: bump it when the rows change for the same invoice.
+BOOKING_ROWS_VERSION = "1"
 
 # The booking rows' columns, as Dagster's standard ``dagster/column_schema`` (the UI's Columns table).
 BOOKING_SCHEMA = TableSchema(
@@ -122,6 +125,28 @@ def booking_preview(invoice: Invoice, limit: int = PREVIEW_ROWS) -> MetadataValu
         records=[TableRecord(dict(zip(BOOKING_HEADER, row, strict=True))) for row in rows],
         schema=TableSchema(columns=[TableColumn(c, "string") for c in BOOKING_HEADER]),
     )
+
+
+def booking_outputs(
+    context: OpExecutionContext, storage: InvoiceStorage, read: dict[str, Invoice], metrics: dict[str, dict[str, Any]]
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Each invoice's booking rows (CSV text) and their partition's metadata (``metrics``: the invoices' figures)."""
+    path = context.asset_key_for_output("booking_rows").path
+    rows, metadata = {}, {}
+    for key, invoice in sorted(read.items()):
+        rows[key] = booking_csv([invoice])
+        metadata[key] = {
+            "rows": len(invoice.billed_items),
+            "invoice_number": invoice.invoice_number,
+            "invoice_date": str(invoice.invoice_date or ""),
+            "preview": booking_preview(invoice),
+            PARTITION_ROW_COUNT: len(invoice.billed_items),
+            COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA),
+            **stored_file_metadata(storage, path, key, ".csv"),
+        }
+        if metrics[key].get("same_invoice_number") is not None:
+            metadata[key]["same_invoice_number"] = metrics[key]["same_invoice_number"]
+    return rows, metadata
 
 
 def invoice_metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,10 @@ import io
 import json
 
 import pytest
+from dagster import AssetKey
 
 from cc_perf_dagster.checks import CHECKS
-from cc_perf_dagster.definitions import SUMMARY_JOB, build_definitions
+from cc_perf_dagster.definitions import EXTRACT_JOB, SUMMARY_JOB, build_definitions
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
 from cc_perf_dagster_tests.fixtures.generate import write_document
 from cc_perf_dagster_tests.fixtures.model import Misprint
@@ -105,6 +106,27 @@ def test_range_run_writes_metadata_and_files_per_partition(pipeline):
     assert standard["dagster/uri"] == (pipeline.root / "assets/purchasing_sheet.csv").resolve().as_uri()
     assert rows[0] == ["Invoice Date", "Vendor", "Invoice#", "Description", "Price", "Qty"]
     assert {r[2] for r in rows[1:]} == set(keys)
+
+
+def test_the_merge_step_writes_the_booking_rows_and_the_extract_job_leaves_them_out(pipeline):
+    keys = pipeline.register(*(TEST_INVOICES / n for n in ("CI004731586.pdf", "CS003702114.pdf")))
+    result = pipeline.run(keys)
+    assert result.success
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert not any("booking" in step for step in steps), steps  # no step of its own
+    rows = {e.step_key for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("booking_rows")}
+    assert rows == {"invoice.assemble_invoices"}
+    graph = pipeline.defs.resolve_asset_graph()
+    assert graph.get(AssetKey("booking_rows")).parent_keys == {AssetKey("invoice")}  # lineage as before
+    assert graph.get(AssetKey("invoice")).parent_keys == {AssetKey("invoice_file")}
+
+    (third,) = pipeline.register(TEST_INVOICES / "CS003837319.pdf")
+    extract = pipeline.run([third], job=EXTRACT_JOB)
+    assert extract.success
+    assert {e.asset_key for e in extract.get_asset_materialization_events()} == {AssetKey("invoice")}
+    assert set(pipeline.checks(extract)) == set(CHECKS)
+    assert (pipeline.root / "assets/invoice" / f"{third}.json").exists()
+    assert not (pipeline.root / "assets/booking_rows" / f"{third}.csv").exists()
 
 
 def test_a_doctored_invoice_whose_totals_do_not_add_up_is_not_booked(pipeline, tmp_path):

@@ -89,7 +89,7 @@ def cluster_run(files: list[Path], workdir: Path, *, workers: int, batch_size: s
 def step_seconds(instance, run_id: str) -> dict:
     """Where a run's time went: each stage's step time (start to success) and what is left around them.
 
-    The stages run one after another (plan, the batches side by side, assemble, booking rows), so
+    The stages run one after another (plan, the batches side by side, assemble with the booking rows), so
     the wall time less the stages' sum (the longest batch for the batch stage) is orchestration:
     run start, the coordinator's polls and each step's start before its ``STEP_START``.
     """
@@ -106,11 +106,8 @@ def step_seconds(instance, run_id: str) -> dict:
         "longest_batch_s": max(batches, default=0.0),
         "batch_sum_s": round(sum(batches), 3),
         "assemble_s": sum(v for k, v in seconds.items() if "assemble_invoices" in k),
-        "booking_rows_s": sum(v for k, v in seconds.items() if k == "booking_rows"),
     }
-    stages["stages_s"] = round(
-        stages["plan_s"] + stages["longest_batch_s"] + stages["assemble_s"] + stages["booking_rows_s"], 3
-    )
+    stages["stages_s"] = round(stages["plan_s"] + stages["longest_batch_s"] + stages["assemble_s"], 3)
     return stages
 
 

@@ -46,15 +46,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from cc_perf_dagster.core.cache_counters import CacheCounters
-from cc_perf_dagster.core.cache_keys import (
-    DEFAULT_SECRET_ENV,
-    LEGACY_SECRET_ENV,
-    MIN_KEY_LENGTH,
-    CacheKeyError,
-    checked_key,
-    default_key_file,
-    read_or_create_key,
-)
+from cc_perf_dagster.core.cache_keys import DEFAULT_SECRET_ENV, MIN_KEY_LENGTH, CacheKeyError, checked_key, load_key
 from cc_perf_dagster.core.locking import file_lock
 
 log = logging.getLogger(__name__)
@@ -270,32 +262,9 @@ class PageCache:
 
     def _key_secret(self) -> bytes:
         if self._secret is None:
-            self._secret = self._load_secret()
+            assert self.root is not None
+            self._secret = load_key(self.root, secret_env=self._secret_env, key_file=self.key_file)
         return self._secret
-
-    def _load_secret(self) -> bytes:
-        for name in dict.fromkeys((self._secret_env, LEGACY_SECRET_ENV)):
-            from_env = os.environ.get(name)
-            if from_env is not None:
-                return checked_key(from_env.encode(), f"${name}")
-        assert self.root is not None
-        path = (self.key_file or default_key_file(self.root)).absolute()
-        if path.resolve().is_relative_to(self.root.resolve()):
-            raise CacheKeyError(
-                f"the cache key file must not be inside the cache folder it protects; "
-                f"move it or set ${self._secret_env}",
-                file=path,
-            )
-        try:
-            return checked_key(read_or_create_key(path), f"key file {path}")
-        except CacheKeyError:
-            raise
-        except OSError as exc:
-            raise CacheKeyError(
-                f"cache key file cannot be read or created ({exc.strerror or exc}); set ${self._secret_env} "
-                f"or fix the file",
-                file=path,
-            ) from exc
 
     def _tag(self, key: str, stamp: bytes, payload: bytes) -> bytes:
         return hmac.new(self._key_secret(), key.encode() + stamp + payload, hashlib.sha256).digest()

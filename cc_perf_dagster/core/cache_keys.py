@@ -105,3 +105,31 @@ def read_or_create_key(path: Path) -> bytes:
     if st.st_mode & 0o077:
         log.warning("cache key %s is readable by others; it should be mode 600", path)
     return path.read_bytes()
+
+
+def load_key(root: Path, *, secret_env: str = DEFAULT_SECRET_ENV, key_file: Path | None = None) -> bytes:
+    """The key of the cache folder ``root``: from ``$secret_env`` (or the legacy name), else its key file.
+
+    Raises:
+        CacheKeyError: The key is too short, or its file is inside ``root``, not a regular file,
+            or cannot be read or created.
+    """
+    for name in dict.fromkeys((secret_env, LEGACY_SECRET_ENV)):
+        from_env = os.environ.get(name)
+        if from_env is not None:
+            return checked_key(from_env.encode(), f"${name}")
+    path = (key_file or default_key_file(root)).absolute()
+    if path.resolve().is_relative_to(root.resolve()):
+        raise CacheKeyError(
+            f"the cache key file must not be inside the cache folder it protects; move it or set ${secret_env}",
+            file=path,
+        )
+    try:
+        return checked_key(read_or_create_key(path), f"key file {path}")
+    except CacheKeyError:
+        raise
+    except OSError as exc:
+        raise CacheKeyError(
+            f"cache key file cannot be read or created ({exc.strerror or exc}); set ${secret_env} or fix the file",
+            file=path,
+        ) from exc

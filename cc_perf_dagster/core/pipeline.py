@@ -341,8 +341,12 @@ def invoice_figures(
     run_started: float,
     plan_peak_rss_mb: float,
     single: bool,
+    reparsed: int = 0,
 ) -> dict[str, Any]:
-    """Time, memory and cache figures of one invoice (``mine``: its batch reports, ``page_records``: its pages)."""
+    """Time, memory and cache figures of one invoice (``mine``: its batch reports, ``page_records``: its pages).
+
+    ``reparsed``: the pages the merge step parsed again (missing from the cache).
+    """
     hits = plan.page_count if plan.document_hit else sum(p.hit for p in page_records)
     page_wall = sum(p.wall_s for p in page_records)
     page_cpu = sum(p.cpu_s for p in page_records)
@@ -371,4 +375,5 @@ def invoice_figures(
         "pages_per_s": round(pages / processing, 2) if processing > 0 else 0.0,
         "consistency_score": invoice.consistency_score,
         "totals_reconcile": invoice.totals_reconcile,
+        "pages_reparsed_in_merge": reparsed,
     }
