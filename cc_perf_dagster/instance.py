@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cc_perf_dagster.core.errors import CcPerfError
-from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.files import atomic_write_text
 from cc_perf_dagster.core.locking import file_lock
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import Any
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 from pydantic import Field
 
-from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.files import atomic_write_text, atomic_write_texts
 from cc_perf_dagster.resources import default_storage_root
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]]")
@@ -61,8 +61,8 @@ class JsonFileIOManager(ConfigurableIOManager):
                 raise ValueError(
                     f"{context.asset_key.to_user_string()}: values for partitions not in this run: {unknown}"
                 )
-            for key, value in obj.items():
-                _write(folder / f"{key}{_suffix(value)}", value)
+            # one flush to disk for the whole range (files.atomic_write_texts)
+            atomic_write_texts({folder / f"{key}{_suffix(value)}": _text(value) for key, value in obj.items()})
             return
         path = folder.with_suffix(_suffix(obj))
         _write(path, obj)
@@ -102,10 +102,13 @@ def _existing(stem: Path) -> Path | None:
     return None
 
 
-def _write(path: Path, value: Any) -> None:
+def _text(value: Any) -> str:
     # Compact JSON: indenting would switch json to its pure-Python encoder (several times slower).
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
-    atomic_write_text(path, text)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _write(path: Path, value: Any) -> None:
+    atomic_write_text(path, _text(value))
 
 
 def _read(path: Path) -> Any:

@@ -81,9 +81,13 @@ def note_invoice_numbers(
     All of the run's numbers are recorded before any is compared, so two partitions of one
     number in the same run see each other.
     """
-    for key, stored in outputs.items():
-        if stored.get("invoice_number"):
-            registry.record_invoice_number(key, stored["invoice_number"], invoices[key].sha256)
+    registry.record_invoice_numbers(
+        {
+            key: (stored["invoice_number"], invoices[key].sha256)
+            for key, stored in outputs.items()
+            if stored.get("invoice_number")
+        }
+    )
     for key, stored in outputs.items():
         note = registered_note(registry, key, stored.get("invoice_number"))
         metrics[key]["same_invoice_number"] = note

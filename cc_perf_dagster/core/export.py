@@ -15,11 +15,8 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from cc_perf_dagster.core.models import Invoice, LineItem, Totals
@@ -207,20 +204,3 @@ def booking_csv(invoices: Iterable[Invoice]) -> str:
     for invoice in invoices:
         writer.writerows(booking_rows(invoice))
     return buffer.getvalue()
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write text to ``path`` atomically (temporary file in the same folder, then rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return target

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.files import atomic_write_text
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 

@@ -32,12 +32,12 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cc_perf_dagster.core.errors import CcPerfError
-from cc_perf_dagster.core.export import atomic_write_text
+from cc_perf_dagster.core.files import atomic_write_text, atomic_write_texts
 from cc_perf_dagster.core.locking import file_lock
 from cc_perf_dagster.core.pdf import file_sha256
 
@@ -238,8 +238,19 @@ class FileRegistry:
 
     def record_invoice_number(self, key: str, invoice_number: str, sha256: str) -> None:
         """Note that partition ``key``'s bytes (``sha256``) were read as invoice ``invoice_number``."""
-        record = {"key": key, "invoice_number": invoice_number, "sha256": sha256}
-        atomic_write_text(self._number_folder(invoice_number) / f"{key}.json", json.dumps(record) + "\n")
+        self.record_invoice_numbers({key: (invoice_number, sha256)})
+
+    def record_invoice_numbers(self, read: Mapping[str, tuple[str, str]]) -> None:
+        """:meth:`record_invoice_number` for each ``{key: (invoice_number, sha256)}``, flushed to disk once."""
+        atomic_write_texts(
+            {
+                self._number_folder(number) / f"{key}.json": json.dumps(
+                    {"key": key, "invoice_number": number, "sha256": sha256}
+                )
+                + "\n"
+                for key, (number, sha256) in read.items()
+            }
+        )
 
     def with_invoice_number(self, invoice_number: str) -> list[RegisteredFile]:
         """The registered partitions whose current bytes were read as ``invoice_number``, by key."""

@@ -1,19 +1,16 @@
-"""Export: booking-row CSV against the ground truth, lossless records, atomic writes."""
+"""Export: booking-row CSV against the ground truth, lossless records."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from decimal import Decimal
 
 import pytest
 
-from cc_perf_dagster.core import export
 from cc_perf_dagster.core.export import (
     BOOKING_HEADER,
-    atomic_write_text,
     booking_csv,
     invoice_from_record,
     invoice_to_dict,
@@ -105,25 +102,3 @@ class TestRecords:
         assert (money(Decimal("1.5")), money(Decimal("38.4")), money(Decimal("0")), money(None)) == (
             "1.50", "38.40", "0.00", None,
         )  # fmt: skip
-
-
-class TestAtomicWrite:
-    def test_writes_and_replaces_creating_folders(self, tmp_path):
-        target = tmp_path / "a" / "b" / "out.csv"
-        atomic_write_text(target, "one\r\n")
-        atomic_write_text(target, "two\r\n")
-        assert target.read_bytes() == b"two\r\n"  # newlines as given, not translated
-        assert os.listdir(target.parent) == ["out.csv"]
-
-    def test_a_failed_write_leaves_the_old_file_and_no_temporary(self, tmp_path, monkeypatch):
-        target = tmp_path / "out.json"
-        atomic_write_text(target, '{"old": true}\n')
-
-        def disk_full(fd):
-            raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(export.os, "fsync", disk_full)
-        with pytest.raises(OSError, match="No space left"):
-            atomic_write_text(target, '{"new": tr')
-        assert target.read_text() == '{"old": true}\n'
-        assert os.listdir(tmp_path) == ["out.json"]

@@ -119,3 +119,14 @@ class TestInvoiceNumbers:
         assert [e.key for e in registry.with_invoice_number("CS/1")] == ["a"]
         registry.retire("a")
         assert registry.with_invoice_number("CS/1") == []
+
+    def test_a_range_records_its_numbers_together_as_one_by_one(self, tmp_path):
+        registry = FileRegistry(tmp_path / "registry")
+        read = {}
+        for index in range(12):
+            (tmp_path / f"{index}.pdf").write_bytes(b"%PDF-1.4 " + bytes([65 + index]))
+            read[str(index)] = (f"CS{index % 3}", registry.register(tmp_path / f"{index}.pdf").sha256)
+        registry.record_invoice_numbers(read)
+        for number in ("CS0", "CS1", "CS2"):
+            found = [e.key for e in registry.with_invoice_number(number)]
+            assert found == sorted(k for k, (n, _) in read.items() if n == number)
