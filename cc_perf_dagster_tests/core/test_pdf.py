@@ -251,3 +251,39 @@ class TestPdfiumCharacters:
                         generated.add(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, index)))
             pdf.close()
         assert generated and all(char.isspace() for char in generated), generated
+
+    # The pdfium engine reads a page's characters in one FPDFText_GetText call: the same
+    # characters, index for index, as one FPDFText_GetUnicode call each.
+    def test_the_page_text_is_every_character_in_order(self):
+        import ctypes
+
+        import pypdfium2 as pdfium
+
+        from cc_perf_dagster.core.pdfium import _api, page_text
+        from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, TEST_INVOICES
+
+        api, pages = _api(pdfium.raw), 0
+        for path in [*TEST_INVOICES.glob("*.pdf"), *PRODUCER_INVOICES.glob("*/*.pdf")]:
+            pdf = pdfium.PdfDocument(path)
+            for page in pdf:
+                textpage = page.get_textpage()
+                count = textpage.count_chars()
+                one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+                handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+                assert page_text(api, handle, count) == one_by_one, (path.name, page)
+                pages += 1
+            pdf.close()
+        assert pages > 50
+
+    def test_a_page_text_that_does_not_match_the_characters_is_read_one_by_one(self):
+        from cc_perf_dagster.core.pdfium import page_text
+
+        class Api:  # PDFium left characters out of its text buffer (control characters do that)
+            def get_text(self, handle, start, count, buffer):
+                buffer[:6] = "ab\0".encode("utf-16-le")
+                return 3  # two characters and the terminator, for four indices
+
+            def get_unicode(self, handle, index):
+                return [ord("a"), 0x93, ord("b"), 0x110000][index]
+
+        assert page_text(Api(), None, 4) == "a\x93b\x00"  # outside Unicode: no text
