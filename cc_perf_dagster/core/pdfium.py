@@ -181,6 +181,8 @@ class _Api:
         self.get_text_object = plain(raw.FPDFText_GetTextObject, ctypes.c_void_p)
         self.get_char_origin = plain(raw.FPDFText_GetCharOrigin, ctypes.c_int)
         self.get_loose_char_box = plain(raw.FPDFText_GetLooseCharBox, ctypes.c_int)
+        self.get_font_size = plain(raw.FPDFText_GetFontSize, ctypes.c_double)
+        self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
 
 
 @functools.cache
@@ -223,6 +225,7 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     x, y, box = ctypes.c_double(), ctypes.c_double(), raw.FS_RECTF()
     x_at, y_at, box_at = ctypes.byref(x), ctypes.byref(y), ctypes.byref(box)
     matrix = raw.FS_MATRIX()
+    matrix_at = ctypes.byref(matrix)
     geometry: dict[int | None, _Shape] = {}
     shapes: dict[_Shape, _Shape] = {}  # equal shapes as one object: "is" tells them equal
     words: list[RawRun] = []
@@ -267,7 +270,7 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
         else:
             shape = geometry.get(obj)
             if shape is None:
-                shape = _shape(raw, textpage, index, matrix)
+                shape = _shape(api, handle, index, matrix, matrix_at)
                 shape = geometry[obj] = shapes.setdefault(shape, shape)
             joined = False
         if not joined:
@@ -308,13 +311,13 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     return words
 
 
-def _shape(raw: Any, textpage: Any, index: int, matrix: Any) -> _Shape:
+def _shape(api: _Api, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
     """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs.
 
     Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
     """
-    size = raw.FPDFText_GetFontSize(textpage, index)
-    if raw.FPDFText_GetMatrix(textpage, index, matrix):
+    size = api.get_font_size(handle, index)
+    if api.get_matrix(handle, index, matrix_at):
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
     else:
         a, b, c, d = 1.0, 0.0, 0.0, 1.0
