@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+from cc_perf_dagster.core.ascii85 import ascii85_decode
 from cc_perf_dagster.core.content_stream import (
     FontInfo,
     PageInterpreter,
@@ -343,7 +344,7 @@ def _check_flate_streams(contents: Any, file: str, page: int) -> None:
     that add stray bytes after the data): a changed byte inside the data then reads as other
     text without any warning. Stray bytes *after* a complete stream are still accepted.
     """
-    from pypdf.filters import ASCII85Decode, ASCIIHexDecode
+    from pypdf.filters import ASCIIHexDecode
     from pypdf.generic import ArrayObject
 
     if contents is None:
@@ -359,7 +360,7 @@ def _check_flate_streams(contents: Any, file: str, page: int) -> None:
         for name in filters[: filters.index("/FlateDecode")]:
             if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
                 return  # an unusual chain: leave it to pypdf
-            data = (ASCII85Decode if name == "/ASCII85Decode" else ASCIIHexDecode).decode(data)
+            data = ascii85_decode(data) if name == "/ASCII85Decode" else ASCIIHexDecode.decode(data)
         inflater = zlib.decompressobj()
         try:
             while data and not inflater.eof:
