@@ -166,12 +166,14 @@ class _Api:
     prototypes declare only the result: the handle goes in as one ``c_void_p``, indices as
     plain ``int`` (ctypes passes them as C ``int``), out-parameters as ``byref`` made once per
     page. They are made from the same functions of ``pypdfium2.raw`` (public bindings), so the
-    library and its version stay pypdfium2's.
+    library and its version stay pypdfium2's. They keep the GIL (``PYFUNCTYPE``): each call is a
+    lookup in the loaded text page, shorter than releasing and taking back the GIL, and PDFium is
+    held by one lock anyway.
     """
 
     def __init__(self, raw: Any):
         def plain(function: Any, restype: Any) -> Any:
-            call = ctypes.CFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
+            call = ctypes.PYFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
             call.argtypes = None  # arguments as given: c_void_p, int, byref
             return call
 
