@@ -197,12 +197,15 @@ def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
 
     ``FPDFText_GetText`` copies PDFium's page text buffer, which holds every character of the
     page except the control characters it drops; when it holds exactly ``count`` characters
-    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``. Otherwise the
-    characters are asked for one by one (a code outside Unicode reads as ``"\x00"``: no text).
+    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``. Otherwise (also when
+    two characters are the halves of a surrogate pair, which decode as one) the characters are
+    asked for one by one (a code outside Unicode reads as ``"\x00"``: no text).
     """
     if count <= 0:
         return ""
-    buffer = ctypes.create_string_buffer(2 * (count + 1))  # UTF-16LE, terminator included
+    # UTF-16LE: PDFium copies its text without knowing the buffer's size, up to two units per
+    # character (a surrogate pair) and the terminator.
+    buffer = ctypes.create_string_buffer(4 * count + 2)
     written = api.get_text(handle, 0, count, buffer)
     if written > 0:
         text = buffer.raw[: 2 * (written - 1)].decode("utf-16-le", "surrogatepass")
