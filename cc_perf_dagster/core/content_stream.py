@@ -258,21 +258,21 @@ def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float])
     dx, dy = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
     mirror = -1.0 if flips > 0 else 1.0  # text drawn mirrored (y flipped, x not): read it upright
 
-    def rotate(x: float, y: float) -> tuple[float, float]:
-        # Rotate by -turn·90°: the reading direction becomes +x.
-        return x * dx + y * dy, (-x * dy + y * dx) * mirror
-
-    corners = [rotate(x, y) for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
-    left = min(p[0] for p in corners)
-    bottom = min(p[1] for p in corners)
-    out: list[TextRun] = []
-    for text, x0, y0, x1, y1, ux, uy, _up, height in raw:
-        if ux * dx + uy * dy < SAME_DIRECTION:
-            continue
-        sx, sy = rotate(x0, y0)
-        ex, _ = rotate(x1, y1)
-        out.append(TextRun(text, sx - left, ex - left, sy - bottom, height or 1.0))
-    return out
+    # Rotate by -turn·90° (x, y -> x·dx + y·dy, (y·dx - x·dy)·mirror): reading direction is +x.
+    xs = [x * dx + y * dy for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
+    ys = [(-x * dy + y * dx) * mirror for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
+    left, bottom = min(xs), min(ys)
+    return [
+        TextRun(
+            text,
+            x0 * dx + y0 * dy - left,
+            x1 * dx + y1 * dy - left,
+            (-x0 * dy + y0 * dx) * mirror - bottom,
+            height or 1.0,
+        )
+        for text, x0, y0, x1, y1, ux, uy, _up, height in raw
+        if not ux * dx + uy * dy < SAME_DIRECTION  # (a NaN direction is kept, as it always was)
+    ]
 
 
 def _quadrant(ux: float, uy: float) -> int:

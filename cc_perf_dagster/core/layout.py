@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from operator import attrgetter
 
 from cc_perf_dagster.core.models import Row, TextRun, Word
 
@@ -23,6 +24,7 @@ TOUCH_GAP = 0.08
 OVERLAP_LIMIT = -0.3
 
 _WORD = re.compile(r"\S+")
+_X0 = attrgetter("x0")
 
 
 def build_rows(runs: Iterable[TextRun]) -> list[Row]:
@@ -55,33 +57,38 @@ def build_rows(runs: Iterable[TextRun]) -> list[Row]:
 
 
 def _make_row(runs: list[TextRun], y: float, size: float) -> Row:
-    runs.sort(key=lambda r: r.x0)
+    runs.sort(key=_X0)
     words: list[Word] = []
     prev: TextRun | None = None
     for run in runs:
-        if not run.text or run.text.isspace():
-            continue
-        if prev is not None and run.text == prev.text and abs(run.x0 - prev.x0) < 0.5:
-            continue  # the same text drawn twice (fake bold, shadow)
         text = run.text
+        if not text or text.isspace():
+            continue
+        x0 = run.x0
+        if prev is not None and text == prev.text and abs(x0 - prev.x0) < 0.5:
+            continue  # the same text drawn twice (fake bold, shadow)
         span = len(text)
-        per_char = (run.x1 - run.x0) / span if span else 0.0
+        per_char = (run.x1 - x0) / span
         glue = (
             prev is not None
             and words
             and not prev.text[-1].isspace()
             and not text[0].isspace()
-            and OVERLAP_LIMIT * run.size < run.x0 - prev.x1 < TOUCH_GAP * run.size
+            and OVERLAP_LIMIT * run.size < x0 - prev.x1 < TOUCH_GAP * run.size
         )
-        for match in _WORD.finditer(text):
+        prev = run
+        parts = text.split()
+        if len(parts) == 1 and len(parts[0]) == span:  # one word, as engines draw them
+            pieces: Iterable[tuple[str, int, int]] = ((text, 0, span),)
+        else:
+            pieces = ((match.group(), match.start(), match.end()) for match in _WORD.finditer(text))
+        for piece, start, end in pieces:
             # Hundredths of a point are far below any layout decision and keep results compact.
-            x0 = round(run.x0 + match.start() * per_char, 2)
-            x1 = round(run.x0 + match.end() * per_char, 2)
+            x1 = round(x0 + end * per_char, 2)
             if glue:
                 last = words[-1]
-                words[-1] = Word(last.text + match.group(), last.x0, x1)
+                words[-1] = Word(last.text + piece, last.x0, x1)
                 glue = False
             else:
-                words.append(Word(match.group(), x0, x1))
-        prev = run
+                words.append(Word(piece, round(x0 + start * per_char, 2), x1))
     return Row(y=y, size=size, words=tuple(words))

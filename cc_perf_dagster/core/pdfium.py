@@ -32,9 +32,10 @@ Content hash, page count, encryption and the text-operator limit are pypdf's, fr
 file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
-PDFium is not thread-safe: every call into it holds one process-wide lock. The calls made per
-character go through lean ``ctypes`` prototypes of the same ``pypdfium2.raw`` functions (handles as
-plain addresses), four per drawn glyph: its code, origin, text object and loose box.
+PDFium is not thread-safe: every call into it holds one process-wide lock. A page's characters
+come in one ``FPDFText_GetText`` call (:func:`page_text`); the calls made per character go through
+plain ``ctypes`` prototypes of the same ``pypdfium2.raw`` functions (no argument conversion),
+three per drawn glyph: its origin, text object and loose box.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ _LOCK = threading.RLock()
 BASELINE_SHIFT = 0.05
 # PDFium reports a hyphen it judged to end a line (word broken over two lines) as U+0002.
 _HYPHEN_MARK = "\x02"
+# A text object's geometry: direction (ux, uy), "up" sign, height, then for a word of that
+# height the glue range (low, high) and the baseline shift allowed.
+_Shape = tuple[float, float, float, float, float, float, float]
 
 
 def _modules() -> tuple[Any, Any]:
@@ -157,29 +161,58 @@ class _PdfiumDocument:
 class _Api:
     """The PDFium calls made once per character, as plain C calls on raw addresses.
 
-    pypdfium2's bindings wrap every handle in a typed ctypes pointer; building that pointer for
-    each character's text object and casting it back to compare costs more than the call
-    itself. These prototypes take and return addresses (``c_void_p``) and are made from the
-    same functions of ``pypdfium2.raw`` (public bindings), so the library and its
-    version stay pypdfium2's.
+    pypdfium2's bindings wrap every handle in a typed ctypes pointer and convert each argument
+    through its declared type; per character that costs more than the call itself. These
+    prototypes declare only the result: the handle goes in as one ``c_void_p``, indices as
+    plain ``int`` (ctypes passes them as C ``int``), out-parameters as ``byref`` made once per
+    page. They are made from the same functions of ``pypdfium2.raw`` (public bindings), so the
+    library and its version stay pypdfium2's. They keep the GIL (``PYFUNCTYPE``): each call is a
+    lookup in the loaded text page, shorter than releasing and taking back the GIL, and PDFium is
+    held by one lock anyway.
     """
 
     def __init__(self, raw: Any):
-        void, cint = ctypes.c_void_p, ctypes.c_int
+        def plain(function: Any, restype: Any) -> Any:
+            call = ctypes.PYFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
+            call.argtypes = None  # arguments as given: c_void_p, int, byref
+            return call
 
-        def lean(function: Any, restype: Any, *argtypes: Any) -> Any:
-            return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, void).value)
-
-        self.get_unicode = lean(raw.FPDFText_GetUnicode, ctypes.c_uint, void, cint)
-        self.is_generated = lean(raw.FPDFText_IsGenerated, cint, void, cint)
-        self.get_text_object = lean(raw.FPDFText_GetTextObject, void, void, cint)
-        self.get_char_origin = lean(raw.FPDFText_GetCharOrigin, cint, void, cint, void, void)
-        self.get_loose_char_box = lean(raw.FPDFText_GetLooseCharBox, cint, void, cint, void)
+        self.get_unicode = plain(raw.FPDFText_GetUnicode, ctypes.c_uint)
+        self.get_text = plain(raw.FPDFText_GetText, ctypes.c_int)
+        self.is_generated = plain(raw.FPDFText_IsGenerated, ctypes.c_int)
+        self.get_text_object = plain(raw.FPDFText_GetTextObject, ctypes.c_void_p)
+        self.get_char_origin = plain(raw.FPDFText_GetCharOrigin, ctypes.c_int)
+        self.get_loose_char_box = plain(raw.FPDFText_GetLooseCharBox, ctypes.c_int)
+        self.get_font_size = plain(raw.FPDFText_GetFontSize, ctypes.c_double)
+        self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
 
 
 @functools.cache
 def _api(raw: Any) -> _Api:
     return _Api(raw)
+
+
+def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
+    r"""The page's characters, one per index: one ``FPDFText_GetText`` call, else one call each.
+
+    ``FPDFText_GetText`` copies PDFium's page text buffer, which holds every character of the
+    page except the control characters it drops; when it holds exactly ``count`` characters
+    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``. Otherwise (also when
+    two characters are the halves of a surrogate pair, which decode as one) the characters are
+    asked for one by one (a code outside Unicode reads as ``"\x00"``: no text).
+    """
+    if count <= 0:
+        return ""
+    # UTF-16LE: PDFium copies its text without knowing the buffer's size, up to two units per
+    # character (a surrogate pair) and the terminator.
+    buffer = ctypes.create_string_buffer(4 * count + 2)
+    written = api.get_text(handle, 0, count, buffer)
+    if written > 0:
+        text = buffer.raw[: 2 * (written - 1)].decode("utf-16-le", "surrogatepass")
+        if len(text) == count:
+            return text
+    codes = (api.get_unicode(handle, index) for index in range(count))
+    return "".join(chr(code) if code < 0x110000 else "\x00" for code in codes)
 
 
 def page_words(textpage: Any, raw: Any) -> list[RawRun]:
@@ -190,42 +223,43 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
         raw: ``pypdfium2.raw``.
     """
     api = _api(raw)
-    get_unicode, is_generated = api.get_unicode, api.is_generated
-    get_text_object, get_char_origin, get_loose_char_box = (
-        api.get_text_object,
-        api.get_char_origin,
-        api.get_loose_char_box,
-    )
-    handle = ctypes.cast(textpage, ctypes.c_void_p).value
-    count = raw.FPDFText_CountChars(textpage)
+    is_generated, get_text_object = api.is_generated, api.get_text_object
+    get_char_origin, get_loose_char_box = api.get_char_origin, api.get_loose_char_box
+    handle = ctypes.c_void_p(ctypes.cast(textpage, ctypes.c_void_p).value)
+    chars = page_text(api, handle, raw.FPDFText_CountChars(textpage))
     x, y, box = ctypes.c_double(), ctypes.c_double(), raw.FS_RECTF()
-    x_at, y_at, box_at = ctypes.addressof(x), ctypes.addressof(y), ctypes.addressof(box)
+    x_at, y_at, box_at = ctypes.byref(x), ctypes.byref(y), ctypes.byref(box)
     matrix = raw.FS_MATRIX()
-    geometry: dict[int | None, tuple[float, float, float, float]] = {}
+    matrix_at = ctypes.byref(matrix)
+    geometry: dict[int | None, _Shape] = {}
+    shapes: dict[_Shape, _Shape] = {}  # equal shapes as one object: "is" tells them equal
     words: list[RawRun] = []
     word: list[str] = []
     sx = sy = ex = ey = lx = ly = 0.0
-    ux, uy, up, height = 1.0, 0.0, 1.0, 0.0
+    ux, uy, up, height, low, high, shift = _UPRIGHT
+    start = owner_shape = _UPRIGHT
     owner: int | None = None
 
-    for index in range(count):
-        code = get_unicode(handle, index)
-        text = chr(code) if code < 0x110000 else ""
-        if code >= 0xA0:
-            text = normalize_glyph_text(text)
-        elif text == _HYPHEN_MARK:
-            text = "-"
-        if not text or text == "\x00" or text.isspace():
-            # A drawn space of the same string: its origin is where the last glyph's advance
-            # (character spacing included) ended. PDFium's own (generated) characters are
-            # always spaces and line breaks, so only these are asked whether they are.
-            if word and not is_generated(handle, index) and get_text_object(handle, index) == owner:
-                if get_char_origin(handle, index, x_at, y_at):
-                    ex, ey = x.value, y.value
-            if word:
-                words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-                word = []
-            continue
+    for index, text in enumerate(chars):
+        if not ("!" <= text <= "~"):  # anything but printable ASCII: mapped, maybe no glyph
+            if text >= "\xa0":
+                text = normalize_glyph_text(text)
+            elif text == _HYPHEN_MARK:
+                text = "-"
+            if not text or text == "\x00" or text.isspace():
+                # A drawn space of the same string: its origin is where the last glyph's advance
+                # (character spacing included) ended. PDFium's own (generated) characters are
+                # always spaces and line breaks, so only these are asked whether they are.
+                if word:
+                    if (
+                        not is_generated(handle, index)
+                        and get_text_object(handle, index) == owner
+                        and get_char_origin(handle, index, x_at, y_at)
+                    ):
+                        ex, ey = x.value, y.value
+                    words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                    word = []
+                continue
         if not get_char_origin(handle, index, x_at, y_at):
             if word:
                 words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
@@ -233,30 +267,40 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
             continue
         ox, oy = x.value, y.value
         obj = get_text_object(handle, index)
-        shape = geometry.get(obj)
-        if shape is None:
-            shape = geometry[obj] = _shape(raw, textpage, index, matrix)
-        cux, cuy, cup, cheight = shape
-        if not (word and obj == owner and abs(ox - lx) < 1e-3 and abs(oy - ly) < 1e-3):
-            # (Otherwise a ligature PDFium unfolded, "ﬀ" -> "f", "f": every part at the
-            # glyph's origin, the advance shared out between their boxes; same word.)
+        if word and obj == owner:
+            shape = owner_shape
+            # A ligature PDFium unfolded ("ﬀ" -> "f", "f"): every part at the glyph's origin,
+            # the advance shared out between their boxes; same word, nothing to check.
+            joined = -1e-3 < ox - lx < 1e-3 and -1e-3 < oy - ly < 1e-3
+        else:
+            shape = geometry.get(obj)
+            if shape is None:
+                shape = _shape(api, handle, index, matrix, matrix_at)
+                shape = geometry[obj] = shapes.setdefault(shape, shape)
+            joined = False
+        if not joined:
             lx, ly = ox, oy
             if word:
                 dx, dy = ox - ex, oy - ey
                 gap = dx * ux + dy * uy
-                if not (
-                    OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight
-                    and abs(cux - ux) < 1e-6
-                    and abs(cuy - uy) < 1e-6
-                    and (cup > 0) == (up > 0)
-                    and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
-                ):
+                if shape is start:  # same direction, "up" and height as the word's first glyph
+                    touches = low < gap < high and -shift <= dy * ux - dx * uy <= shift
+                else:
+                    cux, cuy, cup, cheight = shape[:4]
+                    touches = (
+                        OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight
+                        and abs(cux - ux) < 1e-6
+                        and abs(cuy - uy) < 1e-6
+                        and (cup > 0) == (up > 0)
+                        and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
+                    )
+                if not touches:
                     words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
                     word = []
             if not word:
                 sx, sy = ox, oy
-                ux, uy, up, height = cux, cuy, cup, cheight
-            owner = obj
+                ux, uy, up, height, low, high, shift = start = shape
+            owner, owner_shape = obj, shape
         word.append(text)
         # The word ends where this glyph's advance ends: its loose box's extent from the
         # origin along the text direction.
@@ -272,12 +316,22 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     return words
 
 
-def _shape(raw: Any, textpage: Any, index: int, matrix: Any) -> tuple[float, float, float, float]:
-    """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs."""
-    size = raw.FPDFText_GetFontSize(textpage, index)
-    if raw.FPDFText_GetMatrix(textpage, index, matrix):
+def _shape(api: _Api, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
+    """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs.
+
+    Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
+    """
+    size = api.get_font_size(handle, index)
+    if api.get_matrix(handle, index, matrix_at):
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
     else:
         a, b, c, d = 1.0, 0.0, 0.0, 1.0
     length = math.hypot(a, b) or 1.0
-    return (a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
+    return _with_ranges(a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
+
+
+def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:
+    return (ux, uy, up, height, OVERLAP_LIMIT * height, TOUCH_GAP * height, BASELINE_SHIFT * height)
+
+
+_UPRIGHT = _with_ranges(1.0, 0.0, 1.0, 0.0)

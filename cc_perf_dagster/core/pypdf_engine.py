@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -34,6 +33,7 @@ from cc_perf_dagster.core.errors import (
 )
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
+from cc_perf_dagster.core.stream_check import check_flate_streams
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class PypdfDocument:
         try:
             digest.update(repr([float(v) for v in page.mediabox]).encode())
             digest.update(repr(page.get("/Rotate", 0)).encode())
-            _check_flate_streams(page.get("/Contents"), self._file, index + 1)
+            check_flate_streams(page.get("/Contents"), self._file, index + 1)
             contents = page.get_contents()
             if contents is not None:
                 digest.update(contents.get_data())
@@ -334,43 +334,6 @@ def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
         _PYPDF.removeHandler(watch)
     if watch.messages:
         raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)
-
-
-def _check_flate_streams(contents: Any, file: str, page: int) -> None:
-    """Raise :class:`DamagedPdfError` for a Flate content stream whose data fails zlib's own checksum.
-
-    pypdf forgives a bad checksum (it retries without the stream's last bytes, for producers
-    that add stray bytes after the data): a changed byte inside the data then reads as other
-    text without any warning. Stray bytes *after* a complete stream are still accepted.
-    """
-    from pypdf.filters import ASCII85Decode, ASCIIHexDecode
-    from pypdf.generic import ArrayObject
-
-    if contents is None:
-        return
-    contents = contents.get_object()
-    for stream in list(contents) if isinstance(contents, ArrayObject) else [contents]:
-        stream = stream.get_object()
-        filters = stream.get("/Filter")
-        filters = [filters] if isinstance(filters, str) else list(filters or ())
-        if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
-            continue
-        data = stream._data
-        for name in filters[: filters.index("/FlateDecode")]:
-            if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
-                return  # an unusual chain: leave it to pypdf
-            data = (ASCII85Decode if name == "/ASCII85Decode" else ASCIIHexDecode).decode(data)
-        inflater = zlib.decompressobj()
-        try:
-            while data and not inflater.eof:
-                inflater.decompress(data, 1 << 20)
-                data = inflater.unconsumed_tail
-        except zlib.error as exc:
-            raise DamagedPdfError(
-                f"damaged content stream, it cannot be decoded ({exc})", file=file, page=page
-            ) from exc
-        if not inflater.eof:
-            raise DamagedPdfError("damaged content stream, its compressed data ends early", file=file, page=page)
 
 
 def _canonical(obj: Any, depth: int = 0) -> str:

@@ -251,3 +251,80 @@ class TestPdfiumCharacters:
                         generated.add(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, index)))
             pdf.close()
         assert generated and all(char.isspace() for char in generated), generated
+
+    # The pdfium engine reads a page's characters in one FPDFText_GetText call: the same
+    # characters, index for index, as one FPDFText_GetUnicode call each.
+    def test_the_page_text_is_every_character_in_order(self):
+        import ctypes
+
+        import pypdfium2 as pdfium
+
+        from cc_perf_dagster.core.pdfium import _api, page_text
+        from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, TEST_INVOICES
+
+        api, pages = _api(pdfium.raw), 0
+        for path in [*TEST_INVOICES.glob("*.pdf"), *PRODUCER_INVOICES.glob("*/*.pdf")]:
+            pdf = pdfium.PdfDocument(path)
+            for page in pdf:
+                textpage = page.get_textpage()
+                count = textpage.count_chars()
+                one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+                handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+                assert page_text(api, handle, count) == one_by_one, (path.name, page)
+                pages += 1
+            pdf.close()
+        assert pages > 50
+
+    def test_a_character_outside_the_basic_plane_reads_as_one_by_one(self, tmp_path):
+        import ctypes
+
+        import pypdfium2 as pdfium
+
+        from cc_perf_dagster.core.pdfium import _api, page_text
+
+        # Helvetica with a /ToUnicode that maps "A" to U+1D400 (a surrogate pair in UTF-16).
+        cmap = (
+            b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def "
+            b"1 begincodespacerange <00> <FF> endcodespacerange "
+            b"2 beginbfchar <41> <D835DC00> <42> <0042> endbfchar endcmap end end"
+        )
+        content = b"BT /F1 24 Tf 72 700 Td (ABAB) Tj ET"
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+            b" /Contents 5 0 R >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(cmap), cmap),
+        ]
+        data, offsets = b"%PDF-1.4\n", []
+        for number, body in enumerate(objects, 1):
+            offsets.append(len(data))
+            data += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        xref = b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        data += b"xref\n0 7\n0000000000 65535 f \n%strailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            xref,
+            len(data),
+        )
+        (tmp_path / "plane1.pdf").write_bytes(data)
+        pdf = pdfium.PdfDocument(tmp_path / "plane1.pdf")
+        textpage = pdf[0].get_textpage()
+        count = textpage.count_chars()
+        one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+        handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+        assert "B" in one_by_one and page_text(_api(pdfium.raw), handle, count) == one_by_one
+        pdf.close()
+
+    def test_a_page_text_that_does_not_match_the_characters_is_read_one_by_one(self):
+        from cc_perf_dagster.core.pdfium import page_text
+
+        class Api:  # PDFium left characters out of its text buffer (control characters do that)
+            def get_text(self, handle, start, count, buffer):
+                buffer[:6] = "ab\0".encode("utf-16-le")
+                return 3  # two characters and the terminator, for four indices
+
+            def get_unicode(self, handle, index):
+                return [ord("a"), 0x93, ord("b"), 0x110000][index]
+
+        assert page_text(Api(), None, 4) == "a\x93b\x00"  # outside Unicode: no text
