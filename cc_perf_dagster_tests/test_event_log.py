@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventRecordsFilter
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from cc_perf_dagster import _dagster_compat
 from cc_perf_dagster._dagster_compat import BatchingSqliteEventLogStorage
-from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG, file_observation
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG, file_observation, invoice_partitions
 from cc_perf_dagster.checks import CHECKS
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
@@ -217,6 +218,58 @@ def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tm
     assert plain["invoice.materialized"] == sorted(worlds[False].keys)
 
 
+def test_check_results_go_onto_their_planned_rows_in_one_statement_and_unplanned_ones_as_dagster_writes_them(
+    tmp_path, monkeypatch
+):
+    import logging
+    import time
+
+    from dagster import AssetCheckEvaluation, AssetCheckKey, DagsterEvent, EventLogEntry
+    from dagster._core.events import AssetCheckEvaluationPlanned
+
+    instance = _instance(tmp_path / "home", batching=True)
+    storage = instance.event_log_storage
+    dagsters: list[str] = []
+    original = SqliteEventLogStorage.store_asset_check_event
+
+    def counted(self, event, event_id):
+        dagsters.append(event.dagster_event_type.value)
+        return original(self, event, event_id)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_asset_check_event", counted)
+    keys = ["a", "b", "c"]
+    instance.add_dynamic_partitions("invoices", keys)
+    check = AssetCheckKey(AssetKey("invoice"), "consistency")
+
+    def entry(run_id: str, kind: DagsterEventType, data) -> EventLogEntry:
+        event = DagsterEvent(kind.value, job_name="j", event_specific_data=data)
+        return EventLogEntry(None, logging.INFO, "", run_id, time.time(), dagster_event=event)
+
+    def results(run_id: str) -> list[EventLogEntry]:
+        kind = DagsterEventType.ASSET_CHECK_EVALUATION
+        made = (AssetCheckEvaluation(check.asset_key, check.name, passed=key != "b", partition=key) for key in keys)
+        return [entry(run_id, kind, evaluation) for evaluation in made]
+
+    subset = invoice_partitions.subset_with_partition_keys(keys)
+    planned = entry("planned", DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+                    AssetCheckEvaluationPlanned(asset_key=check.asset_key, check_name=check.name,
+                                                partitions_subset=subset))  # fmt: skip
+    storage.store_event_batch([planned])
+    dagsters.clear()
+    storage.store_event_batch(results("planned"))
+    assert dagsters == []  # one statement, not Dagster's call per result
+    storage.store_event_batch(results("unplanned"))  # no planned rows: Dagster's call inserts each
+    assert dagsters == ["ASSET_CHECK_EVALUATION"] * len(keys)
+    history = storage.get_asset_check_execution_history(check, limit=10)
+    found = sorted((r.run_id, r.partition, r.status.value, r.event.dagster_event.event_type_value) for r in history)
+    assert found == sorted(
+        (run, key, "FAILED" if key == "b" else "SUCCEEDED", "ASSET_CHECK_EVALUATION")
+        for run in ("planned", "unplanned")
+        for key in keys
+    )
+    instance.dispose()
+
+
 def test_a_wiped_instance_starts_again_from_empty_databases(tmp_path):
     world = World(tmp_path, batching=True)
     assert world.range_run()
@@ -324,9 +377,9 @@ def test_the_cluster_event_log_leaves_the_same_state_as_dagster_postgres_and_wri
     sizes: list[int] = []
     original = BatchIndexing._index_events
 
-    def counting(self, conn, events, event_ids):
+    def counting(self, conn, events, *rest):
         sizes.append(len(events))
-        return original(self, conn, events, event_ids)
+        return original(self, conn, events, *rest)
 
     monkeypatch.setattr(BatchIndexing, "_index_events", counting)
     worlds, refused = {}, {}
@@ -390,7 +443,7 @@ def test_the_cluster_event_log_hands_dagster_postgres_what_it_writes_itself_and_
             ours.append(len(events))
             raise Ours
 
-        monkeypatch.setattr(made, "prepare_insert_event_batch", insert)
+        monkeypatch.setattr(made, "_insert_batch", insert)
         return made
 
     checks = [entry(DagsterEventType.ASSET_CHECK_EVALUATION, evaluation) for _ in range(3)]

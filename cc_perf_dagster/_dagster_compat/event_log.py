@@ -1,9 +1,10 @@
 """The shipped instance's event log: Dagster's SQLite event log, writing batches of asset events together.
 
 Dagster internals used, each for the reason given where it is used: ``SqliteEventLogStorage``'s
-``_connect``, ``_db_lock``, ``_initdb``, ``_initialized_dbs``, ``_store_asset_event_tags`` and
-``_store_asset_event``, and ``store_asset_check_event`` opening the index through
-``index_connection``. On a Dagster release not in
+``_connect``, ``_db_lock``, ``_initdb``, ``_initialized_dbs``, ``_event_to_row``,
+``_store_asset_event_tags`` and ``_store_asset_event``, ``store_asset_check_event`` opening the
+index through ``index_connection``, and the tables ``SqlEventLogStorageTable`` and
+``AssetCheckExecutionsTable``. On a Dagster release not in
 :data:`~cc_perf_dagster._dagster_compat.versions.CHECKED_RELEASES` every method falls back to
 Dagster's own.
 """
@@ -19,10 +20,12 @@ from typing import Any
 
 from dagster import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import bindparam, create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -101,7 +104,10 @@ class BatchIndexing:
                 with self.index_transaction() as conn:  # type: ignore[attr-defined]
                     write(conn, [event], [item])
 
-    def _index_events(self, conn: Any, events: Sequence[EventLogEntry], event_ids: Sequence[int]) -> None:
+    def _index_events(
+        self, conn: Any, events: Sequence[EventLogEntry], event_ids: Sequence[int], rows: Sequence[dict] | None = None
+    ) -> None:
+        """``rows``: the events' rows as stored (``_event_to_row``), so their serialized form is reused."""
         if any(event_id is None for event_id in event_ids):
             raise RuntimeError("the event log returned no id for a stored event")
         assets = [(e, i) for e, i in zip(events, event_ids, strict=True) if e.dagster_event_type in _ASSET_EVENTS]
@@ -110,11 +116,13 @@ class BatchIndexing:
         last = {(e.dagster_event.asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
         for index in sorted(last.values()):
             self._store_asset_event(conn, *assets[index])  # type: ignore[attr-defined]
+        checks = [n for n, e in enumerate(events) if e.dagster_event_type in _CHECK_EVENTS]
+        updated = _update_check_results(conn, events, event_ids, rows, checks)
         self._batch.conn = conn
         try:
-            for event, event_id in zip(events, event_ids, strict=True):
-                if event.dagster_event_type in _CHECK_EVENTS:
-                    self.store_asset_check_event(event, event_id)  # type: ignore[attr-defined]
+            for n in checks:
+                if n not in updated:
+                    self.store_asset_check_event(events[n], event_ids[n])  # type: ignore[attr-defined]
         finally:
             self._batch.conn = None
 
@@ -219,19 +227,83 @@ class BatchingSqliteEventLogStorage(BatchIndexing, SqliteEventLogStorage):
         if len(events) == 1:
             self.store_event(events[0])
             return
-        statements = [self.prepare_insert_event(event) for event in events]
+        # prepare_insert_event's statements, with the rows kept: the index reuses their serialized events
+        rows = [self._event_to_row(event) for event in events]
         with self.run_connection(events[0].run_id) as conn:  # one transaction
-            for statement in statements:
-                conn.execute(statement)
-        self._index_together(events, statements, self._index)
+            for row in rows:
+                conn.execute(SqlEventLogStorageTable.insert().values(**row))
+        self._index_together(events, rows, self._index)
 
-    def _index(self, conn: Any, events: Sequence[EventLogEntry], statements: Sequence[Any]) -> None:
+    def _index(self, conn: Any, events: Sequence[EventLogEntry], rows: Sequence[dict]) -> None:
         """Mirror the events into the cross-run index, as ``SqliteEventLogStorage.store_event`` does."""
         event_ids = []
-        for statement in statements:
-            with db_result(conn, statement) as result:
+        for row in rows:
+            with db_result(conn, SqlEventLogStorageTable.insert().values(**row)) as result:
                 event_ids.append(result.inserted_primary_key[0])
-        self._index_events(conn, events, event_ids)
+        self._index_events(conn, events, event_ids, rows)
+
+
+def _update_check_results(
+    conn: Any, events: Sequence[EventLogEntry], event_ids: Sequence[int], rows: Sequence[dict] | None, checks: list[int]
+) -> set[int]:
+    """Record a run's partitioned check results on their planned rows in one statement; the indexes done.
+
+    What Dagster's ``store_asset_check_event`` does for each result of a run (an ``UPDATE`` of
+    the row its planned event left: status, the event, its time and id, the materialization it
+    targets), here as one executemany with the serialized events already stored (Dagster
+    serializes each event again, and compiles and runs the statement once per result). Unless
+    every result matched exactly one planned row, nothing is kept from it and Dagster's own call
+    does every one (it inserts rows that were not planned and refuses duplicates), as it does
+    where the database driver cannot count the rows of an executemany.
+    """
+    wanted = [
+        n
+        for n in checks
+        if events[n].dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and events[n].run_id
+        and events[n].get_dagster_event().event_specific_data.partition is not None
+    ]
+    if rows is None or len(wanted) < 2 or not conn.dialect.supports_sane_multi_rowcount:
+        return set()
+    table = AssetCheckExecutionsTable
+    statement = (
+        table.update()
+        .where(
+            table.c.asset_key == bindparam("b_asset_key"),
+            table.c.check_name == bindparam("b_check_name"),
+            table.c.run_id == bindparam("b_run_id"),
+            table.c.partition == bindparam("b_partition"),
+        )
+        .values(
+            execution_status=bindparam("b_status"),
+            evaluation_event=bindparam("b_event"),
+            evaluation_event_timestamp=bindparam("b_timestamp"),
+            evaluation_event_storage_id=bindparam("b_event_id"),
+            materialization_event_storage_id=bindparam("b_target_id"),
+        )
+    )
+    parameters = []
+    for n in wanted:
+        evaluation = events[n].get_dagster_event().event_specific_data
+        target = evaluation.target_materialization_data
+        status = (
+            AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed else AssetCheckExecutionRecordStatus.FAILED
+        )
+        parameters.append(
+            {
+                "b_asset_key": evaluation.asset_key.to_string(),
+                "b_check_name": evaluation.check_name,
+                "b_run_id": events[n].run_id,
+                "b_partition": evaluation.partition,
+                "b_status": status.value,
+                "b_event": rows[n]["event"],
+                "b_timestamp": rows[n]["timestamp"],
+                "b_event_id": event_ids[n],
+                "b_target_id": target.storage_id if target else None,
+            }
+        )
+    # Otherwise Dagster's call does each again: its update leaves a row this one updated as it is.
+    return set(wanted) if conn.execute(statement, parameters).rowcount == len(parameters) else set()
 
 
 def _writes_together(event: EventLogEntry) -> bool:

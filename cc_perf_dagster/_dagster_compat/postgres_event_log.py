@@ -14,9 +14,10 @@ Dagster's ``store_event`` writes for each (:class:`~cc_perf_dagster._dagster_com
 Every other batch, and any batch on a Dagster release not in
 :data:`~cc_perf_dagster._dagster_compat.versions.CHECKED_RELEASES`, goes to dagster-postgres's
 own ``store_event_batch``. A table once seen to exist is not looked up again (dagster-postgres
-opens a connection to ask before every check event). Dagster internals used: ``prepare_insert_event_batch``,
+opens a connection to ask before every check event). Dagster internals used: ``_event_to_row``,
 ``_store_asset_event_tags``, ``_store_asset_event``, ``store_asset_check_event`` opening the
-index through ``index_connection``, and the table ``SqlEventLogStorageTable``.
+index through ``index_connection``, and the tables ``SqlEventLogStorageTable`` and
+``AssetCheckExecutionsTable``.
 
 This module imports dagster-postgres (the ``cluster`` extra); only the cluster ``dagster.yaml``
 names it. Configured as::
@@ -83,7 +84,15 @@ class BatchingPostgresEventLogStorage(BatchIndexing, PostgresEventLogStorage):
         if not self._fast or len(events) < 2 or kinds in _ITS_OWN or not all(map(_writes_together, events)):
             super().store_event_batch(events)
             return
-        statement = self.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id)
+        rows, statement = self._insert_batch(events)
         with self._connect() as conn:
             event_ids = [cast("int", row[0]) for row in conn.execute(statement).fetchall()]
-        self._index_together(events, event_ids, self._index_events)
+        self._index_together(events, list(zip(event_ids, rows, strict=True)), self._index)
+
+    def _insert_batch(self, events: Sequence[EventLogEntry]) -> tuple[list[dict], Any]:
+        """``prepare_insert_event_batch``'s statement returning the ids, and its rows (the index reuses them)."""
+        rows = [self._event_to_row(event) for event in events]
+        return rows, SqlEventLogStorageTable.insert().values(rows).returning(SqlEventLogStorageTable.c.id)
+
+    def _index(self, conn: Any, events: Sequence[EventLogEntry], stored: Sequence[tuple[int, dict]]) -> None:
+        self._index_events(conn, events, [event_id for event_id, _ in stored], [row for _, row in stored])
