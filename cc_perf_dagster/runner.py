@@ -211,7 +211,8 @@ def executed_run(
 ) -> Iterator[Any]:
     """One run of the job that ``target`` returns, failures recorded rather than raised.
 
-    Yields the run's result: Dagster's ``ExecuteInProcessResult``, or what ``execute_job`` gives.
+    Yields the run's result: Dagster's ``ExecuteInProcessResult``, or what ``execute_job`` gives
+    (its events, success and run; not its output values, which would need the resources again).
 
     ``target`` is a module-level function returning the job (such as
     :func:`~cc_perf_dagster.definitions.process_invoices_job`), so that the job's executor can
@@ -231,10 +232,11 @@ def executed_run(
         yield target().execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config)
         return
     start_processes_early(target(), instance, tags=tags, run_config=run_config)
-    with execute_job(
+    # Not entered as a context manager: entering it initializes every resource again, only to
+    # load output values, which nothing here reads (its events and run need no resources).
+    yield execute_job(
         reconstructable(target), instance=instance, tags=tags, raise_on_error=False, run_config=run_config
-    ) as result:
-        yield result
+    )
 
 
 def _summarize(
