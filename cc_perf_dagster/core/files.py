@@ -12,6 +12,7 @@ second or more of a range run's merge step.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -54,10 +55,8 @@ def atomic_write_texts(files: Mapping[str | os.PathLike[str], str]) -> list[Path
             os.replace(temp, target)
     except BaseException:
         while opened:
-            try:
+            with contextlib.suppress(OSError):  # the write's own error is the one raised
                 os.close(opened.pop())
-            except OSError:
-                pass
         for temp, _ in written:
             Path(temp).unlink(missing_ok=True)
         raise

@@ -19,6 +19,7 @@ with what pypdf decodes on its own.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from typing import Any
@@ -119,11 +120,8 @@ def ascii85_decode(data: bytes) -> bytes:
             a * 52200625 + b * 614125 + c * 7225 + d * 85 + e - _OFFSET
             for a, b, c, d, e in zip(digits, digits, digits, digits, digits, strict=True)
         ]
-        try:
+        with contextlib.suppress(struct.error):  # a group over 2**32 - 1: pypdf's filter below says so
             decoded = struct.pack(f">{len(groups)}I", *groups)
-        except struct.error:  # a group over 2**32 - 1: pypdf says so
-            pass
-        else:
             return decoded[: len(decoded) - padding]
     from pypdf.filters import ASCII85Decode
 
