@@ -18,7 +18,7 @@ from dagster import (
 
 from cc_perf_dagster.core.dedupe import registered_note
 from cc_perf_dagster.core.errors import EngineUnavailableError, InvalidDocumentError
-from cc_perf_dagster.core.export import BOOKING_HEADER, booking_csv, booking_rows, money
+from cc_perf_dagster.core.export import BOOKING_HEADER, booking_rows, money, rows_csv
 from cc_perf_dagster.core.extract import engine_differences
 from cc_perf_dagster.core.models import Invoice
 from cc_perf_dagster.core.pdf import TextEngine, engine_tag
@@ -122,11 +122,13 @@ def stored_file_metadata(storage: InvoiceStorage, asset_path: list[str], key: st
     return {URI: path.as_uri()}
 
 
-def booking_preview(invoice: Invoice, limit: int = PREVIEW_ROWS) -> MetadataValue:
-    """The invoice's first booking rows as a table (shown on the partition's page in the UI)."""
-    rows = booking_rows(invoice)[:limit]
+def booking_preview(rows: list[tuple[str, ...]], limit: int = PREVIEW_ROWS) -> MetadataValue:
+    """An invoice's first booking rows as a table, shown on the partition's page in the UI.
+
+    ``rows``: the invoice's :func:`~cc_perf_dagster.core.export.booking_rows`.
+    """
     return MetadataValue.table(
-        records=[TableRecord(dict(zip(BOOKING_HEADER, row, strict=True))) for row in rows],
+        records=[TableRecord(dict(zip(BOOKING_HEADER, row, strict=True))) for row in rows[:limit]],
         schema=TableSchema(columns=[TableColumn(c, "string") for c in BOOKING_HEADER]),
     )
 
@@ -138,12 +140,13 @@ def booking_outputs(
     path = context.asset_key_for_output("booking_rows").path
     rows, metadata = {}, {}
     for key, invoice in sorted(read.items()):
-        rows[key] = booking_csv([invoice])
+        lines = booking_rows(invoice)  # once, for the file and its preview
+        rows[key] = rows_csv(lines)
         metadata[key] = {
             "rows": len(invoice.billed_items),
             "invoice_number": invoice.invoice_number,
             "invoice_date": str(invoice.invoice_date or ""),
-            "preview": booking_preview(invoice),
+            "preview": booking_preview(lines),
             PARTITION_ROW_COUNT: len(invoice.billed_items),
             COLUMN_SCHEMA: MetadataValue.table_schema(BOOKING_SCHEMA),
             **stored_file_metadata(storage, path, key, ".csv"),
@@ -168,7 +171,7 @@ def invoice_metadata(invoice: Invoice, figures: dict[str, Any]) -> dict[str, Any
                 metadata[f"{name}_printed"] = MetadataValue.text(money(amount))  # as printed: 2770.00
     metadata.update(
         totals_reconcile=str(invoice.totals_reconcile),
-        preview=booking_preview(invoice),
+        preview=booking_preview(booking_rows(invoice)),
         warnings=len(invoice.warnings),
     )
     metadata.update((k, v) for k, v in figures.items() if k != "totals_reconcile")

@@ -229,18 +229,19 @@ class BatchingSqliteEventLogStorage(BatchIndexing, SqliteEventLogStorage):
             return
         # prepare_insert_event's statements, with the rows kept: the index reuses their serialized events
         rows = [self._event_to_row(event) for event in events]
+        stored = [(row, SqlEventLogStorageTable.insert().values(**row)) for row in rows]
         with self.run_connection(events[0].run_id) as conn:  # one transaction
-            for row in rows:
-                conn.execute(SqlEventLogStorageTable.insert().values(**row))
-        self._index_together(events, rows, self._index)
+            for _, statement in stored:
+                conn.execute(statement)
+        self._index_together(events, stored, self._index)
 
-    def _index(self, conn: Any, events: Sequence[EventLogEntry], rows: Sequence[dict]) -> None:
+    def _index(self, conn: Any, events: Sequence[EventLogEntry], stored: Sequence[tuple[dict, Any]]) -> None:
         """Mirror the events into the cross-run index, as ``SqliteEventLogStorage.store_event`` does."""
         event_ids = []
-        for row in rows:
-            with db_result(conn, SqlEventLogStorageTable.insert().values(**row)) as result:
+        for _, statement in stored:
+            with db_result(conn, statement) as result:
                 event_ids.append(result.inserted_primary_key[0])
-        self._index_events(conn, events, event_ids, rows)
+        self._index_events(conn, events, event_ids, [row for row, _ in stored])
 
 
 def _update_check_results(

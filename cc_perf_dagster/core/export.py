@@ -198,9 +198,13 @@ def booking_rows(invoice: Invoice) -> list[tuple[str, ...]]:
 
 def booking_csv(invoices: Iterable[Invoice]) -> str:
     """Booking rows of several documents as CSV text, with the header row."""
+    return rows_csv(row for invoice in invoices for row in booking_rows(invoice))
+
+
+def rows_csv(rows: Iterable[tuple[str, ...]]) -> str:
+    """Booking rows already made (:func:`booking_rows`) as CSV text, with the header row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(BOOKING_HEADER)
-    for invoice in invoices:
-        writer.writerows(booking_rows(invoice))
+    writer.writerows(rows)
     return buffer.getvalue()
