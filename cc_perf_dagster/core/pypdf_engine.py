@@ -13,6 +13,7 @@ Page content hash:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 
 PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
+AES_UNAVAILABLE = "encrypted PDF (AES), opening it needs pypdf's crypto dependency: pip install 'pypdf[crypto]'"
 
 
 _SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
@@ -79,7 +81,7 @@ class PypdfDocument:
 
     def __init__(self, stream: BinaryIO, *, file: str, limits: Limits, load_pages: bool = True):
         from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
+        from pypdf.errors import DependencyError, PyPdfError
 
         self._file = file
         self._limits = limits
@@ -87,6 +89,8 @@ class PypdfDocument:
         try:
             self._reader = PdfReader(stream, strict=False)
             encrypted = self._reader.is_encrypted
+        except DependencyError as exc:  # AES-256 is checked as the file opens
+            raise EncryptedPdfError(AES_UNAVAILABLE, file=file) from exc
         except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise DamagedPdfError(f"damaged PDF, cannot read its structure ({exc})", file=file) from exc
         if encrypted:
@@ -101,12 +105,24 @@ class PypdfDocument:
             raise DamagedPdfError(f"damaged PDF, cannot read its page tree ({exc})", file=file) from exc
 
     def _decrypt(self) -> None:
+        """Open a file encrypted without a user password (permissions only), refuse any other.
+
+        AES needs pypdf's crypto dependency (``cryptography``, installed with this package);
+        where it is missing, pypdf would fail only on the first stream it decrypts, so the
+        file is refused here, as encrypted, with what to install.
+        """
+        from pypdf.errors import DependencyError
+
         try:
             opened = self._reader.decrypt("")
-        except Exception as exc:  # e.g. AES without the optional crypto dependency
+        except DependencyError as exc:
+            raise EncryptedPdfError(AES_UNAVAILABLE, file=self._file) from exc
+        except Exception as exc:
             raise EncryptedPdfError(f"encrypted PDF, cannot decrypt it ({exc})", file=self._file) from exc
         if not opened:
             raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=self._file)
+        if _uses_aes(self._reader.trailer.get("/Encrypt")) and not aes_available():
+            raise EncryptedPdfError(AES_UNAVAILABLE, file=self._file)
 
     def _page(self, index: int) -> Any:
         try:
@@ -314,6 +330,36 @@ class _DamageWatch(logging.Handler):
 
 
 _PYPDF = logging.getLogger("pypdf")
+
+
+def aes_available() -> bool:
+    """Whether pypdf can decrypt AES here: one of the libraries it uses for it imports."""
+    for module in ("cryptography", "Crypto"):  # pypdf's order: cryptography, then pycryptodome
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue
+        return True
+    return False
+
+
+def _uses_aes(encrypt: Any) -> bool:
+    """Whether an ``/Encrypt`` dictionary's streams or strings are AES (``/V 5``, or a crypt filter of ``/V 4``)."""
+    from pypdf.generic import DictionaryObject
+
+    def resolved(value: Any) -> Any:
+        return value.get_object() if hasattr(value, "get_object") else value
+
+    encrypt = resolved(encrypt)
+    if not isinstance(encrypt, DictionaryObject):
+        return False
+    if encrypt.get("/V", 0) >= 5:
+        return True
+    filters = resolved(encrypt.get("/CF"))
+    if not isinstance(filters, DictionaryObject):
+        return False
+    crypt_filters = (resolved(f) for f in filters.values())
+    return any(isinstance(f, DictionaryObject) and f.get("/CFM") in ("/AESV2", "/AESV3") for f in crypt_filters)
 
 
 @contextmanager

@@ -149,6 +149,54 @@ class TestBadInput:
             PdfDocument(tmp_path / "x.pdf", engine=engine)
         assert isinstance(info.value, PermissionError)
 
+    @pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+    def test_a_file_encrypted_without_a_user_password_reads_like_its_original(self, tmp_path, engine, algorithm):
+        # Permissions only (an owner password, no user password): invoicing systems write these,
+        # and any viewer opens them without asking; so does the extractor, whatever the cipher.
+        from pypdf import PdfWriter
+
+        from cc_perf_dagster.core import extract_invoice, invoice_to_dict
+        from cc_perf_dagster_tests.conftest import expected_for, field_differences, good_invoices
+
+        original = good_invoices()[0]
+        writer = PdfWriter(clone_from=original)
+        writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm, permissions_flag=0)
+        encrypted = tmp_path / f"{original.stem}-{algorithm}.pdf"
+        writer.write(encrypted)
+        assert b"/Encrypt" in encrypted.read_bytes()
+        read = invoice_to_dict(extract_invoice(encrypted, engine=engine))
+        expected = {**expected_for(original), "file": read["file"], "sha256": read["sha256"]}
+        assert field_differences(expected, read)[1] == []
+
+    @pytest.mark.parametrize("algorithm", ["AES-128", "AES-256"])
+    def test_an_aes_file_is_refused_as_encrypted_where_pypdf_cannot_decrypt_aes(
+        self, tmp_path, engine, algorithm, monkeypatch
+    ):
+        # Without pypdf's crypto dependency pypdf opens an AES file and fails on its first
+        # stream: the file is refused as it opens, saying what to install, never read in part.
+        from pypdf import PdfWriter
+
+        from cc_perf_dagster.core import pypdf_engine
+
+        writer = PdfWriter(clone_from=render([ROW], tmp_path / "a.pdf"))
+        writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
+        writer.write(tmp_path / "aes.pdf")
+        monkeypatch.setattr(pypdf_engine, "aes_available", lambda: False)
+        with pytest.raises(
+            EncryptedPdfError, match=r"aes\.pdf: encrypted PDF \(AES\), .*pip install 'pypdf\[crypto\]'"
+        ):
+            PdfDocument(tmp_path / "aes.pdf", engine=engine)
+
+    def test_aes_is_available_when_either_library_pypdf_uses_for_it_imports(self, monkeypatch):
+        import sys
+
+        from cc_perf_dagster.core.pypdf_engine import aes_available
+
+        assert aes_available()  # cryptography comes with pypdf[crypto]
+        monkeypatch.setitem(sys.modules, "cryptography", None)  # import fails
+        monkeypatch.setitem(sys.modules, "Crypto", None)
+        assert not aes_available()
+
     def test_a_content_stream_that_cannot_be_decoded_fails_its_page(self, tmp_path, engine):
         pdf = corrupt_content_stream(render([ROW] * 3, tmp_path / "a.pdf"), tmp_path / "c.pdf", page=2)
         with PdfDocument(pdf, engine=engine) as doc:
