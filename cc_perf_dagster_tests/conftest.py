@@ -95,6 +95,37 @@ def test_invoices() -> Path:
     return TEST_INVOICES
 
 
+# --- the same document with a stamp drawn over every page ---------------------------------------
+
+
+def stamped(src: Path, dst: Path, *, text: str, angle: float, size: float, gray: float = 0.85) -> Path:
+    """Copy ``src`` to ``dst`` with ``text`` drawn over the middle of every page, as a watermark.
+
+    The stamp is Helvetica Bold at ``size`` points, turned by ``angle`` degrees, in ``gray``,
+    drawn after the page's own content (on top), as accounting systems stamp "COPY" or "PAID".
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfgen import canvas
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        buffer = io.BytesIO()
+        c = canvas.Canvas(buffer, pagesize=(width, height), invariant=1)
+        c.setFillGray(gray)
+        c.setFont("Helvetica-Bold", size)
+        c.translate(float(page.mediabox.left) + width / 2, float(page.mediabox.bottom) + height / 2)
+        c.rotate(angle)
+        c.drawCentredString(0, 0, text)
+        c.save()
+        page.merge_page(PdfReader(buffer).pages[0])
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
 # --- documents recognised as Creative Co-op but read badly (never booked) ---------------------
 
 

@@ -17,6 +17,7 @@ from cc_perf_dagster_tests.conftest import (
     field_differences,
     good_invoices,
     producer_invoices,
+    stamped,
 )
 
 
@@ -69,6 +70,29 @@ def test_every_field_matches_ground_truth(pdf, engine):
 def test_the_engines_agree_on_every_field(pdf):
     # Beyond the ground truth: warnings, totals, every field of every item, read by both engines.
     assert engine_differences(pdf, engines=("pypdf", "pdfium")) == []
+
+
+STAMPS = {
+    # An upright watermark across the table: its baseline pulled the rows around it into one row.
+    "copy-upright": {"text": "COPY", "angle": 0, "size": 120},
+    "duplicate-diagonal": {"text": "DUPLICATE COPY", "angle": 45, "size": 72},
+    "paid-tilted": {"text": "PAID 03/05/2025", "angle": 30, "size": 28, "gray": 0.5},
+    # At four times the body text, upright, over the middle rows.
+    "reprint-upright": {"text": "REPRINT", "angle": 0, "size": 30, "gray": 0.6},
+}
+
+
+@pytest.mark.parametrize("stamp", sorted(STAMPS))
+@pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
+def test_a_stamped_copy_reads_like_its_original(pdf, stamp, engine, tmp_path):
+    # A watermark is no part of the document: every field reads as in the original, warnings too.
+    copy = stamped(pdf, tmp_path / f"{pdf.stem}-{stamp}.pdf", **STAMPS[stamp])
+    actual = invoice_to_dict(extract_invoice(copy, engine=engine))
+    expected = {**expected_for(pdf), "file": actual["file"], "sha256": actual["sha256"]}
+    compared, differences = field_differences(expected, actual)
+    assert not differences, f"{copy.name} ({engine}): {len(differences)} of {compared} fields differ\n" + "\n".join(
+        differences[:20]
+    )
 
 
 def test_the_accuracy_check_sees_a_wrong_field():

@@ -11,9 +11,10 @@ in the stream's own space) therefore read like any other.
 Each run is one word: the non-space glyphs of one text-showing operator between spaces, so
 words inside one operator keep their exact positions. A page is then turned so that most of
 its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
-direction (a vertical stamp) are left out. Ligature glyphs and presentation forms are
-unfolded (``ﬀ`` -> ``ff``), no-break spaces are spaces, drawn soft hyphens are hyphens; no other
-character is changed.
+direction (a vertical or diagonal stamp) are left out, and so are words drawn upright at
+several times the page's body text size (a "COPY" or "PAID" watermark across the table).
+Ligature glyphs and presentation forms are unfolded (``ﬀ`` -> ``ff``), no-break spaces are
+spaces, drawn soft hyphens are hyphens; no other character is changed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 MAX_FORM_DEPTH = 8
 # Runs whose direction is within this cosine of the page's reading direction are read (about 8°).
 SAME_DIRECTION = 0.99
+# Words taller than this many times the page's body text (the median height of its characters)
+# are decoration, not content: a watermark across the page. Titles reach about 2.3 times.
+DECORATION_SIZE = 3.0
 
 
 def multiply(m: Matrix, n: Matrix) -> Matrix:
@@ -262,7 +266,7 @@ def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float])
     xs = [x * dx + y * dy for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
     ys = [(-x * dy + y * dx) * mirror for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
     left, bottom = min(xs), min(ys)
-    return [
+    runs = [
         TextRun(
             text,
             x0 * dx + y0 * dy - left,
@@ -273,6 +277,40 @@ def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float])
         for text, x0, y0, x1, y1, ux, uy, _up, height in raw
         if not ux * dx + uy * dy < SAME_DIRECTION  # (a NaN direction is kept, as it always was)
     ]
+    return without_decoration(runs)
+
+
+def without_decoration(runs: list[TextRun]) -> list[TextRun]:
+    """``runs`` without the words drawn at :data:`DECORATION_SIZE` times the body text or more.
+
+    A watermark ("COPY", "DUPLICATE", "PAID") drawn upright across the page is no part of the
+    document, and its baseline would pull the rows of table text around it into one row (the
+    row tolerance grows with the font size). The body size is the median height of the page's
+    characters, so it is the table's text whatever the producer's scale.
+
+    Example:
+        >>> body = [TextRun("DF2719A", 50, 80, 400, 7.5), TextRun("12.00", 300, 320, 400, 7.5)]
+        >>> [r.text for r in without_decoration([*body, TextRun("COPY", 150, 450, 396, 120.0)])]
+        ['DF2719A', '12.00']
+    """
+    if len(runs) < 2:
+        return runs
+    tallest = max(run.size for run in runs)
+    if tallest < DECORATION_SIZE * min(run.size for run in runs):  # nothing to weigh: the usual page
+        return runs
+    limit = DECORATION_SIZE * _body_size(runs)
+    return [run for run in runs if run.size < limit]
+
+
+def _body_size(runs: list[TextRun]) -> float:
+    """The median font height of the runs' characters."""
+    sizes = sorted((run.size, len(run.text)) for run in runs)
+    half, seen = sum(count for _, count in sizes) / 2, 0
+    for size, count in sizes:
+        seen += count
+        if seen >= half:
+            return size
+    return sizes[-1][0]
 
 
 def _quadrant(ux: float, uy: float) -> int:
