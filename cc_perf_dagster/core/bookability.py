@@ -14,7 +14,10 @@ A document is refused when:
 * it prints a totals block that does not add up to its line items;
 * a page has no text layer (its lines, if any, were not read);
 * fewer pages could be read than the document declares (its page tree's ``/Count``, or the M of
-  its "Page N of M" lines).
+  its "Page N of M" lines);
+* its pages' own "Page N of M" lines say a page is in the file twice, the pages are out of
+  order (a row split over a page break, a tariff line, would join the wrong item), or they
+  belong to more than one document.
 
 A document that prints no totals block at all (order confirmations may not) is not refused:
 its completeness then rests on the page counts alone (:func:`totals_printed` says which).
@@ -27,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from cc_perf_dagster.core.errors import NotBookableError
@@ -93,7 +97,50 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
     if short:
         said = ", ".join(f"{source} {count}" for source, count in short.items())
         reasons.append(f"only {invoice.page_count} of {max(short.values())} pages could be read ({said})")
+    reasons.extend(page_order_reasons(invoice.page_footers, invoice.page_hashes))
     return tuple(reasons)
+
+
+def page_order_reasons(footers: tuple[tuple[int, int] | None, ...], hashes: tuple[str, ...] = ()) -> list[str]:
+    """What the pages' "Page N of M" lines (``(N, M)`` per page of the file, or ``None``) say is wrong.
+
+    Pages without such a line (a cover sheet) are passed over: only the order of those that
+    print one is judged. ``hashes`` (the pages' content hashes) tell a page printed twice from
+    two different pages with one number.
+
+    Example:
+        >>> page_order_reasons(((1, 3), (2, 3), (2, 3), (3, 3)), ("a", "b", "b", "c"))
+        ['pages 2 and 3 of the file both say "Page 2 of 3" (the same page twice)']
+        >>> page_order_reasons(((1, 3), None, (3, 3), (2, 3)))
+        ['its pages are out of order (page 4 of the file says "Page 2 of 3", after "Page 3 of 3")']
+    """
+    printed = [(page, footer) for page, footer in enumerate(footers, 1) if footer is not None]
+    counts = sorted({total for _, (_, total) in printed})
+    if len(counts) > 1:
+        listed = " and ".join(str(count) for count in counts)
+        return [f'its pages belong to more than one document (their "Page N of M" lines count {listed} pages)']
+    first: dict[tuple[int, int], int] = {}
+    repeated: list[tuple[int, int, tuple[int, int]]] = []
+    for page, footer in printed:
+        if footer in first:
+            repeated.append((first[footer], page, footer))
+        else:
+            first[footer] = page
+    if repeated:
+        said = "; ".join(f'pages {a} and {b} of the file both say "Page {n} of {m}"' for a, b, (n, m) in repeated[:2])
+        more = f" and {len(repeated) - 2} more" if len(repeated) > 2 else ""
+        same = len(hashes) == len(footers) and all(hashes[a - 1] == hashes[b - 1] for a, b, _ in repeated)
+        what = "the same page twice" if same else "different pages: two documents in one file?"
+        if same and len(repeated) > 1:
+            what = "the same pages twice"
+        return [f"{said}{more} ({what})"]
+    for (_, before), (page, footer) in itertools.pairwise(printed):
+        if footer[0] < before[0]:
+            return [
+                f'its pages are out of order (page {page} of the file says "Page {footer[0]} of {footer[1]}", '
+                f'after "Page {before[0]} of {before[1]}")'
+            ]
+    return []
 
 
 def refusal(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CONSISTENCY) -> Refusal | None:

@@ -143,6 +143,7 @@ class PageHeader:
     description_x: float | None = None
     quantity_columns: tuple[float, ...] = ()  # x-centres of the quantity column labels
     footer_pages: int | None = None  # M of a "Page N of M" line on the page
+    footer_page: int | None = None  # N of that line
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ class PageResult:
                 "description_x": h.description_x,
                 "quantity_columns": list(h.quantity_columns),
                 "footer_pages": h.footer_pages,
+                "footer_page": h.footer_page,
             },
             "records": [_record_to_dict(r) for r in self.records],
         }
@@ -186,6 +188,7 @@ class PageResult:
             description_x=h["description_x"],
             quantity_columns=tuple(h.get("quantity_columns", ())),
             footer_pages=h.get("footer_pages"),
+            footer_page=h.get("footer_page"),
         )
         return cls(
             page=data["page"],
@@ -301,7 +304,9 @@ class Invoice:
     length is kept beside it, so that a document read short is noticed
     (:mod:`cc_perf_dagster.core.bookability`): ``declared_pages`` is the PDF page tree's
     ``/Count``, ``footer_pages`` the largest M of its "Page N of M" lines (``None`` where
-    the file or the pages say nothing), ``textless_pages`` the pages without any text.
+    the file or the pages say nothing), ``textless_pages`` the pages without any text, and
+    ``page_footers`` each page's own ``(N, M)`` in file order (``None`` for a page without such a
+    line), so that pages repeated, out of order or of another document are noticed too.
     """
 
     file: str
@@ -320,6 +325,7 @@ class Invoice:
     declared_pages: int | None = None
     footer_pages: int | None = None
     textless_pages: tuple[int, ...] = ()
+    page_footers: tuple[tuple[int, int] | None, ...] = ()
 
     @property
     def billed_items(self) -> tuple[LineItem, ...]:

@@ -12,6 +12,7 @@ from cc_perf_dagster.core.bookability import (
     NO_LINE_ITEMS,
     Refusal,
     ensure_bookable,
+    page_order_reasons,
     refusal,
     refusal_reasons,
     totals_printed,
@@ -37,6 +38,7 @@ def test_every_committed_fixture_is_bookable(pdf):
     invoice = extract_invoice(pdf)
     assert refusal(invoice) is None
     assert invoice.declared_pages == invoice.footer_pages == invoice.page_count and invoice.textless_pages == ()
+    assert invoice.page_footers == tuple((n, invoice.page_count) for n in range(1, invoice.page_count + 1))
 
 
 class TestRulesOnInvoiceValues:
@@ -85,6 +87,47 @@ class TestRulesOnInvoiceValues:
         assert refusal(dataclasses.replace(good, declared_pages=None, footer_pages=None)) is None
         assert refusal(dataclasses.replace(good, declared_pages=2, footer_pages=1)) is None  # more read than said
 
+    @pytest.mark.parametrize(
+        ("footers", "reason"),
+        [
+            (
+                ((1, 3), (2, 3), (2, 3), (3, 3)),
+                'pages 2 and 3 of the file both say "Page 2 of 3" (the same page twice)',
+            ),
+            (
+                ((1, 2), (2, 2), (1, 2), (2, 2)),
+                'pages 1 and 3 of the file both say "Page 1 of 2"; pages 2 and 4 of the file both say "Page 2 of 2" '
+                "(different pages: two documents in one file?)",
+            ),
+            (
+                ((2, 2), (1, 2)),
+                'its pages are out of order (page 2 of the file says "Page 1 of 2", after "Page 2 of 2")',
+            ),
+            (
+                ((1, 2), (2, 2), (1, 3)),
+                'its pages belong to more than one document (their "Page N of M" lines count 2 and 3 pages)',
+            ),
+        ],
+    )
+    def test_pages_twice_out_of_order_or_of_two_documents(self, good, footers, reason):
+        hashes = (
+            ("a", "b", "b", "c") if len(footers) == 4 and footers[1] == footers[2] else tuple("abcd"[: len(footers)])
+        )
+        changed = dataclasses.replace(good, page_footers=footers, page_hashes=hashes, page_count=len(footers))
+        assert refusal_reasons(changed) == (reason,)
+
+    @pytest.mark.parametrize(
+        "footers",
+        [
+            ((1, 2), (2, 2)),
+            (None, (1, 2), (2, 2)),  # a cover sheet without a page line
+            ((1, 2), None),  # a last page that prints none
+            (None, None),  # pages that say nothing: nothing to judge
+        ],
+    )
+    def test_pages_in_their_printed_order_pass(self, footers):
+        assert page_order_reasons(footers) == []
+
     def test_every_reason_is_kept(self, good):
         bad = dataclasses.replace(good, consistency_score=0.5, totals_reconcile=False, textless_pages=(2,))
         assert len(refusal_reasons(bad)) == 3
@@ -105,9 +148,12 @@ class TestRefusalValue:
         assert ensure_bookable(good) is good
 
     def test_the_page_facts_survive_the_stored_record(self, good):
-        changed = dataclasses.replace(good, declared_pages=3, footer_pages=3, textless_pages=(2,))
+        changed = dataclasses.replace(
+            good, declared_pages=3, footer_pages=3, textless_pages=(2,), page_footers=((1, 3), None, (3, 3))
+        )
         back = invoice_from_record(invoice_to_record(changed))
         assert (back.declared_pages, back.footer_pages, back.textless_pages) == (3, 3, (2,))
+        assert back.page_footers == ((1, 3), None, (3, 3))
         assert refusal(back) == refusal(changed)
 
 
@@ -131,6 +177,32 @@ class TestRealDocuments:
         assert refusal_reasons(invoice) == (
             'only 1 of 2 pages could be read (the PDF\'s page tree declares 2, its "Page N of M" lines say 2)',
         )
+
+    @pytest.mark.parametrize(
+        ("name", "parts", "reason"),
+        [
+            # An order confirmation prints no totals: only its pages' own numbers can tell.
+            ("page-twice", [("CS003702114", [0, 1, 1, 2])], 'pages 2 and 3 of the file both say "Page 2 of 3"'),
+            ("whole-twice", [("CS003702114", None)] * 2, 'pages 1 and 4 of the file both say "Page 1 of 3"'),
+            ("reversed", [("CS003702114", [2, 1, 0])], "its pages are out of order"),
+            ("swapped", [("CS003702114", [0, 2, 1])], "its pages are out of order"),
+            ("two-documents", [("CI004731586", None), ("CS003702114", None)], "more than one document"),
+            ("two-invoices", [("CI004731586", None), ("CI004790233", None)], "two documents in one file?"),
+        ],
+    )
+    def test_pages_repeated_reordered_or_of_two_documents_are_refused(self, tmp_path, name, parts, reason):
+        # Each read without an error; before the page numbers were judged, the first four were
+        # booked: 67 and 92 lines for 46, or 46 lines with tariffs joined to the wrong items.
+        from pypdf import PdfReader, PdfWriter
+
+        writer = PdfWriter()
+        for stem, pages in parts:
+            reader = PdfReader(TEST_INVOICES / f"{stem}.pdf")
+            for index in range(len(reader.pages)) if pages is None else pages:
+                writer.add_page(reader.pages[index])
+        writer.write(tmp_path / f"{name}.pdf")
+        reasons = refusal_reasons(extract_invoice(tmp_path / f"{name}.pdf"))
+        assert any(reason in found for found in reasons), reasons
 
     def test_totals_that_do_not_reconcile(self, tmp_path):
         invoice = extract_invoice(unreconciled_document(tmp_path / "x.pdf"))

@@ -34,7 +34,7 @@ from cc_perf_dagster.core.models import (
     Row,
     TextRecord,
 )
-from cc_perf_dagster.core.vendors.creative_coop.header import footer_pages, header_bands, read_header
+from cc_perf_dagster.core.vendors.creative_coop.header import header_bands, page_footer, read_header
 from cc_perf_dagster.core.vendors.creative_coop.items import ItemBuilder
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     DATE_LABELS,
@@ -89,7 +89,9 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         records.append(record if record is not None else text_record(row, first))
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
-    header = replace(header, footer_pages=footer_pages(rows))
+    footer = page_footer(rows)
+    if footer is not None:
+        header = replace(header, footer_page=footer[0], footer_pages=footer[1])
     return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
 
 
@@ -136,6 +138,7 @@ class DocumentAssembler:
         self._vendor = False
         self._hashes: list[str] = []
         self._textless: list[int] = []
+        self._footers: list[tuple[int, int] | None] = []
         self._waiting: list[PageResult] = []  # pages seen before the document type is known
         self._builder: ItemBuilder | None = None
 
@@ -152,6 +155,8 @@ class DocumentAssembler:
             self._textless.append(page.page)
         if header.footer_pages is not None:
             self._footer_pages = max(self._footer_pages or 0, header.footer_pages)
+        footer = (header.footer_page, header.footer_pages)
+        self._footers.append(footer if header.footer_page is not None and header.footer_pages is not None else None)
         if self._builder is None:
             self._waiting.append(page)
             identity = _identity(self._numbers)
@@ -206,6 +211,7 @@ class DocumentAssembler:
             declared_pages=self.declared_pages,
             footer_pages=self._footer_pages,
             textless_pages=tuple(self._textless),
+            page_footers=tuple(self._footers),
         )
 
 

@@ -20,10 +20,16 @@ from cc_perf_dagster.core.models import (
 from cc_perf_dagster.core.vendors.creative_coop.patterns import DOC_NUMBER, LABEL_END, PAGE_OF, VENDOR_MENTION
 
 
-def footer_pages(rows: Sequence[Row]) -> int | None:
-    """The largest M of the page's "Page N of M" lines (how long the document says it is), or ``None``."""
-    totals = [int(found.group(2)) for row in rows for found in PAGE_OF.finditer(row.text)]
-    return max(totals) if totals else None
+def page_footer(rows: Sequence[Row]) -> tuple[int, int] | None:
+    """``(N, M)`` of the page's "Page N of M" line (the one with the largest M), or ``None``.
+
+    M is how long the document says it is, N where this page belongs in it.
+    """
+    found = [(int(m.group(2)), int(m.group(1))) for row in rows for m in PAGE_OF.finditer(row.text)]
+    if not found:
+        return None
+    total, number = max(found)
+    return number, total
 
 
 def _is_table_header(row: Row) -> bool:
