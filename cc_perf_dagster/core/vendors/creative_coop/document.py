@@ -177,7 +177,8 @@ class DocumentAssembler:
         """
         if len(self._textless) == len(self._hashes):
             raise NoTextLayerError(
-                "no text layer: the pages hold only images (a scan?); OCR is not supported", file=self.file
+                "no text layer: the pages hold no text (a scan, or text drawn as outlines?); OCR is not supported",
+                file=self.file,
             )
         identity = _identity(self._numbers)
         if identity is None or self._builder is None:
