@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from cc_perf_dagster.core import extract_invoice, invoice_to_dict
+from cc_perf_dagster.core.bookability import refusal
 from cc_perf_dagster.core.extract import engine_differences
 from cc_perf_dagster.core.pdf import file_sha256
 from cc_perf_dagster_tests.conftest import (
@@ -93,6 +94,29 @@ def test_a_stamped_copy_reads_like_its_original(pdf, stamp, engine, tmp_path):
     assert not differences, f"{copy.name} ({engine}): {len(differences)} of {compared} fields differ\n" + "\n".join(
         differences[:20]
     )
+
+
+@pytest.mark.parametrize("size", [10, 14, 18])
+@pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
+def test_a_copy_stamped_smaller_is_read_exactly_or_refused_never_booked_wrong(pdf, size, engine, tmp_path):
+    # Between the body size and a watermark's: the stamp lands in a description or joins a
+    # product row, where no arithmetic can see it. Text of another size across the table is a
+    # doubt, and a doubt refuses the document.
+    copy = stamped(pdf, tmp_path / f"{pdf.stem}-{size}.pdf", text="COPY", angle=0, size=size, gray=0.6)
+    invoice = extract_invoice(copy, engine=engine)
+    actual = invoice_to_dict(invoice)
+    expected = {**expected_for(pdf), "file": actual["file"], "sha256": actual["sha256"]}
+    _, differences = field_differences(expected, actual)
+    if differences:
+        assert invoice.doubts and refusal(invoice) is not None, differences[:5]
+        assert any("a stamp?" in reason for reason in refusal(invoice).reasons)
+
+
+@pytest.mark.parametrize("pdf", [*good_invoices(), *producer_invoices()], ids=lambda p: p.name)
+def test_every_corpus_document_is_bookable_with_every_engine(pdf, engine):
+    # The refusal rules (page order, doubts, counts) never refuse a document read right.
+    invoice = extract_invoice(pdf, engine=engine)
+    assert invoice.doubts == () and refusal(invoice) is None
 
 
 def test_the_accuracy_check_sees_a_wrong_field():

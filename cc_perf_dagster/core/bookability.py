@@ -17,7 +17,9 @@ A document is refused when:
   its "Page N of M" lines);
 * its pages' own "Page N of M" lines say a page is in the file twice, the pages are out of
   order (a row split over a page break, a tariff line, would join the wrong item), or they
-  belong to more than one document.
+  belong to more than one document;
+* the reader doubts part of what it read (``Invoice.doubts``: text of another size drawn across
+  the table, a stamp that would land in a description or a product row).
 
 A document that prints no totals block at all (order confirmations may not) is not refused:
 its completeness then rests on the page counts alone (:func:`totals_printed` says which).
@@ -98,6 +100,7 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
         said = ", ".join(f"{source} {count}" for source, count in short.items())
         reasons.append(f"only {invoice.page_count} of {max(short.values())} pages could be read ({said})")
     reasons.extend(page_order_reasons(invoice.page_footers, invoice.page_hashes))
+    reasons.extend(invoice.doubts)
     return tuple(reasons)
 
 

@@ -155,6 +155,8 @@ class PageResult:
     has_text: bool
     header: PageHeader
     records: tuple[Record, ...]
+    # What the page parser saw but cannot read for sure (text of another size across the table)
+    doubts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able form of the page result."""
@@ -174,6 +176,7 @@ class PageResult:
                 "footer_page": h.footer_page,
             },
             "records": [_record_to_dict(r) for r in self.records],
+            "doubts": list(self.doubts),
         }
 
     @classmethod
@@ -196,6 +199,7 @@ class PageResult:
             has_text=data["has_text"],
             header=header,
             records=tuple(_record_from_dict(r) for r in data["records"]),
+            doubts=tuple(data.get("doubts", ())),
         )
 
 
@@ -306,7 +310,8 @@ class Invoice:
     ``/Count``, ``footer_pages`` the largest M of its "Page N of M" lines (``None`` where
     the file or the pages say nothing), ``textless_pages`` the pages without any text, and
     ``page_footers`` each page's own ``(N, M)`` in file order (``None`` for a page without such a
-    line), so that pages repeated, out of order or of another document are noticed too.
+    line), so that pages repeated, out of order or of another document are noticed too;
+    ``doubts`` what the reader saw and could not read for sure, one sentence each, naming the page.
     """
 
     file: str
@@ -326,6 +331,7 @@ class Invoice:
     footer_pages: int | None = None
     textless_pages: tuple[int, ...] = ()
     page_footers: tuple[tuple[int, int] | None, ...] = ()
+    doubts: tuple[str, ...] = ()
 
     @property
     def billed_items(self) -> tuple[LineItem, ...]:

@@ -128,6 +128,10 @@ class TestRulesOnInvoiceValues:
     def test_pages_in_their_printed_order_pass(self, footers):
         assert page_order_reasons(footers) == []
 
+    def test_every_doubt_is_a_reason(self, good):
+        doubts = ('page 2: text "COPY" is drawn at 14.0 pt among product rows of 7.5 pt (a stamp?)',)
+        assert refusal_reasons(dataclasses.replace(good, doubts=doubts)) == doubts
+
     def test_every_reason_is_kept(self, good):
         bad = dataclasses.replace(good, consistency_score=0.5, totals_reconcile=False, textless_pages=(2,))
         assert len(refusal_reasons(bad)) == 3
@@ -154,6 +158,8 @@ class TestRefusalValue:
         back = invoice_from_record(invoice_to_record(changed))
         assert (back.declared_pages, back.footer_pages, back.textless_pages) == (3, 3, (2,))
         assert back.page_footers == ((1, 3), None, (3, 3))
+        doubted = invoice_from_record(invoice_to_record(dataclasses.replace(good, doubts=("page 1: x",))))
+        assert doubted.doubts == ("page 1: x",)
         assert refusal(back) == refusal(changed)
 
 

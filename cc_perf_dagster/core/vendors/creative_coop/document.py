@@ -28,6 +28,7 @@ from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentErr
 from cc_perf_dagster.core.models import (
     DocumentType,
     Invoice,
+    ItemRecord,
     LabelledValue,
     PageResult,
     Record,
@@ -92,7 +93,44 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     footer = page_footer(rows)
     if footer is not None:
         header = replace(header, footer_page=footer[0], footer_pages=footer[1])
-    return PageResult(page=page, content_hash=content_hash, has_text=bool(rows), header=header, records=tuple(records))
+    return PageResult(
+        page=page,
+        content_hash=content_hash,
+        has_text=bool(rows),
+        header=header,
+        records=tuple(records),
+        doubts=odd_sizes_in_table(records),
+    )
+
+
+# A table's rows share one font size; a row this much larger or smaller holds something else.
+ODD_SIZE = 1.2
+
+
+def odd_sizes_in_table(records: Sequence[Record]) -> tuple[str, ...]:
+    """Rows between the page's first and last product row drawn in another size than its product rows.
+
+    A stamp ("COPY", "PAID") drawn over the table, too small to be left out as a watermark
+    (:func:`~cc_perf_dagster.core.content_stream.without_decoration`), lands in a description
+    or joins a product row, and nothing in the arithmetic can see it. A row's size is its
+    largest word's, so a product row such a word joined shows it as well.
+    """
+    items = [r for r in records if isinstance(r, ItemRecord)]
+    if len(items) < 2:
+        return ()
+    body = sorted(r.size for r in items)[len(items) // 2]
+    top, bottom = max(r.y for r in items), min(r.y for r in items)
+    doubts = []
+    for record in records:
+        if not isinstance(record, (ItemRecord, TextRecord)) or not bottom <= record.y <= top:
+            continue
+        if record.size > body * ODD_SIZE or record.size * ODD_SIZE < body:
+            what = f"product row {record.code}" if isinstance(record, ItemRecord) else f'text "{record.text[:40]}"'
+            doubts.append(
+                f"{what} is drawn at {record.size:.1f} pt among product rows of {body:.1f} pt "
+                "(text of another size across the table: a stamp?)"
+            )
+    return tuple(doubts)
 
 
 def assemble(file: str, sha256: str, pages: Iterable[PageResult]) -> Invoice:
@@ -139,6 +177,7 @@ class DocumentAssembler:
         self._hashes: list[str] = []
         self._textless: list[int] = []
         self._footers: list[tuple[int, int] | None] = []
+        self._doubts: list[str] = []
         self._waiting: list[PageResult] = []  # pages seen before the document type is known
         self._builder: ItemBuilder | None = None
 
@@ -151,6 +190,7 @@ class DocumentAssembler:
             self._table_kinds.add(header.table_kind)
         self._vendor = self._vendor or header.vendor_mentioned
         self._hashes.append(page.content_hash)
+        self._doubts.extend(f"page {page.page}: {doubt}" for doubt in page.doubts)
         if not page.has_text:
             self._textless.append(page.page)
         if header.footer_pages is not None:
@@ -213,6 +253,7 @@ class DocumentAssembler:
             footer_pages=self._footer_pages,
             textless_pages=tuple(self._textless),
             page_footers=tuple(self._footers),
+            doubts=tuple(self._doubts),
         )
 
 
