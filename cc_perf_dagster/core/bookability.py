@@ -17,7 +17,7 @@ A document is refused when:
   its "Page N of M" lines);
 * its pages' own "Page N of M" lines say a page is in the file twice, the pages are out of
   order (a row split over a page break, a tariff line, would join the wrong item), or they
-  belong to more than one document;
+  belong to more than one document; or, whatever they print, two pages have the same content;
 * the reader doubts part of what it read (``Invoice.doubts``: text of another size drawn across
   the table, a stamp that would land in a description or a product row).
 
@@ -99,9 +99,37 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
     if short:
         said = ", ".join(f"{source} {count}" for source, count in short.items())
         reasons.append(f"only {invoice.page_count} of {max(short.values())} pages could be read ({said})")
-    reasons.extend(page_order_reasons(invoice.page_footers, invoice.page_hashes))
+    order = page_order_reasons(invoice.page_footers, invoice.page_hashes)
+    reasons.extend(order or same_pages(invoice.page_hashes, invoice.textless_pages))
     reasons.extend(invoice.doubts)
     return tuple(reasons)
+
+
+def same_pages(hashes: tuple[str, ...], textless: tuple[int, ...] = ()) -> list[str]:
+    """Pages of the file with the same content (hash), whatever they print: the same page twice.
+
+    Pages without text are left to the text-layer rule (blank pages hash alike).
+
+    Example:
+        >>> same_pages(("a", "b", "a", "c", "b"))
+        ['pages 1 and 3 of the file are the same page; pages 2 and 5 too']
+    """
+    first: dict[str, int] = {}
+    pairs = []
+    for page, digest in enumerate(hashes, 1):
+        if page in textless:
+            continue
+        if digest in first:
+            pairs.append((first[digest], page))
+        else:
+            first[digest] = page
+    if not pairs:
+        return []
+    said = [
+        f"pages {a} and {b} of the file are the same page" if i == 0 else f"pages {a} and {b} too"
+        for i, (a, b) in enumerate(pairs[:3])
+    ]
+    return ["; ".join(said) + (f" and {len(pairs) - 3} more" if len(pairs) > 3 else "")]
 
 
 def page_order_reasons(footers: tuple[tuple[int, int] | None, ...], hashes: tuple[str, ...] = ()) -> list[str]:

@@ -15,6 +15,7 @@ from cc_perf_dagster.core.bookability import (
     page_order_reasons,
     refusal,
     refusal_reasons,
+    same_pages,
     totals_printed,
 )
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_record
@@ -128,6 +129,12 @@ class TestRulesOnInvoiceValues:
     def test_pages_in_their_printed_order_pass(self, footers):
         assert page_order_reasons(footers) == []
 
+    def test_the_same_page_twice_is_refused_without_page_lines_too(self, good):
+        # Pages that print no "Page N of M": their content hashes still tell a page printed twice.
+        changed = dataclasses.replace(good, page_footers=(None, None, None), page_hashes=("a", "b", "a"), page_count=3)
+        assert refusal_reasons(changed) == ("pages 1 and 3 of the file are the same page",)
+        assert same_pages(("a", "a", "b"), textless=(1, 2)) == []  # blank pages hash alike: another rule
+
     def test_every_doubt_is_a_reason(self, good):
         doubts = ('page 2: text "COPY" is drawn at 14.0 pt among product rows of 7.5 pt (a stamp?)',)
         assert refusal_reasons(dataclasses.replace(good, doubts=doubts)) == doubts
@@ -209,6 +216,19 @@ class TestRealDocuments:
         writer.write(tmp_path / f"{name}.pdf")
         reasons = refusal_reasons(extract_invoice(tmp_path / f"{name}.pdf"))
         assert any(reason in found for found in reasons), reasons
+
+    def test_two_invoice_numbers_of_one_kind_are_a_doubt(self, tmp_path):
+        from pypdf import PdfWriter
+
+        writer = PdfWriter()
+        for stem in ("CI004731586", "CI004790233"):
+            writer.append(TEST_INVOICES / f"{stem}.pdf")
+        writer.write(tmp_path / "two.pdf")
+        invoice = extract_invoice(tmp_path / "two.pdf")
+        assert invoice.doubts == (
+            "its pages name more than one invoice number (CI004731586, CI004790233): two documents?",
+        )
+        assert invoice.doubts[0] in refusal_reasons(invoice)
 
     def test_totals_that_do_not_reconcile(self, tmp_path):
         invoice = extract_invoice(unreconciled_document(tmp_path / "x.pdf"))
