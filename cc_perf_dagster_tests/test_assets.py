@@ -138,7 +138,8 @@ def test_a_doctored_invoice_whose_totals_do_not_add_up_is_not_booked(pipeline, t
     assert not result.success  # 33 of 34 lines hold (0.97), but the printed totals do not add up
     (failure,) = result.get_step_failure_events()
     assert failure.step_failure_data.user_failure_data.description == (
-        "CI004731586-doctored.pdf: not bookable: the printed totals do not add up to the line items read"
+        "CI004731586-doctored.pdf: not bookable: the printed totals do not add up to the line items read; "
+        "1 line does not multiply out (Extended is not quantity x Your Price: read or printed wrong): DA1067"
     )
     assert result.get_asset_materialization_events() == [] and pipeline.checks(result) == {}
 
@@ -227,12 +228,23 @@ def test_a_tampered_cached_document_is_checked_again_before_it_is_booked(pipelin
     cache = PageCache(pipeline.root / "cache")
     doc_key = document_key(pipeline.registry.get(key).sha256)
     record = cache.get(doc_key)
-    record["line_items"][0]["unit_price"] = "2240.00"  # forged, still claiming consistency 1.0
-    record["consistency_score"], record["warnings"] = 1.0, []
-    cache.put(doc_key, record)
+    forged = dict(record, line_items=[dict(record["line_items"][0]), *record["line_items"][1:]])
+    forged["line_items"][0]["list_price"] = "2800.00"  # forged, still claiming consistency 1.0
+    forged["consistency_score"], forged["warnings"] = 1.0, []
+    cache.put(doc_key, forged)
     result = pipeline.run([key])
     metadata = pipeline.materialization(result, key)
     assert metadata["cache_hit_rate"] == 1.0  # served from the cache, and yet
     assert metadata["consistency_score"] == round(1 - 1 / metadata["line_items"], 4)
     stored = json.loads((pipeline.root / "assets/invoice" / f"{key}.json").read_text())
-    assert stored["consistency_score"] < 1.0 and any("2240.00" in w for w in stored["warnings"])
+    assert stored["consistency_score"] < 1.0 and any("2800.00" in w for w in stored["warnings"])
+
+    # A forged price that breaks the line's own multiplication is not booked at all.
+    forged["line_items"][0] = dict(record["line_items"][0], unit_price="2240.00")
+    cache.put(doc_key, forged)
+    result = pipeline.run([key])
+    (failure,) = result.get_step_failure_events()
+    code = record["line_items"][0]["product_code"]
+    assert f"1 line does not multiply out (Extended is not quantity x Your Price: read or printed wrong): {code}" in (
+        failure.step_failure_data.user_failure_data.description
+    )

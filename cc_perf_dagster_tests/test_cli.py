@@ -91,7 +91,8 @@ UNBOOKABLE = {
     ),
     "unreconciled": (
         lambda dst: unreconciled_document(dst),
-        "the printed totals do not add up to the line items read",
+        "the printed totals do not add up to the line items read; "
+        "1 line does not multiply out (Extended is not quantity x Your Price: read or printed wrong): DA1067",
     ),
 }
 

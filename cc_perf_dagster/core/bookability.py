@@ -12,6 +12,8 @@ A document is refused when:
 * no line item could be read;
 * its consistency score is below the minimum (default 0.9, as the ``consistency`` check);
 * it prints a totals block that does not add up to its line items;
+* a line's Extended is not its quantity x Your Price (the line's own multiplication: a
+  quantity or price read wrong, which the consistency score alone would let through);
 * a page has no text layer (its lines, if any, were not read);
 * fewer pages could be read than the document declares (its page tree's ``/Count``, or the M of
   its "Page N of M" lines);
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 
 from cc_perf_dagster.core.errors import NotBookableError
 from cc_perf_dagster.core.models import Invoice
+from cc_perf_dagster.core.validation import extended_problem
 
 DEFAULT_MIN_CONSISTENCY = 0.9
 NO_LINE_ITEMS = "no line items could be read (the table has no text layer?)"
@@ -85,6 +88,13 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
         )
     if invoice.line_items and invoice.totals_reconcile is False:
         reasons.append("the printed totals do not add up to the line items read")
+    misread = [item.product_code for item in invoice.line_items if extended_problem(item) is not None]
+    if misread:
+        listed = ", ".join(misread[:5]) + (f" and {len(misread) - 5} more" if len(misread) > 5 else "")
+        lines = "1 line does" if len(misread) == 1 else f"{len(misread)} lines do"
+        reasons.append(
+            f"{lines} not multiply out (Extended is not quantity x Your Price: read or printed wrong): {listed}"
+        )
     if invoice.textless_pages:
         pages = ", ".join(str(p) for p in invoice.textless_pages)
         if len(invoice.textless_pages) == 1:

@@ -40,12 +40,9 @@ def item_problems(item: LineItem) -> list[str]:
     unit = expected_unit_price(item.list_price)
     if abs(item.unit_price - unit) > CENT:
         problems.append(f"Your Price {item.unit_price} is not 80% of List {item.list_price} (expected {unit})")
-    product = (item.quantity * item.unit_price).quantize(CENT)
-    if abs(product - item.extended_price) > CENT:
-        problems.append(
-            f"Extended {item.extended_price} is not quantity {item.quantity}"
-            f" x Your Price {item.unit_price} (= {product})"
-        )
+    extended = extended_problem(item)
+    if extended is not None:
+        problems.append(extended)
     if item.tariff_surcharge is not None:
         tariff = expected_tariff(item.extended_price)
         if abs(item.tariff_surcharge - tariff) > CENT:
@@ -53,6 +50,20 @@ def item_problems(item: LineItem) -> list[str]:
                 f"tariff {item.tariff_surcharge} is not 15% of Extended {item.extended_price} (expected {tariff})"
             )
     return problems
+
+
+def extended_problem(item: LineItem) -> str | None:
+    """The sentence saying Extended is not quantity x Your Price, or ``None`` when it is.
+
+    Unlike the pricing rules (80% of List, 15% tariff), which a promotion may bend, this is the
+    line's own multiplication: where it fails, a quantity or a price was read wrong.
+    """
+    product = (item.quantity * item.unit_price).quantize(CENT)
+    if abs(product - item.extended_price) <= CENT:
+        return None
+    return (
+        f"Extended {item.extended_price} is not quantity {item.quantity} x Your Price {item.unit_price} (= {product})"
+    )
 
 
 @dataclass(frozen=True, slots=True)

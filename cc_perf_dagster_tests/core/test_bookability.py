@@ -61,6 +61,27 @@ class TestRulesOnInvoiceValues:
             "the printed totals do not add up to the line items read",
         )
 
+    @pytest.mark.parametrize("totals", ["printed", "none"])
+    def test_a_line_that_does_not_multiply_out_is_refused_whatever_the_score(self, good, totals):
+        # A quantity read as 0 (a scanner's text layer put it into the description): the line's
+        # Extended is right, so the printed totals still add up and 33 of 34 lines hold (0.97).
+        from cc_perf_dagster.core.validation import check_document
+
+        items = list(good.line_items)
+        billed = next(i for i, item in enumerate(items) if item.quantity and item.extended_price)
+        items[billed] = dataclasses.replace(items[billed], quantity=0)
+        block = good.totals if totals == "printed" else None
+        report = check_document(items, block)
+        misread = dataclasses.replace(
+            good, line_items=tuple(items), totals=block, consistency_score=report.consistency_score,
+            totals_reconcile=report.totals_reconcile, warnings=report.warnings,
+        )  # fmt: skip
+        assert misread.consistency_score > 0.9 and misread.totals_reconcile in (True, None)
+        assert refusal_reasons(misread) == (
+            "1 line does not multiply out (Extended is not quantity x Your Price: read or printed wrong): "
+            + items[billed].product_code,
+        )
+
     def test_no_totals_block_is_not_refused_but_visible(self, good):
         bare = dataclasses.replace(good, totals=None, totals_reconcile=None)
         assert refusal(bare) is None and not totals_printed(bare) and totals_printed(good)
@@ -233,7 +254,11 @@ class TestRealDocuments:
     def test_totals_that_do_not_reconcile(self, tmp_path):
         invoice = extract_invoice(unreconciled_document(tmp_path / "x.pdf"))
         assert invoice.totals_reconcile is False and invoice.consistency_score > 0.9
-        assert refusal_reasons(invoice) == ("the printed totals do not add up to the line items read",)
+        # The misprinted line, printed right but not multiplying out, is named too.
+        assert refusal_reasons(invoice) == (
+            "the printed totals do not add up to the line items read",
+            "1 line does not multiply out (Extended is not quantity x Your Price: read or printed wrong): DA1067",
+        )
 
     def test_an_order_confirmation_without_totals_stays_bookable(self):
         invoice = extract_invoice(TEST_INVOICES / "CS003702114.pdf")
