@@ -532,3 +532,25 @@ class TestProducerShapes:
         assert result.header.table_kind == "order_confirmation" and len(result.header.quantity_columns) == 4
         (item,) = assemble("t.pdf", "sha", [result]).line_items
         assert item.description == "Metal" and item.quantity == 24
+
+
+def test_a_product_row_read_without_its_upc_is_a_doubt():
+    # Every line prints its 12-digit UPC (a scanner's text layer put some into descriptions):
+    # a row read without one was not read whole, and the document is refused, naming it.
+    import dataclasses
+
+    from cc_perf_dagster.core.bookability import refusal_reasons
+    from cc_perf_dagster.core.extract import read_pages
+    from cc_perf_dagster.core.pdf import PdfDocument
+    from cc_perf_dagster_tests.conftest import TEST_INVOICES
+
+    with PdfDocument(TEST_INVOICES / "CI004731586.pdf") as doc:
+        pages = list(read_pages(doc, doc.pages()))
+    index = next(i for i, r in enumerate(pages[0].records) if isinstance(r, ItemRecord))
+    record = pages[0].records[index]
+    records = (*pages[0].records[:index], dataclasses.replace(record, upc=""), *pages[0].records[index + 1 :])
+    changed = [dataclasses.replace(pages[0], records=records), *pages[1:]]
+    assert assemble("CI004731586.pdf", "0" * 64, pages).doubts == ()
+    invoice = assemble("CI004731586.pdf", "0" * 64, changed)
+    doubt = f"1 product row(s) read without the UPC every line prints: {record.code}"
+    assert invoice.doubts == (doubt,) and doubt in refusal_reasons(invoice)

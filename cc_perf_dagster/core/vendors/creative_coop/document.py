@@ -238,6 +238,10 @@ class DocumentAssembler:
             warnings.append(f"the table columns are those of an {kind}, the number says {document_type}")
         items, totals = self._builder.finish()
         warnings.extend(self._builder.warnings)
+        no_upc = [item.product_code for item in items if not item.upc]
+        if no_upc:  # every line prints its 12-digit UPC: one read without it was not read whole
+            listed = ", ".join(no_upc[:5]) + (f" and {len(no_upc) - 5} more" if len(no_upc) > 5 else "")
+            self._doubts.append(f"{len(no_upc)} product row(s) read without the UPC every line prints: {listed}")
         report = validation.check_document(items, totals)
         warnings.extend(report.warnings)
         return Invoice(
