@@ -13,7 +13,6 @@ Page content hash:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from cc_perf_dagster.core.content_stream import (
     UnreadableTextError,
     upright_runs,
 )
+from cc_perf_dagster.core.encryption import AES_UNAVAILABLE, aes_available, uses_aes
 from cc_perf_dagster.core.errors import (
     DamagedPdfError,
     DocumentTooLargeError,
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 
 PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
-AES_UNAVAILABLE = "encrypted PDF (AES), opening it needs pypdf's crypto dependency: pip install 'pypdf[crypto]'"
 
 
 _SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
@@ -121,7 +120,7 @@ class PypdfDocument:
             raise EncryptedPdfError(f"encrypted PDF, cannot decrypt it ({exc})", file=self._file) from exc
         if not opened:
             raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=self._file)
-        if _uses_aes(self._reader.trailer.get("/Encrypt")) and not aes_available():
+        if uses_aes(self._reader.trailer.get("/Encrypt")) and not aes_available():
             raise EncryptedPdfError(AES_UNAVAILABLE, file=self._file)
 
     def _page(self, index: int) -> Any:
@@ -330,36 +329,6 @@ class _DamageWatch(logging.Handler):
 
 
 _PYPDF = logging.getLogger("pypdf")
-
-
-def aes_available() -> bool:
-    """Whether pypdf can decrypt AES here: one of the libraries it uses for it imports."""
-    for module in ("cryptography", "Crypto"):  # pypdf's order: cryptography, then pycryptodome
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            continue
-        return True
-    return False
-
-
-def _uses_aes(encrypt: Any) -> bool:
-    """Whether an ``/Encrypt`` dictionary's streams or strings are AES (``/V 5``, or a crypt filter of ``/V 4``)."""
-    from pypdf.generic import DictionaryObject
-
-    def resolved(value: Any) -> Any:
-        return value.get_object() if hasattr(value, "get_object") else value
-
-    encrypt = resolved(encrypt)
-    if not isinstance(encrypt, DictionaryObject):
-        return False
-    if encrypt.get("/V", 0) >= 5:
-        return True
-    filters = resolved(encrypt.get("/CF"))
-    if not isinstance(filters, DictionaryObject):
-        return False
-    crypt_filters = (resolved(f) for f in filters.values())
-    return any(isinstance(f, DictionaryObject) and f.get("/CFM") in ("/AESV2", "/AESV3") for f in crypt_filters)
 
 
 @contextmanager

@@ -190,7 +190,7 @@ class TestBadInput:
     def test_aes_is_available_when_either_library_pypdf_uses_for_it_imports(self, monkeypatch):
         import sys
 
-        from cc_perf_dagster.core.pypdf_engine import aes_available
+        from cc_perf_dagster.core.encryption import aes_available
 
         assert aes_available()  # cryptography comes with pypdf[crypto]
         monkeypatch.setitem(sys.modules, "cryptography", None)  # import fails
