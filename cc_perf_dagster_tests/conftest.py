@@ -126,6 +126,34 @@ def stamped(src: Path, dst: Path, *, text: str, angle: float, size: float, gray:
     return dst
 
 
+def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
+    """Copy ``src`` to ``dst`` with invisible text (render mode 3) over the table of every page.
+
+    Nothing shows on the page; a reader that read it anyway would find rows the page does not print.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfgen import canvas
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    for page in writer.pages:
+        buffer = io.BytesIO()
+        c = canvas.Canvas(buffer, pagesize=(float(page.mediabox.width), float(page.mediabox.height)), invariant=1)
+        hidden = c.beginText()
+        hidden.setTextRenderMode(3)
+        hidden.setFont("Helvetica", 7.5)
+        for y in range(100, 700, 12):
+            hidden.setTextOrigin(140, y)
+            hidden.textOut(text)
+        c.drawText(hidden)
+        c.save()
+        page.merge_page(PdfReader(buffer).pages[0])
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
 # --- documents recognised as Creative Co-op but read badly (never booked) ---------------------
 
 

@@ -13,6 +13,9 @@ words inside one operator keep their exact positions. A page is then turned so t
 its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
 direction (a vertical or diagonal stamp) are left out, and so are words drawn upright at
 several times the page's body text size (a "COPY" or "PAID" watermark across the table).
+Words drawn invisible (text render mode 3 or 7) are kept apart (:attr:`PageInterpreter.hidden`):
+a page is read from what it shows, and from its invisible text only where it shows none (a
+scanner's OCR layer over the page's image; see :func:`visible_words`).
 Ligature glyphs and presentation forms are unfolded (``ﬀ`` -> ``ff``), no-break spaces are
 spaces, drawn soft hyphens are hyphens; no other character is changed.
 """
@@ -46,7 +49,9 @@ def multiply(m: Matrix, n: Matrix) -> Matrix:
 class _State:
     """The graphics and text state that ``q``/``Q`` save and restore."""
 
-    __slots__ = ("char_spacing", "ctm", "font", "font_name", "leading", "rise", "scale", "size", "word_spacing")
+    __slots__ = (
+        "char_spacing", "ctm", "font", "font_name", "invisible", "leading", "rise", "scale", "size", "word_spacing",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.ctm: Matrix = IDENTITY
@@ -58,6 +63,7 @@ class _State:
         self.scale = 1.0
         self.leading = 0.0
         self.rise = 0.0
+        self.invisible = False  # text render mode 3 (neither filled nor stroked) or 7 (clip only)
 
     def copy(self) -> _State:
         other = _State.__new__(_State)
@@ -100,11 +106,15 @@ class PageInterpreter:
         self._shown = 0
         self._fonts: dict[int, FontInfo | None] = {}
         self.runs: list[RawRun] = []
+        self.hidden: list[RawRun] = []  # words drawn invisible (render mode 3 or 7): an OCR layer
 
-    def run(self, operations: list, resources: Any, ctm: Matrix = IDENTITY, depth: int = 0) -> None:
-        """Interpret ``operations`` with ``resources`` under the matrix ``ctm``."""
+    def run(
+        self, operations: list, resources: Any, ctm: Matrix = IDENTITY, depth: int = 0, invisible: bool = False
+    ) -> None:
+        """Interpret ``operations`` with ``resources`` under ``ctm`` (``invisible``: ``3 Tr`` in force)."""
         state = _State()
         state.ctm = ctm
+        state.invisible = invisible  # a form is drawn in the render mode in force where it is used
         stack: list[_State] = []
         fonts = _dict_entry(resources, "/Font")
         xobjects = None
@@ -187,10 +197,12 @@ class PageInterpreter:
                 state.leading = _num(operands[0], 0.0) if operands else 0.0
             elif op == b"Ts":
                 state.rise = _num(operands[0], 0.0) if operands else 0.0
+            elif op == b"Tr":
+                state.invisible = (_num(operands[0], 0.0) if operands else 0.0) in (3.0, 7.0)
             elif op == b"Do" and operands and depth < MAX_FORM_DEPTH:
                 if xobjects is None:
                     xobjects = _dict_entry(resources, "/XObject") or {}
-                self._form(xobjects.get(operands[0]), resources, state.ctm, depth)
+                self._form(xobjects.get(operands[0]), resources, state, depth)
 
     def _font(self, ref: Any) -> FontInfo | None:
         key = id(ref)
@@ -203,7 +215,7 @@ class PageInterpreter:
         if self._limit and self._shown > self._limit:
             raise TooManyOperatorsError(f"more than {self._limit} text operators on one page")
 
-    def _form(self, ref: Any, resources: Any, ctm: Matrix, depth: int) -> None:
+    def _form(self, ref: Any, resources: Any, state: _State, depth: int) -> None:
         form = ref.get_object() if ref is not None else None
         if form is None or form.get("/Subtype") != "/Form":
             return
@@ -214,7 +226,8 @@ class PageInterpreter:
             m = IDENTITY
         own = form.get("/Resources")
         own = own.get_object() if own is not None else None
-        self.run(self._parse(form), own if own is not None else resources, multiply(m, ctm), depth + 1)  # type: ignore[arg-type]
+        resources = own if own is not None else resources
+        self.run(self._parse(form), resources, multiply(m, state.ctm), depth + 1, state.invisible)  # type: ignore[arg-type]
 
     def _show(self, state: _State, tm: Matrix, value: bytes) -> Matrix:
         """Advance ``tm`` over the string, recording its words; return the new text matrix."""
@@ -235,10 +248,20 @@ class PageInterpreter:
             length = math.hypot(a, b) or 1.0
             ux, uy = a / length, b / length
             up = a * d - b * c  # > 0: the page's y axis is the text's up (not mirrored)
-            append = self.runs.append
+            append = self.hidden.append if state.invisible else self.runs.append
             for text, start, end in words:
                 append((text, a * start + e, b * start + f, a * end + e, b * end + f, ux, uy, up, height))
         return (tm[0], tm[1], tm[2], tm[3], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
+
+
+def visible_words(visible: list[RawRun], hidden: list[RawRun]) -> list[RawRun]:
+    """The words a page is read from: those it shows, or its invisible ones where it shows none.
+
+    Invisible text under visible text is not what the page says (a hidden overlay, or a
+    searchable layer that repeats the page's own text in other positions); on a page with no
+    visible text it is all there is to read (a scanner's OCR layer).
+    """
+    return visible or hidden
 
 
 def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float]) -> list[TextRun]:

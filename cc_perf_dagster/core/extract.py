@@ -33,7 +33,8 @@ keep_pypdf_off_stderr()
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
 PARSER_VERSION = "4"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
-# 4: watermarks (words at 3x the body size and more) left out, each page's "Page N of M" kept
+# 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
+# each page's "Page N of M" kept
 
 log = logging.getLogger(__name__)
 

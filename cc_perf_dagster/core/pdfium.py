@@ -25,8 +25,12 @@ How PDFium's characters become words:
       (the gap is outside the layout's glue range, :data:`~cc_perf_dagster.core.layout.TOUCH_GAP`
       and :data:`~cc_perf_dagster.core.layout.OVERLAP_LIMIT`): the layout would not have glued
       the two pieces either. PDFium unfolds a ligature glyph into its letters, all at the
-      glyph's origin: they stay one word. The one difference from the pypdf engine: a string
-      drawn with a character spacing wider than that glue range is split here, kept whole there.
+      glyph's origin: they stay one word. A word never mixes invisible text objects (render
+      mode 3 or 7, ``FPDFTextObj_GetTextRenderMode``, asked once per object) with shown ones;
+      the page is read from its shown words, or from its invisible ones where it shows none, as
+      in the pypdf engine (:func:`~cc_perf_dagster.core.content_stream.visible_words`). The
+      one difference from the pypdf engine: a string drawn with a character spacing wider than
+      that glue range is split here, kept whole there.
 
 Content hash, page count, encryption and the text-operator limit are pypdf's, from the same
 file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
@@ -46,7 +50,7 @@ import math
 import threading
 from typing import Any, BinaryIO
 
-from cc_perf_dagster.core.content_stream import RawRun, upright_runs
+from cc_perf_dagster.core.content_stream import RawRun, upright_runs, visible_words
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
 from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
@@ -185,6 +189,7 @@ class _Api:
         self.get_loose_char_box = plain(raw.FPDFText_GetLooseCharBox, ctypes.c_int)
         self.get_font_size = plain(raw.FPDFText_GetFontSize, ctypes.c_double)
         self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
+        self.get_render_mode = plain(raw.FPDFTextObj_GetTextRenderMode, ctypes.c_int)
 
 
 @functools.cache
@@ -232,8 +237,11 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
     matrix = raw.FS_MATRIX()
     matrix_at = ctypes.byref(matrix)
     geometry: dict[int | None, _Shape] = {}
-    shapes: dict[_Shape, _Shape] = {}  # equal shapes as one object: "is" tells them equal
+    invisible: dict[int | None, bool] = {}  # per text object: render mode 3 or 7
+    hidden: list[RawRun] = []  # words of invisible text objects (see content_stream.visible_words)
     words: list[RawRun] = []
+    out = words
+    shapes: dict[_Shape, _Shape] = {}  # equal shapes as one object: "is" tells them equal
     word: list[str] = []
     sx = sy = ex = ey = lx = ly = 0.0
     ux, uy, up, height, low, high, shift = _UPRIGHT
@@ -257,12 +265,12 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
                         and get_char_origin(handle, index, x_at, y_at)
                     ):
                         ex, ey = x.value, y.value
-                    words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
                     word = []
                 continue
         if not get_char_origin(handle, index, x_at, y_at):
             if word:
-                words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
                 word = []
             continue
         ox, oy = x.value, y.value
@@ -277,13 +285,16 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
             if shape is None:
                 shape = _shape(api, handle, index, matrix, matrix_at)
                 shape = geometry[obj] = shapes.setdefault(shape, shape)
+                invisible[obj] = obj is not None and api.get_render_mode(ctypes.c_void_p(obj)) in _INVISIBLE
             joined = False
         if not joined:
             lx, ly = ox, oy
             if word:
                 dx, dy = ox - ex, oy - ey
                 gap = dx * ux + dy * uy
-                if shape is start:  # same direction, "up" and height as the word's first glyph
+                if invisible[obj] is not (out is hidden):  # shown and invisible text: never one word
+                    touches = False
+                elif shape is start:  # same direction, "up" and height as the word's first glyph
                     touches = low < gap < high and -shift <= dy * ux - dx * uy <= shift
                 else:
                     cux, cuy, cup, cheight = shape[:4]
@@ -295,11 +306,12 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
                         and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
                     )
                 if not touches:
-                    words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
                     word = []
             if not word:
                 sx, sy = ox, oy
                 ux, uy, up, height, low, high, shift = start = shape
+                out = hidden if invisible[obj] else words
             owner, owner_shape = obj, shape
         word.append(text)
         # The word ends where this glyph's advance ends: its loose box's extent from the
@@ -312,8 +324,8 @@ def page_words(textpage: Any, raw: Any) -> list[RawRun]:
         else:
             ex, ey = ox, oy
     if word:
-        words.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-    return words
+        out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+    return visible_words(words, hidden)
 
 
 def _shape(api: _Api, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
@@ -335,3 +347,5 @@ def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:
 
 
 _UPRIGHT = _with_ranges(1.0, 0.0, 1.0, 0.0)
+# Text render modes that draw nothing: 3 (neither fill nor stroke) and 7 (clip only).
+_INVISIBLE = (3, 7)

@@ -25,6 +25,7 @@ from cc_perf_dagster.core.content_stream import (
     TooManyOperatorsError,
     UnreadableTextError,
     upright_runs,
+    visible_words,
 )
 from cc_perf_dagster.core.encryption import AES_UNAVAILABLE, aes_available, uses_aes
 from cc_perf_dagster.core.errors import (
@@ -191,7 +192,8 @@ class PypdfDocument:
             raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
         except Exception as exc:
             raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-        return upright_runs(interpreter.runs, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
+        words = visible_words(interpreter.runs, interpreter.hidden)
+        return upright_runs(words, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
 
     def _interpret(self, page: Any, interpreter: PageInterpreter) -> None:
         contents = page.get("/Contents")

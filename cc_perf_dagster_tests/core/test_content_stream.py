@@ -83,6 +83,39 @@ def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str 
     return path
 
 
+def form_page(tmp_path, form_content: bytes, page_content: bytes, *, matrix=None, name: str = "form.pdf"):
+    """A page that draws the form XObject ``/Fm1`` (Helvetica as ``/F1`` in both) with ``page_content``."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(*LETTER)
+    font = writer._add_object(helvetica())
+    fonts = DictionaryObject({NameObject("/F1"): font})
+    form = StreamObject()
+    form.set_data(form_content)
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(NumberObject(v) for v in (0, 0, 100, 20)),
+            NameObject("/Resources"): DictionaryObject({NameObject("/Font"): fonts}),
+        }
+    )
+    if matrix is not None:
+        form[NameObject("/Matrix")] = ArrayObject(NumberObject(v) for v in matrix)
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/XObject"): DictionaryObject({NameObject("/Fm1"): writer._add_object(form)}),
+            NameObject("/Font"): fonts,
+        }
+    )
+    stream = StreamObject()
+    stream.set_data(page_content)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    path = tmp_path / name
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
 def words(path, engine="pypdf") -> list[tuple[str, float, float, float, float]]:
     with PdfDocument(path, engine=engine) as doc:
         runs = doc.runs(1)
@@ -139,6 +172,30 @@ class TestPageSpace:
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
 
 
+class TestInvisibleText:
+    """A page is read from the text it shows; from its invisible text only where it shows none."""
+
+    def test_invisible_text_under_shown_text_is_left_out(self, tmp_path, engine):
+        # An overlay nobody sees (render mode 3): reading it would book what the page does not say.
+        content = "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET BT 3 Tr /F1 10 Tf 100 650 Td (B1 99) Tj ET"
+        assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
+
+    @pytest.mark.parametrize("mode", [3, 7])
+    def test_a_page_of_invisible_text_alone_is_read(self, tmp_path, engine, mode):
+        # A scanner's searchable layer over the page's image: the only text there is.
+        content = f"BT {mode} Tr /F1 10 Tf 100 700 Td (AB 12) Tj ET"
+        assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
+
+    def test_the_render_mode_is_saved_and_restored_with_the_graphics_state(self, tmp_path, engine):
+        content = "q 3 Tr BT /F1 10 Tf 100 650 Td (B1) Tj ET Q BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
+        assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
+
+    def test_a_form_drawn_invisible_is_invisible(self, tmp_path, engine):
+        page = b"q 3 Tr 1 0 0 1 100 650 cm /Fm1 Do Q BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
+        path = form_page(tmp_path, b"BT /F1 10 Tf 0 0 Td (B1 99) Tj ET", page)
+        assert words(path, engine) == expect(("AB 12", 100, 700, 10))
+
+
 class TestTextState:
     def test_tj_kerning_moves_the_next_glyphs(self, tmp_path, engine):
         # -500 thousandths of 10 pt = 5 pt to the right; one word drawn in two pieces.
@@ -175,31 +232,9 @@ class TestTextState:
         assert words(path, engine) == [("AB", 100.0, 112.0, 700.0, 12.0)]
 
     def test_form_xobject_matrix_applies(self, tmp_path, engine):
-        writer = PdfWriter()
-        page = writer.add_blank_page(*LETTER)
-        font = writer._add_object(helvetica())
-        form = StreamObject()
-        form.set_data(b"BT /F1 10 Tf 0 0 Td (AB) Tj ET")
-        form.update(
-            {
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Form"),
-                NameObject("/BBox"): ArrayObject(NumberObject(v) for v in (0, 0, 100, 20)),
-                NameObject("/Matrix"): ArrayObject(NumberObject(v) for v in (1, 0, 0, 1, 200, 500)),
-                NameObject("/Resources"): DictionaryObject(
-                    {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-                ),
-            }
+        path = form_page(
+            tmp_path, b"BT /F1 10 Tf 0 0 Td (AB) Tj ET", b"q 1 0 0 1 10 10 cm /Fm1 Do Q", matrix=(1, 0, 0, 1, 200, 500)
         )
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/XObject"): DictionaryObject({NameObject("/Fm1"): writer._add_object(form)})}
-        )
-        stream = StreamObject()
-        stream.set_data(b"q 1 0 0 1 10 10 cm /Fm1 Do Q")
-        page[NameObject("/Contents")] = writer._add_object(stream)
-        path = tmp_path / "form.pdf"
-        with open(path, "wb") as fh:
-            writer.write(fh)
         assert words(path, engine) == expect(("AB", 210, 510, 10))
 
 
