@@ -112,7 +112,7 @@ def test_invisible_text_over_the_table_is_not_read(pdf, engine, tmp_path):
 @pytest.mark.parametrize("pdf", good_invoices(), ids=lambda p: p.name)
 def test_a_copy_stamped_smaller_is_read_exactly_or_refused_never_booked_wrong(pdf, size, engine, tmp_path):
     # Between the body size and a watermark's: the stamp lands in a description or joins a
-    # product row, where no arithmetic can see it. Text of another size across the table is a
+    # product row, where no arithmetic can see it. Larger text across the table is a
     # doubt, and a doubt refuses the document.
     copy = stamped(pdf, tmp_path / f"{pdf.stem}-{size}.pdf", text="COPY", angle=0, size=size, gray=0.6)
     invoice = extract_invoice(copy, engine=engine)

@@ -20,7 +20,7 @@ A document is refused when:
 * its pages' own "Page N of M" lines say a page is in the file twice, the pages are out of
   order (a row split over a page break, a tariff line, would join the wrong item), or they
   belong to more than one document; or, whatever they print, two pages have the same content;
-* the reader doubts part of what it read (``Invoice.doubts``: text of another size drawn across
+* the reader doubts part of what it read (``Invoice.doubts``: larger text drawn across
   the table, a stamp that would land in a description or a product row).
 
 A document that prints no totals block at all (order confirmations may not) is not refused:

@@ -155,7 +155,7 @@ class PageResult:
     has_text: bool
     header: PageHeader
     records: tuple[Record, ...]
-    # What the page parser saw but cannot read for sure (text of another size across the table)
+    # What the page parser saw but cannot read for sure (larger text across the table)
     doubts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

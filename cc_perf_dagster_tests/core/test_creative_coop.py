@@ -554,3 +554,22 @@ def test_a_product_row_read_without_its_upc_is_a_doubt():
     invoice = assemble("CI004731586.pdf", "0" * 64, changed)
     doubt = f"1 product row(s) read without the UPC every line prints: {record.code}"
     assert invoice.doubts == (doubt,) and doubt in refusal_reasons(invoice)
+
+
+def test_larger_text_among_the_product_rows_is_a_doubt_and_smaller_text_is_let_be():
+    from cc_perf_dagster.core.models import TextRecord
+    from cc_perf_dagster.core.vendors.creative_coop.document import odd_sizes_in_table
+
+    def item(code, y, size=7.5):
+        return ItemRecord(code, "191009000000", (), "each", ("1.00", "0.80", "0.80"), y, size)
+
+    def text(words, y, size):
+        return TextRecord(words, 137.0, 200.0, y, size, False)
+
+    rows = [item("DF0001", 600), text("Stoneware", 590, 6.0), item("DF0002", 580), text("COPY", 570, 10.0)]
+    rows += [item("DF0003", 560), text("below the table", 400, 12.0)]  # outside the product rows
+    assert odd_sizes_in_table(rows) == (
+        'text "COPY" is drawn at 10.0 pt among product rows of 7.5 pt (larger text across the table: a stamp?)',
+    )
+    # A producer shrinking a long description to fit its cell: no doubt.
+    assert odd_sizes_in_table([item("DF0001", 600), text("a long description", 590, 5.5), item("DF0002", 580)]) == ()

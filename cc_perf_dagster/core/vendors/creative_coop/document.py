@@ -103,12 +103,13 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     )
 
 
-# A table's rows share one font size; a row this much larger or smaller holds something else.
+# A table's rows share one font size; a row this much larger holds something drawn over it. (A
+# smaller one is let be: a producer may shrink a long description to fit its cell.)
 ODD_SIZE = 1.2
 
 
 def odd_sizes_in_table(records: Sequence[Record]) -> tuple[str, ...]:
-    """Rows between the page's first and last product row drawn in another size than its product rows.
+    """Rows between the page's first and last product row drawn larger than its product rows.
 
     A stamp ("COPY", "PAID") drawn over the table, too small to be left out as a watermark
     (:func:`~cc_perf_dagster.core.content_stream.without_decoration`), lands in a description
@@ -124,11 +125,11 @@ def odd_sizes_in_table(records: Sequence[Record]) -> tuple[str, ...]:
     for record in records:
         if not isinstance(record, (ItemRecord, TextRecord)) or not bottom <= record.y <= top:
             continue
-        if record.size > body * ODD_SIZE or record.size * ODD_SIZE < body:
+        if record.size > body * ODD_SIZE:
             what = f"product row {record.code}" if isinstance(record, ItemRecord) else f'text "{record.text[:40]}"'
             doubts.append(
                 f"{what} is drawn at {record.size:.1f} pt among product rows of {body:.1f} pt "
-                "(text of another size across the table: a stamp?)"
+                "(larger text across the table: a stamp?)"
             )
     return tuple(doubts)
 
