@@ -573,3 +573,21 @@ def test_larger_text_among_the_product_rows_is_a_doubt_and_smaller_text_is_let_b
     )
     # A producer shrinking a long description to fit its cell: no doubt.
     assert odd_sizes_in_table([item("DF0001", 600), text("a long description", 590, 5.5), item("DF0002", 580)]) == ()
+
+
+@pytest.mark.parametrize(("label", "doubted"), [("INVOICE NO", True), ("", False), ("REF", False)])
+def test_a_second_invoice_number_is_a_doubt_only_under_an_invoice_label(label, doubted):
+    import dataclasses
+
+    from cc_perf_dagster.core.extract import read_pages
+    from cc_perf_dagster.core.models import LabelledValue
+    from cc_perf_dagster.core.pdf import PdfDocument
+    from cc_perf_dagster_tests.conftest import TEST_INVOICES
+
+    with PdfDocument(TEST_INVOICES / "CI004731586.pdf") as doc:
+        first, second = read_pages(doc, doc.pages())
+    numbers = (*second.header.numbers, LabelledValue("CI004790233", label))
+    second = dataclasses.replace(second, header=dataclasses.replace(second.header, numbers=numbers))
+    doubts = assemble("CI004731586.pdf", "0" * 64, [first, second]).doubts
+    expected = ("its pages name more than one invoice number (CI004731586, CI004790233): two documents?",)
+    assert doubts == (expected if doubted else ())

@@ -227,9 +227,11 @@ class DocumentAssembler:
             raise UnsupportedDocumentError(reason, file=self.file)
         document_type, number = identity
         warnings = [f"page {p} has no text layer (image only?)" for p in self._textless]
-        named = sorted({n.value for n in self._numbers if n.value[:2] == number[:2]})
-        if len(named) > 1:  # an invoice cites its order (CS); two of its own kind are two documents
-            kind = "invoice" if document_type == "invoice" else "order"
+        # An invoice cites its order (CS); two numbers of its own kind, each under its own label
+        # ("INVOICE NO", "ORDER NO"), are two documents. A number merely mentioned is let be.
+        kind = "invoice" if document_type == "invoice" else "order"
+        named = sorted({n.value for n in self._numbers if n.value[:2] == number[:2] and kind.upper() in n.label})
+        if len(named) > 1:
             self._doubts.append(f"its pages name more than one {kind} number ({', '.join(named)}): two documents?")
         date = _document_date(document_type, self._dates)
         if date is None:
