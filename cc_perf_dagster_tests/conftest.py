@@ -98,39 +98,8 @@ def test_invoices() -> Path:
 # --- the same document with a stamp drawn over every page ---------------------------------------
 
 
-def stamped(src: Path, dst: Path, *, text: str, angle: float, size: float, gray: float = 0.85) -> Path:
-    """Copy ``src`` to ``dst`` with ``text`` drawn over the middle of every page, as a watermark.
-
-    The stamp is Helvetica Bold at ``size`` points, turned by ``angle`` degrees, in ``gray``,
-    drawn after the page's own content (on top), as accounting systems stamp "COPY" or "PAID".
-    """
-    import io
-
-    from pypdf import PdfReader, PdfWriter
-    from reportlab.pdfgen import canvas
-
-    writer = PdfWriter(clone_from=PdfReader(src))
-    for page in writer.pages:
-        width, height = float(page.mediabox.width), float(page.mediabox.height)
-        buffer = io.BytesIO()
-        c = canvas.Canvas(buffer, pagesize=(width, height), invariant=1)
-        c.setFillGray(gray)
-        c.setFont("Helvetica-Bold", size)
-        c.translate(float(page.mediabox.left) + width / 2, float(page.mediabox.bottom) + height / 2)
-        c.rotate(angle)
-        c.drawCentredString(0, 0, text)
-        c.save()
-        page.merge_page(PdfReader(buffer).pages[0])
-    with open(dst, "wb") as fh:
-        writer.write(fh)
-    return dst
-
-
-def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
-    """Copy ``src`` to ``dst`` with invisible text (render mode 3) over the table of every page.
-
-    Nothing shows on the page; a reader that read it anyway would find rows the page does not print.
-    """
+def drawn_over(src: Path, dst: Path, draw) -> Path:
+    """Copy ``src`` to ``dst`` with ``draw(canvas, mediabox)`` drawn over every page (on top of its content)."""
     import io
 
     from pypdf import PdfReader, PdfWriter
@@ -140,6 +109,38 @@ def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
     for page in writer.pages:
         buffer = io.BytesIO()
         c = canvas.Canvas(buffer, pagesize=(float(page.mediabox.width), float(page.mediabox.height)), invariant=1)
+        draw(c, page.mediabox)
+        c.save()
+        page.merge_page(PdfReader(buffer).pages[0])
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
+def stamped(src: Path, dst: Path, *, text: str, angle: float, size: float, gray: float = 0.85) -> Path:
+    """Copy ``src`` to ``dst`` with ``text`` drawn over the middle of every page, as a watermark.
+
+    The stamp is Helvetica Bold at ``size`` points, turned by ``angle`` degrees, in ``gray``,
+    drawn after the page's own content (on top), as accounting systems stamp "COPY" or "PAID".
+    """
+
+    def stamp(c, box) -> None:
+        c.setFillGray(gray)
+        c.setFont("Helvetica-Bold", size)
+        c.translate(float(box.left) + float(box.width) / 2, float(box.bottom) + float(box.height) / 2)
+        c.rotate(angle)
+        c.drawCentredString(0, 0, text)
+
+    return drawn_over(src, dst, stamp)
+
+
+def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
+    """Copy ``src`` to ``dst`` with invisible text (render mode 3) over the table of every page.
+
+    Nothing shows on the page; a reader that read it anyway would find rows the page does not print.
+    """
+
+    def rows(c, _box) -> None:
         hidden = c.beginText()
         hidden.setTextRenderMode(3)
         hidden.setFont("Helvetica", 7.5)
@@ -147,11 +148,8 @@ def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
             hidden.setTextOrigin(140, y)
             hidden.textOut(text)
         c.drawText(hidden)
-        c.save()
-        page.merge_page(PdfReader(buffer).pages[0])
-    with open(dst, "wb") as fh:
-        writer.write(fh)
-    return dst
+
+    return drawn_over(src, dst, rows)
 
 
 # --- documents recognised as Creative Co-op but read badly (never booked) ---------------------

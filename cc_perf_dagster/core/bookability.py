@@ -90,10 +90,10 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
         reasons.append("the printed totals do not add up to the line items read")
     misread = [item.product_code for item in invoice.line_items if extended_problem(item) is not None]
     if misread:
-        listed = ", ".join(misread[:5]) + (f" and {len(misread) - 5} more" if len(misread) > 5 else "")
         lines = "1 line does" if len(misread) == 1 else f"{len(misread)} lines do"
         reasons.append(
-            f"{lines} not multiply out (Extended is not quantity x Your Price: read or printed wrong): {listed}"
+            f"{lines} not multiply out (Extended is not quantity x Your Price: read or printed wrong): "
+            + listed(misread)
         )
     if invoice.textless_pages:
         pages = ", ".join(str(p) for p in invoice.textless_pages)
@@ -139,7 +139,7 @@ def same_pages(hashes: tuple[str, ...], textless: tuple[int, ...] = ()) -> list[
         f"pages {a} and {b} of the file are the same page" if i == 0 else f"pages {a} and {b} too"
         for i, (a, b) in enumerate(pairs[:3])
     ]
-    return ["; ".join(said) + (f" and {len(pairs) - 3} more" if len(pairs) > 3 else "")]
+    return ["; ".join(said) + and_more(len(pairs), 3)]
 
 
 def page_order_reasons(footers: tuple[tuple[int, int] | None, ...], hashes: tuple[str, ...] = ()) -> list[str]:
@@ -169,7 +169,7 @@ def page_order_reasons(footers: tuple[tuple[int, int] | None, ...], hashes: tupl
             first[footer] = page
     if repeated:
         said = "; ".join(f'pages {a} and {b} of the file both say "Page {n} of {m}"' for a, b, (n, m) in repeated[:2])
-        more = f" and {len(repeated) - 2} more" if len(repeated) > 2 else ""
+        more = and_more(len(repeated), 2)
         same = len(hashes) == len(footers) and all(hashes[a - 1] == hashes[b - 1] for a, b, _ in repeated)
         what = "the same page twice" if same else "different pages: two documents in one file?"
         if same and len(repeated) > 1:
@@ -182,6 +182,16 @@ def page_order_reasons(footers: tuple[tuple[int, int] | None, ...], hashes: tupl
                 f'after "Page {before[0]} of {before[1]}")'
             ]
     return []
+
+
+def listed(values: list[str], limit: int = 5) -> str:
+    """The first ``limit`` values, comma-separated, and how many more there are."""
+    return ", ".join(values[:limit]) + and_more(len(values), limit)
+
+
+def and_more(count: int, shown: int) -> str:
+    """`` and N more`` when ``count`` things were found and ``shown`` of them named, else nothing."""
+    return f" and {count - shown} more" if count > shown else ""
 
 
 def refusal(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CONSISTENCY) -> Refusal | None:

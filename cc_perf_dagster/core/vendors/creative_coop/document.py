@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from cc_perf_dagster.core import validation
+from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
 from cc_perf_dagster.core.models import (
     DocumentType,
@@ -170,7 +171,6 @@ class DocumentAssembler:
         self.file = file
         self.sha256 = sha256
         self.declared_pages = declared_pages  # the PDF page tree's /Count, when known
-        self._footer_pages: int | None = None
         self._numbers: list[LabelledValue] = []
         self._dates: list[tuple[int, LabelledValue]] = []
         self._table_kinds: set[DocumentType] = set()
@@ -194,8 +194,6 @@ class DocumentAssembler:
         self._doubts.extend(f"page {page.page}: {doubt}" for doubt in page.doubts)
         if not page.has_text:
             self._textless.append(page.page)
-        if header.footer_pages is not None:
-            self._footer_pages = max(self._footer_pages or 0, header.footer_pages)
         footer = (header.footer_page, header.footer_pages)
         self._footers.append(footer if header.footer_page is not None and header.footer_pages is not None else None)
         if self._builder is None:
@@ -243,8 +241,9 @@ class DocumentAssembler:
         warnings.extend(self._builder.warnings)
         no_upc = [item.product_code for item in items if not item.upc]
         if no_upc:  # every line prints its 12-digit UPC: one read without it was not read whole
-            listed = ", ".join(no_upc[:5]) + (f" and {len(no_upc) - 5} more" if len(no_upc) > 5 else "")
-            self._doubts.append(f"{len(no_upc)} product row(s) read without the UPC every line prints: {listed}")
+            self._doubts.append(
+                f"{len(no_upc)} product row(s) read without the UPC every line prints: {listed(no_upc)}"
+            )
         report = validation.check_document(items, totals)
         warnings.extend(report.warnings)
         return Invoice(
@@ -261,7 +260,7 @@ class DocumentAssembler:
             totals_reconcile=report.totals_reconcile,
             page_hashes=tuple(self._hashes),
             declared_pages=self.declared_pages,
-            footer_pages=self._footer_pages,
+            footer_pages=max((total for _, total in filter(None, self._footers)), default=None),
             textless_pages=tuple(self._textless),
             page_footers=tuple(self._footers),
             doubts=tuple(self._doubts),
