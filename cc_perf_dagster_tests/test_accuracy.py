@@ -21,6 +21,7 @@ from cc_perf_dagster_tests.conftest import (
     producer_invoices,
     stamped,
 )
+from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS
 
 
 def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
@@ -36,7 +37,7 @@ def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
 def test_the_producer_corpus_holds_every_producer_the_generator_writes():
     from cc_perf_dagster_tests.fixtures.producers import HTML_PRINTERS, REWRITES
 
-    written = {"reportlab", "libreoffice", *(name for name, _ in HTML_PRINTERS), *(r[0] for r in REWRITES)}
+    written = {"reportlab", "pdftex", "libreoffice", *(name for name, _ in HTML_PRINTERS), *(r[0] for r in REWRITES)}
     assert {pdf.parent.name for pdf in producer_invoices()} == written
 
 
@@ -129,6 +130,25 @@ def test_every_corpus_document_is_bookable_with_every_engine(pdf, engine):
     # The refusal rules (page order, doubts, counts) never refuse a document read right.
     invoice = extract_invoice(pdf, engine=engine)
     assert invoice.doubts == () and refusal(invoice) is None
+
+
+def test_the_unreadable_documents_are_those_the_generator_writes():
+    from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS
+
+    written = sorted(f"{name}-pdftex-bitmap-fonts.pdf" for name in UNREADABLE_IN_BITMAP_FONTS)
+    assert sorted(p.name for p in UNREADABLE_DIR.iterdir()) == written
+
+
+@pytest.mark.parametrize("name", UNREADABLE_IN_BITMAP_FONTS)
+def test_a_document_whose_font_maps_ligatures_to_no_text_is_refused_naming_the_row(name, engine):
+    # pdfTeX in bitmap Type 3 fonts: their glyph names (a27, ...) say nothing, so the "ff"
+    # ligature of "Tariff" reads as U+001B in both engines. Never booked; the reason names it.
+    invoice = extract_invoice(UNREADABLE_DIR / f"{name}-pdftex-bitmap-fonts.pdf", engine=engine)
+    refused = refusal(invoice)
+    assert refused is not None
+    unread = [r for r in refused.reasons if "characters their font maps to no text (U+001B)" in r]
+    assert unread and all(r.endswith(": the page cannot be read in full") for r in unread)
+    assert any('"Total Tari\\x1b' in r or '"Tari\\x1b Surcharge' in r for r in unread), unread
 
 
 def test_the_accuracy_check_sees_a_wrong_field():

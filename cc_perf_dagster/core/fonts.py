@@ -7,12 +7,29 @@ soft hyphen a hyphen; no other character is changed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
 # No-break spaces are spaces. A soft hyphen that reaches a text layer was drawn (WinAnsi's
 # code 0xAD is the hyphen glyph; rewriters map the "hyphen" glyph to U+00AD): it is a hyphen.
 _SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": "-"}
+
+
+# Characters that carry no text: control characters (whitespace aside), the replacement character,
+# and the private use areas. A glyph reads as one of these when its font gives it no meaning (a
+# Type 3 or subset font without ``/ToUnicode`` and with made-up glyph names: its ligatures, say).
+_UNREAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
+def unread_characters(text: str) -> list[str]:
+    r"""The characters of ``text`` that say nothing: the font maps the glyph to no text.
+
+    Example:
+        >>> unread_characters("Faux Fur Cu\x1b, Brown")
+        ['\x1b']
+    """
+    return _UNREAD.findall(text)
 
 
 def normalize_glyph_text(text: str) -> str:

@@ -591,3 +591,32 @@ def test_a_second_invoice_number_is_a_doubt_only_under_an_invoice_label(label, d
     doubts = assemble("CI004731586.pdf", "0" * 64, [first, second]).doubts
     expected = ("its pages name more than one invoice number (CI004731586, CI004790233): two documents?",)
     assert doubts == (expected if doubted else ())
+
+
+UNREAD_ITEM = (["24", "14", "0", "24"], "each", ["3.50", "2.80", "67.20"])
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x01", "\ufffd", "\ue01b"])
+def test_a_row_of_the_table_with_characters_its_font_maps_to_no_text_is_a_doubt(char):
+    # A Type 3 font of made-up glyph names leaves a control character where its "ff" ligature
+    # was drawn: "Tari\x1b Surcharge", "Faux Fur Cu\x1b". Such a row is not what the page says.
+    row = oc_row(
+        680, "XS9840A", "191009727910", "Faux Fur Cu" + char, ["24", "14", "0", "24"], "each", ["3.50", "2.80", "67.20"]
+    )
+    result = oc_page([*row, text(f"Tari{char} Surcharge 10.08", 130, 670)])
+    (doubt,) = result.doubts
+    escaped = "Faux Fur Cu" + ("\\x01" if char == "\x01" else "\\x1b" if char == "\x1b" else char)
+    assert doubt.startswith(f"2 row(s) with characters their font maps to no text (U+{ord(char):04X}), first ")
+    assert escaped in doubt and doubt.endswith(": the page cannot be read in full")
+    assert assemble("t.pdf", "sha", [result]).doubts == (f"page 1: {doubt}",)
+
+
+def test_characters_with_no_text_above_the_table_are_let_be_and_whitespace_is_text():
+    # The addresses above the table are not booked: an unmapped ligature there refuses nothing.
+    row = oc_row(
+        680, "XS9840A", "191009727910", "Metal\tLantern", ["24", "14", "0", "24"], "each", ["3.50", "2.80", "67.20"]
+    )
+    result = oc_page([text("Bu\x1balo O\x1b\x1bice Out\x1b\x1bers", 20, 720), *row])
+    assert result.doubts == ()
+    (item,) = assemble("t.pdf", "sha", [result]).line_items
+    assert item.product_code == "XS9840A"

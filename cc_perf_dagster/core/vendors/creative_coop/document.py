@@ -25,7 +25,8 @@ from dataclasses import replace
 
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.bookability import listed
-from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError
+from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError, one_line
+from cc_perf_dagster.core.fonts import unread_characters
 from cc_perf_dagster.core.models import (
     DocumentType,
     Invoice,
@@ -100,7 +101,27 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         has_text=bool(rows),
         header=header,
         records=tuple(records),
-        doubts=odd_sizes_in_table(records),
+        doubts=odd_sizes_in_table(records) + unread_rows(rows[start:]),
+    )
+
+
+def unread_rows(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The rows of the table and below it with characters whose font gives them no text, as one doubt.
+
+    A font without a Unicode mapping for some of its glyphs (a Type 3 font of made-up glyph
+    names, its ``ff`` and ``fi`` ligatures, say) leaves a control or private-use character
+    where a letter was drawn: a description, a label or a code with it is not what the page
+    says, and a totals label it breaks is not recognised at all. What such a row says is not
+    read, so it is a doubt. The rows above the table (the vendor's and the customer's
+    addresses) are not booked and are let be.
+    """
+    unread = [(text, chars) for text in (row.text for row in rows) if (chars := unread_characters(text))]
+    if not unread:
+        return ()
+    codes = ", ".join(sorted({f"U+{ord(char):04X}" for _, chars in unread for char in chars}))
+    return (
+        f"{len(unread)} row(s) with characters their font maps to no text ({codes}), "
+        f'first "{one_line(unread[0][0][:50])}": the page cannot be read in full',
     )
 
 
