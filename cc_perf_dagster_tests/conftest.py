@@ -134,6 +134,21 @@ def stamped(src: Path, dst: Path, *, text: str, angle: float, size: float, gray:
     return drawn_over(src, dst, stamp)
 
 
+def invisible_copy(src: Path, dst: Path) -> Path:
+    """Copy ``src`` to ``dst`` with every page's text drawn invisible (render mode 3), as an OCR layer is."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ContentStream
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    for page in writer.pages:
+        content = ContentStream(None, writer)
+        content.set_data(b"3 Tr\n" + page.get_contents().get_data())
+        page.replace_contents(content)
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
 def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
     """Copy ``src`` to ``dst`` with invisible text (render mode 3) over the table of every page.
 

@@ -18,6 +18,7 @@ from cc_perf_dagster_tests.conftest import (
     field_differences,
     good_invoices,
     hidden_overlay,
+    invisible_copy,
     producer_invoices,
     stamped,
 )
@@ -107,6 +108,24 @@ def test_invisible_text_over_the_table_is_not_read(pdf, engine, tmp_path):
     actual = invoice_to_dict(extract_invoice(copy, engine=engine))
     expected = {**expected_for(pdf), "file": actual["file"], "sha256": actual["sha256"]}
     assert field_differences(expected, actual)[1] == []
+
+
+@pytest.mark.parametrize("pdf", good_invoices()[:2], ids=lambda p: p.name)
+def test_a_document_read_from_an_invisible_text_layer_reads_the_same_and_says_so(pdf, engine, tmp_path):
+    # A scanner's searchable PDF draws its OCR text invisible over the page's image: the only
+    # text there is, read as any text layer, and the invoice warns that it came from there.
+    copy = invisible_copy(pdf, tmp_path / pdf.name)
+    invoice = extract_invoice(copy, engine=engine)
+    actual = invoice_to_dict(invoice)
+    pages = ", ".join(str(page) for page in range(1, invoice.page_count + 1))
+    warning = (
+        f"page(s) {pages} read from invisible text over the page (a scanner's OCR layer?): "
+        "an OCR misreading is caught only where the arithmetic sees it"
+    )
+    assert actual["warnings"] == [warning]
+    expected = {**expected_for(pdf), "file": actual["file"], "sha256": actual["sha256"], "warnings": [warning]}
+    assert field_differences(expected, actual)[1] == []
+    assert refusal(invoice) is None and warning not in invoice_to_dict(extract_invoice(pdf, engine=engine))["warnings"]
 
 
 @pytest.mark.parametrize("size", [10, 14, 18])

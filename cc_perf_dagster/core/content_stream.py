@@ -254,14 +254,17 @@ class PageInterpreter:
         return (tm[0], tm[1], tm[2], tm[3], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
 
 
-def visible_words(visible: list[RawRun], hidden: list[RawRun]) -> list[RawRun]:
+def visible_words(visible: list[RawRun], hidden: list[RawRun]) -> tuple[list[RawRun], bool]:
     """The words a page is read from: those it shows, or its invisible ones where it shows none.
 
     Invisible text under visible text is not what the page says (a hidden overlay, or a
     searchable layer that repeats the page's own text in other positions); on a page with no
     visible text it is all there is to read (a scanner's OCR layer).
+
+    Returns:
+        The words, and whether they are the invisible ones.
     """
-    return visible or hidden
+    return (visible, False) if visible or not hidden else (hidden, True)
 
 
 def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float]) -> list[TextRun]:

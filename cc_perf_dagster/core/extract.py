@@ -34,7 +34,8 @@ keep_pypdf_off_stderr()
 # page results and document outputs are keyed by it.
 PARSER_VERSION = "5"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
-# each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt
+# each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
+# and a page read from its invisible text (an OCR layer) says so
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def parse_or_cached(
         if result is not None:
             return result, True
         result = get_vendor().parse_page(page, content_hash, build_rows(doc.runs(page)))
+        if doc.invisible_text(page):
+            result = replace(result, invisible_text=True)
         if cache is not None:
             cache.put(page_key(content_hash, doc.engine), result.to_dict())
         return result, False

@@ -157,6 +157,8 @@ class PageResult:
     records: tuple[Record, ...]
     # What the page parser saw but cannot read for sure (larger text across the table)
     doubts: tuple[str, ...] = ()
+    # Read from text drawn invisible, as the page shows none: a scanner's OCR layer
+    invisible_text: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able form of the page result."""
@@ -177,6 +179,7 @@ class PageResult:
             },
             "records": [_record_to_dict(r) for r in self.records],
             "doubts": list(self.doubts),
+            "invisible_text": self.invisible_text,
         }
 
     @classmethod
@@ -200,6 +203,7 @@ class PageResult:
             header=header,
             records=tuple(_record_from_dict(r) for r in data["records"]),
             doubts=tuple(data.get("doubts", ())),
+            invisible_text=data.get("invisible_text", False),
         )
 
 

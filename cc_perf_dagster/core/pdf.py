@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import logging
 import os
 from collections.abc import Iterator
@@ -81,6 +80,15 @@ class EngineDocument(Protocol):
         """Forget whatever was cached while reading page ``index``."""
         ...
 
+    def invisible_text(self, index: int) -> bool:
+        """Whether the last :meth:`runs` of page ``index`` read its invisible text.
+
+        Text drawn invisible (render mode 3 or 7) is read only on a page that shows none: a
+        scanner's OCR layer over the page's image
+        (:func:`~cc_perf_dagster.core.content_stream.visible_words`).
+        """
+        ...
+
 
 class TextEngine(Protocol):
     """Opens documents for :class:`PdfDocument`. One engine instance may open many.
@@ -102,6 +110,8 @@ class TextEngine(Protocol):
 @functools.cache
 def library_version(distribution: str) -> str:
     """The installed release of a distribution, looked up once per process."""
+    import importlib.metadata  # on first use: a command that reads no cache never needs it
+
     return importlib.metadata.version(distribution)
 
 
@@ -269,6 +279,10 @@ class PdfDocument:
     def release(self, page: int) -> None:
         """Drop what reading a 1-based page cached."""
         self._doc.release(page - 1)
+
+    def invisible_text(self, page: int) -> bool:
+        """Whether the last :meth:`runs` of a 1-based page read its invisible text (an OCR layer)."""
+        return self._doc.invisible_text(page - 1)
 
     @property
     def declared_page_count(self) -> int | None:

@@ -119,6 +119,7 @@ class _PdfiumDocument:
                 stream.seek(0)
                 self._pdf = pdfium.PdfDocument(stream, autoclose=False)
                 self._pdfium_pages = len(self._pdf)
+                self._invisible: set[int] = set()  # pages read from their invisible text
             except pdfium.PdfiumError as exc:
                 if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD:
                     raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=file) from exc
@@ -144,17 +145,24 @@ class _PdfiumDocument:
                 try:
                     textpage = page.get_textpage()
                     try:
-                        words = page_words(textpage.raw, self._raw)
+                        words, invisible = page_words(textpage.raw, self._raw)
                     finally:
                         textpage.close()
                 finally:
                     page.close()
             except pdfium.PdfiumError as exc:
                 raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+        if invisible:
+            self._invisible.add(index)
+        else:
+            self._invisible.discard(index)
         return upright_runs(words, box)
 
     def release(self, index: int) -> None:
         self._structure.release(index)
+
+    def invisible_text(self, index: int) -> bool:
+        return index in self._invisible
 
     def close(self) -> None:
         """Close the PDFium document (the file itself belongs to the caller)."""
@@ -220,12 +228,15 @@ def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
     return "".join(chr(code) if code < 0x110000 else "\x00" for code in codes)
 
 
-def page_words(textpage: Any, raw: Any) -> list[RawRun]:
+def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     """The words of a PDFium text page as raw runs in page space (see the module docstring).
 
     Args:
         textpage: An ``FPDF_TEXTPAGE`` handle.
         raw: ``pypdfium2.raw``.
+
+    Returns:
+        The words, and whether they are the page's invisible text (it shows none).
     """
     api = _api(raw)
     is_generated, get_text_object = api.is_generated, api.get_text_object

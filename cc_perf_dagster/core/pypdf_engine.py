@@ -86,6 +86,7 @@ class PypdfDocument:
         self._file = file
         self._limits = limits
         self._fonts: dict[Any, FontInfo | None] = {}
+        self._invisible: set[int] = set()  # pages read from their invisible text (see invisible_text)
         try:
             self._reader = PdfReader(stream, strict=False)
             encrypted = self._reader.is_encrypted
@@ -192,8 +193,16 @@ class PypdfDocument:
             raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
         except Exception as exc:
             raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
-        words = visible_words(interpreter.runs, interpreter.hidden)
+        words, invisible = visible_words(interpreter.runs, interpreter.hidden)
+        if invisible:
+            self._invisible.add(index)
+        else:
+            self._invisible.discard(index)
         return upright_runs(words, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
+
+    def invisible_text(self, index: int) -> bool:
+        """Whether the last :meth:`runs` of the page read its invisible text (it shows none)."""
+        return index in self._invisible
 
     def _interpret(self, page: Any, interpreter: PageInterpreter) -> None:
         contents = page.get("/Contents")

@@ -186,6 +186,22 @@ class TestInvisibleText:
         content = f"BT {mode} Tr /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
 
+    @pytest.mark.parametrize(
+        ("content", "invisible"),
+        [
+            ("BT 3 Tr /F1 10 Tf 100 700 Td (AB 12) Tj ET", True),
+            ("BT /F1 10 Tf 100 700 Td (AB 12) Tj ET BT 3 Tr /F1 10 Tf 100 650 Td (B1) Tj ET", False),
+            ("BT /F1 10 Tf 100 700 Td (AB 12) Tj ET", False),
+            ("0 0 m 10 10 l S", False),  # no text at all: nothing was read from an invisible layer
+        ],
+    )
+    def test_the_document_says_which_pages_were_read_from_their_invisible_text(
+        self, tmp_path, engine, content, invisible
+    ):
+        with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
+            doc.runs(1)
+            assert doc.invisible_text(1) is invisible
+
     def test_the_render_mode_is_saved_and_restored_with_the_graphics_state(self, tmp_path, engine):
         content = "q 3 Tr BT /F1 10 Tf 100 650 Td (B1) Tj ET Q BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))

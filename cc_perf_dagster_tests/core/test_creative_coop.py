@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -347,6 +348,8 @@ class TestPageResult:
         assert kinds == [ItemRecord, TariffRecord, TotalRecord]
         again = PageResult.from_dict(json.loads(json.dumps(result.to_dict())))
         assert again == result
+        ocr = dataclasses.replace(result, invisible_text=True, doubts=("a doubt",))
+        assert PageResult.from_dict(json.loads(json.dumps(ocr.to_dict()))) == ocr
 
 
 class TestFamilyVariants:

@@ -198,6 +198,7 @@ class DocumentAssembler:
         self._vendor = False
         self._hashes: list[str] = []
         self._textless: list[int] = []
+        self._invisible: list[int] = []  # pages read from an invisible text layer (OCR)
         self._footers: list[tuple[int, int] | None] = []
         self._doubts: list[str] = []
         self._waiting: list[PageResult] = []  # pages seen before the document type is known
@@ -215,6 +216,8 @@ class DocumentAssembler:
         self._doubts.extend(f"page {page.page}: {doubt}" for doubt in page.doubts)
         if not page.has_text:
             self._textless.append(page.page)
+        if page.invisible_text:
+            self._invisible.append(page.page)
         footer = (header.footer_page, header.footer_pages)
         self._footers.append(footer if header.footer_page is not None and header.footer_pages is not None else None)
         if self._builder is None:
@@ -246,6 +249,11 @@ class DocumentAssembler:
             raise UnsupportedDocumentError(reason, file=self.file)
         document_type, number = identity
         warnings = [f"page {p} has no text layer (image only?)" for p in self._textless]
+        if self._invisible:  # read as any text layer; the self-checks are what vouch for it
+            warnings.append(
+                f"page(s) {listed([str(p) for p in self._invisible])} read from invisible text over the page "
+                "(a scanner's OCR layer?): an OCR misreading is caught only where the arithmetic sees it"
+            )
         # An invoice cites its order (CS); two numbers of its own kind, each under its own label
         # ("INVOICE NO", "ORDER NO"), are two documents. A number merely mentioned is let be.
         kind = "invoice" if document_type == "invoice" else "order"
