@@ -149,6 +149,24 @@ def invisible_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def without_unicode_maps(src: Path, dst: Path) -> Path:
+    """Copy ``src`` to ``dst`` with every font's ``/ToUnicode`` map removed.
+
+    A subset font numbers its glyphs in drawing order: without its map, its codes say nothing
+    of its letters, as in the PDFs of printer drivers that leave the map out.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    for page in writer.pages:
+        for font in page["/Resources"].get_object().get("/Font", {}).values():
+            font.get_object().pop(NameObject("/ToUnicode"), None)
+    with open(dst, "wb") as fh:
+        writer.write(fh)
+    return dst
+
+
 def hidden_overlay(src: Path, dst: Path, *, text: str) -> Path:
     """Copy ``src`` to ``dst`` with invisible text (render mode 3) over the table of every page.
 

@@ -69,6 +69,15 @@ class TestExtract:
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in done.stderr
 
+    def test_text_that_cannot_be_decoded_exits_2_saying_so(self, tmp_path):
+        from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, without_unicode_maps
+
+        pdf = without_unicode_maps(PRODUCER_INVOICES / "chromium" / "CI004731586.pdf", tmp_path / "CI004731586.pdf")
+        done = cc_perf("extract", str(pdf))
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.startswith("cc-perf: CI004731586.pdf: page 1: the text cannot be read: its fonts map ")
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
     def test_missing_file(self, tmp_path):
         done = cc_perf("extract", str(tmp_path / "nope.pdf"))
         assert (done.returncode, done.stdout) == (2, "")

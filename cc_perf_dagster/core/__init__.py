@@ -16,6 +16,7 @@ from cc_perf_dagster.core.errors import (
     NotAPdfError,
     NotBookableError,
     NoTextLayerError,
+    UndecodableTextError,
     UnsupportedDocumentError,
 )
 from cc_perf_dagster.core.export import booking_csv, booking_rows, invoice_to_dict, invoice_to_json
@@ -44,6 +45,7 @@ __all__ = [
     "TextEngine",
     "TextRun",
     "Totals",
+    "UndecodableTextError",
     "UnsupportedDocumentError",
     "assemble_document",
     "booking_csv",

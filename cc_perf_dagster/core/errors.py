@@ -111,6 +111,25 @@ class UnsupportedDocumentError(InvalidDocumentError, LookupError):
     code = "not_creative_coop"
 
 
+class UndecodableTextError(UnsupportedDocumentError):
+    """The text's fonts map its glyphs to no text, so whose document it is cannot be read.
+
+    Fonts without a Unicode map (``/ToUnicode``) whose glyph codes say nothing of their letters
+    (subset fonts numbered in drawing order, glyph names such as ``a27``) read as control
+    characters; the document may well be one the parser knows, but none of it can be read.
+    """
+
+    code = "undecodable_text"
+
+    def __init__(self, unread: int, *, file: str | PathLike[str] | None = None, page: int | None = None):
+        super().__init__(
+            f"the text cannot be read: its fonts map {unread:,} of its characters to no text (fonts "
+            "without a Unicode map?), so no CS/CI number or vendor name can be read",
+            file=file,
+            page=page,
+        )
+
+
 class DocumentTooLargeError(InvalidDocumentError):
     """The file exceeds the configured byte or page limit."""
 
@@ -152,6 +171,7 @@ __all__ = [
     "NoTextLayerError",
     "NotAPdfError",
     "NotBookableError",
+    "UndecodableTextError",
     "UnsupportedDocumentError",
     "one_line",
 ]

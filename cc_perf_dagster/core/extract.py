@@ -18,7 +18,12 @@ from pathlib import Path
 
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.cache import PageCache, cache_key
-from cc_perf_dagster.core.errors import DocumentTooLargeError, InvalidDocumentError, UnsupportedDocumentError
+from cc_perf_dagster.core.errors import (
+    DocumentTooLargeError,
+    InvalidDocumentError,
+    UndecodableTextError,
+    UnsupportedDocumentError,
+)
 from cc_perf_dagster.core.export import invoice_from_record, invoice_to_dict, invoice_to_record
 from cc_perf_dagster.core.heap import long_lived_heap_frozen
 from cc_perf_dagster.core.layout import build_rows
@@ -167,13 +172,16 @@ def read_pages(doc: PdfDocument, pages: Iterable[int], cache: PageCache | None =
 
     Raises:
         UnsupportedDocumentError: Page 1 has text but shows no CS/CI number and no
-            mention of Creative Co-op (checked before any further page is read).
+            mention of Creative Co-op (checked before any further page is read);
+            ``UndecodableTextError`` where its fonts map characters to no text.
     """
     reader = PageReader(doc, cache)
     vendor = get_vendor()
     for page in pages:
         result = reader.read(page)[0]
         if page == 1 and not vendor.detect(result):
+            if result.unread:
+                raise UndecodableTextError(result.unread, file=doc.file, page=1)
             raise UnsupportedDocumentError(vendor.unsupported_reason, file=doc.file)
         yield result
 

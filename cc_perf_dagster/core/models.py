@@ -159,6 +159,8 @@ class PageResult:
     doubts: tuple[str, ...] = ()
     # Read from text drawn invisible, as the page shows none: a scanner's OCR layer
     invisible_text: bool = False
+    # Characters on the page its fonts map to no text (see core.fonts.unread_characters)
+    unread: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able form of the page result."""
@@ -180,6 +182,7 @@ class PageResult:
             "records": [_record_to_dict(r) for r in self.records],
             "doubts": list(self.doubts),
             "invisible_text": self.invisible_text,
+            "unread": self.unread,
         }
 
     @classmethod
@@ -204,6 +207,7 @@ class PageResult:
             records=tuple(_record_from_dict(r) for r in data["records"]),
             doubts=tuple(data.get("doubts", ())),
             invisible_text=data.get("invisible_text", False),
+            unread=data.get("unread", 0),
         )
 
 

@@ -14,6 +14,38 @@ from cc_perf_dagster_tests.fixtures.specs import ci004848705
 PDF = TEST_INVOICES / "CS003837319.pdf"
 
 
+@pytest.mark.parametrize("producer", ["chromium", "weasyprint", "wkhtmltopdf"])
+def test_text_its_fonts_map_to_no_text_is_undecodable_not_another_vendors(producer, engine, tmp_path):
+    # Subset fonts without their /ToUnicode map read as control characters: the document may be
+    # Creative Co-op's, so "not a Creative Co-op document" would mislead. Both the page-1 check
+    # and the assembler (the Dagster path) say what is wrong.
+    from cc_perf_dagster.core import UndecodableTextError, UnsupportedDocumentError
+    from cc_perf_dagster.core.extract import assemble_document, parse_document_page
+    from cc_perf_dagster.core.pdf import PdfDocument
+    from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, without_unicode_maps
+
+    pdf = without_unicode_maps(PRODUCER_INVOICES / producer / "CI004731586.pdf", tmp_path / "CI004731586.pdf")
+    with pytest.raises(UndecodableTextError) as raised:
+        extract_invoice(pdf, engine=engine)
+    assert isinstance(raised.value, UnsupportedDocumentError) and raised.value.code == "undecodable_text"
+    assert str(raised.value).startswith("CI004731586.pdf: page 1: the text cannot be read: its fonts map ")
+    assert str(raised.value).endswith(
+        " of its characters to no text (fonts without a Unicode map?), so no CS/CI number or vendor name can be read"
+    )
+    with PdfDocument(pdf, engine=engine) as doc:  # page by page, as the batch steps read them
+        pages = [parse_document_page(doc, page) for page in doc.pages()]
+    with pytest.raises(UndecodableTextError, match="the text cannot be read"):
+        assemble_document("CI004731586.pdf", "0" * 64, pages)
+
+
+def test_a_document_of_another_vendor_is_still_not_creative_coop(engine):
+    from cc_perf_dagster.core import UndecodableTextError, UnsupportedDocumentError
+
+    with pytest.raises(UnsupportedDocumentError, match="not a Creative Co-op document") as raised:
+        extract_invoice(TEST_INVOICES / "bad" / "other_vendor.pdf", engine=engine)
+    assert not isinstance(raised.value, UndecodableTextError)
+
+
 def test_record_round_trip_is_lossless():
     invoice = extract_invoice(TEST_INVOICES / "CI004731586.pdf")  # rows without Your Price
     again = invoice_from_record(invoice_to_record(invoice))

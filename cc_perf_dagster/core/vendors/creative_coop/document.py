@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.bookability import listed
-from cc_perf_dagster.core.errors import NoTextLayerError, UnsupportedDocumentError, one_line
+from cc_perf_dagster.core.errors import NoTextLayerError, UndecodableTextError, UnsupportedDocumentError, one_line
 from cc_perf_dagster.core.fonts import unread_characters
 from cc_perf_dagster.core.models import (
     DocumentType,
@@ -102,6 +102,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         header=header,
         records=tuple(records),
         doubts=odd_sizes_in_table(records) + unread_rows(rows[start:]),
+        unread=len(unread_characters("\n".join(row.text for row in rows))),
     )
 
 
@@ -201,6 +202,7 @@ class DocumentAssembler:
         self._invisible: list[int] = []  # pages read from an invisible text layer (OCR)
         self._footers: list[tuple[int, int] | None] = []
         self._doubts: list[str] = []
+        self._unread = 0  # characters of the pages seen that their fonts map to no text
         self._waiting: list[PageResult] = []  # pages seen before the document type is known
         self._builder: ItemBuilder | None = None
 
@@ -214,6 +216,7 @@ class DocumentAssembler:
         self._vendor = self._vendor or header.vendor_mentioned
         self._hashes.append(page.content_hash)
         self._doubts.extend(f"page {page.page}: {doubt}" for doubt in page.doubts)
+        self._unread += page.unread
         if not page.has_text:
             self._textless.append(page.page)
         if page.invisible_text:
@@ -236,7 +239,8 @@ class DocumentAssembler:
 
         Raises:
             NoTextLayerError: No page has any text.
-            UnsupportedDocumentError: No Creative Co-op order or invoice number was found.
+            UnsupportedDocumentError: No Creative Co-op order or invoice number was found
+                (``UndecodableTextError`` where the fonts map characters to no text).
         """
         if len(self._textless) == len(self._hashes):
             raise NoTextLayerError(
@@ -244,6 +248,8 @@ class DocumentAssembler:
                 file=self.file,
             )
         identity = _identity(self._numbers)
+        if (identity is None or self._builder is None) and self._unread:
+            raise UndecodableTextError(self._unread, file=self.file)
         if identity is None or self._builder is None:
             reason = NOT_CREATIVE_COOP if not self._vendor else NO_DOCUMENT_NUMBER
             raise UnsupportedDocumentError(reason, file=self.file)
