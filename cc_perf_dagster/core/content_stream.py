@@ -17,7 +17,9 @@ Words drawn invisible (text render mode 3 or 7) are kept apart (:attr:`PageInter
 a page is read from what it shows, and from its invisible text only where it shows none (a
 scanner's OCR layer over the page's image; see :func:`visible_words`).
 Ligature glyphs and presentation forms are unfolded (``ﬀ`` -> ``ff``), no-break spaces are
-spaces, drawn soft hyphens are hyphens; no other character is changed.
+spaces, drawn soft hyphens are hyphens; no other character is changed. The glyphs drawn inside a
+marked-content span with ``/ActualText`` read as that text, one word over their extent
+(:mod:`~cc_perf_dagster.core.marked_content`), as PDFium reads them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cc_perf_dagster.core.fonts import FontInfo
+from cc_perf_dagster.core.marked_content import ActualTextSpan, MarkedContent
 from cc_perf_dagster.core.models import TextRun
 
 Matrix = tuple[float, float, float, float, float, float]
@@ -107,6 +110,7 @@ class PageInterpreter:
         self._fonts: dict[int, FontInfo | None] = {}
         self.runs: list[RawRun] = []
         self.hidden: list[RawRun] = []  # words drawn invisible (render mode 3 or 7): an OCR layer
+        self._marks = MarkedContent()  # spans whose /ActualText replaces their glyphs' text
 
     def run(
         self, operations: list, resources: Any, ctm: Matrix = IDENTITY, depth: int = 0, invisible: bool = False
@@ -203,6 +207,17 @@ class PageInterpreter:
                 if xobjects is None:
                     xobjects = _dict_entry(resources, "/XObject") or {}
                 self._form(xobjects.get(operands[0]), resources, state, depth)
+            elif op == b"BDC" or op == b"BMC":
+                self._marks.begin(operands, resources)
+            elif op == b"EMC":
+                self._add_span(self._marks.end())
+        if depth == 0:
+            self._add_span(self._marks.close_all())
+
+    def _add_span(self, span: ActualTextSpan | None) -> None:
+        word = span.word() if span is not None else None
+        if word is not None:
+            (self.hidden if word[1] else self.runs).append(word[0])
 
     def _font(self, ref: Any) -> FontInfo | None:
         key = id(ref)
@@ -248,6 +263,11 @@ class PageInterpreter:
             length = math.hypot(a, b) or 1.0
             ux, uy = a / length, b / length
             up = a * d - b * c  # > 0: the page's y axis is the text's up (not mirrored)
+            span = self._marks.active
+            if span is not None:  # its /ActualText says what these glyphs say
+                start, end = words[0][1], words[-1][2]
+                span.add((a * start + e, b * start + f, a * end + e, b * end + f, ux, uy, up, height, state.invisible))
+                return (tm[0], tm[1], tm[2], tm[3], tm[4] + advance * tm[0], tm[5] + advance * tm[1])
             append = self.hidden.append if state.invisible else self.runs.append
             for text, start, end in words:
                 append((text, a * start + e, b * start + f, a * end + e, b * end + f, ux, uy, up, height))

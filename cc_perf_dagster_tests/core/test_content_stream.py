@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import pytest
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
 
 from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.pdf import PdfDocument
@@ -63,7 +71,7 @@ def type3(matrix: list[float], glyph_width: float) -> DictionaryObject:
     )
 
 
-def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str = "p.pdf"):
+def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str = "p.pdf", properties=None):
     writer = PdfWriter()
     page = writer.add_blank_page(*LETTER)
     resources = DictionaryObject()
@@ -71,6 +79,13 @@ def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str 
     for key, font in (fonts or {"/F1": helvetica()}).items():
         font_dict[NameObject(key)] = writer._add_object(font)
     resources[NameObject("/Font")] = font_dict
+    if properties:  # marked-content property lists by name: {"/MC0": {"/ActualText": "..."}}
+        resources[NameObject("/Properties")] = DictionaryObject(
+            {
+                NameObject(key): DictionaryObject({NameObject(k): TextStringObject(v) for k, v in entries.items()})
+                for key, entries in properties.items()
+            }
+        )
     page[NameObject("/Resources")] = resources
     stream = StreamObject()
     stream.set_data(content.encode("latin-1"))
@@ -210,6 +225,48 @@ class TestInvisibleText:
         page = b"q 3 Tr 1 0 0 1 100 650 cm /Fm1 Do Q BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         path = form_page(tmp_path, b"BT /F1 10 Tf 0 0 Td (B1 99) Tj ET", page)
         assert words(path, engine) == expect(("AB 12", 100, 700, 10))
+
+
+class TestActualText:
+    """A span's /ActualText says what its glyphs say; both engines read it in their place."""
+
+    def texts(self, path, engine):
+        return [(text, x0) for text, x0, _x1, _y, _s in words(path, engine)]
+
+    def test_actual_text_replaces_glyphs_that_say_nothing(self, tmp_path, engine):
+        # A ligature glyph with no text of its own (code 27), spelled out by the span.
+        content = "BT /F1 10 Tf 100 700 Td /Span <</ActualText (Tariff)>> BDC (Tari\\033) Tj EMC ET"
+        assert self.texts(page_with(tmp_path, content), engine) == [("Tariff", 100.0)]
+
+    def test_utf16_and_named_property_lists(self, tmp_path, engine):
+        content = (
+            "BT /F1 10 Tf 100 700 Td /Span <</ActualText <FEFF00430075006600660073>>> BDC (XY) Tj EMC ET "
+            "BT /F1 10 Tf 100 650 Td /Span /MC0 BDC (Z) Tj EMC ET"
+        )
+        path = page_with(tmp_path, content, properties={"/MC0": {"/ActualText": "Cuff"}})
+        assert sorted(self.texts(path, engine)) == [("Cuff", 100.0), ("Cuffs", 100.0)]
+
+    def test_a_span_over_several_strings_reads_once_and_spans_without_actual_text_change_nothing(
+        self, tmp_path, engine
+    ):
+        content = (
+            "BT /F1 10 Tf 100 700 Td /P <</MCID 0>> BDC (AB 12) Tj EMC "  # tagged PDF: read as drawn
+            "0 -50 Td /Span <</ActualText (B1)>> BDC (Q) Tj [(R) -200 (S)] TJ EMC "
+            "0 -50 Td /Span <</ActualText (Nothing)>> BDC EMC ET"  # a span that draws no glyph says nothing
+        )
+        assert sorted(self.texts(page_with(tmp_path, content), engine)) == [
+            ("12", round(100 + width("AB ", 10), 2)),
+            ("AB", 100.0),
+            ("B1", 100.0),
+        ]
+
+    def test_in_nested_spans_the_outer_actual_text_wins(self, tmp_path):
+        # As the PDF standard has it (14.9.4). PDFium reads each string's innermost span instead
+        # ("XB1" here), and a string inside a further span (BMC) as one of its own: producers
+        # use /ActualText for a glyph or a cluster, not around other marked content.
+        content = "BT /F1 10 Tf 100 700 Td /Span <</ActualText (B1)>> BDC /Span <</ActualText (X)>> BDC (Q) Tj EMC EMC"
+        content += " ET"
+        assert self.texts(page_with(tmp_path, content), "pypdf") == [("B1", 100.0)]
 
 
 class TestTextState:

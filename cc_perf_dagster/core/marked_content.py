@@ -1,0 +1,96 @@
+"""Marked content with ``/ActualText``: what the glyphs drawn inside a span say, in the producer's words.
+
+A producer whose font cannot say which text a glyph stands for (a ligature drawn from a glyph
+the font's ``/ToUnicode`` map gives other text, a glyph with no map at all) wraps it in
+``/Span << /ActualText (ff) >> BDC ... EMC``. The span's text replaces its glyphs' text, as in
+PDFium and poppler: one word from the start of the span's first glyph to the end of its last.
+Spans nest (``BMC``/``BDC`` ... ``EMC``); the outermost ``/ActualText`` wins, and a span that
+drew no glyph says nothing. Properties come inline or, by name, from the resources'
+``/Properties``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cc_perf_dagster.core.fonts import normalize_glyph_text
+
+# A glyph word's geometry as the interpreter records it: start and end of its baseline in page
+# space, direction, "up" sign and height (see content_stream.RawRun), and whether it is invisible.
+Geometry = tuple[float, float, float, float, float, float, float, float, bool]
+
+
+class ActualTextSpan:
+    """The replacement text of one span and the geometry of the glyph words drawn inside it."""
+
+    __slots__ = ("first", "last", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.first: Geometry | None = None
+        self.last: Geometry | None = None
+
+    def add(self, geometry: Geometry) -> None:
+        """Record one glyph word drawn inside the span (in drawing order)."""
+        if self.first is None:
+            self.first = geometry
+        self.last = geometry
+
+    def word(self) -> tuple[tuple[str, float, float, float, float, float, float, float, float], bool] | None:
+        """The span as one raw run and whether it was drawn invisible; ``None`` if it drew nothing."""
+        if self.first is None or self.last is None:
+            return None
+        x0, y0, _, _, ux, uy, up, height, invisible = self.first
+        x1, y1 = self.last[2], self.last[3]
+        return (self.text, x0, y0, x1, y1, ux, uy, up, height), invisible
+
+
+class MarkedContent:
+    """The marked-content sequences open on a page, and the outermost one with ``/ActualText``."""
+
+    __slots__ = ("_open", "active")
+
+    def __init__(self) -> None:
+        self._open: list[ActualTextSpan | None] = []
+        self.active: ActualTextSpan | None = None
+
+    def begin(self, operands: list, resources: Any) -> None:
+        """``BDC`` (``operands``: tag and properties) or ``BMC`` (tag only)."""
+        text = actual_text(operands[1], resources) if len(operands) >= 2 else None
+        span = ActualTextSpan(text) if text is not None and self.active is None else None
+        if span is not None:
+            self.active = span
+        self._open.append(span)
+
+    def end(self) -> ActualTextSpan | None:
+        """``EMC``: the span it closes when that was the active ``/ActualText`` span."""
+        if not self._open:
+            return None
+        span = self._open.pop()
+        if span is not None and span is self.active:
+            self.active = None
+            return span
+        return None
+
+    def close_all(self) -> ActualTextSpan | None:
+        """The active span, closed at the end of the page (a stream that never ends its span)."""
+        span, self.active = self.active, None
+        self._open.clear()
+        return span
+
+
+def actual_text(properties: Any, resources: Any) -> str | None:
+    """The ``/ActualText`` of a ``BDC`` property list (inline or named in ``/Properties``), if any."""
+    try:
+        if not hasattr(properties, "get"):  # a name: look it up in the resources
+            named = resources.get_object().get("/Properties") if resources is not None else None
+            properties = named.get_object().get(properties) if named is not None else None
+        value = properties.get_object().get("/ActualText") if properties is not None else None
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    value = value.get_object()
+    if isinstance(value, bytes):  # a string pypdf left undecoded
+        value = value.decode("utf-16") if value[:2] in (b"\xfe\xff", b"\xff\xfe") else value.decode("latin-1")
+    return normalize_glyph_text(str(value)) if isinstance(value, str) else None
