@@ -95,6 +95,9 @@ class PageInterpreter:
         resolve_font: Turns a font resource (as found in a ``/Font`` dict) into a :class:`FontInfo`.
         parse: Turns a content stream object into its operator list ``[(operands, op), ...]``.
         max_text_operators: Text-showing operators allowed on the page (forms included).
+        hides: Whether a layer (``/OCG`` or ``/OCMD`` reference) is hidden in the default view;
+            content marked with one, or a form in one, is not read
+            (:mod:`~cc_perf_dagster.core.optional_content`). ``None``: the document hides none.
     """
 
     def __init__(
@@ -102,15 +105,17 @@ class PageInterpreter:
         resolve_font: Callable[[Any], FontInfo | None],
         parse: Callable[[Any], list],
         max_text_operators: int = 0,
+        hides: Callable[[Any], bool] | None = None,
     ):
         self._resolve_font = resolve_font
+        self._hides = hides
         self._parse = parse
         self._limit = max_text_operators
         self._shown = 0
         self._fonts: dict[int, FontInfo | None] = {}
         self.runs: list[RawRun] = []
         self.hidden: list[RawRun] = []  # words drawn invisible (render mode 3 or 7): an OCR layer
-        self._marks = MarkedContent()  # spans whose /ActualText replaces their glyphs' text
+        self._marks = MarkedContent(hides)  # /ActualText spans, layers the default view hides
 
     def run(
         self, operations: list, resources: Any, ctm: Matrix = IDENTITY, depth: int = 0, invisible: bool = False
@@ -234,6 +239,8 @@ class PageInterpreter:
         form = ref.get_object() if ref is not None else None
         if form is None or form.get("/Subtype") != "/Form":
             return
+        if self._hides is not None and dict.get(form, "/OC") is not None and self._hides(dict.get(form, "/OC")):
+            return  # a form in a layer the default view hides is not drawn
         matrix = form.get("/Matrix")
         try:
             m = tuple(float(v) for v in matrix) if matrix is not None and len(matrix) == 6 else IDENTITY
@@ -253,6 +260,7 @@ class PageInterpreter:
             name = state.font_name or "(none set)"
             raise UnreadableTextError(f"text is drawn in font {name}, which the page does not define or is unreadable")
         words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
+        words = [] if self._marks.hiding else words  # a layer the default view hides: position only
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)
         if words:

@@ -1,4 +1,4 @@
-"""Marked content with ``/ActualText``: what the glyphs drawn inside a span say, in the producer's words.
+"""Marked content: ``/ActualText`` spans and optional content (layers) the default view hides.
 
 A producer whose font cannot say which text a glyph stands for (a ligature drawn from a glyph
 the font's ``/ToUnicode`` map gives other text, a glyph with no map at all) wraps it in
@@ -7,10 +7,14 @@ PDFium and poppler: one word from the start of the span's first glyph to the end
 Spans nest (``BMC``/``BDC`` ... ``EMC``); the outermost ``/ActualText`` wins, and a span that
 drew no glyph says nothing. Properties come inline or, by name, from the resources'
 ``/Properties``.
+
+Content marked ``/OC`` with a layer the document's default view hides
+(:mod:`~cc_perf_dagster.core.optional_content`) is not drawn: nothing inside it is read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cc_perf_dagster.core.fonts import normalize_glyph_text
@@ -46,27 +50,39 @@ class ActualTextSpan:
 
 
 class MarkedContent:
-    """The marked-content sequences open on a page, and the outermost one with ``/ActualText``."""
+    """The marked-content sequences open on a page: the outermost with ``/ActualText``, and hidden layers.
 
-    __slots__ = ("_open", "active")
+    Args:
+        hides: Whether a layer (an ``/OCG`` or ``/OCMD`` reference) is hidden in the default view.
+    """
 
-    def __init__(self) -> None:
-        self._open: list[ActualTextSpan | None] = []
+    __slots__ = ("_hides", "_open", "active", "hiding")
+
+    def __init__(self, hides: Callable[[Any], bool] | None = None) -> None:
+        self._hides = hides
+        self._open: list[tuple[ActualTextSpan | None, bool]] = []
         self.active: ActualTextSpan | None = None
+        self.hiding = 0  # open sequences of hidden layers: while above 0, nothing drawn is read
 
     def begin(self, operands: list, resources: Any) -> None:
         """``BDC`` (``operands``: tag and properties) or ``BMC`` (tag only)."""
-        text = actual_text(operands[1], resources) if len(operands) >= 2 else None
+        hidden = False
+        if len(operands) >= 2 and operands[0] == "/OC" and self._hides is not None:
+            layer = _named(operands[1], resources)
+            hidden = layer is not None and self._hides(layer)
+        text = actual_text(operands[1], resources) if len(operands) >= 2 and not hidden else None
         span = ActualTextSpan(text) if text is not None and self.active is None else None
         if span is not None:
             self.active = span
-        self._open.append(span)
+        self.hiding += hidden
+        self._open.append((span, hidden))
 
     def end(self) -> ActualTextSpan | None:
         """``EMC``: the span it closes when that was the active ``/ActualText`` span."""
         if not self._open:
             return None
-        span = self._open.pop()
+        span, hidden = self._open.pop()
+        self.hiding -= hidden
         if span is not None and span is self.active:
             self.active = None
             return span
@@ -76,7 +92,17 @@ class MarkedContent:
         """The active span, closed at the end of the page (a stream that never ends its span)."""
         span, self.active = self.active, None
         self._open.clear()
+        self.hiding = 0
         return span
+
+
+def _named(properties: Any, resources: Any) -> Any:
+    """A property list named in the resources' ``/Properties`` (the reference itself, unresolved)."""
+    try:
+        named = resources.get_object().get("/Properties") if resources is not None else None
+        return dict.get(named.get_object(), properties) if named is not None else None
+    except (AttributeError, TypeError):
+        return None
 
 
 def actual_text(properties: Any, resources: Any) -> str | None:

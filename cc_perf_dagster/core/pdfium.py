@@ -32,7 +32,9 @@ How PDFium's characters become words:
       one difference from the pypdf engine: a string drawn with a character spacing wider than
       that glue range is split here, kept whole there.
 
-Content hash, page count, encryption and the text-operator limit are pypdf's, from the same
+A document whose default view hides a layer (optional content) is read by the pypdf interpreter
+(:mod:`~cc_perf_dagster.core.optional_content`): PDFium's text API does not say which layer a
+glyph is in. Content hash, page count, encryption and the text-operator limit are pypdf's, from the same
 file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
@@ -134,6 +136,10 @@ class _PdfiumDocument:
         return self._structure.declared_page_count
 
     def runs(self, index: int) -> list[TextRun]:
+        if self._structure.hides_layers:
+            # PDFium's text API does not say which layer a glyph is in: a document whose default
+            # view hides a layer is read by the interpreter that knows (see optional_content).
+            return self._structure.runs(index)
         self._structure.check_text_operators(index)
         box = self._structure.mediabox(index)
         pdfium, _ = _modules()
@@ -162,6 +168,8 @@ class _PdfiumDocument:
         self._structure.release(index)
 
     def invisible_text(self, index: int) -> bool:
+        if self._structure.hides_layers:
+            return self._structure.invisible_text(index)
         return index in self._invisible
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ Page content hash:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -34,6 +35,7 @@ from cc_perf_dagster.core.errors import (
     EncryptedPdfError,
 )
 from cc_perf_dagster.core.models import TextRun
+from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.stream_check import check_flate_streams
 
@@ -104,6 +106,10 @@ class PypdfDocument:
             self.page_count = len(self._reader.pages)
         except Exception as exc:  # pypdf raises many types on broken page trees
             raise DamagedPdfError(f"damaged PDF, cannot read its page tree ({exc})", file=file) from exc
+        # Layers the default view hides (none in most documents): their content is not read.
+        hidden = hidden_groups(self._reader.root_object)
+        self.hides_layers = bool(hidden)
+        self._hides = functools.partial(is_hidden, hidden=hidden) if hidden else None
 
     def _decrypt(self) -> None:
         """Open a file encrypted without a user password (permissions only), refuse any other.
@@ -181,7 +187,7 @@ class PypdfDocument:
     def runs(self, index: int) -> list[TextRun]:
         """The page's words in upright page space."""
         page = self._page(index)
-        interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators)
+        interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators, self._hides)
         try:
             with _damaged_objects_raise(self._file, index + 1):
                 self._interpret(page, interpreter)

@@ -10,7 +10,7 @@ from the page geometry, not read back from the engine. Each case runs with every
 from __future__ import annotations
 
 import pytest
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
@@ -267,6 +267,116 @@ class TestActualText:
         content = "BT /F1 10 Tf 100 700 Td /Span <</ActualText (B1)>> BDC /Span <</ActualText (X)>> BDC (Q) Tj EMC EMC"
         content += " ET"
         assert self.texts(page_with(tmp_path, content), "pypdf") == [("B1", 100.0)]
+
+
+def layered_page(tmp_path, content: str, *, off=("/L1",), on=("/L2",), base_off=False, memberships=None, form=None):
+    """A page whose resources name layers /L1 and /L2 (and membership dictionaries) for ``/OC`` marks.
+
+    ``off``/``on``: the default configuration's lists; ``base_off``: its ``/BaseState /OFF``.
+    ``memberships``: {name: (policy, [layer names]) or ("/VE", expression over layer names)}.
+    ``form``: content of a form XObject ``/Fm1`` in layer /L1 (drawn with ``/Fm1 Do``).
+    """
+    path = page_with(tmp_path, content, name="layered.pdf")
+    writer = PdfWriter(clone_from=PdfReader(path))
+    layers = {
+        name: writer._add_object(
+            DictionaryObject({NameObject("/Type"): NameObject("/OCG"), NameObject("/Name"): TextStringObject(name)})
+        )
+        for name in ("/L1", "/L2")
+    }
+
+    def expression(item):
+        return (
+            ArrayObject([NameObject(item[0]), *(expression(i) for i in item[1:])])
+            if isinstance(item, tuple)
+            else layers[item]
+        )
+
+    properties = dict(layers)
+    for name, (policy, members) in (memberships or {}).items():
+        entries = {NameObject("/Type"): NameObject("/OCMD")}
+        if policy == "/VE":
+            entries[NameObject("/VE")] = expression(members)
+        else:
+            entries[NameObject("/OCGs")] = ArrayObject(layers[m] for m in members)
+            entries[NameObject("/P")] = NameObject(policy)
+        properties[name] = writer._add_object(DictionaryObject(entries))
+    page = writer.pages[0]
+    resources = page["/Resources"]
+    resources[NameObject("/Properties")] = DictionaryObject({NameObject(k): v for k, v in properties.items()})
+    if form is not None:
+        xobject = StreamObject()
+        xobject.set_data(form.encode("latin-1"))
+        xobject.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(NumberObject(v) for v in (0, 0, 612, 792)),
+                NameObject("/Resources"): DictionaryObject({NameObject("/Font"): resources["/Font"]}),
+                NameObject("/OC"): layers["/L1"],
+            }
+        )
+        resources[NameObject("/XObject")] = DictionaryObject({NameObject("/Fm1"): writer._add_object(xobject)})
+    default = {
+        NameObject("/OFF"): ArrayObject(layers[n] for n in off),
+        NameObject("/ON"): ArrayObject(layers[n] for n in on),
+    }
+    if base_off:
+        default[NameObject("/BaseState")] = NameObject("/OFF")
+    writer._root_object[NameObject("/OCProperties")] = DictionaryObject(
+        {NameObject("/OCGs"): ArrayObject(layers.values()), NameObject("/D"): DictionaryObject(default)}
+    )
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+class TestOptionalContent:
+    """Content in a layer the document's default view hides is not read; the rest reads as drawn."""
+
+    SHOWN = "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET "
+
+    def test_text_in_a_hidden_layer_is_not_read_and_a_shown_layer_is(self, tmp_path, engine):
+        content = (
+            self.SHOWN
+            + "/OC /L1 BDC BT /F1 10 Tf 100 650 Td (B1 12) Tj ET EMC /OC /L2 BDC BT /F1 10 Tf 100 600 Td (B2) Tj ET EMC"
+        )
+        assert words(layered_page(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10), ("B2", 100, 600, 10))
+
+    def test_hidden_text_still_moves_the_text_position(self, tmp_path, engine):
+        content = "BT /F1 10 Tf 100 700 Td /OC /L1 BDC (B1 ) Tj EMC (12) Tj ET"
+        assert words(layered_page(tmp_path, content), engine) == expect(("12", 100 + width("B1 ", 10), 700, 10))
+
+    def test_base_state_off_hides_every_layer_but_those_turned_on(self, tmp_path, engine):
+        content = (
+            self.SHOWN
+            + "/OC /L1 BDC BT /F1 10 Tf 100 650 Td (B1) Tj ET EMC /OC /L2 BDC BT /F1 10 Tf 100 600 Td (B2) Tj ET EMC"
+        )
+        path = layered_page(tmp_path, content, off=(), on=("/L2",), base_off=True)
+        assert words(path, engine) == expect(("AB 12", 100, 700, 10), ("B2", 100, 600, 10))
+
+    @pytest.mark.parametrize(
+        ("membership", "shown"),
+        [
+            (("/AnyOn", ["/L1", "/L2"]), True),
+            (("/AllOn", ["/L1", "/L2"]), False),
+            (("/AnyOff", ["/L1", "/L2"]), True),
+            (("/AllOff", ["/L1"]), True),
+            (("/VE", ("/Not", "/L1")), True),
+            (("/VE", ("/And", "/L1", "/L2")), False),
+        ],
+    )
+    def test_membership_dictionaries_follow_their_policy(self, tmp_path, membership, shown):
+        # PDFium's text API does not name a glyph's layer: a document that hides one is read by
+        # the pypdf interpreter in both engines, so the pypdf engine answers for both.
+        content = self.SHOWN + "/OC /M1 BDC BT /F1 10 Tf 100 650 Td (B1) Tj ET EMC"
+        path = layered_page(tmp_path, content, memberships={"/M1": membership})
+        expected = [("AB 12", 100, 700, 10)] + ([("B1", 100, 650, 10)] if shown else [])
+        assert words(path) == expect(*expected)
+
+    def test_a_form_in_a_hidden_layer_is_not_read(self, tmp_path, engine):
+        path = layered_page(tmp_path, self.SHOWN + "/Fm1 Do", form="BT /F1 10 Tf 100 650 Td (B1 99) Tj ET")
+        assert words(path, engine) == expect(("AB 12", 100, 700, 10))
 
 
 class TestTextState:
