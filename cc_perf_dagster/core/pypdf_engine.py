@@ -5,9 +5,11 @@ Page content hash:
     streams after decoding (concatenated in order), and, for each font resource and each
     form XObject in name order, a canonical rendering of the object with indirect references
     resolved, stream data hashed, /ToUnicode and /Differences included and embedded font
-    programs (/FontFile*) left out. These are exactly the inputs that decide which text lands where. Object
-    numbers are not hashed, so the same page in an otherwise re-written file hashes the
-    same.
+    programs (/FontFile*) left out (:func:`~cc_perf_dagster.core.canonical.canonical`); then
+    the marked-content property lists (``/Properties``: ``/ActualText``, layers) and whether
+    the document's default view hides each layer a property list or form names. These are
+    exactly the inputs that decide which text lands where. Object numbers are not hashed, so
+    the same page in an otherwise re-written file hashes the same.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+from cc_perf_dagster.core.canonical import canonical
 from cc_perf_dagster.core.content_stream import (
     FontInfo,
     PageInterpreter,
@@ -43,9 +46,6 @@ log = logging.getLogger(__name__)
 
 
 PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
-
-
-_SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Parent"})
 
 
 class PypdfEngine:
@@ -170,16 +170,29 @@ class PypdfDocument:
                     if xobjects[name].get("/Subtype") == "/Form":
                         digest.update(name.encode())
                         digest.update(self._font_hash(xobjects.raw_get(name)).encode())
+                        digest.update(self._layer_state(dict.get(xobjects[name], "/OC")))
+            properties = resources.get("/Properties")
+            if properties is not None:  # /ActualText spans and layers named by the content
+                properties = properties.get_object()
+                for name in sorted(properties):
+                    digest.update(f"{name}={canonical(properties.raw_get(name))}".encode())
+                    digest.update(self._layer_state(properties.raw_get(name)))
         except DamagedPdfError:
             raise
         except Exception as exc:
             raise DamagedPdfError(f"damaged page content ({exc})", file=self._file, page=index + 1) from exc
 
+    def _layer_state(self, reference: Any) -> bytes:
+        """Whether the document's default view hides this layer: the same page reads otherwise."""
+        if reference is None or self._hides is None:
+            return b""
+        return b"hidden" if self._hides(reference) else b"shown"
+
     def _font_hash(self, ref: Any) -> str:
         key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else None
         if key is not None and key in self._font_hashes:
             return self._font_hashes[key]
-        value = hashlib.sha256(_canonical(ref).encode()).hexdigest()
+        value = hashlib.sha256(canonical(ref).encode()).hexdigest()
         if key is not None:
             self._font_hashes[key] = value
         return value
@@ -366,29 +379,3 @@ def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
         _PYPDF.removeHandler(watch)
     if watch.messages:
         raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)
-
-
-def _canonical(obj: Any, depth: int = 0) -> str:
-    """A deterministic rendering of a PDF object without object numbers."""
-    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
-
-    if depth > 8:
-        return "…"
-    obj = obj.get_object() if hasattr(obj, "get_object") else obj
-    if isinstance(obj, StreamObject):
-        inner = _canonical_dict(obj, depth)
-        return f"stream{inner}:{hashlib.sha256(obj.get_data()).hexdigest()}"
-    if isinstance(obj, DictionaryObject):
-        return _canonical_dict(obj, depth)
-    if isinstance(obj, ArrayObject):
-        return "[" + ",".join(_canonical(v, depth + 1) for v in obj) + "]"
-    return repr(obj)
-
-
-def _canonical_dict(obj: Any, depth: int) -> str:
-    items = (
-        f"{key}={_canonical(obj.raw_get(key), depth + 1)}"
-        for key in sorted(obj)
-        if key not in _SKIPPED_FONT_KEYS and key not in ("/Length", "/Filter", "/DecodeParms")
-    )
-    return "{" + ",".join(items) + "}"

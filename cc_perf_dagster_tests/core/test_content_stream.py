@@ -246,6 +246,14 @@ class TestActualText:
         path = page_with(tmp_path, content, properties={"/MC0": {"/ActualText": "Cuff"}})
         assert sorted(self.texts(path, engine)) == [("Cuff", 100.0), ("Cuffs", 100.0)]
 
+    def test_a_named_actual_text_changes_the_page_hash(self, tmp_path):
+        content = "BT /F1 10 Tf 100 650 Td /Span /MC0 BDC (Z) Tj EMC ET"
+        hashes = []
+        for text in ("Cuff", "Cuffs"):
+            with PdfDocument(page_with(tmp_path, content, properties={"/MC0": {"/ActualText": text}})) as doc:
+                hashes.append(doc.content_hash(1))
+        assert hashes[0] != hashes[1]
+
     def test_a_span_over_several_strings_reads_once_and_spans_without_actual_text_change_nothing(
         self, tmp_path, engine
     ):
@@ -373,6 +381,18 @@ class TestOptionalContent:
         path = layered_page(tmp_path, content, memberships={"/M1": membership})
         expected = [("AB 12", 100, 700, 10)] + ([("B1", 100, 650, 10)] if shown else [])
         assert words(path) == expect(*expected)
+
+    def test_a_layer_shown_or_hidden_changes_the_page_hash(self, tmp_path):
+        # The page cache keys on the hash: a page read with a layer shown is not the same page
+        # read with it hidden, though its content stream is the same.
+        content = self.SHOWN + "/OC /L1 BDC BT /F1 10 Tf 100 650 Td (B1) Tj ET EMC /Fm1 Do"
+        form = "BT /F1 10 Tf 100 600 Td (B2) Tj ET"
+        hashes = []
+        for folder, off in (("hidden", ("/L1",)), ("shown", ()), ("again", ("/L1",))):
+            (tmp_path / folder).mkdir()
+            with PdfDocument(layered_page(tmp_path / folder, content, off=off, form=form)) as doc:
+                hashes.append(doc.content_hash(1))
+        assert hashes[0] != hashes[1] and hashes[0] == hashes[2]
 
     def test_a_form_in_a_hidden_layer_is_not_read(self, tmp_path, engine):
         path = layered_page(tmp_path, self.SHOWN + "/Fm1 Do", form="BT /F1 10 Tf 100 650 Td (B1 99) Tj ET")
