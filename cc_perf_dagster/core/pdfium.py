@@ -32,10 +32,12 @@ How PDFium's characters become words:
       one difference from the pypdf engine: a string drawn with a character spacing wider than
       that glue range is split here, kept whole there.
 
-A document whose default view hides a layer (optional content) is read by the pypdf interpreter
-(:mod:`~cc_perf_dagster.core.optional_content`): PDFium's text API does not say which layer a
-glyph is in. Content hash, page count, encryption and the text-operator limit are pypdf's, from the same
-file (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
+A document whose default view hides a layer (optional content), and a page with filled-in form
+fields, are read by the pypdf interpreter (:mod:`~cc_perf_dagster.core.optional_content`,
+:mod:`~cc_perf_dagster.core.widgets`): PDFium's text API does not say which layer a glyph is in,
+and its text page leaves form fields out. Content hash, page count, encryption and the
+text-operator limit are pypdf's, from the same file
+(:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
 PDFium is not thread-safe: every call into it holds one process-wide lock. A page's characters
@@ -122,6 +124,7 @@ class _PdfiumDocument:
                 self._pdf = pdfium.PdfDocument(stream, autoclose=False)
                 self._pdfium_pages = len(self._pdf)
                 self._invisible: set[int] = set()  # pages read from their invisible text
+                self._interpreted: set[int] = set()  # pages read by the pypdf interpreter
             except pdfium.PdfiumError as exc:
                 if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD:
                     raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=file) from exc
@@ -136,10 +139,13 @@ class _PdfiumDocument:
         return self._structure.declared_page_count
 
     def runs(self, index: int) -> list[TextRun]:
-        if self._structure.hides_layers:
-            # PDFium's text API does not say which layer a glyph is in: a document whose default
-            # view hides a layer is read by the interpreter that knows (see optional_content).
+        if self._structure.needs_interpreter(index):
+            # PDFium's text page says nothing of layers and leaves form fields out: a document
+            # that hides a layer, or a page with filled-in fields, is read by the interpreter
+            # that reads them (see optional_content and widgets).
+            self._interpreted.add(index)
             return self._structure.runs(index)
+        self._interpreted.discard(index)
         self._structure.check_text_operators(index)
         box = self._structure.mediabox(index)
         pdfium, _ = _modules()
@@ -168,7 +174,7 @@ class _PdfiumDocument:
         self._structure.release(index)
 
     def invisible_text(self, index: int) -> bool:
-        if self._structure.hides_layers:
+        if index in self._interpreted:
             return self._structure.invisible_text(index)
         return index in self._invisible
 

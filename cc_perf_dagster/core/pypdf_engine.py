@@ -41,6 +41,7 @@ from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.stream_check import check_flate_streams
+from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ class PypdfDocument:
                 for name in sorted(properties):
                     digest.update(f"{name}={canonical(properties.raw_get(name))}".encode())
                     digest.update(self._layer_state(properties.raw_get(name)))
+            for stream, own, matrix in widget_appearances(page, self._form_resources(), self._hides):
+                shared = "" if dict.get(stream, "/Resources") is not None else canonical(own)
+                digest.update(f"widget{matrix}={canonical(stream)}{shared}".encode())
         except DamagedPdfError:
             raise
         except Exception as exc:
@@ -228,6 +232,17 @@ class PypdfDocument:
         contents = contents.get_object() if contents is not None else None
         if contents is not None:
             interpreter.run(self._operations(contents), page.get("/Resources"))
+        for stream, resources, matrix in widget_appearances(page, self._form_resources(), self._hides):
+            interpreter.run(self._operations(stream), resources, matrix, depth=1)  # filled-in form fields
+
+    def needs_interpreter(self, index: int) -> bool:
+        """Whether PDFium's text page would read page ``index`` otherwise: hidden layers, form fields."""
+        return self.hides_layers or has_widgets(self._page(index))
+
+    def _form_resources(self) -> Any:
+        form = self._reader.root_object.get("/AcroForm")
+        resources = form.get_object().get("/DR") if form is not None else None
+        return resources.get_object() if resources is not None else None
 
     def _operations(self, stream: Any) -> list:
         from pypdf.generic import ContentStream

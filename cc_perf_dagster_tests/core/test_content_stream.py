@@ -399,6 +399,62 @@ class TestOptionalContent:
         assert words(path, engine) == expect(("AB 12", 100, 700, 10))
 
 
+def field_page(tmp_path, value: str, *, flags=4, rect=(100, 640, 220, 660), bbox=(0, 0, 120, 20), subtype="/Widget"):
+    """A page showing "AB 12" with one filled-in text field (a widget whose appearance draws ``value``)."""
+    path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET", name="field.pdf")
+    writer = PdfWriter(clone_from=PdfReader(path))
+    page = writer.pages[0]
+    appearance = StreamObject()
+    appearance.set_data(f"/Tx BMC q BT /F1 10 Tf 0 10 Td ({value}) Tj ET Q EMC".encode("latin-1"))
+    appearance.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(NumberObject(v) for v in bbox),
+            NameObject("/Resources"): DictionaryObject({NameObject("/Font"): page["/Resources"]["/Font"]}),
+        }
+    )
+    widget = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject(subtype),
+            NameObject("/Rect"): ArrayObject(NumberObject(v) for v in rect),
+            NameObject("/F"): NumberObject(flags),
+            NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)}),
+        }
+    )
+    page[NameObject("/Annots")] = ArrayObject([writer._add_object(widget)])
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+class TestFormFields:
+    """A filled-in form field shows its value from its widget's appearance: it is read there."""
+
+    def test_a_field_value_is_read_where_the_widget_shows_it(self, tmp_path, engine):
+        assert words(field_page(tmp_path, "B1 21"), engine) == expect(("AB 12", 100, 700, 10), ("B1 21", 100, 650, 10))
+
+    def test_the_appearance_is_fitted_to_the_widget(self, tmp_path, engine):
+        # A 60 x 10 appearance on a 120 x 20 widget is drawn twice as large.
+        got = words(field_page(tmp_path, "B1", bbox=(0, 0, 60, 10)), engine)
+        assert ("B1", 100.0, round(100 + 2 * width("B1", 10), 2), 660.0, 20.0) in got
+
+    @pytest.mark.parametrize(("flags", "subtype"), [(2, "/Widget"), (32, "/Widget"), (4, "/FreeText"), (4, "/Stamp")])
+    def test_hidden_widgets_and_other_annotations_are_not_read(self, tmp_path, engine, flags, subtype):
+        # Hidden or NoView: not shown. A comment or a stamp is a note on the document, not its text.
+        path = field_page(tmp_path, "B1 21", flags=flags, subtype=subtype)
+        assert words(path, engine) == expect(("AB 12", 100, 700, 10))
+
+    def test_a_field_value_changes_the_page_hash(self, tmp_path):
+        hashes = []
+        for value in ("B1 21", "B1 12"):
+            (tmp_path / value).mkdir()
+            with PdfDocument(field_page(tmp_path / value, value)) as doc:
+                hashes.append(doc.content_hash(1))
+        assert hashes[0] != hashes[1]
+
+
 class TestTextState:
     def test_tj_kerning_moves_the_next_glyphs(self, tmp_path, engine):
         # -500 thousandths of 10 pt = 5 pt to the right; one word drawn in two pieces.
