@@ -22,7 +22,7 @@ from cc_perf_dagster_tests.conftest import (
     producer_invoices,
     stamped,
 )
-from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS
+from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS, corpus_documents
 
 
 def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
@@ -149,6 +149,24 @@ def test_every_corpus_document_is_bookable_with_every_engine(pdf, engine):
     # The refusal rules (page order, doubts, counts) never refuse a document read right.
     invoice = extract_invoice(pdf, engine=engine)
     assert invoice.doubts == () and refusal(invoice) is None
+
+
+@pytest.mark.parametrize("document", corpus_documents(), ids=lambda d: d.spec.number)
+def test_a_document_filled_into_form_fields_reads_like_its_original(document, engine, tmp_path):
+    # Every cell a filled-in text field: the page content is empty, the values are in the
+    # widgets' appearances, where a viewer shows them.
+    from cc_perf_dagster_tests.fixtures.compose import compose
+    from cc_perf_dagster_tests.fixtures.render import render_form_pdf
+    from cc_perf_dagster_tests.fixtures.truth import ground_truth
+
+    composed = compose(document.spec)
+    pdf = tmp_path / f"{document.spec.number}.pdf"
+    pdf.write_bytes(render_form_pdf(composed, document.spec))
+    actual = invoice_to_dict(extract_invoice(pdf, engine=engine))
+    # reportlab writes /Font twice into the form's /DR, which pypdf warns of: a true warning.
+    assert all(w.startswith("pypdf: Multiple definitions") for w in actual["warnings"])
+    expected = {**ground_truth(document.spec, composed, pdf.read_bytes(), pdf.name), "warnings": actual["warnings"]}
+    assert field_differences(expected, actual)[1] == []
 
 
 def test_the_unreadable_documents_are_those_the_generator_writes():
