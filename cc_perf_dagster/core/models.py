@@ -159,7 +159,8 @@ class PageResult:
     doubts: tuple[str, ...] = ()
     # Read from text drawn invisible, as the page shows none: a scanner's OCR layer
     invisible_text: bool = False
-    # Characters on the page its fonts map to no text (see core.fonts.unread_characters)
+    # Characters on the page its fonts map to no text, where so many that it cannot be decoded
+    # (see core.fonts.unread_characters); 0 on a page that reads
     unread: int = 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -623,3 +623,18 @@ def test_characters_with_no_text_above_the_table_are_let_be_and_whitespace_is_te
     assert result.doubts == ()
     (item,) = assemble("t.pdf", "sha", [result]).line_items
     assert item.product_code == "XS9840A"
+
+
+def test_a_page_mostly_of_characters_with_no_text_is_undecodable_a_few_are_not():
+    from cc_perf_dagster.core.errors import UndecodableTextError
+
+    garbage = page("x", [text("&UHDWLYH\x03&R\x10RS\x0f\x03,QF\x11", 20, 760), text("\x17\x14\x1b\x13\x03", 20, 745)])
+    assert garbage.unread == 10
+    with pytest.raises(UndecodableTextError, match="its fonts map 10 of its characters to no text"):
+        assemble("t.pdf", "sha", [garbage])
+    # Another vendor's page with a bullet from a symbol font: not Creative Co-op's, and says so.
+    other = page("x", [text("\ue000 Acme Supplies, Invoice 1234, Net 30", 20, 760)])
+    assert other.unread == 0
+    with pytest.raises(UnsupportedDocumentError, match="not a Creative Co-op document") as raised:
+        assemble("t.pdf", "sha", [other])
+    assert not isinstance(raised.value, UndecodableTextError)

@@ -102,8 +102,23 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         header=header,
         records=tuple(records),
         doubts=odd_sizes_in_table(records) + unread_rows(rows[start:]),
-        unread=len(unread_characters("\n".join(row.text for row in rows))),
+        unread=undecodable(rows),
     )
+
+
+# A page whose fonts map at least this share of its characters to no text cannot be decoded; a
+# few such characters (a ligature, a bullet) are doubts of their rows instead (unread_rows).
+UNDECODABLE_SHARE = 0.1
+
+
+def undecodable(rows: Sequence[Row]) -> int:
+    """How many of the page's characters its fonts map to no text, where they are too many to read it.
+
+    0 where they are fewer than :data:`UNDECODABLE_SHARE` of its characters (spaces aside).
+    """
+    text = "".join(word.text for row in rows for word in row.words)
+    count = len(unread_characters(text))
+    return count if text and count >= UNDECODABLE_SHARE * len(text) else 0
 
 
 def unread_rows(rows: Sequence[Row]) -> tuple[str, ...]:
