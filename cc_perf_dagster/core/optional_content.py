@@ -33,7 +33,7 @@ def hidden_groups(root: Any) -> frozenset[int]:
             on = _numbers(default.get("/ON"))
             return frozenset(n for n in _numbers(properties.get("/OCGs")) if n not in on)
         return frozenset(_numbers(default.get("/OFF")))
-    except (AttributeError, TypeError, ValueError):
+    except Exception:  # a configuration that cannot be read hides nothing (viewers show it all)
         return frozenset()
 
 
