@@ -66,11 +66,9 @@ class MarkedContent:
 
     def begin(self, operands: list, resources: Any) -> None:
         """``BDC`` (``operands``: tag and properties) or ``BMC`` (tag only)."""
-        hidden = False
-        if len(operands) >= 2 and operands[0] == "/OC" and self._hides is not None:
-            layer = _named(operands[1], resources)
-            hidden = layer is not None and self._hides(layer)
-        text = actual_text(operands[1], resources) if len(operands) >= 2 and not hidden else None
+        properties = property_list(operands[1], resources) if len(operands) >= 2 else None
+        hidden = properties is not None and operands[0] == "/OC" and self._hides is not None and self._hides(properties)
+        text = actual_text(properties) if properties is not None and not hidden else None
         span = ActualTextSpan(text) if text is not None and self.active is None else None
         if span is not None:
             self.active = span
@@ -96,22 +94,21 @@ class MarkedContent:
         return span
 
 
-def _named(properties: Any, resources: Any) -> Any:
-    """A property list named in the resources' ``/Properties`` (the reference itself, unresolved)."""
+def property_list(operand: Any, resources: Any) -> Any:
+    """A ``BDC`` property list: inline, or named in the resources' ``/Properties`` (the reference itself)."""
+    if hasattr(operand, "get"):
+        return operand
     try:
         named = resources.get_object().get("/Properties") if resources is not None else None
-        return dict.get(named.get_object(), properties) if named is not None else None
+        return dict.get(named.get_object(), operand) if named is not None else None
     except (AttributeError, TypeError):
         return None
 
 
-def actual_text(properties: Any, resources: Any) -> str | None:
-    """The ``/ActualText`` of a ``BDC`` property list (inline or named in ``/Properties``), if any."""
+def actual_text(properties: Any) -> str | None:
+    """The ``/ActualText`` of a property list (see :func:`property_list`), if it has one."""
     try:
-        if not hasattr(properties, "get"):  # a name: look it up in the resources
-            named = resources.get_object().get("/Properties") if resources is not None else None
-            properties = named.get_object().get(properties) if named is not None else None
-        value = properties.get_object().get("/ActualText") if properties is not None else None
+        value = properties.get_object().get("/ActualText")
     except AttributeError:
         return None
     if value is None:
