@@ -25,12 +25,15 @@ How PDFium's characters become words:
       (the gap is outside the layout's glue range, :data:`~cc_perf_dagster.core.layout.TOUCH_GAP`
       and :data:`~cc_perf_dagster.core.layout.OVERLAP_LIMIT`): the layout would not have glued
       the two pieces either. PDFium unfolds a ligature glyph into its letters, all at the
-      glyph's origin: they stay one word. A word never mixes invisible text objects (render
-      mode 3 or 7, ``FPDFTextObj_GetTextRenderMode``, asked once per object) with shown ones;
-      the page is read from its shown words, or from its invisible ones where it shows none, as
-      in the pypdf engine (:func:`~cc_perf_dagster.core.content_stream.visible_words`). The
-      one difference from the pypdf engine: a string drawn with a character spacing wider than
-      that glue range is split here, kept whole there.
+      glyph's origin: they stay one word. The characters of an ``/ActualText`` span come the
+      same way, all on the origin of the span's text object, its spaces too: the span stays one
+      run, spaces and all, as the pypdf engine reads it (the layout splits it). A word never
+      mixes invisible text objects (render mode 3 or 7, ``FPDFTextObj_GetTextRenderMode``, asked
+      once per object) with shown ones; the page is read from its shown words, or from its
+      invisible ones where it shows none, as in the pypdf engine
+      (:func:`~cc_perf_dagster.core.content_stream.visible_words`). The one difference from the
+      pypdf engine: a string drawn with a character spacing wider than that glue range is split
+      here, kept whole there.
 
 A document whose default view hides a layer (optional content), and a page with filled-in form
 fields, are read by the pypdf interpreter (:mod:`~cc_perf_dagster.core.optional_content`,
@@ -289,6 +292,9 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
                         and get_text_object(handle, index) == owner
                         and get_char_origin(handle, index, x_at, y_at)
                     ):
+                        if -1e-3 < x.value - lx < 1e-3 and -1e-3 < y.value - ly < 1e-3:
+                            word.append(" ")  # a space of an /ActualText span: the span is one run
+                            continue
                         ex, ey = x.value, y.value
                     out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
                     word = []

@@ -22,6 +22,7 @@ from pypdf.generic import (
 )
 
 from cc_perf_dagster.core.fonts import normalize_glyph_text
+from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.pdf import PdfDocument
 
 # Helvetica advance widths (1/1000 em) of the glyphs used below.
@@ -267,6 +268,19 @@ class TestActualText:
             ("AB", 100.0),
             ("B1", 100.0),
         ]
+
+    def test_a_span_of_several_words_reads_as_those_words_in_their_order(self, tmp_path, engine):
+        # PDFium puts every character of a span on its text object's origin: its spaces too,
+        # which once ended a word there, so that "12 Tariff" read as "12Tariff".
+        content = (
+            "BT /F1 10 Tf 100 700 Td /Span <</ActualText (Tariff Street)>> BDC (Tari\\033 Street) Tj EMC ET "
+            "BT /F1 10 Tf 100 650 Td /Span <</ActualText (12 Tariff)>> BDC (Q) Tj EMC ( 5) Tj ET"
+        )
+        with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
+            rows = build_rows(doc.runs(1))
+        assert [[w.text for w in row.words] for row in rows] == [["Tariff", "Street"], ["12", "Tariff", "5"]]
+        assert all(a.x1 < b.x0 for row in rows for a, b in zip(row.words, row.words[1:], strict=False))
+        assert rows[0].words[-1].x1 > 140  # the span's words cover its glyphs (about 50 pt)
 
     def test_in_nested_spans_the_outer_actual_text_wins(self, tmp_path):
         # As the PDF standard has it (14.9.4). PDFium reads each string's innermost span instead
