@@ -17,9 +17,12 @@ _SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u00ad": "-"}
 
 
 # Characters that carry no text: control characters (whitespace aside), the replacement character,
-# and the private use areas. A glyph reads as one of these when its font gives it no meaning (a
-# Type 3 or subset font without ``/ToUnicode`` and with made-up glyph names: its ligatures, say).
-_UNREAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
+# noncharacters, and the private use areas. A glyph reads as one of these when its font gives it
+# no meaning (a Type 3 or subset font without ``/ToUnicode`` and with made-up glyph names: its
+# ligatures, say), or when an engine's own marker leaks into the text.
+_UNREAD = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffd-\uffff\ue000-\uf8ff\U000f0000-\U0010ffff]"
+)
 
 
 def unread_characters(text: str) -> list[str]:

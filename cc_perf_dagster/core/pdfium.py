@@ -69,8 +69,10 @@ _LOCK = threading.RLock()
 # Glyphs whose origins leave the word's baseline by more than this (fraction of the height)
 # start a new word; the layout puts them back in the same row if they belong there.
 BASELINE_SHIFT = 0.05
-# PDFium reports a hyphen it judged to end a line (word broken over two lines) as U+0002.
+# PDFium reports a hyphen it judged to end a line (a word broken over two lines: "Hand-" above
+# "Painted") as U+0002 (FPDFText_GetUnicode); the text FPDFText_GetText copies has U+FFFE there.
 _HYPHEN_MARK = "\x02"
+_COPIED_HYPHEN_MARK = "\ufffe"
 # A text object's geometry: direction (ux, uy), "up" sign, height, then for a word of that
 # height the glue range (low, high) and the baseline shift allowed.
 _Shape = tuple[float, float, float, float, float, float, float]
@@ -227,9 +229,11 @@ def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
 
     ``FPDFText_GetText`` copies PDFium's page text buffer, which holds every character of the
     page except the control characters it drops; when it holds exactly ``count`` characters
-    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``. Otherwise (also when
-    two characters are the halves of a surrogate pair, which decode as one) the characters are
-    asked for one by one (a code outside Unicode reads as ``"\x00"``: no text).
+    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``, but where the copy
+    has U+FFFE: PDFium's mark of a hyphen that ends a line is U+0002 one by one, U+FFFE in the
+    copy, so those characters are asked for one by one. Otherwise (also when two characters are
+    the halves of a surrogate pair, which decode as one) every character is asked for one by one
+    (a code outside Unicode reads as ``"\x00"``: no text).
     """
     if count <= 0:
         return ""
@@ -240,9 +244,19 @@ def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
     if written > 0:
         text = buffer.raw[: 2 * (written - 1)].decode("utf-16-le", "surrogatepass")
         if len(text) == count:
-            return text
-    codes = (api.get_unicode(handle, index) for index in range(count))
-    return "".join(chr(code) if code < 0x110000 else "\x00" for code in codes)
+            if _COPIED_HYPHEN_MARK not in text:
+                return text
+            # A line-end hyphen (or a glyph its font maps to U+FFFE): asked for one by one.
+            return "".join(
+                _character(api.get_unicode(handle, index)) if char == _COPIED_HYPHEN_MARK else char
+                for index, char in enumerate(text)
+            )
+    return "".join(_character(api.get_unicode(handle, index)) for index in range(count))
+
+
+def _character(code: int) -> str:
+    r"""A code from ``FPDFText_GetUnicode`` as text (one outside Unicode reads as ``"\x00"``: no text)."""
+    return chr(code) if code < 0x110000 else "\x00"
 
 
 def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:

@@ -21,7 +21,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from cc_perf_dagster.core.fonts import normalize_glyph_text
+from cc_perf_dagster.core.fonts import normalize_glyph_text, unread_characters
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.pdf import PdfDocument
 
@@ -511,6 +511,15 @@ class TestTextState:
         assert words(path, engine) == expect(("AB", 210, 510, 10))
 
 
+def test_a_hyphen_that_ends_a_line_reads_as_a_hyphen(tmp_path, engine):
+    # PDFium marks a hyphen it takes for a word broken over two lines ("Hand-" above "Painted");
+    # the text it copies in one call had U+FFFE there, read into the description.
+    content = 'BT /F1 10 Tf 100 700 Td (3-1/4"H Hand-) Tj 0 -12 Td (Painted Mug) Tj ET'
+    with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
+        rows = build_rows(doc.runs(1))
+    assert [row.text for row in rows] == ['3-1/4"H Hand-', "Painted Mug"]
+
+
 class TestGlyphText:
     @pytest.mark.parametrize(
         ("raw", "read"),
@@ -527,6 +536,18 @@ class TestGlyphText:
     )
     def test_normalized(self, raw, read):
         assert normalize_glyph_text(raw) == read
+
+    @pytest.mark.parametrize(
+        ("text", "unread"),
+        [
+            ("Faux Fur Cu\x1b, Brown", ["\x1b"]),  # a glyph its font names but maps to nothing
+            ("Hand\ufffe Painted \ufffd", ["\ufffe", "\ufffd"]),  # noncharacters, the replacement
+            ("\ue000\U000f0001\ufdd0", ["\ue000", "\U000f0001", "\ufdd0"]),  # private use, noncharacter
+            ('3-1/4"H Café – ½ ﬁ\u00ad\t', []),  # text, however unusual
+        ],
+    )
+    def test_characters_that_say_nothing(self, text, unread):
+        assert unread_characters(text) == unread
 
 
 def _run(text: str, x0: float, y: float, size: float):

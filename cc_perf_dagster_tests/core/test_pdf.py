@@ -281,6 +281,21 @@ class TestFormXObjects:
             assert da.content_hash(1) != db.content_hash(1)
 
 
+def _page_text_both_ways(pdf, index: int) -> tuple[str, str]:
+    """Page ``index``'s characters as :func:`page_text` reads them, and one FPDFText_GetUnicode call each."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+
+    from cc_perf_dagster.core.pdfium import _api, page_text
+
+    textpage = pdf[index].get_textpage()
+    count = textpage.count_chars()
+    one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+    handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+    return page_text(_api(pdfium.raw), handle, count), one_by_one
+
+
 class TestPdfiumCharacters:
     # The pdfium engine asks PDFium whether a character is its own (generated) only for spaces
     # and line breaks: a generated character of any other kind would be glued into a word.
@@ -303,32 +318,33 @@ class TestPdfiumCharacters:
     # The pdfium engine reads a page's characters in one FPDFText_GetText call: the same
     # characters, index for index, as one FPDFText_GetUnicode call each.
     def test_the_page_text_is_every_character_in_order(self):
-        import ctypes
-
         import pypdfium2 as pdfium
 
-        from cc_perf_dagster.core.pdfium import _api, page_text
         from cc_perf_dagster_tests.conftest import PRODUCER_INVOICES, TEST_INVOICES
 
-        api, pages = _api(pdfium.raw), 0
+        pages = 0
         for path in [*TEST_INVOICES.glob("*.pdf"), *PRODUCER_INVOICES.glob("*/*.pdf")]:
             pdf = pdfium.PdfDocument(path)
-            for page in pdf:
-                textpage = page.get_textpage()
-                count = textpage.count_chars()
-                one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
-                handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
-                assert page_text(api, handle, count) == one_by_one, (path.name, page)
+            for index, page in enumerate(pdf):
+                copied, one_by_one = _page_text_both_ways(pdf, index)
+                assert copied == one_by_one, (path.name, page)
                 pages += 1
             pdf.close()
         assert pages > 50
 
-    def test_a_character_outside_the_basic_plane_reads_as_one_by_one(self, tmp_path):
-        import ctypes
-
+    def test_a_hyphen_that_ends_a_line_reads_as_one_by_one(self, tmp_path):
+        # FPDFText_GetUnicode gives PDFium's line-end hyphen mark as U+0002; its text copy has U+FFFE.
         import pypdfium2 as pdfium
 
-        from cc_perf_dagster.core.pdfium import _api, page_text
+        from cc_perf_dagster_tests.core.test_content_stream import page_with
+
+        pdf = pdfium.PdfDocument(page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (Hand-) Tj 0 -12 Td (Painted) Tj ET"))
+        copied, one_by_one = _page_text_both_ways(pdf, 0)
+        assert "Hand\x02" in one_by_one and copied == one_by_one
+        pdf.close()
+
+    def test_a_character_outside_the_basic_plane_reads_as_one_by_one(self, tmp_path):
+        import pypdfium2 as pdfium
 
         # Helvetica with a /ToUnicode that maps "A" to U+1D400 (a surrogate pair in UTF-16).
         cmap = (
@@ -357,11 +373,8 @@ class TestPdfiumCharacters:
         )
         (tmp_path / "plane1.pdf").write_bytes(data)
         pdf = pdfium.PdfDocument(tmp_path / "plane1.pdf")
-        textpage = pdf[0].get_textpage()
-        count = textpage.count_chars()
-        one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
-        handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
-        assert "B" in one_by_one and page_text(_api(pdfium.raw), handle, count) == one_by_one
+        copied, one_by_one = _page_text_both_ways(pdf, 0)
+        assert "B" in one_by_one and copied == one_by_one
         pdf.close()
 
     def test_a_page_text_that_does_not_match_the_characters_is_read_one_by_one(self):
