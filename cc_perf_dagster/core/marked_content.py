@@ -114,6 +114,30 @@ def actual_text(properties: Any) -> str | None:
     if value is None:
         return None
     value = value.get_object()
-    if isinstance(value, bytes):  # a string pypdf left undecoded
-        value = value.decode("utf-16") if value[:2] in (b"\xfe\xff", b"\xff\xfe") else value.decode("latin-1")
+    if isinstance(value, bytes):  # a string pypdf left undecoded (as in a content stream's property list)
+        value = text_string(bytes(value))
     return normalize_glyph_text(str(value)) if isinstance(value, str) else None
+
+
+# PDFDocEncoding where it is not Latin-1 (PDF 32000-1, annex D.2); 0x7F, 0x9F and 0xAD are undefined.
+_PDFDOC = (
+    dict(zip(range(0x18, 0x20), "˘ˇˆ˙˝˛˚˜", strict=True))
+    | dict(zip(range(0x80, 0x9F), "•†‡…—–ƒ⁄‹›−‰„“”‘’‚™ﬁﬂŁŒŠŸŽıłœšž", strict=True))
+    | {0xA0: "€"}
+)
+
+
+def text_string(value: bytes) -> str:
+    r"""A PDF text string: UTF-16 or UTF-8 after their byte order mark, else PDFDocEncoding.
+
+    An undefined PDFDocEncoding byte reads as U+FFFD, which says nothing (``fonts.unread_characters``).
+
+    Example:
+        >>> text_string(b"Price \x96 \xa0"), text_string(b"\xfe\xff\x00T\x00a")
+        ('Price Œ €', 'Ta')
+    """
+    if value[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        return value.decode("utf-16", "replace")
+    if value[:3] == b"\xef\xbb\xbf":
+        return value[3:].decode("utf-8", "replace")
+    return "".join(_PDFDOC.get(byte) or ("\ufffd" if byte in (0x7F, 0x9F, 0xAD) else chr(byte)) for byte in value)

@@ -217,6 +217,7 @@ class _Api:
         self.get_font_size = plain(raw.FPDFText_GetFontSize, ctypes.c_double)
         self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
         self.get_render_mode = plain(raw.FPDFTextObj_GetTextRenderMode, ctypes.c_int)
+        self.is_hyphen = plain(raw.FPDFText_IsHyphen, ctypes.c_int)
 
 
 @functools.cache
@@ -294,8 +295,8 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
         if not ("!" <= text <= "~"):  # anything but printable ASCII: mapped, maybe no glyph
             if text >= "\xa0":
                 text = normalize_glyph_text(text)
-            elif text == _HYPHEN_MARK:
-                text = "-"
+            elif text == _HYPHEN_MARK and api.is_hyphen(handle, index) == 1:
+                text = "-"  # (not a glyph its font maps to U+0002: that says nothing, see fonts)
             if not text or text == "\x00" or text.isspace():
                 # A drawn space of the same string: its origin is where the last glyph's advance
                 # (character spacing included) ended. PDFium's own (generated) characters are

@@ -282,6 +282,12 @@ class TestActualText:
         assert all(a.x1 < b.x0 for row in rows for a, b in zip(row.words, row.words[1:], strict=False))
         assert rows[0].words[-1].x1 > 140  # the span's words cover its glyphs (about 50 pt)
 
+    def test_a_span_text_in_pdfdocencoding_reads_as_that_encoding_says(self, tmp_path, engine):
+        # A text string without a byte order mark is PDFDocEncoding, not Latin-1: 0x85 is an en
+        # dash and 0x96 an OE there (control characters in Latin-1, as the pypdf engine read them).
+        content = "BT /F1 10 Tf 100 700 Td /Span <</ActualText (12\\20514 \\226uvre)>> BDC (XY) Tj EMC ET"
+        assert [text for text, _x0 in self.texts(page_with(tmp_path, content), engine)] == ["12–14 Œuvre"]
+
     def test_in_nested_spans_the_outer_actual_text_wins(self, tmp_path):
         # As the PDF standard has it (14.9.4). PDFium reads each string's innermost span instead
         # ("XB1" here), and a string inside a further span (BMC) as one of its own: producers
@@ -518,6 +524,15 @@ def test_a_hyphen_that_ends_a_line_reads_as_a_hyphen(tmp_path, engine):
     with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
         rows = build_rows(doc.runs(1))
     assert [row.text for row in rows] == ['3-1/4"H Hand-', "Painted Mug"]
+
+
+def test_a_glyph_that_reads_as_the_hyphen_mark_is_no_hyphen(tmp_path, engine):
+    # WinAnsi code 2 has no glyph name: PDFium reads it as U+0002, its own mark of a line-end
+    # hyphen, which the pdfium engine once turned into "-". It says nothing, with either engine.
+    content = "BT /F1 10 Tf 100 700 Td (Ord \\00226) Tj ET"
+    with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
+        rows = build_rows(doc.runs(1))
+    assert [row.text for row in rows] == ["Ord \x0226"]
 
 
 class TestGlyphText:
