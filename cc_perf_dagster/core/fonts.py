@@ -154,3 +154,36 @@ class FontInfo:
 
 
 _LAYOUT_CACHE = 4096
+
+
+def uses_type3_fonts(resources: Any, depth: int = 0) -> bool:
+    """Whether a resource dictionary (a page's, with its forms') defines a Type 3 font.
+
+    Args:
+        resources: A ``/Resources`` dictionary (pypdf objects; ``None`` for none).
+        depth: How deep in forms this dictionary is (forms deeper than 8 are not looked into).
+    """
+    resources = _resolved(resources)
+    if not isinstance(resources, dict) or depth > 8:
+        return False
+    fonts = _resolved(resources.get("/Font"))
+    if isinstance(fonts, dict) and any(
+        isinstance(font := _resolved(ref), dict) and font.get("/Subtype") == "/Type3" for ref in fonts.values()
+    ):
+        return True
+    xobjects = _resolved(resources.get("/XObject"))
+    if not isinstance(xobjects, dict):
+        return False
+    for ref in xobjects.values():
+        form = _resolved(ref)
+        if isinstance(form, dict) and form.get("/Subtype") == "/Form" and form.get("/Resources") is not None:
+            if uses_type3_fonts(form.get("/Resources"), depth + 1):
+                return True
+    return False
+
+
+def _resolved(value: Any) -> Any:
+    try:
+        return value.get_object() if value is not None else None
+    except Exception:  # a broken reference resolves to nothing
+        return None

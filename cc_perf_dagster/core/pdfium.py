@@ -35,11 +35,12 @@ How PDFium's characters become words:
       pypdf engine: a string drawn with a character spacing wider than that glue range is split
       here, kept whole there.
 
-A document whose default view hides a layer (optional content), and a page with filled-in form
-fields, are read by the pypdf interpreter (:mod:`~cc_perf_dagster.core.optional_content`,
-:mod:`~cc_perf_dagster.core.widgets`): PDFium's text API does not say which layer a glyph is in,
-and its text page leaves form fields out. Content hash, page count, encryption and the
-text-operator limit are pypdf's, from the same file
+A document whose default view hides a layer (optional content), a page with filled-in form
+fields and a page that uses a Type 3 font are read by the pypdf interpreter
+(:mod:`~cc_perf_dagster.core.optional_content`, :mod:`~cc_perf_dagster.core.widgets`): PDFium's
+text API does not say which layer a glyph is in, its text page leaves form fields out, and it
+leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``). Content hash,
+page count, encryption and the text-operator limit are pypdf's, from the same file
 (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
@@ -145,9 +146,9 @@ class _PdfiumDocument:
 
     def runs(self, index: int) -> list[TextRun]:
         if self._structure.needs_interpreter(index):
-            # PDFium's text page says nothing of layers and leaves form fields out: a document
-            # that hides a layer, or a page with filled-in fields, is read by the interpreter
-            # that reads them (see optional_content and widgets).
+            # PDFium's text page says nothing of layers, leaves form fields out and Type 3 text
+            # at a quarter turn: a document that hides a layer, or a page with filled-in fields
+            # or a Type 3 font, is read by the interpreter that reads them (see the docstring).
             self._interpreted.add(index)
             return self._structure.runs(index)
         self._interpreted.discard(index)

@@ -37,6 +37,7 @@ from cc_perf_dagster.core.errors import (
     DocumentTooLargeError,
     EncryptedPdfError,
 )
+from cc_perf_dagster.core.fonts import uses_type3_fonts
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
@@ -236,8 +237,9 @@ class PypdfDocument:
             interpreter.run(self._operations(stream), resources, matrix, depth=1)  # filled-in form fields
 
     def needs_interpreter(self, index: int) -> bool:
-        """Whether PDFium's text page would read page ``index`` otherwise: hidden layers, form fields."""
-        return self.hides_layers or has_widgets(self._page(index))
+        """Whether PDFium's text page would read page ``index`` otherwise: hidden layers, form fields, Type 3."""
+        page = self._page(index)
+        return self.hides_layers or has_widgets(page) or uses_type3_fonts(page.get("/Resources"))
 
     def _form_resources(self) -> Any:
         form = self._reader.root_object.get("/AcroForm")

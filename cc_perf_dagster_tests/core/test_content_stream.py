@@ -21,7 +21,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from cc_perf_dagster.core.fonts import normalize_glyph_text, unread_characters
+from cc_perf_dagster.core.fonts import normalize_glyph_text, unread_characters, uses_type3_fonts
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.pdf import PdfDocument
 
@@ -524,6 +524,30 @@ def test_a_hyphen_that_ends_a_line_reads_as_a_hyphen(tmp_path, engine):
     with PdfDocument(page_with(tmp_path, content), engine=engine) as doc:
         rows = build_rows(doc.runs(1))
     assert [row.text for row in rows] == ['3-1/4"H Hand-', "Painted Mug"]
+
+
+@pytest.mark.parametrize(
+    ("rotate", "matrix"),
+    [(0, "1 0 0 1 100 700"), (90, "0 1 -1 0 500 100"), (180, "-1 0 0 -1 500 100"), (270, "0 -1 1 0 100 700")],
+)
+def test_type3_text_turned_with_its_page_is_read(tmp_path, engine, rotate, matrix):
+    # PDFium's text page leaves out Type 3 text drawn at a quarter turn: the pdfium engine reads
+    # a page that uses a Type 3 font with the pypdf interpreter.
+    fonts = {"/F5": type3([0.001, 0, 0, 0.001, 0, 0], 600)}
+    path = page_with(tmp_path, f"BT /F5 10 Tf {matrix} Tm (ABBA) Tj ET", fonts=fonts, rotate=rotate)
+    assert [text for text, *_ in words(path, engine)] == ["ABBA"]
+
+
+def test_a_type3_font_in_a_form_is_found():
+    type3_font = type3([0.001, 0, 0, 0.001, 0, 0], 600)
+    form = DictionaryObject({NameObject("/Subtype"): NameObject("/Form")})
+    form[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/T"): type3_font})}
+    )
+    page = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): helvetica()})})
+    assert not uses_type3_fonts(page)
+    page[NameObject("/XObject")] = DictionaryObject({NameObject("/Fm1"): form})
+    assert uses_type3_fonts(page) and not uses_type3_fonts(None)
 
 
 def test_a_glyph_that_reads_as_the_hyphen_mark_is_no_hyphen(tmp_path, engine):
