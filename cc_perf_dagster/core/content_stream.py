@@ -12,7 +12,8 @@ Each run is one word: the non-space glyphs of one text-showing operator between 
 words inside one operator keep their exact positions. A page is then turned so that most of
 its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
 direction (a vertical or diagonal stamp) are left out, and so are words drawn upright at
-several times the page's body text size (a "COPY" or "PAID" watermark across the table).
+several times the page's body text size (a "COPY" or "PAID" watermark across the table);
+glyphs drawn with no area (font size 0, a collapsed matrix) show nothing and are not read.
 Words drawn invisible (text render mode 3 or 7) are kept apart (:attr:`PageInterpreter.hidden`):
 a page is read from what it shows, and from its invisible text only where it shows none (a
 scanner's OCR layer over the page's image; see :func:`visible_words`).
@@ -40,6 +41,13 @@ SAME_DIRECTION = 0.99
 # Words taller than this many times the page's body text (the median height of its characters)
 # are decoration, not content: a watermark across the page. Titles reach about 2.3 times.
 DECORATION_SIZE = 3.0
+# Glyphs whose em square covers less than this in page space (square points) show nothing.
+NO_AREA = 1e-4
+
+
+def _next_line(tlm: Matrix, leading: float) -> Matrix:
+    """The start of the next line (``T*``, ``'``, ``"``): ``leading`` down the line matrix's y axis."""
+    return (tlm[0], tlm[1], tlm[2], tlm[3], tlm[4] - leading * tlm[2], tlm[5] - leading * tlm[3])
 
 
 def multiply(m: Matrix, n: Matrix) -> Matrix:
@@ -136,15 +144,7 @@ class PageInterpreter:
                         state.word_spacing = _num(operands[0], state.word_spacing)
                         state.char_spacing = _num(operands[1], state.char_spacing)
                         operands = operands[2:]
-                    tlm = (
-                        tlm[0],
-                        tlm[1],
-                        tlm[2],
-                        tlm[3],
-                        tlm[4] - state.leading * tlm[2],
-                        tlm[5] - state.leading * tlm[3],
-                    )
-                    tm = tlm
+                    tlm = tm = _next_line(tlm, state.leading)
                 self._count()
                 if not operands:
                     continue
@@ -175,8 +175,7 @@ class PageInterpreter:
                     )
                     tm = tlm
             elif op == b"T*":
-                tlm = (tlm[0], tlm[1], tlm[2], tlm[3], tlm[4] - state.leading * tlm[2], tlm[5] - state.leading * tlm[3])
-                tm = tlm
+                tlm = tm = _next_line(tlm, state.leading)
             elif op == b"Tm":
                 if len(operands) >= 6:
                     tlm = tm = _matrix(operands)
@@ -260,9 +259,10 @@ class PageInterpreter:
             name = state.font_name or "(none set)"
             raise UnreadableTextError(f"text is drawn in font {name}, which the page does not define or is unreadable")
         words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
-        words = [] if self._marks.hiding else words  # a layer the default view hides: position only
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)
+        if self._marks.hiding or abs((a * d - b * c) * state.size**2 * font.height_scale) < NO_AREA:
+            words = []  # a layer the default view hides, or glyphs with no area (size 0): position only
         if words:
             rise = state.rise
             e += c * rise

@@ -45,35 +45,31 @@ page count, encryption and the text-operator limit are pypdf's, from the same fi
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
 PDFium is not thread-safe: every call into it holds one process-wide lock. A page's characters
-come in one ``FPDFText_GetText`` call (:func:`page_text`); the calls made per character go through
-plain ``ctypes`` prototypes of the same ``pypdfium2.raw`` functions (no argument conversion),
-three per drawn glyph: its origin, text object and loose box.
+come in one ``FPDFText_GetText`` call; the calls made per character go through plain ``ctypes``
+prototypes of the same ``pypdfium2.raw`` functions (no argument conversion), three per drawn
+glyph: its origin, text object and loose box (:mod:`~cc_perf_dagster.core.pdfium_calls`).
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
 import math
 import threading
 from typing import Any, BinaryIO
 
-from cc_perf_dagster.core.content_stream import RawRun, upright_runs, visible_words
+from cc_perf_dagster.core.content_stream import NO_AREA, RawRun, upright_runs, visible_words
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
 from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
+from cc_perf_dagster.core.pdfium_calls import HYPHEN_MARK, PdfiumCalls, calls, page_text
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
 
 _LOCK = threading.RLock()
 # Glyphs whose origins leave the word's baseline by more than this (fraction of the height)
 # start a new word; the layout puts them back in the same row if they belong there.
 BASELINE_SHIFT = 0.05
-# PDFium reports a hyphen it judged to end a line (a word broken over two lines: "Hand-" above
-# "Painted") as U+0002 (FPDFText_GetUnicode); the text FPDFText_GetText copies has U+FFFE there.
-_HYPHEN_MARK = "\x02"
-_COPIED_HYPHEN_MARK = "\ufffe"
 # A text object's geometry: direction (ux, uy), "up" sign, height, then for a word of that
 # height the glue range (low, high) and the baseline shift allowed.
 _Shape = tuple[float, float, float, float, float, float, float]
@@ -190,77 +186,6 @@ class _PdfiumDocument:
             self._pdf.close()
 
 
-class _Api:
-    """The PDFium calls made once per character, as plain C calls on raw addresses.
-
-    pypdfium2's bindings wrap every handle in a typed ctypes pointer and convert each argument
-    through its declared type; per character that costs more than the call itself. These
-    prototypes declare only the result: the handle goes in as one ``c_void_p``, indices as
-    plain ``int`` (ctypes passes them as C ``int``), out-parameters as ``byref`` made once per
-    page. They are made from the same functions of ``pypdfium2.raw`` (public bindings), so the
-    library and its version stay pypdfium2's. They keep the GIL (``PYFUNCTYPE``): each call is a
-    lookup in the loaded text page, shorter than releasing and taking back the GIL, and PDFium is
-    held by one lock anyway.
-    """
-
-    def __init__(self, raw: Any):
-        def plain(function: Any, restype: Any) -> Any:
-            call = ctypes.PYFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
-            call.argtypes = None  # arguments as given: c_void_p, int, byref
-            return call
-
-        self.get_unicode = plain(raw.FPDFText_GetUnicode, ctypes.c_uint)
-        self.get_text = plain(raw.FPDFText_GetText, ctypes.c_int)
-        self.is_generated = plain(raw.FPDFText_IsGenerated, ctypes.c_int)
-        self.get_text_object = plain(raw.FPDFText_GetTextObject, ctypes.c_void_p)
-        self.get_char_origin = plain(raw.FPDFText_GetCharOrigin, ctypes.c_int)
-        self.get_loose_char_box = plain(raw.FPDFText_GetLooseCharBox, ctypes.c_int)
-        self.get_font_size = plain(raw.FPDFText_GetFontSize, ctypes.c_double)
-        self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
-        self.get_render_mode = plain(raw.FPDFTextObj_GetTextRenderMode, ctypes.c_int)
-        self.is_hyphen = plain(raw.FPDFText_IsHyphen, ctypes.c_int)
-
-
-@functools.cache
-def _api(raw: Any) -> _Api:
-    return _Api(raw)
-
-
-def page_text(api: _Api, handle: ctypes.c_void_p, count: int) -> str:
-    r"""The page's characters, one per index: one ``FPDFText_GetText`` call, else one call each.
-
-    ``FPDFText_GetText`` copies PDFium's page text buffer, which holds every character of the
-    page except the control characters it drops; when it holds exactly ``count`` characters
-    nothing was dropped and character ``i`` is ``FPDFText_GetUnicode(i)``, but where the copy
-    has U+FFFE: PDFium's mark of a hyphen that ends a line is U+0002 one by one, U+FFFE in the
-    copy, so those characters are asked for one by one. Otherwise (also when two characters are
-    the halves of a surrogate pair, which decode as one) every character is asked for one by one
-    (a code outside Unicode reads as ``"\x00"``: no text).
-    """
-    if count <= 0:
-        return ""
-    # UTF-16LE: PDFium copies its text without knowing the buffer's size, up to two units per
-    # character (a surrogate pair) and the terminator.
-    buffer = ctypes.create_string_buffer(4 * count + 2)
-    written = api.get_text(handle, 0, count, buffer)
-    if written > 0:
-        text = buffer.raw[: 2 * (written - 1)].decode("utf-16-le", "surrogatepass")
-        if len(text) == count:
-            if _COPIED_HYPHEN_MARK not in text:
-                return text
-            # A line-end hyphen (or a glyph its font maps to U+FFFE): asked for one by one.
-            return "".join(
-                _character(api.get_unicode(handle, index)) if char == _COPIED_HYPHEN_MARK else char
-                for index, char in enumerate(text)
-            )
-    return "".join(_character(api.get_unicode(handle, index)) for index in range(count))
-
-
-def _character(code: int) -> str:
-    r"""A code from ``FPDFText_GetUnicode`` as text (one outside Unicode reads as ``"\x00"``: no text)."""
-    return chr(code) if code < 0x110000 else "\x00"
-
-
 def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     """The words of a PDFium text page as raw runs in page space (see the module docstring).
 
@@ -271,7 +196,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     Returns:
         The words, and whether they are the page's invisible text (it shows none).
     """
-    api = _api(raw)
+    api = calls(raw)
     is_generated, get_text_object = api.is_generated, api.get_text_object
     get_char_origin, get_loose_char_box = api.get_char_origin, api.get_loose_char_box
     handle = ctypes.c_void_p(ctypes.cast(textpage, ctypes.c_void_p).value)
@@ -296,7 +221,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
         if not ("!" <= text <= "~"):  # anything but printable ASCII: mapped, maybe no glyph
             if text >= "\xa0":
                 text = normalize_glyph_text(text)
-            elif text == _HYPHEN_MARK and api.is_hyphen(handle, index) == 1:
+            elif text == HYPHEN_MARK and api.is_hyphen(handle, index) == 1:
                 text = "-"  # (not a glyph its font maps to U+0002: that says nothing, see fonts)
             if not text or text == "\x00" or text.isspace():
                 # A drawn space of the same string: its origin is where the last glyph's advance
@@ -333,6 +258,11 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
                 shape = _shape(api, handle, index, matrix, matrix_at)
                 shape = geometry[obj] = shapes.setdefault(shape, shape)
                 invisible[obj] = obj is not None and api.get_render_mode(ctypes.c_void_p(obj)) in _INVISIBLE
+            if shape is _NO_AREA:  # glyphs with no area (font size 0, a collapsed matrix) show nothing
+                if word:
+                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
+                    word = []
+                continue
             joined = False
         if not joined:
             lx, ly = ox, oy
@@ -375,7 +305,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     return visible_words(words, hidden)
 
 
-def _shape(api: _Api, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
+def _shape(api: PdfiumCalls, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
     """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs.
 
     Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
@@ -385,6 +315,8 @@ def _shape(api: _Api, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_a
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
     else:
         a, b, c, d = 1.0, 0.0, 0.0, 1.0
+    if abs((a * d - b * c) * size * size) < NO_AREA:
+        return _NO_AREA
     length = math.hypot(a, b) or 1.0
     return _with_ranges(a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
 
@@ -394,5 +326,6 @@ def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:
 
 
 _UPRIGHT = _with_ranges(1.0, 0.0, 1.0, 0.0)
+_NO_AREA = _with_ranges(0.0, 0.0, 0.0, 0.0)  # the shape of glyphs that show nothing
 # Text render modes that draw nothing: 3 (neither fill nor stroke) and 7 (clip only).
 _INVISIBLE = (3, 7)

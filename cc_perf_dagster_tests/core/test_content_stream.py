@@ -218,6 +218,20 @@ class TestInvisibleText:
             doc.runs(1)
             assert doc.invisible_text(1) is invisible
 
+    @pytest.mark.parametrize(
+        "nothing",
+        [
+            "BT /F1 0 Tf 100 700 Td (HIDDEN 99) Tj ET",  # font size 0
+            "BT /F1 10 Tf 0 0 0 0 100 700 Tm (HIDDEN 99) Tj ET",  # a collapsed text matrix
+            "q 1 0 2 0 0 0 cm BT /F1 10 Tf 100 700 Td (HIDDEN 99) Tj ET Q",  # a CTM onto a line
+        ],
+    )
+    def test_glyphs_with_no_area_are_not_read_and_leave_the_page_be(self, tmp_path, engine, nothing):
+        # The pypdf engine read such glyphs as one-point text; the page's own text, ten times
+        # that "body" size, was then left out as a watermark: the page read nothing (or "HIDDEN").
+        content = " ".join([nothing] * 5) + " BT /F1 10 Tf 100 650 Td (AB 12) Tj ET"
+        assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 650, 10))
+
     def test_the_render_mode_is_saved_and_restored_with_the_graphics_state(self, tmp_path, engine):
         content = "q 3 Tr BT /F1 10 Tf 100 650 Td (B1) Tj ET Q BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))

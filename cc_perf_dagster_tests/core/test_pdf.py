@@ -287,13 +287,13 @@ def _page_text_both_ways(pdf, index: int) -> tuple[str, str]:
 
     import pypdfium2 as pdfium
 
-    from cc_perf_dagster.core.pdfium import _api, page_text
+    from cc_perf_dagster.core.pdfium_calls import calls, page_text
 
     textpage = pdf[index].get_textpage()
     count = textpage.count_chars()
     one_by_one = "".join(chr(pdfium.raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
     handle = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
-    return page_text(_api(pdfium.raw), handle, count), one_by_one
+    return page_text(calls(pdfium.raw), handle, count), one_by_one
 
 
 class TestPdfiumCharacters:
@@ -378,7 +378,7 @@ class TestPdfiumCharacters:
         pdf.close()
 
     def test_a_page_text_that_does_not_match_the_characters_is_read_one_by_one(self):
-        from cc_perf_dagster.core.pdfium import page_text
+        from cc_perf_dagster.core.pdfium_calls import page_text
 
         class Api:  # PDFium left characters out of its text buffer (control characters do that)
             def get_text(self, handle, start, count, buffer):
