@@ -39,8 +39,9 @@ A document whose default view hides a layer (optional content), a page with fill
 fields and a page that uses a Type 3 font are read by the pypdf interpreter
 (:mod:`~cc_perf_dagster.core.optional_content`, :mod:`~cc_perf_dagster.core.widgets`): PDFium's
 text API does not say which layer a glyph is in, its text page leaves form fields out, and it
-leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``). Content hash,
-page count, encryption and the text-operator limit are pypdf's, from the same file
+leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``); so is a page
+where PDFium gives a form's ``/ActualText`` span in the form's own space (see ``_shape``).
+Content hash, page count, encryption and the text-operator limit are pypdf's, from the same file
 (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
@@ -145,9 +146,19 @@ class _PdfiumDocument:
             # PDFium's text page says nothing of layers, leaves form fields out and Type 3 text
             # at a quarter turn: a document that hides a layer, or a page with filled-in fields
             # or a Type 3 font, is read by the interpreter that reads them (see the docstring).
-            self._interpreted.add(index)
-            return self._structure.runs(index)
+            return self._interpret(index)
+        try:
+            runs = self._read(index)
+        except _OutsidePageSpace:  # see _shape
+            return self._interpret(index)
         self._interpreted.discard(index)
+        return runs
+
+    def _interpret(self, index: int) -> list[TextRun]:
+        self._interpreted.add(index)
+        return self._structure.runs(index)
+
+    def _read(self, index: int) -> list[TextRun]:
         self._structure.check_text_operators(index)
         box = self._structure.mediabox(index)
         pdfium, _ = _modules()
@@ -255,7 +266,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
         else:
             shape = geometry.get(obj)
             if shape is None:
-                shape = _shape(api, handle, index, matrix, matrix_at)
+                shape = _shape(api, handle, index, matrix, matrix_at, ox, oy)
                 shape = geometry[obj] = shapes.setdefault(shape, shape)
                 invisible[obj] = obj is not None and api.get_render_mode(ctypes.c_void_p(obj)) in _INVISIBLE
             if shape is _NO_AREA:  # glyphs with no area (font size 0, a collapsed matrix) show nothing
@@ -305,20 +316,35 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     return visible_words(words, hidden)
 
 
-def _shape(api: PdfiumCalls, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any) -> _Shape:
-    """A text object's direction ``(ux, uy)``, "up" sign and font height, from one of its glyphs.
+def _shape(
+    api: PdfiumCalls, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any, ox: float, oy: float
+) -> _Shape:
+    """A text object's direction ``(ux, uy)``, "up" sign and font height, from its first glyph.
 
     Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
+
+    Raises:
+        _OutsidePageSpace: The glyph's origin ``(ox, oy)`` is not where its matrix puts it.
+            PDFium gives the characters of an ``/ActualText`` span inside a form XObject in the
+            form's own space (the form's matrix and the CTM left out); the page is read by the
+            pypdf interpreter. Everywhere else a text object's first origin is its matrix's
+            translation (every object of the test invoices and the producer corpus).
     """
     size = api.get_font_size(handle, index)
     if api.get_matrix(handle, index, matrix_at):
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+        if not (-1e-3 < matrix.e - ox < 1e-3 and -1e-3 < matrix.f - oy < 1e-3):
+            raise _OutsidePageSpace
     else:
         a, b, c, d = 1.0, 0.0, 0.0, 1.0
     if abs((a * d - b * c) * size * size) < NO_AREA:
         return _NO_AREA
     length = math.hypot(a, b) or 1.0
     return _with_ranges(a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
+
+
+class _OutsidePageSpace(Exception):
+    """PDFium gave a text object's characters outside page space (see :func:`_shape`)."""
 
 
 def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:

@@ -302,6 +302,16 @@ class TestActualText:
         content = "BT /F1 10 Tf 100 700 Td /Span <</ActualText (12\\20514 \\226uvre)>> BDC (XY) Tj EMC ET"
         assert [text for text, _x0 in self.texts(page_with(tmp_path, content), engine)] == ["12–14 Œuvre"]
 
+    def test_a_span_inside_a_form_reads_where_the_form_is_drawn(self, tmp_path, engine):
+        # PDFium gives such a span's characters in the form's own space, (2, 15) for both
+        # drawings here: the pdfium engine reads that page with the pypdf interpreter.
+        form = b"BT /F1 10 Tf 2 15 Td /Span <</ActualText (Tariff)>> BDC (Tari) Tj EMC ET"
+        path = form_page(tmp_path, form, b"q 1 0 0 1 100 600 cm /Fm1 Do Q q 1 0 0 1 300 500 cm /Fm1 Do Q")
+        assert [(text, x0, y) for text, x0, _x1, y, _s in words(path, engine)] == [
+            ("Tariff", 102.0, 615.0),
+            ("Tariff", 302.0, 515.0),
+        ]
+
     def test_in_nested_spans_the_outer_actual_text_wins(self, tmp_path):
         # As the PDF standard has it (14.9.4). PDFium reads each string's innermost span instead
         # ("XB1" here), and a string inside a further span (BMC) as one of its own: producers
