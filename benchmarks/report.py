@@ -412,9 +412,13 @@ def plot_memory(plt, memory: dict) -> Path:
     pages = [r["pages"] for r in rows]
     peaks = [r["peak_rss_mb"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(pages, peaks, "o-", color="#4c72b0", label="peak RSS of one extraction")
+    ax.plot(pages, peaks, "o-", color="#4c72b0", label="peak RSS of one extraction (pypdf engine)")
     for x, y in zip(pages, peaks, strict=True):
         ax.annotate(f"{fmt(y)} MB", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    if memory.get("pdfium_rows"):
+        pdfium = [r["peak_rss_mb"] for r in memory["pdfium_rows"]]
+        ax.plot(pages, pdfium, "s--", color="#dd8452", label="the same, pdfium engine")
+        peaks = [*peaks, *pdfium]
     limit = peaks[0] * memory.get("target_ratio_max", 2.0)
     ax.axhline(limit, color="#c44e52", linestyle=":", label=f"target: ≤ {fmt(limit)} MB")
     _log_ticks(ax, pages)
@@ -670,19 +674,24 @@ def section_scale(scale: dict, plots: bool) -> str:
 
 
 def section_memory(memory: dict, plots: bool) -> str:
+    pdfium = memory.get("pdfium_rows") or [{} for _ in memory["rows"]]
     rows = [
-        [r["pages"], r["items"], r["file_mb"], r["peak_rss_mb"], r["growth_over_smallest_mb"]] for r in memory["rows"]
+        [r["pages"], r["items"], r["file_mb"], r["peak_rss_mb"], r["growth_over_smallest_mb"], p.get("peak_rss_mb")]
+        for r, p in zip(memory["rows"], pdfium, strict=True)
     ]
+    headers = ["Pages", "Line items", "File MB", "Peak RSS MB", "Growth MB", "Peak RSS MB, pdfium engine"]
+    pdfium_ratio = memory.get("pdfium_peak_ratio_largest_over_smallest")
     return "\n".join(
         [
             "## 4. Memory against pages",
             "",
-            "Peak resident memory of one whole extraction, each size in a fresh interpreter.",
+            "Peak resident memory of one whole extraction, each size in a fresh interpreter, with each engine.",
             "",
-            markdown_table(["Pages", "Line items", "File MB", "Peak RSS MB", "Growth MB"], rows),
+            markdown_table(headers, rows),
             "",
             f"Largest / smallest = {fmt(memory.get('peak_ratio_largest_over_smallest'))} "
-            f"(target ≤ {memory.get('target_ratio_max')}); growth target ≤ {memory['target_growth_max_mb']} MB.",
+            f"(target ≤ {memory.get('target_ratio_max')}); growth target ≤ {memory['target_growth_max_mb']} MB."
+            + (f" With the pdfium engine: {fmt(pdfium_ratio)}." if pdfium_ratio is not None else ""),
             "",
             _image("memory", plots),
         ]

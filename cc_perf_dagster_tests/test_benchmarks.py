@@ -93,3 +93,14 @@ def test_the_cluster_section_says_why_it_was_skipped(tmp_path, monkeypatch):
     figures = cluster.run(cli.parse_args(["--only", "cluster"]), tmp_path)
     assert figures == {"skipped": "no Redis at redis://127.0.0.1:1"}
     assert "Skipped: no Redis at redis://127.0.0.1:1." in report.section_cluster(figures, False)
+
+
+def test_the_memory_section_measures_both_engines(tmp_path):
+    from benchmarks.report import section_memory
+    from benchmarks.sections.memory import bench_memory
+
+    memory = bench_memory([2, 4], tmp_path)
+    assert [r["pages"] for r in memory["rows"]] == [r["pages"] for r in memory["pdfium_rows"]] == [2, 4]
+    assert all(r["peak_rss_mb"] > 10 for r in memory["rows"] + memory["pdfium_rows"])
+    text = section_memory(memory, plots=False)
+    assert "Peak RSS MB, pdfium engine" in text and "With the pdfium engine:" in text

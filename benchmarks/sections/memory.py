@@ -1,5 +1,5 @@
 """memory: peak resident memory of a whole extraction at 15, 150 and 1,500 pages (500 with
-``--quick``), each in a fresh process; the curve must be flat."""
+``--quick``), each in a fresh process, with each text engine; the curve must be flat."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import REPO
+from benchmarks.harness import REPO, pdfium_engine
 
 NAME = "memory"
 KEY = "memory"
@@ -45,22 +45,33 @@ def peak_mb():
 
 from cc_perf_dagster.core import extract_invoice
 reset_peak()
-invoice = extract_invoice(sys.argv[1])
+invoice = extract_invoice(sys.argv[1], engine=sys.argv[2])
 print(json.dumps({"pages": invoice.page_count, "items": len(invoice.line_items), "peak_rss_mb": peak_mb()}))
 """
 
 
 def bench_memory(sizes: list[int], workdir: Path) -> dict:
-    """Peak RSS of a whole extraction per document size, each in a fresh interpreter."""
+    """Peak RSS of a whole extraction per document size, each in a fresh interpreter, per engine."""
     from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
 
-    rows = []
+    paths = []
     for pages in sizes:
         path = workdir / f"large_{pages}.pdf"
         write_large_order_confirmation(path, pages)
-        done = subprocess.run(
-            [sys.executable, "-c", _MEMORY_PROBE, str(path)], capture_output=True, text=True, check=True, cwd=REPO
-        )
+        paths.append(path)
+    result = _curve(paths, "pypdf")
+    if pdfium_engine() is not None:
+        pdfium = _curve(paths, "pdfium")
+        result["pdfium_rows"] = pdfium["rows"]
+        result["pdfium_peak_ratio_largest_over_smallest"] = pdfium["peak_ratio_largest_over_smallest"]
+    return result
+
+
+def _curve(paths: list[Path], engine: str) -> dict:
+    rows = []
+    for path in paths:
+        probe = [sys.executable, "-c", _MEMORY_PROBE, str(path), engine]
+        done = subprocess.run(probe, capture_output=True, text=True, check=True, cwd=REPO)
         row = json.loads(done.stdout)
         row["file_mb"] = round(path.stat().st_size / 2**20, 2)
         row["peak_rss_mb"] = round(row["peak_rss_mb"], 1)
