@@ -63,6 +63,7 @@ from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, Engi
 from cc_perf_dagster.core.fonts import normalize_glyph_text
 from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
+from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.pdfium_calls import HYPHEN_MARK, PdfiumCalls, calls, page_text
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
@@ -160,7 +161,7 @@ class _PdfiumDocument:
 
     def _read(self, index: int) -> list[TextRun]:
         self._structure.check_text_operators(index)
-        box = self._structure.mediabox(index)
+        media, shown = self._structure.boxes(index)
         pdfium, _ = _modules()
         if index >= self._pdfium_pages:
             raise DamagedPdfError("damaged page tree, PDFium cannot reach this page", file=self._file, page=index + 1)
@@ -181,7 +182,7 @@ class _PdfiumDocument:
             self._invisible.add(index)
         else:
             self._invisible.discard(index)
-        return upright_runs(words, box)
+        return upright_runs(within(words, shown), media)
 
     def release(self, index: int) -> None:
         self._structure.release(index)

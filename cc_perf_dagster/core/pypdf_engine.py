@@ -40,6 +40,7 @@ from cc_perf_dagster.core.errors import (
 from cc_perf_dagster.core.fonts import uses_type3_fonts
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
+from cc_perf_dagster.core.page_box import Box, page_boxes, within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.stream_check import check_flate_streams
 from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
@@ -47,7 +48,7 @@ from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
 log = logging.getLogger(__name__)
 
 
-PAGE_HASH_VERSION = b"cc-perf-page-hash-v2"
+PAGE_HASH_VERSION = b"cc-perf-page-hash-v3"
 
 
 class PypdfEngine:
@@ -151,7 +152,7 @@ class PypdfDocument:
 
     def _hash_page(self, page: Any, digest: Any, index: int) -> None:
         try:
-            digest.update(repr([float(v) for v in page.mediabox]).encode())
+            digest.update(repr(page_boxes(page)).encode())  # what is read depends on the crop box too
             digest.update(repr(page.get("/Rotate", 0)).encode())
             check_flate_streams(page.get("/Contents"), self._file, index + 1)
             contents = page.get_contents()
@@ -222,7 +223,8 @@ class PypdfDocument:
             self._invisible.add(index)
         else:
             self._invisible.discard(index)
-        return upright_runs(words, tuple(float(v) for v in page.mediabox))  # type: ignore[arg-type]
+        media, shown = page_boxes(page)
+        return upright_runs(within(words, shown), media)
 
     def invisible_text(self, index: int) -> bool:
         """Whether the last :meth:`runs` of the page read its invisible text (it shows none)."""
@@ -263,10 +265,10 @@ class PypdfDocument:
             if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in data) > limit:
                 raise TooManyOperatorsError(f"more than {limit} text operators on one page")
 
-    def mediabox(self, index: int) -> tuple[float, float, float, float]:
-        """Page ``index``'s MediaBox ``(x0, y0, x1, y1)``."""
+    def boxes(self, index: int) -> tuple[Box, Box]:
+        """Page ``index``'s media box and the part of it a viewer shows (see ``page_box``)."""
         try:
-            return tuple(float(v) for v in self._page(index).mediabox)  # type: ignore[return-value]
+            return page_boxes(self._page(index))
         except DamagedPdfError:
             raise
         except Exception as exc:

@@ -72,7 +72,9 @@ def type3(matrix: list[float], glyph_width: float) -> DictionaryObject:
     )
 
 
-def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str = "p.pdf", properties=None):
+def page_with(
+    tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str = "p.pdf", properties=None, cropbox=None
+):
     writer = PdfWriter()
     page = writer.add_blank_page(*LETTER)
     resources = DictionaryObject()
@@ -93,6 +95,8 @@ def page_with(tmp_path, content: str, *, fonts=None, rotate: int = 0, name: str 
     page[NameObject("/Contents")] = writer._add_object(stream)
     if rotate:
         page.rotate(rotate)
+    if cropbox is not None:
+        page[NameObject("/CropBox")] = ArrayObject(FloatObject(v) for v in cropbox)
     path = tmp_path / name
     with open(path, "wb") as fh:
         writer.write(fh)
@@ -164,8 +168,9 @@ class TestPageSpace:
 
     @pytest.mark.parametrize("turn", [90, 180, 270])
     def test_page_drawn_rotated_reads_upright(self, tmp_path, turn, engine):
-        # The same two lines drawn turned by `turn` degrees about the page's origin.
-        matrix = {90: "0 1 -1 0 0 0", 180: "-1 0 0 -1 0 0", 270: "0 -1 1 0 0 0"}[turn]
+        # The same two lines drawn turned by `turn` degrees, moved to stay on the page (words off
+        # the page are not read).
+        matrix = {90: "0 1 -1 0 792 0", 180: "-1 0 0 -1 612 792", 270: "0 -1 1 0 -300 600"}[turn]
         content = f"{matrix} cm BT /F1 10 Tf 100 700 Td (AB 12) Tj 0 -20 Td (B1) Tj ET"
         got = words(page_with(tmp_path, content), engine)
         upright = words(
@@ -186,6 +191,41 @@ class TestPageSpace:
     def test_a_vertical_stamp_is_left_out(self, tmp_path, engine):
         content = "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET BT /F1 10 Tf 0 1 -1 0 500 300 Tm (B1) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
+
+
+class TestWhatThePageShows:
+    """Words a viewer does not show, cropped away or off the page, are not read."""
+
+    def test_words_outside_the_crop_box_are_not_read_and_a_word_on_its_edge_is(self, tmp_path, engine):
+        content = (
+            "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET "
+            "BT /F1 10 Tf 400 700 Td (BA 21) Tj ET "  # right of the crop box: cropped away
+            "BT /F1 10 Tf 290 650 Td (AB) Tj ET "  # across its right edge: read whole
+            "BT /F1 10 Tf 100 760 Td (12) Tj ET"  # above it
+        )
+        path = page_with(tmp_path, content, cropbox=(50, 100, 300, 750))
+        assert words(path, engine) == sorted(expect(("AB 12", 100, 700, 10), ("AB", 290, 650, 10)))
+
+    def test_words_off_the_page_are_not_read(self, tmp_path, engine):
+        content = "BT /F1 10 Tf -300 700 Td (BA 21) Tj ET BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
+        assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
+
+    def test_a_crop_box_that_leaves_nothing_of_the_page_is_taken_as_absent(self, tmp_path, engine):
+        path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET", cropbox=(700, 0, 900, 100))
+        assert words(path, engine) == expect(("AB 12", 100, 700, 10))
+
+    def test_a_turned_page_is_cropped_in_its_own_space(self, tmp_path, engine):
+        # /Rotate 90 with the text drawn turned back upright; the crop box is in the page's space.
+        content = "BT /F1 10 Tf 0 1 -1 0 500 100 Tm (AB 12) Tj ET BT /F1 10 Tf 0 1 -1 0 100 100 Tm (BA 21) Tj ET"
+        path = page_with(tmp_path, content, rotate=90, cropbox=(300, 0, 612, 792))
+        assert [text for text, *_ in words(path, engine)] == ["12", "AB"]
+
+    def test_the_crop_box_is_part_of_the_page_hash(self, tmp_path):
+        hashes = set()
+        for box in (None, (0, 0, 300, 792), (0, 0, 612, 792)):
+            with PdfDocument(page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB) Tj ET", cropbox=box)) as doc:
+                hashes.add(doc.content_hash(1))
+        assert len(hashes) == 2  # no crop box and one as large as the page show the same
 
 
 class TestInvisibleText:

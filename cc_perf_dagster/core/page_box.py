@@ -1,0 +1,51 @@
+"""What of a page a viewer shows: its crop box within its media box. Words outside it are not read.
+
+A viewer and a printer show a page's ``/CropBox`` (PDF 32000-1, 14.11.2), clipped to its
+``/MediaBox``; content outside, cropped away or drawn off the page, is not seen. A document
+cropped to one of two invoices on a sheet, or with an old total left beside the page, would
+otherwise be read with what nobody sees. A word is left out only when nothing of it (its
+baseline raised by its height, give or take a point) meets the shown box; a word cut by the
+edge is read whole. A crop box that leaves nothing of the media box is taken as absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cc_perf_dagster.core.content_stream import RawRun
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in default user space, x0 <= x1, y0 <= y1
+# How far outside the shown box (points) a word may reach and still count as meeting it.
+EDGE = 1.0
+
+
+def page_boxes(page: Any) -> tuple[Box, Box]:
+    """A pypdf page's media box and the part of it a viewer shows (crop box within media box)."""
+    media = _box(page.mediabox)
+    crop = page.get("/CropBox")
+    if crop is None:
+        return media, media
+    crop = _box(crop.get_object())
+    shown = (max(media[0], crop[0]), max(media[1], crop[1]), min(media[2], crop[2]), min(media[3], crop[3]))
+    return media, shown if shown[0] < shown[2] and shown[1] < shown[3] else media
+
+
+def _box(values: Any) -> Box:
+    x0, y0, x1, y1 = (float(v) for v in values)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def within(words: list[RawRun], box: Box) -> list[RawRun]:
+    """The words any part of which is in ``box`` (see the module docstring)."""
+    bx0, by0, bx1, by1 = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
+    kept = []
+    for word in words:
+        _text, x0, y0, x1, y1, ux, uy, up, height = word
+        # The word's "up" vector: its height across the baseline, on the side the glyphs stand.
+        vx, vy = (-uy * height, ux * height) if up >= 0 else (uy * height, -ux * height)
+        xs, ys = (x0, x1, x0 + vx, x1 + vx), (y0, y1, y0 + vy, y1 + vy)
+        if min(xs) <= bx1 and max(xs) >= bx0 and min(ys) <= by1 and max(ys) >= by0:
+            kept.append(word)
+        elif not (min(xs) <= max(xs) and min(ys) <= max(ys)):  # NaN: kept, as upright_runs keeps it
+            kept.append(word)
+    return kept
