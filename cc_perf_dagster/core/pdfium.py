@@ -325,16 +325,18 @@ def _shape(
     Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
 
     Raises:
-        _OutsidePageSpace: The glyph's origin ``(ox, oy)`` is not where its matrix puts it.
-            PDFium gives the characters of an ``/ActualText`` span inside a form XObject in the
-            form's own space (the form's matrix and the CTM left out); the page is read by the
-            pypdf interpreter. Everywhere else a text object's first origin is its matrix's
-            translation (every object of the test invoices and the producer corpus).
+        _OutsidePageSpace: The glyph's origin ``(ox, oy)`` is not on its object's baseline, at or
+            after the start its matrix gives (after it: the object's text may begin with
+            spaces). PDFium gives the characters of an ``/ActualText`` span inside a form
+            XObject in the form's own space (the form's matrix and the CTM left out); the page
+            is read by the pypdf interpreter. No page of the test invoices or the producer
+            corpus is.
     """
     size = api.get_font_size(handle, index)
     if api.get_matrix(handle, index, matrix_at):
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
-        if not (-1e-3 < matrix.e - ox < 1e-3 and -1e-3 < matrix.f - oy < 1e-3):
+        dx, dy = ox - matrix.e, oy - matrix.f  # on the object's baseline, at or after its start
+        if abs(dx * b - dy * a) > 1e-3 * (abs(a) + abs(b)) or dx * a + dy * b < -1e-3 * (abs(a) + abs(b)):
             raise _OutsidePageSpace
     else:
         a, b, c, d = 1.0, 0.0, 0.0, 1.0

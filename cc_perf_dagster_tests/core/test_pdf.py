@@ -332,6 +332,17 @@ class TestPdfiumCharacters:
             pdf.close()
         assert pages > 50
 
+    @pytest.mark.parametrize("content", ["( AB 12) Tj", "[(   ) -200 (AB 12)] TJ"])
+    def test_a_string_that_begins_with_spaces_is_read_by_pdfium_itself(self, tmp_path, content):
+        # Its first glyph lies after its object's start on the object's baseline: in page space.
+        # (A form's /ActualText span, given in the form's own space, sends its page to the pypdf
+        # interpreter: test_content_stream.)
+        from cc_perf_dagster_tests.core.test_content_stream import page_with
+
+        with PdfDocument(page_with(tmp_path, f"BT /F1 10 Tf 100 700 Td {content} ET"), engine="pdfium") as doc:
+            assert [run.text for run in doc.runs(1)] == ["AB", "12"]
+            assert not doc._doc._interpreted
+
     def test_a_hyphen_that_ends_a_line_reads_as_one_by_one(self, tmp_path):
         # FPDFText_GetUnicode gives PDFium's line-end hyphen mark as U+0002; its text copy has U+FFFE.
         import pypdfium2 as pdfium
