@@ -13,7 +13,7 @@ words inside one operator keep their exact positions. A page is then turned so t
 its text reads left to right (pages with ``/Rotate``, pages drawn rotated); runs in another
 direction (a vertical or diagonal stamp) are left out, and so are words drawn upright at
 several times the page's body text size (a "COPY" or "PAID" watermark across the table);
-glyphs drawn with no area (font size 0, a collapsed matrix) show nothing and are not read.
+glyphs drawn with no area (font size 0, ``0 Tz``, a collapsed matrix) show nothing and are not read.
 Words drawn invisible (text render mode 3 or 7) are kept apart (:attr:`PageInterpreter.hidden`):
 a page is read from what it shows, and from its invisible text only where it shows none (a
 scanner's OCR layer over the page's image; see :func:`visible_words`).
@@ -261,8 +261,8 @@ class PageInterpreter:
         words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)
-        if self._marks.hiding or abs((a * d - b * c) * state.size**2 * font.height_scale) < NO_AREA:
-            words = []  # a layer the default view hides, or glyphs with no area (size 0): position only
+        if self._marks.hiding or abs((a * d - b * c) * state.size**2 * state.scale * font.height_scale) < NO_AREA:
+            words = []  # a layer the default view hides, or glyphs with no area (size 0, 0 Tz): position only
         if words:
             rise = state.rise
             e += c * rise

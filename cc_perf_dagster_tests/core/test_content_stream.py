@@ -264,6 +264,7 @@ class TestInvisibleText:
             "BT /F1 0 Tf 100 700 Td (HIDDEN 99) Tj ET",  # font size 0
             "BT /F1 10 Tf 0 0 0 0 100 700 Tm (HIDDEN 99) Tj ET",  # a collapsed text matrix
             "q 1 0 2 0 0 0 cm BT /F1 10 Tf 100 700 Td (HIDDEN 99) Tj ET Q",  # a CTM onto a line
+            "BT /F1 10 Tf 0 Tz 100 700 Td (HIDDEN 99) Tj 100 Tz ET",  # horizontal scaling 0
         ],
     )
     def test_glyphs_with_no_area_are_not_read_and_leave_the_page_be(self, tmp_path, engine, nothing):
