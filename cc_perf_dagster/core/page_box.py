@@ -5,7 +5,8 @@ A viewer and a printer show a page's ``/CropBox`` (PDF 32000-1, 14.11.2), clippe
 cropped to one of two invoices on a sheet, or with an old total left beside the page, would
 otherwise be read with what nobody sees. A word is left out only when nothing of it (its
 baseline raised by its height, give or take a point) meets the shown box; a word cut by the
-edge is read whole. A crop box that leaves nothing of the media box is taken as absent.
+edge is read whole, however an engine cut it into pieces. A crop box that leaves nothing of
+the media box is taken as absent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from cc_perf_dagster.core.content_stream import RawRun
+from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in default user space, x0 <= x1, y0 <= y1
 # How far outside the shown box (points) a word may reach and still count as meeting it.
@@ -36,16 +38,43 @@ def _box(values: Any) -> Box:
 
 
 def within(words: list[RawRun], box: Box) -> list[RawRun]:
-    """The words any part of which is in ``box`` (see the module docstring)."""
-    bx0, by0, bx1, by1 = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
-    kept = []
+    """The words any part of which is in ``box`` (see the module docstring).
+
+    Pieces of one word drawn one after the other (``TJ`` kerning, a glyph per string: the
+    engines cut words into different pieces) count as one: kept whole if any piece meets the
+    box, so both engines read a word on the edge alike.
+    """
+    kept: list[RawRun] = []
+    chain: list[RawRun] = []
+    meets = False
     for word in words:
-        _text, x0, y0, x1, y1, ux, uy, up, height = word
-        # The word's "up" vector: its height across the baseline, on the side the glyphs stand.
-        vx, vy = (-uy * height, ux * height) if up >= 0 else (uy * height, -ux * height)
-        xs, ys = (x0, x1, x0 + vx, x1 + vx), (y0, y1, y0 + vy, y1 + vy)
-        if min(xs) <= bx1 and max(xs) >= bx0 and min(ys) <= by1 and max(ys) >= by0:
-            kept.append(word)
-        elif not (min(xs) <= max(xs) and min(ys) <= max(ys)):  # NaN: kept, as upright_runs keeps it
-            kept.append(word)
+        if chain and not _continues(chain[-1], word):
+            kept.extend(chain if meets else ())
+            chain, meets = [], False
+        chain.append(word)
+        meets = meets or _meets(word, box)
+    kept.extend(chain if meets else ())
     return kept
+
+
+def _continues(last: RawRun, word: RawRun) -> bool:
+    """Whether ``word`` starts where ``last`` ends, on its baseline (the layout would glue them)."""
+    _t, _x0, _y0, ex, ey, ux, uy, up, height = last
+    _t, sx, sy, _x1, _y1, vx, vy, vup, _h = word
+    if abs(ux - vx) > 1e-6 or abs(uy - vy) > 1e-6 or (up > 0) != (vup > 0):
+        return False
+    dx, dy = sx - ex, sy - ey
+    gap, across = dx * ux + dy * uy, dy * ux - dx * uy
+    return OVERLAP_LIMIT * height < gap < TOUCH_GAP * height and abs(across) <= 0.05 * height
+
+
+def _meets(word: RawRun, box: Box) -> bool:
+    _text, x0, y0, x1, y1, ux, uy, up, height = word
+    # The word's "up" vector: its height across the baseline, on the side the glyphs stand.
+    vx, vy = (-uy * height, ux * height) if up >= 0 else (uy * height, -ux * height)
+    xs, ys = (x0, x1, x0 + vx, x1 + vx), (y0, y1, y0 + vy, y1 + vy)
+    if not (min(xs) <= max(xs) and min(ys) <= max(ys)):  # NaN: kept, as upright_runs keeps it
+        return True
+    return (
+        min(xs) <= box[2] + EDGE and max(xs) >= box[0] - EDGE and min(ys) <= box[3] + EDGE and max(ys) >= box[1] - EDGE
+    )

@@ -206,6 +206,13 @@ class TestWhatThePageShows:
         path = page_with(tmp_path, content, cropbox=(50, 100, 300, 750))
         assert words(path, engine) == sorted(expect(("AB 12", 100, 700, 10), ("AB", 290, 650, 10)))
 
+    def test_a_word_in_pieces_across_the_edge_is_read_whole(self, tmp_path, engine):
+        # Kerned pieces (the pypdf engine reads each string, PDFium glyph runs): one word.
+        content = "BT /F1 10 Tf 280 650 Td [(AB) -20 (12) -20 (BA) -20 (21)] TJ ET BT /F1 10 Tf 100 700 Td (B1) Tj ET"
+        path = page_with(tmp_path, content, cropbox=(50, 100, 300, 750))
+        with PdfDocument(path, engine=engine) as doc:
+            assert [row.text for row in build_rows(doc.runs(1))] == ["B1", "AB12BA21"]
+
     def test_words_off_the_page_are_not_read(self, tmp_path, engine):
         content = "BT /F1 10 Tf -300 700 Td (BA 21) Tj ET BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
