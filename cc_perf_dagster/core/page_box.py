@@ -24,10 +24,10 @@ EDGE = 1.0
 def page_boxes(page: Any) -> tuple[Box, Box]:
     """A pypdf page's media box and the part of it a viewer shows (crop box within media box)."""
     media = _box(page.mediabox)
-    crop = page.get("/CropBox")
-    if crop is None:
+    try:
+        crop = _box(page["/CropBox"].get_object())
+    except (KeyError, AttributeError, TypeError, ValueError):  # none, or one a viewer would ignore
         return media, media
-    crop = _box(crop.get_object())
     shown = (max(media[0], crop[0]), max(media[1], crop[1]), min(media[2], crop[2]), min(media[3], crop[3]))
     return media, shown if shown[0] < shown[2] and shown[1] < shown[3] else media
 

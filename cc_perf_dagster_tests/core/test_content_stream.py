@@ -217,8 +217,9 @@ class TestWhatThePageShows:
         content = "BT /F1 10 Tf -300 700 Td (BA 21) Tj ET BT /F1 10 Tf 100 700 Td (AB 12) Tj ET"
         assert words(page_with(tmp_path, content), engine) == expect(("AB 12", 100, 700, 10))
 
-    def test_a_crop_box_that_leaves_nothing_of_the_page_is_taken_as_absent(self, tmp_path, engine):
-        path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET", cropbox=(700, 0, 900, 100))
+    @pytest.mark.parametrize("cropbox", [(700, 0, 900, 100), (0, 0, 300)])  # nothing of the page; broken
+    def test_a_crop_box_that_leaves_nothing_or_is_broken_is_taken_as_absent(self, tmp_path, engine, cropbox):
+        path = page_with(tmp_path, "BT /F1 10 Tf 100 700 Td (AB 12) Tj ET", cropbox=cropbox)
         assert words(path, engine) == expect(("AB 12", 100, 700, 10))
 
     def test_a_turned_page_is_cropped_in_its_own_space(self, tmp_path, engine):
