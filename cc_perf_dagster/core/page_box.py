@@ -40,21 +40,35 @@ def _box(values: Any) -> Box:
 def within(words: list[RawRun], box: Box) -> list[RawRun]:
     """The words any part of which is in ``box`` (see the module docstring).
 
-    Pieces of one word drawn one after the other (``TJ`` kerning, a glyph per string: the
-    engines cut words into different pieces) count as one: kept whole if any piece meets the
-    box, so both engines read a word on the edge alike.
+    Pieces of one word (``TJ`` kerning, a glyph per string: the engines cut words into
+    different pieces, and list them in different orders) count as one: taken in their order
+    along each baseline, pieces that touch are kept whole if any of them meets the box, so both
+    engines read a word on the edge alike. A page whose words all start inside the box (most)
+    is returned as it is.
     """
-    kept: list[RawRun] = []
-    chain: list[RawRun] = []
+    bx0, by0, bx1, by1 = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
+    for word in words:  # most pages: every word starts inside the box
+        if not (bx0 <= word[1] <= bx1 and by0 <= word[2] <= by1):
+            break
+    else:
+        return words
+    kept: set[int] = set()
+    chain: list[int] = []
     meets = False
-    for word in words:
-        if chain and not _continues(chain[-1], word):
-            kept.extend(chain if meets else ())
+    for index in sorted(range(len(words)), key=lambda i: _place(words[i])):
+        if chain and not _continues(words[chain[-1]], words[index]):
+            kept.update(chain if meets else ())
             chain, meets = [], False
-        chain.append(word)
-        meets = meets or _meets(word, box)
-    kept.extend(chain if meets else ())
-    return kept
+        chain.append(index)
+        meets = meets or _meets(words[index], box)
+    kept.update(chain if meets else ())
+    return [word for index, word in enumerate(words) if index in kept]
+
+
+def _place(word: RawRun) -> tuple[float, float, float, float]:
+    """Where a word sits: its direction, its baseline across that direction, then along it."""
+    _t, x0, y0, _x1, _y1, ux, uy, _up, _h = word
+    return (round(ux, 6), round(uy, 6), round(y0 * ux - x0 * uy, 1), x0 * ux + y0 * uy)
 
 
 def _continues(last: RawRun, word: RawRun) -> bool:

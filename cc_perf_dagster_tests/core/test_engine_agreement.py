@@ -9,10 +9,8 @@ more than once.
 Comparing the engines on such pages found a line-end hyphen read as U+FFFE, ``/ActualText``
 words glued, Type 3 text left out at a quarter turn, spans in forms read in the form's own
 space and glyphs with no area read as text; each is fixed and tested where it belongs
-(``test_content_stream``), and these pages keep the engines together. Known differences left
-out: a character spacing wider than the layout's glue range (``pdfium.py``), and a word cut by
-the crop box on a turned page, which one engine can read whole and the other in part (they
-cut words into different pieces, and PDFium orders a turned page's pieces otherwise).
+(``test_content_stream``), and these pages keep the engines together. Known difference left
+out: a character spacing wider than the layout's glue range (``pdfium.py``).
 """
 
 from __future__ import annotations
@@ -149,7 +147,6 @@ def test_both_engines_read_a_generated_page_alike(tmp_path, seed):
         path = page_with(tmp_path, cells_page(rng), fonts=FONTS, cropbox=crop)
     else:
         body, rotate = text_page(rng)
-        crop = None if rotate else crop  # (see the module docstring)
         path = page_with(tmp_path, body, fonts=FONTS, rotate=rotate, cropbox=crop)
     read = rows(path, "pypdf")
     assert (read or crop) and rows(path, "pdfium") == read
