@@ -22,6 +22,9 @@ ROW_TOLERANCE = 0.4
 TOUCH_GAP = 0.08
 # A gap more negative than this means the engine's widths are off: do not glue.
 OVERLAP_LIMIT = -0.3
+# Pieces whose baselines differ by more than this (fraction of the height) are not one word
+# (the engines' word building; rows still gather them).
+BASELINE_SHIFT = 0.05
 
 _WORD = re.compile(r"\S+")
 _X0 = attrgetter("x0")

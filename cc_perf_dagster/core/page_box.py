@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from cc_perf_dagster.core.content_stream import RawRun
-from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
+from cc_perf_dagster.core.layout import BASELINE_SHIFT, OVERLAP_LIMIT, TOUCH_GAP
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in default user space, x0 <= x1, y0 <= y1
 # How far outside the shown box (points) a word may reach and still count as meeting it.
@@ -46,7 +46,7 @@ def within(words: list[RawRun], box: Box) -> list[RawRun]:
     engines read a word on the edge alike. A page whose words all start inside the box (most)
     is returned as it is.
     """
-    bx0, by0, bx1, by1 = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
+    edges = bx0, by0, bx1, by1 = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
     for word in words:  # most pages: every word starts inside the box
         if not (bx0 <= word[1] <= bx1 and by0 <= word[2] <= by1):
             break
@@ -60,7 +60,7 @@ def within(words: list[RawRun], box: Box) -> list[RawRun]:
             kept.update(chain if meets else ())
             chain, meets = [], False
         chain.append(index)
-        meets = meets or _meets(words[index], box)
+        meets = meets or _meets(words[index], edges)
     kept.update(chain if meets else ())
     return [word for index, word in enumerate(words) if index in kept]
 
@@ -79,16 +79,14 @@ def _continues(last: RawRun, word: RawRun) -> bool:
         return False
     dx, dy = sx - ex, sy - ey
     gap, across = dx * ux + dy * uy, dy * ux - dx * uy
-    return OVERLAP_LIMIT * height < gap < TOUCH_GAP * height and abs(across) <= 0.05 * height
+    return OVERLAP_LIMIT * height < gap < TOUCH_GAP * height and abs(across) <= BASELINE_SHIFT * height
 
 
-def _meets(word: RawRun, box: Box) -> bool:
+def _meets(word: RawRun, edges: Box) -> bool:
     _text, x0, y0, x1, y1, ux, uy, up, height = word
     # The word's "up" vector: its height across the baseline, on the side the glyphs stand.
     vx, vy = (-uy * height, ux * height) if up >= 0 else (uy * height, -ux * height)
     xs, ys = (x0, x1, x0 + vx, x1 + vx), (y0, y1, y0 + vy, y1 + vy)
     if not (min(xs) <= max(xs) and min(ys) <= max(ys)):  # NaN: kept, as upright_runs keeps it
         return True
-    return (
-        min(xs) <= box[2] + EDGE and max(xs) >= box[0] - EDGE and min(ys) <= box[3] + EDGE and max(ys) >= box[1] - EDGE
-    )
+    return min(xs) <= edges[2] and max(xs) >= edges[0] and min(ys) <= edges[3] and max(ys) >= edges[1]

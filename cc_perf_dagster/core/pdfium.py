@@ -61,7 +61,7 @@ from typing import Any, BinaryIO
 from cc_perf_dagster.core.content_stream import NO_AREA, RawRun, upright_runs, visible_words
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
 from cc_perf_dagster.core.fonts import normalize_glyph_text
-from cc_perf_dagster.core.layout import OVERLAP_LIMIT, TOUCH_GAP
+from cc_perf_dagster.core.layout import BASELINE_SHIFT, OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
@@ -69,9 +69,6 @@ from cc_perf_dagster.core.pdfium_calls import HYPHEN_MARK, PdfiumCalls, calls, p
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
 
 _LOCK = threading.RLock()
-# Glyphs whose origins leave the word's baseline by more than this (fraction of the height)
-# start a new word; the layout puts them back in the same row if they belong there.
-BASELINE_SHIFT = 0.05
 # A text object's geometry: direction (ux, uy), "up" sign, height, then for a word of that
 # height the glue range (low, high) and the baseline shift allowed.
 _Shape = tuple[float, float, float, float, float, float, float]
