@@ -513,6 +513,34 @@ class TestProducerShapes:
         items = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
         assert [i.description for i in items] == [" ".join(lines) for lines in descriptions]
 
+    @pytest.mark.parametrize("align", ["top", "bottom"])
+    def test_a_description_line_drawn_past_its_column_is_a_doubt_not_left_out(self, align):
+        # A producer that ignores the table's column widths (xhtml2pdf) draws a long line of
+        # a description over the quantity column. No item can take it for sure; left out, the
+        # description would be booked short, so the document is refused, naming the line.
+        from cc_perf_dagster.core.bookability import refusal_reasons
+
+        long_line = 'S/2 3-1/2"H Hand-Painted Stoneware Mug w/ Gold Handle, Natural, 2 Styles'
+        assert text(long_line, 130, 0).x1 > self.numbers(0)[0].x0
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        # Lines 10 pt apart, rows 14 pt apart: below the first row (top), above the second (bottom).
+        second = 656
+        runs += [text(long_line, 130, 670 if align == "top" else 666)]
+        runs += [text("XS9841A", 20, second), text(self.ITEM[1], 70, second), text("Beta", 130, second)]
+        runs += self.numbers(second)
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"]
+        (doubt,) = invoice.doubts
+        assert doubt.startswith("page 1: a line among the line items does not fit the description column")
+        assert repr(long_line) in doubt and doubt in refusal_reasons(invoice)
+
+    def test_text_beside_the_description_column_is_let_be(self):
+        # The last letter of a column header wrapped onto a line of its own ("Shippe" / "d",
+        # LibreOffice) lies in a quantity column, not in the description's: not a description.
+        runs = [text("d", 370, 690), *self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha"] and invoice.doubts == ()
+
     def test_baseline_jitter_keeps_one_row(self):
         runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680.6)]
         runs += [TextRun(r.text, r.x0, r.x1, r.y - 0.9, r.size) for r in self.numbers(680)]

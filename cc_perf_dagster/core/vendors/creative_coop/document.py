@@ -289,6 +289,7 @@ class DocumentAssembler:
             warnings.append(f"the table columns are those of an {kind}, the number says {document_type}")
         items, totals = self._builder.finish()
         warnings.extend(self._builder.warnings)
+        self._doubts.extend(self._builder.doubts)
         no_upc = [item.product_code for item in items if not item.upc]
         if no_upc:  # every line prints its 12-digit UPC: one read without it was not read whole
             self._doubts.append(

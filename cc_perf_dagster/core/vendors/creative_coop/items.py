@@ -46,6 +46,8 @@ class ItemBuilder:
         self.document_type = document_type
         self.qty_count = QTY_COLUMNS[document_type]
         self.warnings: list[str] = []
+        # Table lines seen and given to no item, one sentence each (the document is refused).
+        self.doubts: list[str] = []
         self.items: list[LineItem] = []
         # Each item's description as lines: above its row, on its row, below its row.
         self._above_lines: list[list[str]] = []
@@ -121,7 +123,22 @@ class ItemBuilder:
         if not self.items:
             return True  # judged by the columns of the item that takes it (see _split_pending)
         left, right = self._span
+        if left <= record.x0 < right < record.x1:
+            self._untaken(page, record)  # starts in the description column and runs past it
+            return False
         return record.x0 >= left and record.x1 <= right
+
+    def _untaken(self, page: int, record: TextRecord) -> None:
+        """A doubt: a line among the table's rows, where only a description line fits, that no item can take.
+
+        It does not fit the description column (a cell's text drawn past its cell, over the
+        quantities), so it cannot be told whose description it belongs to, or whether it is one;
+        left out, a description would be booked short.
+        """
+        self.doubts.append(
+            f"page {page}: a line among the line items does not fit the description column "
+            f"and no item can take it ({record.text!r}): a description may be read short"
+        )
 
     def _flush_pending(self) -> None:
         """Every waiting line belongs to the current item (a tariff, totals or other text follows)."""
@@ -141,6 +158,9 @@ class ItemBuilder:
         """
         pending, self._pending = self._pending, []
         left, right = self._columns(record)
+        for p, r in pending:
+            if left <= r.x0 < right < r.x1:
+                self._untaken(p, r)  # starts in the description column and runs past it
         pending = [(p, r) for p, r in pending if r.x0 >= left and r.x1 <= right]
         if not pending:
             return []
