@@ -37,13 +37,14 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "7"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "8"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
 # line-end hyphen as a hyphen and an /ActualText span of several words as those words,
 # noncharacters are characters that say nothing; 7: a description line drawn past its column, which
-# no item can take, is a doubt
+# no item can take, is a doubt; 8: lines above a product row further below the row before than a
+# cell's line spacing (rows padded apart) start its description
 
 log = logging.getLogger(__name__)
 

@@ -498,9 +498,12 @@ class TestProducerShapes:
             Decimal("67.20"),
         )
 
+    @pytest.mark.parametrize("row_gap", [14, 20, 30])
     @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
-    def test_description_lines_above_beside_or_below_the_numbers(self, align):
-        # Three items of three description lines each, 10 pt apart, rows 14 pt apart (cell padding).
+    def test_description_lines_above_beside_or_below_the_numbers(self, align, row_gap):
+        # Three items of three description lines each, 10 pt apart, the cells' last and first
+        # lines row_gap apart (cell padding): wider than a cell's line spacing (17.6 pt at
+        # 8 pt) from 20 on, where the lines above a row were left out of its description.
         descriptions = [("Alpha one", "Alpha two", "Alpha three"), ("Beta one", "Beta two", "Beta three")]
         descriptions.append(("Gamma one", "Gamma two", "Gamma three"))
         runs, y = [], 690.0
@@ -509,9 +512,16 @@ class TestProducerShapes:
             code = f"XS{9840 + index}A"
             runs += [text(code, 20, anchor), text(self.ITEM[1], 70, anchor), *self.numbers(anchor)]
             runs += [text(line, 130, y - 10 * n) for n, line in enumerate(lines)]
-            y -= 34
-        items = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
-        assert [i.description for i in items] == [" ".join(lines) for lines in descriptions]
+            y -= 20 + row_gap
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == [" ".join(lines) for lines in descriptions]
+        assert invoice.doubts == ()
+
+    def test_a_note_far_below_the_rows_is_no_description(self):
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("Alpha two", 130, 670)]
+        runs += [text("All sales final", 130, 600)]  # a note under the table, in the description column
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha Alpha two"] and invoice.doubts == ()
 
     @pytest.mark.parametrize("align", ["top", "bottom"])
     def test_a_description_line_drawn_past_its_column_is_a_doubt_not_left_out(self, align):

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cc_perf_dagster.core.models import PageResult, Row
+from cc_perf_dagster.core.vendors.creative_coop.cells import join_lines
 from cc_perf_dagster.core.vendors.creative_coop.document import (
     DocumentAssembler,
     assemble,
     looks_unsupported,
     parse_page,
 )
-from cc_perf_dagster.core.vendors.creative_coop.items import join_lines
 from cc_perf_dagster.core.vendors.creative_coop.patterns import NOT_CREATIVE_COOP
 
 __all__ = [

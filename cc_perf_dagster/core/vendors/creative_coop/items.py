@@ -7,7 +7,6 @@ to their item, quantity columns learned from the rows that print them all.
 from __future__ import annotations
 
 import itertools
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,8 +23,8 @@ from cc_perf_dagster.core.models import (
     Totals,
     Word,
 )
+from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, widest_gap
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
-    CONTINUATION_GAP,
     FOOTER,
     INTEGER,
     QTY_COLUMNS,
@@ -108,23 +107,27 @@ class ItemBuilder:
                     self._seen = (page.page, record.y)
 
     def _description_line(self, record: TextRecord, page: int) -> bool:
-        """Whether a text row may be a wrapped line of a description (of this item or the next)."""
+        """Whether a text row may be a wrapped line of a description (of this item or the next).
+
+        A line further below the last than a cell's line spacing may still start the next
+        item's description (cells aligned bottom or middle, rows padded apart): it waits with
+        the others, and the gaps share them out when the next row comes (``_split_pending``).
+        """
         if self._totals or FOOTER.search(record.text):
             return False
         if self._pending:
             last_page, last_y = self._pending[-1][0], self._pending[-1][1].y
         else:
             last_page, last_y = self._last if self._open else self._seen
-        if page == last_page:
-            if last_y - record.y > CONTINUATION_GAP * record.size:
-                return False
-        elif not record.first and self._pending:
+        far = page == last_page and apart(last_y - record.y, record.size)
+        if page != last_page and not record.first and self._pending:
             return False
         if not self.items:
             return True  # judged by the columns of the item that takes it (see _split_pending)
         left, right = self._span
         if left <= record.x0 < right < record.x1:
-            self._untaken(page, record)  # starts in the description column and runs past it
+            if not far:  # (a line far below the rows may be a note under the table)
+                self._untaken(page, record)  # starts in the description column and runs past it
             return False
         return record.x0 >= left and record.x1 <= right
 
@@ -141,46 +144,62 @@ class ItemBuilder:
         )
 
     def _flush_pending(self) -> None:
-        """Every waiting line belongs to the current item (a tariff, totals or other text follows)."""
+        """The waiting lines, up to a cell boundary, are the current item's (a tariff, totals or other text follows)."""
         if self._pending and self._open:
-            self._below_lines[-1].extend(r.text for _, r in self._pending)
-            self._last = (self._pending[-1][0], self._pending[-1][1].y)
-            self._lines_below += 1
+            far = boundaries(self._gaps(self._last, page=None), [r.size for _, r in self._pending])
+            taken = self._pending[: far[0] if far else len(self._pending)]
+            if taken:
+                self._below_lines[-1].extend(r.text for _, r in taken)
+                self._last = (taken[-1][0], taken[-1][1].y)
+                self._lines_below += 1
         self._pending = []
+
+    def _gaps(self, start: tuple[int, float], page: int | None, y: float = 0.0) -> list[float | None]:
+        """The gaps from ``start`` (page, baseline) down the waiting lines, and on to a row at ``y`` of ``page``."""
+        points = [start, *((p, r.y) for p, r in self._pending), *([(page, y)] if page is not None else [])]
+        return [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
 
     def _split_pending(self, page: int, record: ItemRecord) -> list[str]:
         """Share the lines between the current item's row and the next item's row.
 
-        A table draws more space between two rows than between the lines of one cell, so
-        the widest gap is the cell boundary when it stands out. Otherwise the lines go as
-        the document's cells are aligned: below the numbers (top-aligned), above them
-        (bottom-aligned), or as many below as the current item had above (middle).
+        A gap wider than a cell's line spacing is a cell boundary: lines above the first such
+        gap continue the current item, lines below the last start the next, lines between two
+        are neither's. Otherwise a table draws more space between two rows than between the
+        lines of one cell, so the widest gap is the cell boundary when it stands out. Otherwise
+        the lines go as the document's cells are aligned: below the numbers (top-aligned),
+        above them (bottom-aligned), or as many below as the current item had above (middle).
         """
-        pending, self._pending = self._pending, []
         left, right = self._columns(record)
-        for p, r in pending:
+        for p, r in self._pending:
             if left <= r.x0 < right < r.x1:
                 self._untaken(p, r)  # starts in the description column and runs past it
-        pending = [(p, r) for p, r in pending if r.x0 >= left and r.x1 <= right]
-        if not pending:
+        self._pending = [(p, r) for p, r in self._pending if r.x0 >= left and r.x1 <= right]
+        if not self._pending:
             return []
-        if not self._open:
-            self._lines_above += 1
-            return [r.text for _, r in pending]
-        last_page, last_y = self._last
-        points = [(last_page, last_y), *((p, r.y) for p, r in pending), (page, record.y)]
-        gaps = [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
-        cut = _widest_gap(gaps)
-        lines = [r.text for _, r in pending]
-        if cut is None:  # shared out in finish(), when the document has shown how its cells align
-            self._undecided.append((len(self.items) - 1, lines))
-            return []
-        if cut:
-            self._below_lines[-1].extend(lines[:cut])
+        lines = [r.text for _, r in self._pending]
+        gaps = self._gaps(self._last if self._open else self._seen, page, record.y)
+        far = boundaries(gaps, [*(r.size for _, r in self._pending), record.size])
+        if far:
+            below, above = far[0], far[-1]
+            if below and not self._open:  # after a closed item's tariff line, yet far from the next row
+                for p, r in self._pending[:below]:
+                    self._untaken(p, r)
+        elif not self._open:
+            below = above = 0
+        else:
+            cut = widest_gap(gaps)
+            if cut is None:  # shared out in finish(), when the document has shown how its cells align
+                self._undecided.append((len(self.items) - 1, lines))
+                self._pending = []
+                return []
+            below = above = cut
+        self._pending = []
+        if below and self._open:
+            self._below_lines[-1].extend(lines[:below])
             self._lines_below += 1
-        if cut < len(lines):
+        if above < len(lines):
             self._lines_above += 1
-        return lines[cut:]
+        return lines[above:]
 
     def _share_undecided(self) -> None:
         """Share out the lines no gap decided, by how the document's cells are aligned.
@@ -348,40 +367,6 @@ class ItemBuilder:
 
 
 _SAMPLES = 64
-
-
-_BROKEN_AT_HYPHEN = re.compile(r"\w-$")
-
-
-def join_lines(lines: Sequence[str]) -> str:
-    """A wrapped description's lines as one text.
-
-    Single spaces, and no space after a line that a word was broken in at its hyphen
-    (``3-`` then ``1/4"H`` reads ``3-1/4"H``).
-    """
-    text = ""
-    for line in (" ".join(line.split()) for line in lines):
-        if not line:
-            continue
-        text = f"{text}{line}" if not text or _BROKEN_AT_HYPHEN.search(text) else f"{text} {line}"
-    return text
-
-
-# The cell boundary is the widest gap when it is this much wider than every other.
-_BOUNDARY = 1.12
-
-
-def _widest_gap(gaps: Sequence[float | None]) -> int | None:
-    """Index of the gap that stands out as a cell boundary, or ``None``.
-
-    ``None`` entries are page breaks: a boundary there cannot be measured.
-    """
-    known = [(gap, index) for index, gap in enumerate(gaps) if gap is not None]
-    if len(known) < 2:
-        return None
-    known.sort(reverse=True)
-    (widest, index), (second, _) = known[0], known[1]
-    return index if widest >= _BOUNDARY * second else None
 
 
 def _sample(values: list[float], value: float) -> None:

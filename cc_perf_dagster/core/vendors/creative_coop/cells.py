@@ -1,0 +1,74 @@
+"""How a table's cells share out the description lines drawn between two product rows.
+
+A product row prints its numbers on one line of its cell; a long description wraps onto lines
+above it (cells aligned bottom), below it (top) or both (middle). The lines found between two
+rows are shared by the gaps between them (:func:`boundaries`, :func:`widest_gap`) and joined
+into one description (:func:`join_lines`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
+
+# The cell boundary is the widest gap when it is this much wider than every other.
+_BOUNDARY = 1.12
+
+_BROKEN_AT_HYPHEN = re.compile(r"\w-$")
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """A wrapped description's lines as one text.
+
+    Single spaces, and no space after a line that a word was broken in at its hyphen
+    (``3-`` then ``1/4"H`` reads ``3-1/4"H``).
+    """
+    text = ""
+    for line in (" ".join(line.split()) for line in lines):
+        if not line:
+            continue
+        text = f"{text}{line}" if not text or _BROKEN_AT_HYPHEN.search(text) else f"{text} {line}"
+    return text
+
+
+def apart(gap: float | None, size: float) -> bool:
+    """Whether two lines ``gap`` apart (baseline to baseline), the lower in ``size``, are in different cells.
+
+    Lines of one cell sit at most :data:`CONTINUATION_GAP` font sizes apart; a page break
+    (``None``) cannot be measured and says nothing.
+    """
+    return gap is not None and gap > CONTINUATION_GAP * size
+
+
+def boundaries(gaps: Sequence[float | None], sizes: Sequence[float]) -> list[int]:
+    """The gaps down a column between two product rows that are surely cell boundaries.
+
+    Args:
+        gaps: From the upper row to the first line, between the lines, and from the last line
+            to the lower row (one more than there are lines; ``None`` across a page break).
+        sizes: The font size of the lower side of each gap.
+
+    Returns:
+        The indices of the gaps wider than a cell's line spacing (:func:`apart`), and of the
+        page breaks after the first of them (lines that far from the row above and printed on
+        an earlier page than the row below are neither's). Gap ``i`` has ``i`` lines above it.
+    """
+    found: list[int] = []
+    for index, (gap, size) in enumerate(zip(gaps, sizes, strict=True)):
+        if apart(gap, size) or (found and gap is None):
+            found.append(index)
+    return found
+
+
+def widest_gap(gaps: Sequence[float | None]) -> int | None:
+    """Index of the gap that stands out as a cell boundary, or ``None``.
+
+    ``None`` entries are page breaks: a boundary there cannot be measured.
+    """
+    known = sorted(((gap, index) for index, gap in enumerate(gaps) if gap is not None), reverse=True)
+    if len(known) < 2:
+        return None
+    (widest, index), (second, _) = known[0], known[1]
+    return index if widest >= _BOUNDARY * second else None
