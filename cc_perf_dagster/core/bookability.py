@@ -14,7 +14,9 @@ A document is refused when:
 * it prints a totals block that does not add up to its line items;
 * a line's Extended is not its quantity x Your Price (the line's own multiplication: a
   quantity or price read wrong, which the consistency score alone would let through);
-* a page has no text layer (its lines, if any, were not read);
+* a page has no text layer (its lines, if any, were not read); a page that draws nothing at
+  all (``Invoice.blank_pages``: a browser's empty last page) is let be where the other pages
+  are numbered "Page 1 of M" to "Page M of M" in order, so that no page can be missing;
 * fewer pages could be read than the document declares (its page tree's ``/Count``, or the M of
   its "Page N of M" lines);
 * its pages' own "Page N of M" lines say a page is in the file twice, the pages are out of
@@ -111,7 +113,7 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
         said = ", ".join(f"{source} {count}" for source, count in short.items())
         reasons.append(f"only {invoice.page_count} of {max(short.values())} pages could be read ({said})")
     order = page_order_reasons(invoice.page_footers, invoice.page_hashes)
-    reasons.extend(order or same_pages(invoice.page_hashes, invoice.textless_pages))
+    reasons.extend(order or same_pages(invoice.page_hashes, invoice.textless_pages + invoice.blank_pages))
     reasons.extend(invoice.doubts)
     return tuple(reasons)
 
@@ -119,7 +121,7 @@ def refusal_reasons(invoice: Invoice, *, min_consistency: float = DEFAULT_MIN_CO
 def same_pages(hashes: tuple[str, ...], textless: tuple[int, ...] = ()) -> list[str]:
     """Pages of the file with the same content (hash), whatever they print: the same page twice.
 
-    Pages without text are left to the text-layer rule (blank pages hash alike).
+    Pages without text are left out: the text-layer rule judges them (blank pages hash alike).
 
     Example:
         >>> same_pages(("a", "b", "a", "c", "b"))

@@ -83,6 +83,7 @@ def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
         "declared_pages": invoice.declared_pages,
         "footer_pages": invoice.footer_pages,
         "textless_pages": list(invoice.textless_pages),
+        "blank_pages": list(invoice.blank_pages),
         "page_footers": [None if footer is None else list(footer) for footer in invoice.page_footers],
         "doubts": list(invoice.doubts),
         "page_hashes": list(invoice.page_hashes),
@@ -153,6 +154,7 @@ def invoice_from_record(record: dict[str, Any], *, file: str | None = None) -> I
         declared_pages=data.get("declared_pages"),
         footer_pages=data.get("footer_pages"),
         textless_pages=tuple(data.get("textless_pages", ())),
+        blank_pages=tuple(data.get("blank_pages", ())),
         page_footers=tuple(None if f is None else (f[0], f[1]) for f in data.get("page_footers", ())),
         doubts=tuple(data.get("doubts", ())),
     )

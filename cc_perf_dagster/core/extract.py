@@ -37,14 +37,15 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "8"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "9"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
 # line-end hyphen as a hyphen and an /ActualText span of several words as those words,
 # noncharacters are characters that say nothing; 7: a description line drawn past its column, which
 # no item can take, is a doubt; 8: lines above a product row further below the row before than a
-# cell's line spacing (rows padded apart) start its description
+# cell's line spacing (rows padded apart) start its description; 9: a page that draws nothing is
+# blank (PageResult.blank), let be where the pages' own numbering counts it out
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def parse_or_cached(
         result = get_vendor().parse_page(page, content_hash, build_rows(doc.runs(page)))
         if doc.invisible_text(page):
             result = replace(result, invisible_text=True)
+        if not result.has_text and doc.draws_nothing(page):
+            result = replace(result, blank=True)
         if cache is not None:
             cache.put(page_key(content_hash, doc.engine), result.to_dict())
         return result, False

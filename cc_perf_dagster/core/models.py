@@ -162,6 +162,8 @@ class PageResult:
     # Characters on the page its fonts map to no text, where so many that it cannot be decoded
     # (see core.fonts.unread_characters); 0 on a page that reads
     unread: int = 0
+    # The page draws nothing at all (no text, image, path or annotation; see core.blank_page)
+    blank: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able form of the page result."""
@@ -184,6 +186,7 @@ class PageResult:
             "doubts": list(self.doubts),
             "invisible_text": self.invisible_text,
             "unread": self.unread,
+            "blank": self.blank,
         }
 
     @classmethod
@@ -209,6 +212,7 @@ class PageResult:
             doubts=tuple(data.get("doubts", ())),
             invisible_text=data.get("invisible_text", False),
             unread=data.get("unread", 0),
+            blank=data.get("blank", False),
         )
 
 
@@ -317,7 +321,8 @@ class Invoice:
     length is kept beside it, so that a document read short is noticed
     (:mod:`cc_perf_dagster.core.bookability`): ``declared_pages`` is the PDF page tree's
     ``/Count``, ``footer_pages`` the largest M of its "Page N of M" lines (``None`` where
-    the file or the pages say nothing), ``textless_pages`` the pages without any text, and
+    the file or the pages say nothing), ``textless_pages`` the pages without any text (but
+    ``blank_pages``, which draw nothing at all, where the pages' own numbering counts them out), and
     ``page_footers`` each page's own ``(N, M)`` in file order (``None`` for a page without such a
     line), so that pages repeated, out of order or of another document are noticed too;
     ``doubts`` what the reader saw and could not read for sure, one sentence each, naming the page.
@@ -339,6 +344,7 @@ class Invoice:
     declared_pages: int | None = None
     footer_pages: int | None = None
     textless_pages: tuple[int, ...] = ()
+    blank_pages: tuple[int, ...] = ()
     page_footers: tuple[tuple[int, int] | None, ...] = ()
     doubts: tuple[str, ...] = ()
 

@@ -284,6 +284,14 @@ class PdfDocument:
         """Whether the last :meth:`runs` of a 1-based page read its invisible text (an OCR layer)."""
         return self._doc.invisible_text(page - 1)
 
+    def draws_nothing(self, page: int) -> bool:
+        """Whether a 1-based page is blank: it paints nothing at all (:mod:`~cc_perf_dagster.core.blank_page`).
+
+        ``False`` where the engine cannot tell (an engine may leave ``draws_nothing`` out).
+        """
+        check = getattr(self._doc, "draws_nothing", None)
+        return check is not None and bool(check(page - 1))
+
     @property
     def declared_page_count(self) -> int | None:
         """The page count the file declares (its page tree's ``/Count``), where the engine reads it.

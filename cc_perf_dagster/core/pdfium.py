@@ -184,6 +184,10 @@ class _PdfiumDocument:
     def release(self, index: int) -> None:
         self._structure.release(index)
 
+    def draws_nothing(self, index: int) -> bool:
+        """Whether page ``index`` is blank (the structure is pypdf's here too)."""
+        return self._structure.draws_nothing(index)
+
     def invisible_text(self, index: int) -> bool:
         if index in self._interpreted:
             return self._structure.invisible_text(index)

@@ -17,11 +17,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+from cc_perf_dagster.core.blank_page import draws_nothing
 from cc_perf_dagster.core.canonical import canonical
 from cc_perf_dagster.core.content_stream import (
     FontInfo,
@@ -42,7 +40,7 @@ from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.page_box import Box, page_boxes, within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
-from cc_perf_dagster.core.stream_check import check_flate_streams
+from cc_perf_dagster.core.stream_check import check_flate_streams, damaged_objects_raise
 from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
 
 log = logging.getLogger(__name__)
@@ -146,7 +144,7 @@ class PypdfDocument:
         # decoded here first, so this is where a stream pypdf could only partly decode shows.
         page = self._page(index)
         digest = hashlib.sha256(PAGE_HASH_VERSION)
-        with _damaged_objects_raise(self._file, index + 1):
+        with damaged_objects_raise(self._file, index + 1):
             self._hash_page(page, digest, index)
         return digest.hexdigest()
 
@@ -208,7 +206,7 @@ class PypdfDocument:
         page = self._page(index)
         interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators, self._hides)
         try:
-            with _damaged_objects_raise(self._file, index + 1):
+            with damaged_objects_raise(self._file, index + 1):
                 self._interpret(page, interpreter)
         except TooManyOperatorsError as exc:
             raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
@@ -237,6 +235,10 @@ class PypdfDocument:
             interpreter.run(self._operations(contents), page.get("/Resources"))
         for stream, resources, matrix in widget_appearances(page, self._form_resources(), self._hides):
             interpreter.run(self._operations(stream), resources, matrix, depth=1)  # filled-in form fields
+
+    def draws_nothing(self, index: int) -> bool:
+        """Whether page ``index`` is blank: it paints nothing and has no annotations (see ``blank_page``)."""
+        return draws_nothing(self._page(index), self._operations)
 
     def needs_interpreter(self, index: int) -> bool:
         """Whether PDFium's text page would read page ``index`` otherwise: hidden layers, form fields, Type 3."""
@@ -355,46 +357,3 @@ def _page_tree_count(reader: Any) -> int | None:
     except Exception:  # a broken page tree was reported when the pages were counted
         return None
     return int(count) if isinstance(count, int) and count >= 0 else None
-
-
-class _DamageWatch(logging.Handler):
-    """Collects, on one thread, pypdf's reports of data it could read only in part."""
-
-    # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf logs
-    # it when it falls back to decoding byte by byte, skipping what it cannot read. The others
-    # are objects it could not parse and replaced by what it could (a font dictionary with its
-    # keys shifted, a missing object read as null).
-    SIGNS = ("while decompressing data", "PdfReadError", "Invalid Elementary Object", "not defined", "Unable to find")
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.thread == self.thread and any(sign in message for sign in self.SIGNS):
-            self.messages.append(message)
-
-
-_PYPDF = logging.getLogger("pypdf")
-
-
-@contextmanager
-def _damaged_objects_raise(file: str, page: int) -> Iterator[None]:
-    """Turn what pypdf could read only in part, while reading a page, into :class:`DamagedPdfError`.
-
-    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and of objects it
-    cannot parse, and logs a warning: the page would silently lose text (line items) or read
-    with wrong fonts (words run together), and the invoice would still be booked. A stream
-    with a few stray bytes after its end (a known producer quirk) and a wrong cross-reference
-    offset (rebuilt when the file is opened) read without such a warning and are accepted.
-    """
-    watch = _DamageWatch()
-    _PYPDF.addHandler(watch)
-    try:
-        yield
-    finally:
-        _PYPDF.removeHandler(watch)
-    if watch.messages:
-        raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)

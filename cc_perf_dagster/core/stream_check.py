@@ -1,4 +1,6 @@
-"""The Flate checksum check of a page's content streams, and the data it decodes on the way.
+"""Damaged streams: Flate checksums, and pypdf's reports of what it could read only in part.
+
+:func:`damaged_objects_raise` turns those reports, while a page is read, into an error.
 
 pypdf forgives a Flate stream whose checksum fails (:func:`check_flate_streams` does not). The
 check decodes the stream itself, so in the common case (``/ASCII85Decode`` then
@@ -20,8 +22,12 @@ with what pypdf decodes on its own.
 from __future__ import annotations
 
 import contextlib
+import logging
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cc_perf_dagster.core.errors import DamagedPdfError
@@ -138,3 +144,46 @@ def _common_body(data: bytes) -> bytes | None:
     body = data[2:-2] if data.startswith(b"<~") else data[:-2]
     body = body.translate(None, WHITESPACE)
     return None if body.translate(None, _DIGITS) else body
+
+
+class _DamageWatch(logging.Handler):
+    """Collects, on one thread, pypdf's reports of data it could read only in part."""
+
+    # zlib's own wording ("Error -3 while decompressing data: invalid block type"): pypdf logs
+    # it when it falls back to decoding byte by byte, skipping what it cannot read. The others
+    # are objects it could not parse and replaced by what it could (a font dictionary with its
+    # keys shifted, a missing object read as null).
+    SIGNS = ("while decompressing data", "PdfReadError", "Invalid Elementary Object", "not defined", "Unable to find")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.thread == self.thread and any(sign in message for sign in self.SIGNS):
+            self.messages.append(message)
+
+
+_PYPDF = logging.getLogger("pypdf")
+
+
+@contextmanager
+def damaged_objects_raise(file: str, page: int) -> Iterator[None]:
+    """Turn what pypdf could read only in part, while reading a page, into :class:`DamagedPdfError`.
+
+    With ``strict=False`` pypdf recovers what it can of corrupt Flate data and of objects it
+    cannot parse, and logs a warning: the page would silently lose text (line items) or read
+    with wrong fonts (words run together), and the invoice would still be booked. A stream
+    with a few stray bytes after its end (a known producer quirk) and a wrong cross-reference
+    offset (rebuilt when the file is opened) read without such a warning and are accepted.
+    """
+    watch = _DamageWatch()
+    _PYPDF.addHandler(watch)
+    try:
+        yield
+    finally:
+        _PYPDF.removeHandler(watch)
+    if watch.messages:
+        raise DamagedPdfError(f"damaged content, it cannot be read in full ({watch.messages[0]})", file=file, page=page)

@@ -214,6 +214,7 @@ class DocumentAssembler:
         self._vendor = False
         self._hashes: list[str] = []
         self._textless: list[int] = []
+        self._blank: list[int] = []  # pages that draw nothing at all
         self._invisible: list[int] = []  # pages read from an invisible text layer (OCR)
         self._footers: list[tuple[int, int] | None] = []
         self._doubts: list[str] = []
@@ -232,7 +233,9 @@ class DocumentAssembler:
         self._hashes.append(page.content_hash)
         self._doubts.extend(f"page {page.page}: {doubt}" for doubt in page.doubts)
         self._unread += page.unread
-        if not page.has_text:
+        if page.blank:
+            self._blank.append(page.page)
+        elif not page.has_text:
             self._textless.append(page.page)
         if page.invisible_text:
             self._invisible.append(page.page)
@@ -249,6 +252,19 @@ class DocumentAssembler:
         else:
             self._builder.add_page(page)
 
+    def _blank_pages(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The pages let be as blank, and the pages without text (blank ones among them).
+
+        A page that draws nothing is let be only where the document's own numbering shows that
+        no page is missing without it: every other page prints "Page N of M", N from 1 to M
+        in order, and there are M of them (a browser's empty last page, a page left empty
+        after a table that overflowed). Otherwise a blank page may be one whose content was
+        lost, and it counts as a page without text, which refuses the document.
+        """
+        if self._blank and _numbered_without(self._footers, self._blank):
+            return tuple(self._blank), tuple(self._textless)
+        return (), tuple(sorted(self._textless + self._blank))
+
     def finish(self) -> Invoice:
         """The document, with its self-checks.
 
@@ -257,7 +273,7 @@ class DocumentAssembler:
             UnsupportedDocumentError: No Creative Co-op order or invoice number was found
                 (``UndecodableTextError`` where the fonts map characters to no text).
         """
-        if len(self._textless) == len(self._hashes):
+        if len(self._textless) + len(self._blank) == len(self._hashes):
             raise NoTextLayerError(
                 "no text layer: the pages hold no text (a scan, or text drawn as outlines?); OCR is not supported",
                 file=self.file,
@@ -269,7 +285,13 @@ class DocumentAssembler:
             reason = NOT_CREATIVE_COOP if not self._vendor else NO_DOCUMENT_NUMBER
             raise UnsupportedDocumentError(reason, file=self.file)
         document_type, number = identity
-        warnings = [f"page {p} has no text layer (image only?)" for p in self._textless]
+        blank, textless = self._blank_pages()
+        warnings = [f"page {p} has no text layer (image only?)" for p in textless]
+        if blank:
+            warnings.append(
+                f"page(s) {listed([str(p) for p in blank])} blank (nothing drawn), "
+                'left out by the pages\' own "Page N of M" lines'
+            )
         if self._invisible:  # read as any text layer; the self-checks are what vouch for it
             warnings.append(
                 f"page(s) {listed([str(p) for p in self._invisible])} read from invisible text over the page "
@@ -312,10 +334,18 @@ class DocumentAssembler:
             page_hashes=tuple(self._hashes),
             declared_pages=self.declared_pages,
             footer_pages=max((total for _, total in filter(None, self._footers)), default=None),
-            textless_pages=tuple(self._textless),
+            textless_pages=textless,
+            blank_pages=blank,
             page_footers=tuple(self._footers),
             doubts=tuple(self._doubts),
         )
+
+
+def _numbered_without(footers: list[tuple[int, int] | None], blank: list[int]) -> bool:
+    """Whether the pages but the blank ones are numbered "Page 1 of M" to "Page M of M", each once, in order."""
+    shown = [footer for page, footer in enumerate(footers, 1) if page not in blank]
+    total = len(shown)
+    return total > 0 and shown == [(n, total) for n in range(1, total + 1)]
 
 
 def _identity(numbers: list[LabelledValue]) -> tuple[DocumentType, str] | None:
