@@ -551,6 +551,52 @@ class TestProducerShapes:
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert [i.description for i in invoice.line_items] == ["Alpha"] and invoice.doubts == ()
 
+    def glued_row(self, y, code="XC1223"):
+        # A description filling its cell to the edge, touching the flush-right Qty Ord "48": one run.
+        numbers = [
+            r for r in oc_row(y, code, self.ITEM[1], "", ["48", "0", "0", "48"], "each", ["2.00", "1.60", "76.80"])
+        ]
+        glued = TextRun("Brown48", 325 - 0.4 * SIZE * 7, 325, y, SIZE)
+        description = text("Knit Plush Animal,", 130, y)
+        return [text(code, 20, y), text(self.ITEM[1], 70, y), description, glued, *(r for r in numbers if r.x0 > 326)]
+
+    def test_a_quantity_glued_to_the_description_is_split_off_where_its_column_ends(self):
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), *self.glued_row(666)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        item = invoice.line_items[1]
+        assert (item.description, item.qty_ordered, item.qty_backordered) == ("Knit Plush Animal, Brown", 48, 48)
+        assert invoice.doubts == () and invoice.warnings == ()
+
+    def test_a_glued_quantity_that_cannot_be_split_for_sure_is_a_doubt(self):
+        # The first row: no row printed every quantity yet, so the columns' edges are not known.
+        invoice = assemble("t.pdf", "sha", [oc_page(self.glued_row(680))])
+        (item,) = invoice.line_items
+        assert item.qty_ordered == 0  # as read; the doubt refuses the document
+        (doubt,) = invoice.doubts
+        assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Brown48'" in doubt
+
+    def test_a_blank_quantity_cell_beside_a_short_description_is_no_doubt(self):
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        runs += [*self.code(666), text("Beta 12", 130, 666), *(r for r in self.numbers(666) if r.x0 > 326)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert (invoice.line_items[1].description, invoice.line_items[1].qty_ordered) == ("Beta 12", 0)
+        assert invoice.doubts == ()
+
+    def test_columns_that_move_on_the_next_page_are_learned_afresh(self):
+        # Each page's table laid out on its own (HTML with automatic column widths): page 2's
+        # columns sit 40 pt further right, and its second row leaves Qty Ord blank.
+        def moved(runs):
+            return [TextRun(r.text, r.x0 + 40, r.x1 + 40, r.y, r.size) for r in runs]
+
+        first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        second = header_runs("CS003837319", "1/17/2025") + [text(v, x + 40, 700) for x, v in OC_HEADER]
+        second += moved([*self.code(680), text("Beta", 130, 680), *self.numbers(680)])
+        second += moved([*self.code(666), text("Gamma 12", 130, 666), *(r for r in self.numbers(666) if r.x0 > 326)])
+        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), page("CS003837319", second, 2)])
+        quantities = [(i.description, i.qty_ordered, i.qty_allocated, i.qty_backordered) for i in invoice.line_items]
+        assert quantities == [("Alpha", 24, 14, 24), ("Beta", 24, 14, 24), ("Gamma 12", 0, 14, 24)]
+        assert invoice.doubts == ()
+
     def test_baseline_jitter_keeps_one_row(self):
         runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680.6)]
         runs += [TextRun(r.text, r.x0, r.x1, r.y - 0.9, r.size) for r in self.numbers(680)]

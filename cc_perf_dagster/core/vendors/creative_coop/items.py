@@ -21,12 +21,11 @@ from cc_perf_dagster.core.models import (
     TextRecord,
     TotalRecord,
     Totals,
-    Word,
 )
 from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, widest_gap
+from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, sample
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     FOOTER,
-    INTEGER,
     QTY_COLUMNS,
     TARIFF_GAP,
 )
@@ -60,10 +59,9 @@ class ItemBuilder:
         self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
         self._stray_tariffs: list[TariffRecord] = []
-        self._edges: list[list[float]] = [[] for _ in range(self.qty_count)]  # quantity column edges
+        self._columns_seen = QuantityColumns(self.qty_count)
         self._description_x: list[float] = []
         self._header_x: float | None = None
-        self._header_columns: tuple[float, ...] = ()
         # Description lines not yet given to an item: below the current item's row or above the next.
         self._pending: list[tuple[int, TextRecord]] = []
         self._seen = (0, 0.0)  # page and baseline of the last table record
@@ -74,8 +72,7 @@ class ItemBuilder:
         """Take the next page's records."""
         if self._header_x is None:
             self._header_x = page.header.description_x
-        if not self._header_columns and len(page.header.quantity_columns) == self.qty_count:
-            self._header_columns = page.header.quantity_columns
+        self._columns_seen.page(page.header.quantity_columns)
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
@@ -257,10 +254,11 @@ class ItemBuilder:
         return page == last_page + 1 and records_before == 0
 
     def _start(self, page: int, record: ItemRecord, above: Sequence[str] = ()) -> None:
-        quantities, description_words = self._split_body(record)
+        split = self._split_body(record)
+        quantities, description_words = split.quantities, split.description
         if description_words:
-            _sample(self._description_x, description_words[0].x0)
-        self._span = self._columns(record, description_words)
+            sample(self._description_x, description_words[0].x0)
+        self._span = self._columns(record, split)
         list_price, unit_price, extended, printed = prices(
             record.amounts, billing_candidates(self.document_type, quantities)
         )
@@ -301,14 +299,14 @@ class ItemBuilder:
         self._size = record.size
         self._open = True
 
-    def _columns(self, record: ItemRecord, description_words: Sequence[Word] | None = None) -> tuple[float, float]:
+    def _columns(self, record: ItemRecord, split: Split | None = None) -> tuple[float, float]:
         """Left and right bounds of the description column at an item's row.
 
         It starts after the code and UPC cells (or at the row's own description words, or
         where earlier rows' descriptions started) and ends before the first quantity.
         """
-        if description_words is None:
-            description_words = self._split_body(record, learn=False)[1]
+        split = split or self._split_body(record, learn=False)
+        description_words = split.description
         tolerance = 0.6 * record.size
         if record.lead_x1:
             left = record.lead_x1
@@ -317,7 +315,7 @@ class ItemBuilder:
         else:
             known = self._known_description_x()
             left = float("-inf") if known is None else known - tolerance
-        qty_words = [w for w in record.body if all(w is not d for d in description_words)]
+        qty_words = split.numbers
         right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
         return left, right + tolerance
 
@@ -326,28 +324,17 @@ class ItemBuilder:
             return statistics.median(self._description_x)
         return self._header_x
 
-    def _split_body(self, record: ItemRecord, *, learn: bool = True) -> tuple[list[int], list[Word]]:
+    def _split_body(self, record: ItemRecord, *, learn: bool = True) -> Split:
         """Split a product row's body into its quantity columns and its description words."""
-        tail = _trailing_integers(record.body)
-        count = self.qty_count
-        if len(tail) >= count:
-            for edges, word in zip(self._edges, tail[-count:], strict=True) if learn else ():
-                _sample(edges, (word.x0 + word.x1) / 2)
-            return [_int(w.text) for w in tail[-count:]], list(record.body[: len(record.body) - count])
-        # Blank quantity cells: place each printed quantity in the nearest known column (learned
-        # from rows that print them all, else the table header's labels).
-        quantities = [0] * count
-        placed: list[Word] = []
-        columns = [statistics.median(e) for e in self._edges] if all(self._edges) else list(self._header_columns)
-        for word in tail if columns else []:
-            distances = [abs((word.x0 + word.x1) / 2 - centre) for centre in columns]
-            column = distances.index(min(distances))
-            if distances[column] <= 3 * record.size:
-                quantities[column] = _int(word.text)
-                placed.append(word)
-        if learn and (len(placed) < len(tail) or not columns):
+        split = self._columns_seen.split(record.body, record.size, learn=learn)
+        if learn and not split.told_apart:
             self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
-        return quantities, [w for w in record.body if all(w is not p for p in placed)]
+        if learn and split.overrun is not None:
+            self.doubts.append(
+                f"{record.code}: its description runs into the quantity columns where a cell reads blank "
+                f"({split.overrun.text!r}): a quantity may be drawn against it"
+            )
+        return split
 
     def _total(self, label: str, amount: Decimal) -> None:
         lower = label.lower()
@@ -364,26 +351,3 @@ class ItemBuilder:
         if key in self._totals and self._totals[key] != amount:
             self.warnings.append(f"two different {key} amounts in the totals block: {self._totals[key]}, {amount}")
         self._totals.setdefault(key, amount)
-
-
-_SAMPLES = 64
-
-
-def _sample(values: list[float], value: float) -> None:
-    """Keep a bounded window of recent samples (column positions barely move in a document)."""
-    values.append(value)
-    if len(values) > _SAMPLES:
-        del values[0]
-
-
-def _trailing_integers(body: Sequence[Word]) -> list[Word]:
-    tail: list[Word] = []
-    for word in reversed(body):
-        if not INTEGER.match(word.text):
-            break
-        tail.insert(0, word)
-    return tail
-
-
-def _int(text: str) -> int:
-    return int(text.replace(",", ""))

@@ -1,0 +1,160 @@
+"""A product row's quantity columns: learned from the rows that print them all, used where cells are blank.
+
+The quantities are the integers that end a product row, one per column (Qty Ord, Alloc, Shipped,
+BkOrd on order confirmations; Shipped, Back Ordered on invoices). A row with a blank cell
+prints fewer; each is then placed in the nearest column, by the centres learned from the rows
+that print them all (else by the table header's labels).
+
+A long description that fills its cell to the edge can touch the first quantity, which the
+layout then glues to its last word (``Brown`` and ``48`` read ``Brown48``, the row one
+quantity short). Numbers are set flush right in their cells, so such a word ends exactly
+where the column's numbers end: there, and only where every later column's number is where
+it should be, the quantity is split off again (:meth:`QuantityColumns.split`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cc_perf_dagster.core.models import Word
+from cc_perf_dagster.core.vendors.creative_coop.patterns import INTEGER
+
+_SAMPLES = 64
+# A description word with a quantity glued on: text with a letter, then the digits.
+_GLUED = re.compile(r"^(?=.*[^\W\d_])(.*\D)(\d{1,6})$")
+# How far (in font sizes) a number's right edge may sit from its column's.
+_FLUSH = 0.15
+# How far (in points) a column's header label may move before the columns count as new.
+_MOVED = 2.0
+
+
+@dataclass(frozen=True)
+class Split:
+    """A product row's body, split.
+
+    Attributes:
+        quantities: One per column, 0 where the cell is blank.
+        description: The description words on the row.
+        numbers: The quantity words, left to right.
+        told_apart: Whether every quantity printed found its column.
+        overrun: On a row with blank quantity cells, the description's last word where it
+            reaches past the middle of the first quantity column: a quantity may be glued to it
+            that could not be split off for sure.
+    """
+
+    quantities: list[int]
+    description: list[Word]
+    numbers: list[Word]
+    told_apart: bool = True
+    overrun: Word | None = None
+
+
+class QuantityColumns:
+    """The quantity columns of one document, learned row by row."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.header: tuple[float, ...] = ()  # the header labels' centres, once a page shows them all
+        self._centres: list[list[float]] = [[] for _ in range(count)]
+        self._rights: list[list[float]] = [[] for _ in range(count)]
+
+    def page(self, header: Sequence[float]) -> None:
+        """Take a page's header labels' centres (where it shows them all).
+
+        A table whose columns moved (each page's table laid out on its own, or two documents
+        in one file) starts learning afresh from the new page's header.
+        """
+        if len(header) != self.count:
+            return
+        if self.header and any(abs(a - b) > _MOVED for a, b in zip(header, self.header, strict=True)):
+            self._centres = [[] for _ in range(self.count)]
+            self._rights = [[] for _ in range(self.count)]
+        self.header = tuple(header)
+
+    def split(self, body: Sequence[Word], size: float, *, learn: bool = True) -> Split:
+        """Split a product row's body (after its code and UPC) into quantities and description words.
+
+        Args:
+            body: The row's words.
+            size: The row's font size.
+            learn: Learn the columns from this row where it prints them all.
+        """
+        tail = trailing_integers(body)
+        count = self.count
+        columns = [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
+        reach = 3 * size  # how far a quantity may sit from its column's centre
+        if len(tail) < count:
+            unglued = self._unglued(body, tail, size)
+            if unglued is not None:
+                return self.split(unglued, size, learn=False)
+        elif not columns or all(abs(_centre(w) - c) <= reach for w, c in zip(tail[-count:], columns, strict=True)):
+            numbers = tail[-count:]
+            for centres, rights, word in zip(self._centres, self._rights, numbers, strict=True) if learn else ():
+                sample(centres, _centre(word))
+                sample(rights, word.x1)
+            return Split([_int(w.text) for w in numbers], list(body[: len(body) - count]), numbers)
+        # Blank cells (or a number that ends the description, left of the columns): each
+        # quantity printed goes to the nearest column.
+        quantities = [0] * count
+        placed: list[Word] = []
+        tail = [w for w in tail if columns and _centre(w) >= min(columns) - reach]
+        for word in tail:
+            distances = [abs(_centre(word) - centre) for centre in columns]
+            column = distances.index(min(distances))
+            if distances[column] <= reach and not quantities[column]:
+                quantities[column] = _int(word.text)
+                placed.append(word)
+        description = [w for w in body if all(w is not p for p in placed)]
+        overrun = description[-1] if description and columns and description[-1].x1 > min(columns) else None
+        told_apart = len(placed) == len(tail) and bool(columns)
+        return Split(quantities, description, placed, told_apart=told_apart, overrun=overrun)
+
+    def _unglued(self, body: Sequence[Word], tail: Sequence[Word], size: float) -> list[Word] | None:
+        """The body with the quantity glued to the description's last word split off, or ``None``.
+
+        Only where the word ends flush with the column just before the printed quantities, and
+        each printed quantity ends flush with its own column, the last ones.
+        """
+        printed = len(tail)
+        if len(body) <= printed or not all(self._rights):
+            return None
+        rights = [statistics.median(r) for r in self._rights]
+        first = self.count - printed  # the first column the printed quantities fill
+        flush = _FLUSH * size
+        if any(abs(word.x1 - right) > flush for word, right in zip(tail, rights[first:], strict=True)):
+            return None
+        word = body[len(body) - printed - 1]
+        match = _GLUED.match(word.text)
+        if match is None or abs(word.x1 - rights[first - 1]) > flush:
+            return None
+        text, digits = match.groups()
+        cut = word.x1 - (word.x1 - word.x0) * len(digits) / len(word.text)  # (only its column matters)
+        return [*body[: len(body) - printed - 1], Word(text, word.x0, cut), Word(digits, cut, word.x1), *tail]
+
+
+def trailing_integers(body: Sequence[Word]) -> list[Word]:
+    """The integers that end a row's body."""
+    tail: list[Word] = []
+    for word in reversed(body):
+        if not INTEGER.match(word.text):
+            break
+        tail.insert(0, word)
+    return tail
+
+
+def sample(values: list[float], value: float) -> None:
+    """Keep a bounded window of recent samples (column positions barely move in a document)."""
+    values.append(value)
+    if len(values) > _SAMPLES:
+        del values[0]
+
+
+def _centre(word: Word) -> float:
+    return (word.x0 + word.x1) / 2
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
