@@ -567,6 +567,16 @@ class TestProducerShapes:
         assert (item.description, item.qty_ordered, item.qty_backordered) == ("Knit Plush Animal, Brown", 48, 48)
         assert invoice.doubts == () and invoice.warnings == ()
 
+    def test_a_glued_quantity_on_a_page_s_first_row_is_split_by_the_rows_below(self):
+        # The page's columns are learned from all its rows that print every quantity first.
+        runs = [*self.glued_row(680), *self.code(666), text("Alpha", 130, 666), *self.numbers(666)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [(i.description, i.qty_ordered) for i in invoice.line_items] == [
+            ("Knit Plush Animal, Brown", 48),
+            ("Alpha", 24),
+        ]
+        assert invoice.doubts == ()
+
     def test_a_glued_quantity_that_cannot_be_split_for_sure_is_a_doubt(self):
         # The first row: no row printed every quantity yet, so the columns' edges are not known.
         invoice = assemble("t.pdf", "sha", [oc_page(self.glued_row(680))])

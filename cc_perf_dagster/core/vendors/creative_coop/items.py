@@ -73,6 +73,9 @@ class ItemBuilder:
         if self._header_x is None:
             self._header_x = page.header.description_x
         self._columns_seen.page(page.header.quantity_columns)
+        for record in page.records:  # the page's columns, from its rows that print every quantity
+            if isinstance(record, ItemRecord):
+                self._columns_seen.split(record.body, record.size, learn=True)
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
@@ -325,8 +328,8 @@ class ItemBuilder:
         return self._header_x
 
     def _split_body(self, record: ItemRecord, *, learn: bool = True) -> Split:
-        """Split a product row's body into its quantity columns and its description words."""
-        split = self._columns_seen.split(record.body, record.size, learn=learn)
+        """Split a product row's body into its quantity columns and its description words (``learn``: and warn)."""
+        split = self._columns_seen.split(record.body, record.size, learn=False)  # (learned in add_page)
         if learn and not split.told_apart:
             self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
         if learn and split.overrun is not None:
