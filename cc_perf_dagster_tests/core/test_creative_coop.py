@@ -485,6 +485,18 @@ class TestProducerShapes:
         assert (item.page, item.description) == (1, '2-1/2"H 3-1/4"H Metal & Glass Ornaments')
         assert item.tariff_surcharge == Decimal("10.08")
 
+    def test_a_tariff_line_after_a_page_the_table_overflowed_onto(self):
+        # The item ends page 1; page 2 holds only the page's footer (the table overflowed by a
+        # line, a browser's own header and footer taking the room); its tariff line opens page 3.
+        first = [*self.code(60), text("Glass Ornaments", 130, 60), *self.numbers(60)]
+        second = [text("Continued on next page", 20, 700), text("Page 1 of 2", 20, 690)]
+        third = header_runs("CS003837319", "1/17/2025")
+        third += [text("Tariff Surcharge", 430, 690), right("10.08", 575, 690)]
+        pages = [oc_page(first, 1), page("CS003837319", second, 2), page("CS003837319", third, 3)]
+        invoice = assemble("t.pdf", "sha", pages)
+        (item,) = invoice.line_items
+        assert item.tariff_surcharge == Decimal("10.08") and not invoice.warnings
+
     def test_numbers_below_the_first_description_line(self):
         # Code cells aligned top, number cells bottom: the numbers share the last line.
         runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680)]

@@ -245,7 +245,12 @@ class ItemBuilder:
         self._open = False
 
     def _takes_tariff(self, record: TariffRecord, page: int, records_before: int) -> bool:
-        """Whether a tariff line belongs to the current item rather than to the totals block."""
+        """Whether a tariff line belongs to the current item rather than to the totals block.
+
+        On the item's page it sits just below the item; on a later page it is that page's first
+        row of the table (pages between may hold no table row: a page a table overflowed onto
+        with only its footer).
+        """
         if not self._open or self._totals:
             return False
         item = self.items[-1]
@@ -254,7 +259,7 @@ class ItemBuilder:
         last_page, last_y = self._last
         if page == last_page:
             return (last_y - record.y) <= TARIFF_GAP * self._size
-        return page == last_page + 1 and records_before == 0
+        return page > last_page and records_before == 0
 
     def _start(self, page: int, record: ItemRecord, above: Sequence[str] = ()) -> None:
         split = self._split_body(record)
