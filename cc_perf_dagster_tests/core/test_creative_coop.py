@@ -597,27 +597,35 @@ class TestProducerShapes:
         (doubt,) = invoice.doubts
         assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Brown48'" in doubt
 
-    def test_a_blank_quantity_cell_beside_a_short_description_is_no_doubt(self):
-        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
-        runs += [*self.code(666), text("Beta 12", 130, 666), *(r for r in self.numbers(666) if r.x0 > 326)]
+    def full_rows(self, names, top=680):
+        runs = []
+        for n, name in enumerate(names):
+            runs += [*self.code(top - 14 * n), text(name, 130, top - 14 * n), *self.numbers(top - 14 * n)]
+        return runs
+
+    def test_a_number_ending_the_description_beside_a_blank_cell_is_no_quantity(self):
+        # Once three rows have printed every quantity, a row's numbers are held to their columns:
+        # the "12" of "Gamma 12" lies left of them all, in the description.
+        runs = self.full_rows(["Alpha", "Beta", "Delta"])
+        runs += [*self.code(624), text("Gamma 12", 130, 624), *(r for r in self.numbers(624) if r.x0 > 326)]
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert (invoice.line_items[1].description, invoice.line_items[1].qty_ordered) == ("Beta 12", 0)
+        assert (invoice.line_items[3].description, invoice.line_items[3].qty_ordered) == ("Gamma 12", 0)
         assert invoice.doubts == ()
 
     def test_columns_that_move_on_the_next_page_are_learned_afresh(self):
         # Each page's table laid out on its own (HTML with automatic column widths): page 2's
-        # columns sit 40 pt further right, and its second row leaves Qty Ord blank.
+        # columns sit 40 pt further right, and its last row leaves Qty Ord blank.
         def moved(runs):
             return [TextRun(r.text, r.x0 + 40, r.x1 + 40, r.y, r.size) for r in runs]
 
-        first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        first = self.full_rows(["Alpha", "Beta", "Delta"])
         second = header_runs("CS003837319", "1/17/2025") + [text(v, x + 40, 700) for x, v in OC_HEADER]
-        second += moved([*self.code(680), text("Beta", 130, 680), *self.numbers(680)])
-        second += moved([*self.code(666), text("Gamma 12", 130, 666), *(r for r in self.numbers(666) if r.x0 > 326)])
+        second += moved(self.full_rows(["Eta", "Theta", "Iota"]))
+        second += moved([*self.code(624), text("Gamma 12", 130, 624), *(r for r in self.numbers(624) if r.x0 > 326)])
         invoice = assemble("t.pdf", "sha", [oc_page(first, 1), page("CS003837319", second, 2)])
         quantities = [(i.description, i.qty_ordered, i.qty_allocated, i.qty_backordered) for i in invoice.line_items]
-        assert quantities == [("Alpha", 24, 14, 24), ("Beta", 24, 14, 24), ("Gamma 12", 0, 14, 24)]
-        assert invoice.doubts == ()
+        assert quantities[-1] == ("Gamma 12", 0, 14, 24)
+        assert all(q[1:] == (24, 14, 24) for q in quantities[:-1]) and invoice.doubts == ()
 
     def test_baseline_jitter_keeps_one_row(self):
         runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680.6)]

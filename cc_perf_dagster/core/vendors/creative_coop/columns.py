@@ -29,6 +29,8 @@ _GLUED = re.compile(r"^(?=.*[^\W\d_])(.*\D)(\d{1,6})$")
 _FLUSH = 0.15
 # How far (in points) a column's header label may move before the columns count as new.
 _MOVED = 2.0
+# Rows printing every quantity needed before a row's numbers are held to the learned columns.
+_ENOUGH = 3
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class QuantityColumns:
             unglued = self._unglued(body, tail, size)
             if unglued is not None:
                 return self.split(unglued, size, learn=False)
-        elif not columns or all(abs(_centre(w) - c) <= reach for w, c in zip(tail[-count:], columns, strict=True)):
+        elif learn or not self._known() or all(_near(w, c, reach) for w, c in zip(tail[-count:], columns, strict=True)):
             numbers = tail[-count:]
             for centres, rights, word in zip(self._centres, self._rights, numbers, strict=True) if learn else ():
                 sample(centres, _centre(word))
@@ -111,6 +113,10 @@ class QuantityColumns:
         overrun = description[-1] if description and columns and description[-1].x1 > min(columns) else None
         told_apart = len(placed) == len(tail) and bool(columns)
         return Split(quantities, description, placed, told_apart=told_apart, overrun=overrun)
+
+    def _known(self) -> bool:
+        """Whether enough of the table's rows printed every quantity for their median to hold."""
+        return all(len(centres) >= _ENOUGH for centres in self._centres)
 
     def _unglued(self, body: Sequence[Word], tail: Sequence[Word], size: float) -> list[Word] | None:
         """The body with the quantity glued to the description's last word split off, or ``None``.
@@ -154,6 +160,10 @@ def sample(values: list[float], value: float) -> None:
 
 def _centre(word: Word) -> float:
     return (word.x0 + word.x1) / 2
+
+
+def _near(word: Word, centre: float, reach: float) -> bool:
+    return abs(_centre(word) - centre) <= reach
 
 
 def _int(text: str) -> int:
