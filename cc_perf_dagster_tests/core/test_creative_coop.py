@@ -529,6 +529,17 @@ class TestProducerShapes:
         assert [i.description for i in invoice.line_items] == [" ".join(lines) for lines in descriptions]
         assert invoice.doubts == ()
 
+    def test_a_line_below_a_tariff_line_far_above_the_next_row_is_a_doubt(self):
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        runs += [text("Tariff Surcharge", 430, 670), right("10.08", 575, 670), text("Stray", 130, 660)]
+        runs += [*self.code(620), text("Beta", 130, 620), *self.numbers(620)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"]
+        assert invoice.doubts == (
+            "page 1: a line among the line items lies below a tariff line, far above the next row "
+            "and no item can take it ('Stray'): a description may be read short",
+        )
+
     def test_a_note_far_below_the_rows_is_no_description(self):
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("Alpha two", 130, 670)]
         runs += [text("All sales final", 130, 600)]  # a note under the table, in the description column

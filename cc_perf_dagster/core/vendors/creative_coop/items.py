@@ -36,6 +36,9 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     prices,
 )
 
+# Why a line among the rows is given to no item, unless another reason is given (see _untaken).
+_PAST_COLUMN = "does not fit the description column"
+
 
 class ItemBuilder:
     """Turns records into line items and totals, page by page, in document order."""
@@ -131,16 +134,16 @@ class ItemBuilder:
             return False
         return record.x0 >= left and record.x1 <= right
 
-    def _untaken(self, page: int, record: TextRecord) -> None:
+    def _untaken(self, page: int, record: TextRecord, why: str = _PAST_COLUMN) -> None:
         """A doubt: a line among the table's rows, where only a description line fits, that no item can take.
 
-        It does not fit the description column (a cell's text drawn past its cell, over the
-        quantities), so it cannot be told whose description it belongs to, or whether it is one;
-        left out, a description would be booked short.
+        By default it does not fit the description column (a cell's text drawn past its cell,
+        over the quantities), so it cannot be told whose description it belongs to, or whether
+        it is one; left out, a description would be booked short.
         """
         self.doubts.append(
-            f"page {page}: a line among the line items does not fit the description column "
-            f"and no item can take it ({record.text!r}): a description may be read short"
+            f"page {page}: a line among the line items {why} and no item can take it ({record.text!r}): "
+            "a description may be read short"
         )
 
     def _flush_pending(self) -> None:
@@ -183,7 +186,7 @@ class ItemBuilder:
             below, above = far[0], far[-1]
             if below and not self._open:  # after a closed item's tariff line, yet far from the next row
                 for p, r in self._pending[:below]:
-                    self._untaken(p, r)
+                    self._untaken(p, r, "lies below a tariff line, far above the next row")
         elif not self._open:
             below = above = 0
         else:
