@@ -638,6 +638,30 @@ class TestProducerShapes:
         assert quantities[-1] == ("Gamma 12", 0, 14, 24)
         assert all(q[1:] == (24, 14, 24) for q in quantities[:-1]) and invoice.doubts == ()
 
+    @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
+    def test_a_upc_drawn_over_the_start_of_the_description(self, align):
+        # A font wider than the columns were made for: the UPC overruns its cell by 1.4 pt, into
+        # the description's (the row's own description words touch it and are glued on, a
+        # "2 Colors" line reading "1910097279102"). The lines above and below the row start
+        # left of where the UPC ends, and are the description's all the same.
+        upc = self.ITEM[1]
+        start = text(upc, 70, 0).x1 - 1.4
+        descriptions = [("Alpha one", "2 Colors", "Alpha three"), ("Beta one", "Beta two", "Beta three")]
+        runs, y = [], 690.0
+        for index, lines in enumerate(descriptions):
+            anchor = {"top": y, "middle": y - 10, "bottom": y - 20}[align]
+            runs += [text(f"XS{9840 + index}A", 20, anchor), *self.numbers(anchor)]
+            drawn = [text(line, start, y - 10 * n) for n, line in enumerate(lines)]
+            on_row = next(r for r in drawn if r.y == anchor)
+            first, *rest = on_row.text.split(maxsplit=1)
+            glued = TextRun(upc + first, 70, on_row.x0 + 0.4 * SIZE * len(first), anchor, SIZE)
+            runs += [glued, *(text(r, glued.x1 + 0.4 * SIZE, anchor) for r in rest)]
+            runs += [r for r in drawn if r is not on_row]
+            y -= 34
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [(i.upc, i.description) for i in invoice.line_items] == [(upc, " ".join(d)) for d in descriptions]
+        assert invoice.doubts == ()
+
     def test_baseline_jitter_keeps_one_row(self):
         runs = [*self.code(680), text('2-1/2"H 3-1/4"H Metal &', 130, 680.6)]
         runs += [TextRun(r.text, r.x0, r.x1, r.y - 0.9, r.size) for r in self.numbers(680)]

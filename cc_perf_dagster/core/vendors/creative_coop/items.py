@@ -314,13 +314,15 @@ class ItemBuilder:
         """Left and right bounds of the description column at an item's row.
 
         It starts after the code and UPC cells (or at the row's own description words, or
-        where earlier rows' descriptions started) and ends before the first quantity.
+        where earlier rows' descriptions started) and ends before the first quantity. A cell
+        may be drawn a little over the one before it (a UPC that overruns its narrow column):
+        the bounds take ``tolerance`` more on either side.
         """
         split = split or self._split_body(record, learn=False)
         description_words = split.description
         tolerance = 0.6 * record.size
         if record.lead_x1:
-            left = record.lead_x1
+            left = record.lead_x1 - tolerance
         elif description_words:
             left = description_words[0].x0 - tolerance
         else:

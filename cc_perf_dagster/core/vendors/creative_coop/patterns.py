@@ -14,7 +14,8 @@ CODE = re.compile(r"^[A-Z]{2,3}-?\d{3,6}[A-Z]{0,2}$")
 GLUED_CODE_UPC = re.compile(r"^([A-Z]{2,3}-?\d{3,6}[A-Z]{0,2})(\d{12})$")
 
 
-GLUED_UPC = re.compile(r"^(\d{12})(\D.*|\d.*\D.*)$")
+# A UPC (12 digits, as every line prints it) drawn against the description's first word.
+GLUED_UPC = re.compile(r"^(\d{12})(.+)$")
 
 
 LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
@@ -23,7 +24,8 @@ LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
 UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
 
 
-UPC = re.compile(r"^\d{11,14}$")
+# The UPC-A every product row prints: 12 digits (more are a description's digits glued on).
+UPC = re.compile(r"^\d{12}$")
 
 
 MONEY = re.compile(r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}$")

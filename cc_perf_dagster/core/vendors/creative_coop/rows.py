@@ -83,7 +83,7 @@ def _join_product_row(rows: Sequence[Row], index: int) -> tuple[Row | None, int]
     words = row.words
     if len(words) < 2 or not CODE.match(words[0].text) or any(MONEY.match(w.text) for w in words):
         return None, 1
-    if not (UPC.match(words[1].text) or GLUED_CODE_UPC.match(words[0].text)):
+    if not (UPC.match(words[1].text) or GLUED_UPC.match(words[1].text) or GLUED_CODE_UPC.match(words[0].text)):
         return None, 1
     for ahead in range(index + 1, min(index + 6, len(rows))):
         other = rows[ahead]
