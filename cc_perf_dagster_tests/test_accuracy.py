@@ -36,10 +36,10 @@ def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
 
 
 def test_the_producer_corpus_holds_every_producer_the_generator_writes():
-    from cc_perf_dagster_tests.fixtures.producers import HTML_PRINTERS, HTML_VARIANTS, REWRITES
+    from cc_perf_dagster_tests.fixtures.producers import HTML_PRINTERS, HTML_VARIANTS, REWRITES, WIDE_FOLDER
 
     written = {"reportlab", "pdftex", "libreoffice", *(name for name, _ in HTML_PRINTERS), *(r[0] for r in REWRITES)}
-    written |= {name for name, _ in HTML_VARIANTS}
+    written |= {name for name, _ in HTML_VARIANTS} | {WIDE_FOLDER}
     assert {pdf.parent.name for pdf in producer_invoices()} == written
 
 

@@ -25,8 +25,11 @@ How PDFium's characters become words:
       (the gap is outside the layout's glue range, :data:`~cc_perf_dagster.core.layout.TOUCH_GAP`
       and :data:`~cc_perf_dagster.core.layout.OVERLAP_LIMIT`): the layout would not have glued
       the two pieces either. PDFium unfolds a ligature glyph into its letters, all at the
-      glyph's origin: they stay one word. The characters of an ``/ActualText`` span come the
-      same way, all on the origin of the span's text object, its spaces too: the span stays one
+      glyph's origin: they stay one word. It shares the glyph's ink, not its advance, between
+      their boxes, so after a ligature the next glyph touches up to 0.12 font heights further
+      (the glyph's right side bearing: "Waffle" set with an "ffl" ligature read ``Waffl e``).
+      The characters of an ``/ActualText`` span come the same way, all on the origin of the
+      span's text object, its spaces too: the span stays one
       run, spaces and all, as the pypdf engine reads it (the layout splits it). A word never
       mixes invisible text objects (render mode 3 or 7, ``FPDFTextObj_GetTextRenderMode``, asked
       once per object) with shown ones; the page is read from its shown words, or from its
@@ -229,6 +232,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
     ux, uy, up, height, low, high, shift = _UPRIGHT
     start = owner_shape = _UPRIGHT
     owner: int | None = None
+    ligature = 0.0  # after a ligature PDFium unfolded: how much short of its advance the word's end may be
 
     for index, text in enumerate(chars):
         if not ("!" <= text <= "~"):  # anything but printable ASCII: mapped, maybe no glyph
@@ -263,7 +267,7 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
         if word and obj == owner:
             shape = owner_shape
             # A ligature PDFium unfolded ("ﬀ" -> "f", "f"): every part at the glyph's origin,
-            # the advance shared out between their boxes; same word, nothing to check.
+            # the glyph's ink shared out between their boxes; same word, nothing to check.
             joined = -1e-3 < ox - lx < 1e-3 and -1e-3 < oy - ly < 1e-3
         else:
             shape = geometry.get(obj)
@@ -285,11 +289,11 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
                 if invisible[obj] is not (out is hidden):  # shown and invisible text: never one word
                     touches = False
                 elif shape is start:  # same direction, "up" and height as the word's first glyph
-                    touches = low < gap < high and -shift <= dy * ux - dx * uy <= shift
+                    touches = low < gap < high + ligature and -shift <= dy * ux - dx * uy <= shift
                 else:
                     cux, cuy, cup, cheight = shape[:4]
                     touches = (
-                        OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight
+                        OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight + ligature
                         and abs(cux - ux) < 1e-6
                         and abs(cuy - uy) < 1e-6
                         and (cup > 0) == (up > 0)
@@ -304,6 +308,9 @@ def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
                 out = hidden if invisible[obj] else words
             owner, owner_shape = obj, shape
         word.append(text)
+        # A ligature's parts share out its ink, not its advance: the word may end up to the
+        # glyph's right side bearing later than the last part's box says.
+        ligature = _LIGATURE_BEARING * height if joined else 0.0
         # The word ends where this glyph's advance ends: its loose box's extent from the
         # origin along the text direction.
         if get_loose_char_box(handle, index, box_at):
@@ -357,5 +364,7 @@ def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:
 
 _UPRIGHT = _with_ranges(1.0, 0.0, 1.0, 0.0)
 _NO_AREA = _with_ranges(0.0, 0.0, 0.0, 0.0)  # the shape of glyphs that show nothing
+# How far (in font heights) a ligature's advance may end past the box PDFium gives its last part.
+_LIGATURE_BEARING = 0.12
 # Text render modes that draw nothing: 3 (neither fill nor stroke) and 7 (clip only).
 _INVISIBLE = (3, 7)
