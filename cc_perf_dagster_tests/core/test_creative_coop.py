@@ -540,6 +540,23 @@ class TestProducerShapes:
             "and no item can take it ('Stray'): a description may be read short",
         )
 
+    def test_a_line_far_from_the_rows_above_and_below_it_is_a_doubt(self):
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        runs += [text("Tariff Surcharge", 430, 670), right("10.08", 575, 670), text("Adrift", 130, 645)]
+        runs += [*self.code(620), text("Beta", 130, 620), *self.numbers(620)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"]
+        assert invoice.doubts == (
+            "page 1: a line among the line items lies far from the rows above and below it "
+            "and no item can take it ('Adrift'): a description may be read short",
+        )
+
+    def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
+        first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]
+        second = [*header_runs("CS003837319", "1/17/2025"), *self.code(690), text("Beta", 130, 690), *self.numbers(690)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), page("CS003837319", second, 2)])
+        assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"] and invoice.doubts == ()
+
     def test_a_note_far_below_the_rows_is_no_description(self):
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("Alpha two", 130, 670)]
         runs += [text("All sales final", 130, 600)]  # a note under the table, in the description column

@@ -187,6 +187,9 @@ class ItemBuilder:
             if below and not self._open:  # after a closed item's tariff line, yet far from the next row
                 for p, r in self._pending[:below]:
                     self._untaken(p, r, "lies below a tariff line, far above the next row")
+            for p, r in self._pending[below:above]:  # (lines that end an earlier page: a note there)
+                if p == page:
+                    self._untaken(p, r, "lies far from the rows above and below it")
         elif not self._open:
             below = above = 0
         else:
