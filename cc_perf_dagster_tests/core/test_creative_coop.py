@@ -529,26 +529,22 @@ class TestProducerShapes:
         assert [i.description for i in invoice.line_items] == [" ".join(lines) for lines in descriptions]
         assert invoice.doubts == ()
 
-    def test_a_line_below_a_tariff_line_far_above_the_next_row_is_a_doubt(self):
+    @pytest.mark.parametrize(
+        ("y", "why"),
+        [
+            (660, "lies below a tariff line, far above the next row"),  # 10 pt below the tariff line
+            (645, "lies far from the rows above and below it"),  # 25 pt from both
+        ],
+    )
+    def test_a_line_among_the_rows_that_no_item_can_take_is_a_doubt(self, y, why):
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
-        runs += [text("Tariff Surcharge", 430, 670), right("10.08", 575, 670), text("Stray", 130, 660)]
+        runs += [text("Tariff Surcharge", 430, 670), right("10.08", 575, 670), text("Stray", 130, y)]
         runs += [*self.code(620), text("Beta", 130, 620), *self.numbers(620)]
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"]
         assert invoice.doubts == (
-            "page 1: a line among the line items lies below a tariff line, far above the next row "
-            "and no item can take it ('Stray'): a description may be read short",
-        )
-
-    def test_a_line_far_from_the_rows_above_and_below_it_is_a_doubt(self):
-        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
-        runs += [text("Tariff Surcharge", 430, 670), right("10.08", 575, 670), text("Adrift", 130, 645)]
-        runs += [*self.code(620), text("Beta", 130, 620), *self.numbers(620)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert [i.description for i in invoice.line_items] == ["Alpha", "Beta"]
-        assert invoice.doubts == (
-            "page 1: a line among the line items lies far from the rows above and below it "
-            "and no item can take it ('Adrift'): a description may be read short",
+            f"page 1: a line among the line items {why} and no item can take it ('Stray'): "
+            "a description may be read short",
         )
 
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
