@@ -82,10 +82,11 @@ class ItemBuilder:
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
-                above = self._split_pending(page.page, record)
+                split = self._split_body(record)  # once per row: the columns' bounds and the item
+                above = self._split_pending(page.page, record, split)
                 self._close()
                 self._drop_stray_tariffs()
-                self._start(page.page, record, above)
+                self._start(page.page, record, split, above)
             elif isinstance(record, TariffRecord):
                 self._flush_pending()
                 self._seen = (page.page, record.y)
@@ -162,7 +163,7 @@ class ItemBuilder:
         points = [start, *((p, r.y) for p, r in self._pending), *([(page, y)] if page is not None else [])]
         return [a[1] - b[1] if a[0] == b[0] else None for a, b in itertools.pairwise(points)]
 
-    def _split_pending(self, page: int, record: ItemRecord) -> list[str]:
+    def _split_pending(self, page: int, record: ItemRecord, split: Split) -> list[str]:
         """Share the lines between the current item's row and the next item's row.
 
         A gap wider than a cell's line spacing is a cell boundary: lines above the first such
@@ -172,7 +173,7 @@ class ItemBuilder:
         the lines go as the document's cells are aligned: below the numbers (top-aligned),
         above them (bottom-aligned), or as many below as the current item had above (middle).
         """
-        left, right = self._columns(record)
+        left, right = self._columns(record, split)
         for p, r in self._pending:
             if left <= r.x0 < right < r.x1:
                 self._untaken(p, r)  # starts in the description column and runs past it
@@ -267,8 +268,7 @@ class ItemBuilder:
             return (last_y - record.y) <= TARIFF_GAP * self._size
         return page > last_page and records_before == 0
 
-    def _start(self, page: int, record: ItemRecord, above: Sequence[str] = ()) -> None:
-        split = self._split_body(record)
+    def _start(self, page: int, record: ItemRecord, split: Split, above: Sequence[str] = ()) -> None:
         quantities, description_words = split.quantities, split.description
         if description_words:
             sample(self._description_x, description_words[0].x0)
@@ -313,7 +313,7 @@ class ItemBuilder:
         self._size = record.size
         self._open = True
 
-    def _columns(self, record: ItemRecord, split: Split | None = None) -> tuple[float, float]:
+    def _columns(self, record: ItemRecord, split: Split) -> tuple[float, float]:
         """Left and right bounds of the description column at an item's row.
 
         It starts after the code and UPC cells (or at the row's own description words, or
@@ -321,7 +321,6 @@ class ItemBuilder:
         may be drawn a little over the one before it (a UPC that overruns its narrow column):
         the bounds take ``tolerance`` more on either side.
         """
-        split = split or self._split_body(record, learn=False)
         description_words = split.description
         tolerance = 0.6 * record.size
         if record.lead_x1:
@@ -340,12 +339,12 @@ class ItemBuilder:
             return statistics.median(self._description_x)
         return self._header_x
 
-    def _split_body(self, record: ItemRecord, *, learn: bool = True) -> Split:
-        """Split a product row's body into its quantity columns and its description words (``learn``: and warn)."""
+    def _split_body(self, record: ItemRecord) -> Split:
+        """Split a product row's body into its quantity columns and its description words; warn or doubt."""
         split = self._columns_seen.split(record.body, record.size, learn=False)  # (learned in add_page)
-        if learn and not split.told_apart:
+        if not split.told_apart:
             self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
-        if learn and split.overrun is not None:
+        if split.overrun is not None:
             self.doubts.append(
                 f"{record.code}: its description runs into the quantity columns where a cell reads blank "
                 f"({split.overrun.text!r}): a quantity may be drawn against it"
