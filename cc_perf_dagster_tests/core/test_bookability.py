@@ -246,8 +246,11 @@ class TestRealDocuments:
             writer.append(TEST_INVOICES / f"{stem}.pdf")
         writer.write(tmp_path / "two.pdf")
         invoice = extract_invoice(tmp_path / "two.pdf")
+        # The second invoice's tariff lines, after the first one's totals, belong to no item.
         assert invoice.doubts == (
             "its pages name more than one invoice number (CI004731586, CI004790233): two documents?",
+            "23 tariff line(s) among the line items belong to no item (8.64, 9.12, 4.32, 12.96, 30.24 and "
+            "18 more): the rows they belong to may not have been read",
         )
         assert invoice.doubts[0] in refusal_reasons(invoice)
 

@@ -547,6 +547,22 @@ class TestProducerShapes:
             "a description may be read short",
         )
 
+    def test_a_product_row_that_cannot_be_read_is_a_doubt_and_so_is_its_tariff(self):
+        # Firefox, letter-spaced: "19.60" drawn as "19." and "60", apart; the row was left out
+        # and its tariff line dropped with a warning, and 45 items of 46 booked.
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("Tariff Surcharge 9.12", 130, 670)]
+        broken = [r if r.text != "2.80" else TextRun("2.", r.x0, r.x0 + 5.5, 650, SIZE) for r in self.numbers(650)]
+        runs += [*self.code(650), text("Beta", 130, 650), *broken, right("80", 530, 650)]
+        runs += [text("Tariff Surcharge 10.08", 130, 640), *self.code(620), text("Gamma", 130, 620), *self.numbers(620)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha", "Gamma"]
+        assert invoice.doubts == (
+            "page 1: the row of XS9840A opens as a product row, but its quantities and prices cannot be read "
+            '("XS9840A 191009727910 Beta 24 14 0 24 each 3.50 2. 80 67.20"): the item would be left out',
+            "1 tariff line(s) among the line items belong to no item (10.08): the rows they belong to may "
+            "not have been read",
+        )
+
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
         first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]
         second = [*header_runs("CS003837319", "1/17/2025"), *self.code(690), text("Beta", 130, 690), *self.numbers(690)]

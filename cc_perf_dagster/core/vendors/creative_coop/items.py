@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import (
     DocumentType,
     ItemRecord,
@@ -62,6 +63,7 @@ class ItemBuilder:
         self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
         self._stray_tariffs: list[TariffRecord] = []
+        self._orphan_tariffs: list[str] = []  # amounts of tariff lines between items that no item took
         self._columns_seen = QuantityColumns(self.qty_count)
         self._description_x: list[float] = []
         self._header_x: float | None = None
@@ -235,8 +237,8 @@ class ItemBuilder:
         self._stray_tariffs = []
 
     def _drop_stray_tariffs(self) -> None:
-        for record in self._stray_tariffs:
-            self.warnings.append(f"tariff line {record.amount} belongs to no item; ignored")
+        """Tariff lines no item takes, with a product row after them: the rows they were drawn under were not read."""
+        self._orphan_tariffs.extend(record.amount for record in self._stray_tariffs)
         self._stray_tariffs = []
 
     def finish(self) -> tuple[list[LineItem], Totals | None]:
@@ -245,6 +247,11 @@ class ItemBuilder:
         self._close()
         self._share_undecided()
         self._flush_stray_tariffs()
+        if self._orphan_tariffs:
+            self.doubts.append(
+                f"{len(self._orphan_tariffs)} tariff line(s) among the line items belong to no item "
+                f"({listed(self._orphan_tariffs)}): the rows they belong to may not have been read"
+            )
         return self.items, Totals(**self._totals) if self._totals else None
 
     def _close(self) -> None:

@@ -269,6 +269,19 @@ def _item_record(row: Row) -> ItemRecord | None:
     )
 
 
+def product_row_code(row: Row) -> str | None:
+    """The product code of a row that opens as a product row does, a code then a 12-digit UPC.
+
+    Such a row that :func:`classify` cannot read (its quantities or prices not where a product
+    row has them) is an item that would be left out.
+    """
+    words = _unglue(row.words)
+    start = 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
+    if len(words) > start + 1 and CODE.match(words[start].text) and UPC.match(words[start + 1].text):
+        return words[start].text
+    return None
+
+
 def _unglue(words: Sequence[Word]) -> Sequence[Word]:
     """Split a product code or UPC drawn so close to the next cell that the two became one word."""
     if not words:
