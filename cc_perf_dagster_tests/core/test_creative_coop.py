@@ -563,6 +563,18 @@ class TestProducerShapes:
             "not have been read",
         )
 
+    def test_a_code_wrapped_onto_the_next_line_is_a_doubt(self):
+        # LibreOffice from a Word table with a narrow code column: "XS9840A" breaks into "XS9840"
+        # and "A" below it, beside the description's second line; the code was booked "XS9840".
+        runs = [text("XS9840", 20, 680), text(self.ITEM[1], 70, 680), text("Alpha one", 130, 680)]
+        runs += [*self.numbers(680), text("A", 20, 670), text("Alpha two", 130, 670)]
+        runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            "page 1: a line among the line items starts left of the description column, within a cell "
+            "(a wrapped code?) and no item can take it ('A Alpha two'): a description may be read short",
+        )
+
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
         first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]
         second = [*header_runs("CS003837319", "1/17/2025"), *self.code(690), text("Beta", 130, 690), *self.numbers(690)]
