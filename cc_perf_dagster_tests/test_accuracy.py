@@ -22,7 +22,13 @@ from cc_perf_dagster_tests.conftest import (
     producer_invoices,
     stamped,
 )
-from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS, corpus_documents
+from cc_perf_dagster_tests.fixtures.producers import (
+    UNREADABLE_DIR,
+    UNREADABLE_IN_BITMAP_FONTS,
+    UNREADABLE_LETTER_SPACED,
+    UNREADABLE_NARROW_COLUMNS,
+    corpus_documents,
+)
 
 
 def test_every_fixture_pdf_has_ground_truth_and_every_ground_truth_its_pdf():
@@ -171,10 +177,29 @@ def test_a_document_filled_into_form_fields_reads_like_its_original(document, en
 
 
 def test_the_unreadable_documents_are_those_the_generator_writes():
-    from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_DIR, UNREADABLE_IN_BITMAP_FONTS
+    from cc_perf_dagster_tests.fixtures.producers import unreadable_names
 
-    written = sorted(f"{name}-pdftex-bitmap-fonts.pdf" for name in UNREADABLE_IN_BITMAP_FONTS)
-    assert sorted(p.name for p in UNREADABLE_DIR.iterdir()) == written
+    assert sorted(p.name for p in UNREADABLE_DIR.iterdir()) == unreadable_names()
+
+
+def test_a_product_row_printed_letter_spaced_past_reading_is_refused_naming_it(engine):
+    # Firefox, `letter-spacing: 0.6px`: "19.60" drawn as "19." and "60", apart. The row of XS4946
+    # matched no product row; 624ce3b left it out, "ignored" its tariff line and booked 45 of 46.
+    invoice = extract_invoice(UNREADABLE_DIR / f"{UNREADABLE_LETTER_SPACED}-firefox-letter-spaced.pdf", engine=engine)
+    assert len(invoice.line_items) == 45
+    reasons = refusal(invoice).reasons
+    assert any(r.startswith("page 1: the row of XS4946 opens as a product row, but its quantities") for r in reasons)
+    assert any(r.startswith("1 tariff line(s) among the line items belong to no item (35.28)") for r in reasons)
+
+
+def test_codes_wrapped_in_a_narrow_column_are_refused_naming_the_lines(engine):
+    # A Word table through LibreOffice, Word's cell margins: "XS3268A" printed as "XS3268" over
+    # "A". 624ce3b booked 17 of 46 codes short and their descriptions' second lines lost.
+    invoice = extract_invoice(UNREADABLE_DIR / f"{UNREADABLE_NARROW_COLUMNS}-word-narrow-columns.pdf", engine=engine)
+    wrapped = [r for r in refusal(invoice).reasons if "(a wrapped code?)" in r]
+    assert len(wrapped) == 17
+    assert wrapped[0].startswith("page 1: a line among the line items starts left of the description column")
+    assert "('A Holder Holds 7/8\" Taper, 3 Colors')" in wrapped[0]
 
 
 @pytest.mark.parametrize("name", UNREADABLE_IN_BITMAP_FONTS)
