@@ -228,7 +228,7 @@ def classify(row: Row) -> Record | None:
 
 def _item_record(row: Row) -> ItemRecord | None:
     words = _unglue(row.words)
-    start = 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
+    start = _code_at(words)
     if len(words) < start + 3 or not CODE.match(words[start].text):
         return None
     position = start + 1
@@ -270,16 +270,21 @@ def _item_record(row: Row) -> ItemRecord | None:
 
 
 def product_row_code(row: Row) -> str | None:
-    """The product code of a row that opens as a product row does, a code then a 12-digit UPC.
+    """The product code of a row that opens as a product row does: a code, then a 12-digit UPC.
 
     Such a row that :func:`classify` cannot read (its quantities or prices not where a product
     row has them) is an item that would be left out.
     """
     words = _unglue(row.words)
-    start = 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
+    start = _code_at(words)
     if len(words) > start + 1 and CODE.match(words[start].text) and UPC.match(words[start + 1].text):
         return words[start].text
     return None
+
+
+def _code_at(words: Sequence[Word]) -> int:
+    """Where a product row's code is: after its line number, where it opens with one."""
+    return 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
 
 
 def _unglue(words: Sequence[Word]) -> Sequence[Word]:
