@@ -41,3 +41,24 @@ def test_a_misprinted_extended_price_lowers_the_score_and_names_the_item(tmp_pat
     assert invoice.consistency_score == round(1 - 1 / len(invoice.line_items), 4)
     assert any(w.startswith(f"page 1, {item.product_code}: Extended 39.40 is not quantity") for w in invoice.warnings)
     assert invoice.totals_reconcile is False  # the printed totals were computed on the right amount
+
+
+@pytest.mark.parametrize("margin", [1.5, 5.4])
+def test_the_word_document_holds_every_item_row_and_tariff_line_with_its_cell_margins(margin):
+    # fixtures/word.py writes the document that becomes unreadable/*-word-narrow-columns.pdf.
+    import io
+
+    from docx import Document
+
+    from cc_perf_dagster_tests.fixtures.compose import compose
+    from cc_perf_dagster_tests.fixtures.producers import UNREADABLE_NARROW_COLUMNS, corpus_documents
+    from cc_perf_dagster_tests.fixtures.word import render_docx
+
+    spec = next(d.spec for d in corpus_documents() if d.spec.number == UNREADABLE_NARROW_COLUMNS)
+    composed = compose(spec)
+    items = Document(io.BytesIO(render_docx(spec, composed, cell_margin=margin))).tables[1]
+    tariffs = sum(line.kind == "tariff" for page in composed.page_lines for line in page)
+    assert len(items.rows) == 1 + len(spec.items) + tariffs
+    first = spec.items[0]
+    assert [cell.text for cell in items.rows[1].cells[:2]] == [first.product_code, first.upc]
+    assert items._tbl.tblPr.xml.count(f'w:w="{round(margin * 20)}"') == 2  # left and right
