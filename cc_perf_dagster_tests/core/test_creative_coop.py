@@ -571,9 +571,15 @@ class TestProducerShapes:
         runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert invoice.doubts == (
-            "page 1: a line among the line items starts left of the description column, within a cell "
-            "(a wrapped code?) and no item can take it ('A Alpha two'): a description may be read short",
+            'page 1: below the row of XS9840, "A" lies in its code and UPC cells ("A Alpha two"): '
+            "a product code or UPC wrapped, read short",
         )
+
+    def test_a_note_under_the_table_across_the_code_and_upc_cells_is_no_wrapped_code(self):
+        # jsPDF: "Thank you for your business!" at the page margin, just under the last row.
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("Thank you for your", 20, 668)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.product_code for i in invoice.line_items] == ["XS9840A"] and invoice.doubts == ()
 
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
         first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]

@@ -46,9 +46,9 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     NOT_CREATIVE_COOP,
 )
 from cc_perf_dagster.core.vendors.creative_coop.rows import (
+    UnreadRows,
     classify,
     join_split_rows,
-    product_row_code,
     split_tariff_row,
     text_record,
     totals_grid,
@@ -71,7 +71,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     header = read_header(rows, is_header)
     start = is_header.index(True) if True in is_header else 0
     records: list[Record] = []
-    unread: list[str] = []  # product rows that cannot be read
+    unread = UnreadRows()  # product rows, and codes wrapped below them, that cannot be read
     first = False
     skip = 0
     for index in range(start, len(rows)):
@@ -91,11 +91,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         if lead is not None:
             records.append(text_record(lead, first))  # a description line sharing the tariff's row
         record = classify(row)
-        if record is None and (code := product_row_code(row)) is not None:
-            unread.append(
-                f"the row of {code} opens as a product row, but its quantities and prices "
-                f'cannot be read ("{one_line(row.text[:70])}"): the item would be left out'
-            )
+        unread.see(row, record)
         records.append(record if record is not None else text_record(row, first))
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
@@ -108,7 +104,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         has_text=bool(rows),
         header=header,
         records=tuple(records),
-        doubts=(*unread, *odd_sizes_in_table(records), *unread_rows(rows[start:])),
+        doubts=(*unread.doubts, *odd_sizes_in_table(records), *unread_rows(rows[start:])),
         unread=undecodable(rows),
     )
 

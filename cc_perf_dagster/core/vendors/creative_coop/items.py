@@ -131,11 +131,6 @@ class ItemBuilder:
         if not self.items:
             return True  # judged by the columns of the item that takes it (see _split_pending)
         left, right = self._span
-        if record.x0 < left and self._open and not far and page == last_page:
-            # in the code and UPC columns, within the open item's cell: a product code or UPC
-            # wrapped onto the next line (a column narrower than its text), the rest of it not read
-            self._untaken(page, record, "starts left of the description column, within a cell (a wrapped code?)")
-            return False
         if left <= record.x0 < right < record.x1:
             if not far:  # (a line far below the rows may be a note under the table)
                 self._untaken(page, record)  # starts in the description column and runs past it

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cc_perf_dagster.core.errors import one_line
 from cc_perf_dagster.core.models import (
     ItemRecord,
     Record,
@@ -269,6 +270,41 @@ def _item_record(row: Row) -> ItemRecord | None:
     )
 
 
+class UnreadRows:
+    """A page's rows that a product row's reading leaves out, as doubts: each row is shown in turn.
+
+    A row that opens as a product row does (:func:`product_row_code`) but cannot be read as one
+    would leave its item out. A word on a line of a product row's cell where its code or UPC
+    starts (:func:`wrapped_lead`) is the rest of a code or UPC wrapped in a narrow column.
+    """
+
+    def __init__(self) -> None:
+        self.doubts: list[str] = []
+        # The product row whose cell the rows below may still be lines of: its code, the spans
+        # of its code and UPC, and the baseline of the cell's last line so far.
+        self._cell: tuple[str, tuple[tuple[float, float], ...], float] | None = None
+
+    def see(self, row: Row, record: Record | None) -> None:
+        """Take the page's next row and what :func:`classify` made of it."""
+        if record is None and (code := product_row_code(row)) is not None:
+            self.doubts.append(
+                f"the row of {code} opens as a product row, but its quantities and prices "
+                f'cannot be read ("{one_line(row.text[:70])}"): the item would be left out'
+            )
+        cell = self._cell
+        if isinstance(record, ItemRecord):
+            self._cell = (record.code, lead_spans(row), row.y)
+        elif record is None and cell is not None and cell[2] - row.y <= CONTINUATION_GAP * row.size:
+            if (lead := wrapped_lead(cell[1], row)) is not None:
+                self.doubts.append(
+                    f'below the row of {cell[0]}, "{lead}" lies in its code and UPC cells '
+                    f'("{one_line(row.text[:50])}"): a product code or UPC wrapped, read short'
+                )
+            self._cell = (cell[0], cell[1], row.y)  # a line of the product row's cell
+        else:
+            self._cell = None  # a tariff line or a total ends the cell; a line far below is no part of it
+
+
 def product_row_code(row: Row) -> str | None:
     """The product code of a row that opens as a product row does: a code, then a 12-digit UPC.
 
@@ -280,6 +316,37 @@ def product_row_code(row: Row) -> str | None:
     if len(words) > start + 1 and CODE.match(words[start].text) and UPC.match(words[start + 1].text):
         return words[start].text
     return None
+
+
+def lead_spans(row: Row) -> tuple[tuple[float, float], ...]:
+    """Where a product row's code and UPC are drawn: their cells' spans, left to right."""
+    words = _unglue(row.words)
+    start = _code_at(words)
+    spans = [(words[start].x0, words[start].x1)]
+    if len(words) > start + 1 and UPC.match(words[start + 1].text):
+        spans.append((words[start + 1].x0, words[start + 1].x1))
+    return tuple(spans)
+
+
+def wrapped_lead(spans: Sequence[tuple[float, float]], row: Row) -> str | None:
+    """The words of a line below a product row that lie in its code and UPC cells, one in a cell at most.
+
+    A product code or UPC wider than its column wraps: "XS3268A" over "XS3268" and "A". What
+    is left in the cell is one word where the code (or the UPC) starts, shorter than it. A note
+    under the table that starts at the same margin runs across those cells in several words; a
+    description line that starts a little left of where an overrunning UPC ends starts far
+    right of where the UPC starts.
+    """
+    tolerance = 0.5 * row.size
+    lead = [w for w in row.words if w.x0 < spans[-1][1] + tolerance]
+    cells = []
+    for word in lead:
+        cells += [
+            i for i, (x0, x1) in enumerate(spans) if abs(word.x0 - x0) <= tolerance and word.x1 <= x1 + 0.1 * row.size
+        ][:1]
+    if not lead or len(cells) != len(lead) or len(set(cells)) != len(cells):
+        return None
+    return " ".join(w.text for w in lead)
 
 
 def _code_at(words: Sequence[Word]) -> int:
