@@ -17,9 +17,12 @@ from cc_perf_dagster.core.models import Row, TextRun, Word
 
 # Baselines closer than this share a row (fraction of the larger font size).
 ROW_TOLERANCE = 0.4
-# Runs closer than this are one word (fraction of the font size). A space is 0.25 to 0.6 em;
-# pieces of one word (kerning, one glyph per operator) sit within a few hundredths of an em.
-TOUCH_GAP = 0.08
+# Runs closer than this are one word (fraction of the font size). A space is 0.2 to 0.6 em (a
+# shrunk TeX space and a condensed font's at the low end); pieces of one word (kerning, one glyph
+# per operator) sit within a few hundredths of an em, and letter-spaced text (CSS
+# ``letter-spacing``, each glyph placed apart) at up to about 0.09 em: Firefox printing cells
+# spaced 0.6 px draws "19.60" as "19." and "60" 0.084 em apart (0.08 split them).
+TOUCH_GAP = 0.1
 # A gap more negative than this means the engine's widths are off: do not glue.
 OVERLAP_LIMIT = -0.3
 # Pieces whose baselines differ by more than this (fraction of the height) are not one word

@@ -1,5 +1,7 @@
 import random
 
+import pytest
+
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import TextRun
 
@@ -36,6 +38,13 @@ class TestBuildRows:
         # "Orna" ends exactly where "ment," starts: one word, drawn in two pieces (kerning).
         rows = build_rows([run("ment,", 30, 700, width=20), run("Orna", 10, 700, width=20)])
         assert rows[0].text == "Orna ment,".replace(" ", "")
+
+    @pytest.mark.parametrize(("gap", "text"), [(0.67, "19.60"), (1.6, "19. 60")])
+    def test_letter_spaced_pieces_glue_and_a_space_still_splits(self, gap, text):
+        # Firefox, cells letter-spaced 0.6 px: "19." and "60" drawn 0.67 pt apart at 8 pt (0.084
+        # em), which 0.08 em split; a space narrower than any font's (0.2 em) still splits.
+        rows = build_rows([run("19.", 10, 700, width=9), run("60", 19 + gap, 700, width=8)])
+        assert rows[0].text == text
 
     def test_word_by_word_runs_get_single_spaces(self):
         words = ['6"H', "Metal", "Ballerina", "Ornament,"]
