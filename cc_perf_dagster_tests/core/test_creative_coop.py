@@ -581,6 +581,29 @@ class TestProducerShapes:
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert [i.product_code for i in invoice.line_items] == ["XS9840A"] and invoice.doubts == ()
 
+    @pytest.mark.parametrize("column_headers", [True, False])
+    def test_cells_aligned_middle_share_their_lines_at_a_page_break_by_alignment(self, column_headers):
+        # reportlab's platypus table, cells aligned middle: a cell's last line at the foot of one
+        # page, a full line under its row; the next row half a line under its cell's first line
+        # at the head of the next page. The wider gap, across the page break, was taken for the
+        # cell boundary, and "Beta two" booked as the start of Gamma's description. Without the
+        # column headers on page 2, "Beta two" is Beta's before Gamma's row comes, and Beta took
+        # "Gamma one" as well (as many lines below its row as above, those it had not counted).
+        first = [text("Alpha one", 130, 690), *self.code(682), text("Alpha mid", 130, 682), *self.numbers(682)]
+        first += [text("Alpha two", 130, 674), text("Beta one", 130, 650), *self.code(642)]
+        first += [text("Beta mid", 130, 642), *self.numbers(642), text("Beta two", 130, 634)]
+        second = [text("Gamma one", 130, 690), *self.code(686), *self.numbers(686), text("Gamma two", 130, 682)]
+        second_page = (
+            oc_page(second, 2) if column_headers else page("", header_runs("CS003837319", "1/17/2025") + second, 2)
+        )
+        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), second_page])
+        assert [i.description for i in invoice.line_items] == [
+            "Alpha one Alpha mid Alpha two",
+            "Beta one Beta mid Beta two",
+            "Gamma one Gamma two",
+        ]
+        assert invoice.doubts == ()
+
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
         first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]
         second = [*header_runs("CS003837319", "1/17/2025"), *self.code(690), text("Beta", 130, 690), *self.numbers(690)]

@@ -65,8 +65,13 @@ def boundaries(gaps: Sequence[float | None], sizes: Sequence[float]) -> list[int
 def widest_gap(gaps: Sequence[float | None]) -> int | None:
     """Index of the gap that stands out as a cell boundary, or ``None``.
 
-    ``None`` entries are page breaks: a boundary there cannot be measured.
+    ``None`` entries are page breaks: a boundary there cannot be measured, and gaps on either
+    side of one say nothing of each other (a cell's last line at the foot of one page, 7.8 pt
+    under its row, and the next row half a line under its first at the head of the next: the
+    first gap is no boundary), so none stands out: the cells' alignment decides.
     """
+    if None in gaps:
+        return None
     known = sorted(((gap, index) for index, gap in enumerate(gaps) if gap is not None), reverse=True)
     if len(known) < 2:
         return None

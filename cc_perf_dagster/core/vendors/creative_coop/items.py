@@ -215,7 +215,8 @@ class ItemBuilder:
 
         Top-aligned cells (no description ever started above its row): the lines continue
         the item above. Bottom-aligned (lines above rows, never below): they start the item
-        below. Middle (both): the item above takes as many as it had above its row.
+        below. Middle (both): the item above takes as many as it had above its row, less
+        those it already has below it (a line at the foot of the page before).
         """
         for index, lines in self._undecided:
             if not self._lines_above:
@@ -223,8 +224,9 @@ class ItemBuilder:
             elif not self._lines_below:
                 cut = 0
             else:
-                cut = min(len(self._above_lines[index]), len(lines))
-            self._below_lines[index][:0] = lines[:cut]
+                owed = len(self._above_lines[index]) - len(self._below_lines[index])
+                cut = max(0, min(owed, len(lines)))
+            self._below_lines[index].extend(lines[:cut])  # after any it has: they were read later
             self._above_lines[index + 1][:0] = lines[cut:]
         self._undecided = []
         for index, item in enumerate(self.items):
