@@ -604,6 +604,18 @@ class TestProducerShapes:
         ]
         assert invoice.doubts == ()
 
+    def test_quantities_whose_columns_are_unknown_are_a_doubt(self):
+        # No column headers and no row printing every quantity: "24" and "24" cannot be put in
+        # their columns. They were booked in the description ("Alpha 24 24"), every quantity 0,
+        # with a warning; with Extended 0.00 no arithmetic sees it.
+        runs = [*self.code(680), text("Alpha", 130, 680), right("24", 325, 680), right("24", 420, 680)]
+        runs += [text("each", 430, 680), right("3.50", 490, 680), right("2.80", 530, 680), right("0.00", 575, 680)]
+        invoice = assemble("t.pdf", "sha", [page("CS003837319", header_runs("CS003837319", "1/17/2025") + runs)])
+        assert [d for d in invoice.doubts if d.startswith("XS9840A: ")] == [
+            "XS9840A: its quantities could not be told apart into their columns (no row or header has shown "
+            "where they are): a quantity may be booked in the wrong column or in the description"
+        ]
+
     def test_a_note_ending_a_page_far_below_its_last_row_is_let_be(self):
         first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680), text("See terms overleaf", 130, 600)]
         second = [*header_runs("CS003837319", "1/17/2025"), *self.code(690), text("Beta", 130, 690), *self.numbers(690)]

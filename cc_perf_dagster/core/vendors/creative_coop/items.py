@@ -351,8 +351,11 @@ class ItemBuilder:
     def _split_body(self, record: ItemRecord) -> Split:
         """Split a product row's body into its quantity columns and its description words; warn or doubt."""
         split = self._columns_seen.split(record.body, record.size, learn=False)  # (learned in add_page)
-        if not split.told_apart:
-            self.warnings.append(f"{record.code}: quantity columns could not be told apart; blank ones read as 0")
+        if not split.told_apart:  # a quantity left in the description, or in the wrong column: not read
+            self.doubts.append(
+                f"{record.code}: its quantities could not be told apart into their columns (no row or header "
+                "has shown where they are): a quantity may be booked in the wrong column or in the description"
+            )
         if split.overrun is not None:
             self.doubts.append(
                 f"{record.code}: its description runs into the quantity columns where a cell reads blank "
