@@ -353,8 +353,8 @@ class ItemBuilder:
         split = self._columns_seen.split(record.body, record.size, learn=False)  # (learned in add_page)
         if not split.told_apart:  # a quantity left in the description, or in the wrong column: not read
             self.doubts.append(
-                f"{record.code}: its quantities could not be told apart into their columns (no row or header "
-                "has shown where they are): a quantity may be booked in the wrong column or in the description"
+                f"{record.code}: its quantities could not be told apart into their columns: "
+                "a quantity may be booked in the wrong column or in the description"
             )
         if split.overrun is not None:
             self.doubts.append(
