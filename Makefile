@@ -10,7 +10,8 @@ export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 .PHONY: install demo ui cluster-demo cluster-ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
 
-$(VENV)/.installed: pyproject.toml
+# The C word loop (_glyph_words.c) is built by the install: a changed source installs again.
+$(VENV)/.installed: pyproject.toml cc_perf_dagster/core/_glyph_words.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

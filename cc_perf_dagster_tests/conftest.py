@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -55,6 +58,27 @@ ENGINE_NAMES = ("pypdf", "pdfium")
 def engine(request) -> str:
     """Each text engine's name in turn."""
     return request.param
+
+
+@contextlib.contextmanager
+def python_word_loop() -> Iterator[None]:
+    """The pdfium engine with its word loop in Python, as where the C loop was not built."""
+    from cc_perf_dagster.core import pdfium_words
+
+    with mock.patch.object(pdfium_words, "_glyph_words", None):
+        yield
+
+
+def page_runs(path: Path, engine: str, index: int = 1) -> list:
+    """Page ``index``'s runs; with pdfium, read by both word loops (C and Python), which must agree."""
+    from cc_perf_dagster.core.pdf import PdfDocument
+
+    with PdfDocument(path, engine=engine) as doc:
+        runs = doc.runs(index)
+    if engine == "pdfium":
+        with python_word_loop(), PdfDocument(path, engine=engine) as doc:
+            assert doc.runs(index) == runs, f"{path.name} page {index}: the C and Python word loops disagree"
+    return runs
 
 
 def good_invoices() -> list[Path]:

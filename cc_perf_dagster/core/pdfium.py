@@ -8,73 +8,37 @@ text direction, the "up" sign and the font height), then
 :func:`~cc_perf_dagster.core.content_stream.upright_runs`, so rotated pages are turned and
 vertical stamps dropped the same way, and :func:`normalize_glyph_text` unfolds ligatures.
 
-How PDFium's characters become words:
-    * A word starts at a glyph's **origin** (``FPDFText_GetCharOrigin``: text matrix x CTM
-      applied, rise included) and ends at the last glyph's origin plus its **advance**, read as
-      the extent of its loose box (``FPDFText_GetLooseCharBox``: the advance width times the
-      font's ascent/descent, not the ink) along the text direction. When the word is followed by
-      a drawn space of the same text object, the space's origin is the end, which also counts
-      the character spacing (``Tc``) of the last glyph; otherwise ``Tc`` of a word's last glyph
-      is not counted (PDFium does not report it), so such an end can be short by ``Tc``.
-    * Direction and height come from the glyph's matrix (``FPDFText_GetMatrix``, without the
-      font size) and its font size (``FPDFText_GetFontSize``): height = size x |(c, d)|, as in
-      the pypdf interpreter.
-    * A word ends at a space, a line break or any character PDFium generated itself
-      (``FPDFText_IsGenerated``: the spaces it infers from gaps, ``\r\n`` between lines), at a
-      change of direction or baseline, and where the next glyph does not touch the previous one
-      (the gap is outside the layout's glue range, :data:`~cc_perf_dagster.core.layout.TOUCH_GAP`
-      and :data:`~cc_perf_dagster.core.layout.OVERLAP_LIMIT`): the layout would not have glued
-      the two pieces either. PDFium unfolds a ligature glyph into its letters, all at the
-      glyph's origin: they stay one word. It shares the glyph's ink, not its advance, between
-      their boxes, so after a ligature the next glyph touches up to 0.12 font heights further
-      (the glyph's right side bearing: "Waffle" set with an "ffl" ligature read ``Waffl e``).
-      The characters of an ``/ActualText`` span come the same way, all on the origin of the
-      span's text object, its spaces too: the span stays one
-      run, spaces and all, as the pypdf engine reads it (the layout splits it). A word never
-      mixes invisible text objects (render mode 3 or 7, ``FPDFTextObj_GetTextRenderMode``, asked
-      once per object) with shown ones; the page is read from its shown words, or from its
-      invisible ones where it shows none, as in the pypdf engine
-      (:func:`~cc_perf_dagster.core.content_stream.visible_words`). The one difference from the
-      pypdf engine: a string drawn with a character spacing wider than that glue range is split
-      here, kept whole there.
+How PDFium's characters become words, one loop over a page's characters, is told in
+:mod:`~cc_perf_dagster.core.pdfium_words` (with a C build of the same loop).
 
 A document whose default view hides a layer (optional content), a page with filled-in form
 fields and a page that uses a Type 3 font are read by the pypdf interpreter
 (:mod:`~cc_perf_dagster.core.optional_content`, :mod:`~cc_perf_dagster.core.widgets`): PDFium's
 text API does not say which layer a glyph is in, its text page leaves form fields out, and it
 leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``); so is a page
-where PDFium gives a form's ``/ActualText`` span in the form's own space (see ``_shape``).
+where PDFium gives a form's ``/ActualText`` span in the form's own space
+(:class:`~cc_perf_dagster.core.pdfium_words.OutsidePageSpace`).
 Content hash, page count, encryption and the text-operator limit are pypdf's, from the same file
 (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
-PDFium is not thread-safe: every call into it holds one process-wide lock. A page's characters
-come in one ``FPDFText_GetText`` call; the calls made per character go through plain ``ctypes``
-prototypes of the same ``pypdfium2.raw`` functions (no argument conversion), three per drawn
-glyph: its origin, text object and loose box (:mod:`~cc_perf_dagster.core.pdfium_calls`).
+PDFium is not thread-safe: every call into it holds one process-wide lock.
 """
 
 from __future__ import annotations
 
-import ctypes
-import math
 import threading
 from typing import Any, BinaryIO
 
-from cc_perf_dagster.core.content_stream import NO_AREA, RawRun, upright_runs, visible_words
+from cc_perf_dagster.core.content_stream import upright_runs
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
-from cc_perf_dagster.core.fonts import normalize_glyph_text
-from cc_perf_dagster.core.layout import BASELINE_SHIFT, OVERLAP_LIMIT, TOUCH_GAP
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
-from cc_perf_dagster.core.pdfium_calls import HYPHEN_MARK, PdfiumCalls, calls, page_text
+from cc_perf_dagster.core.pdfium_words import OutsidePageSpace, page_words
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
 
 _LOCK = threading.RLock()
-# A text object's geometry: direction (ux, uy), "up" sign, height, then for a word of that
-# height the glue range (low, high) and the baseline shift allowed.
-_Shape = tuple[float, float, float, float, float, float, float]
 
 
 def _modules() -> tuple[Any, Any]:
@@ -150,7 +114,7 @@ class _PdfiumDocument:
             return self._interpret(index)
         try:
             runs = self._read(index)
-        except _OutsidePageSpace:  # see _shape
+        except OutsidePageSpace:  # see pdfium_words._shape
             return self._interpret(index)
         self._interpreted.discard(index)
         return runs
@@ -200,171 +164,3 @@ class _PdfiumDocument:
         """Close the PDFium document (the file itself belongs to the caller)."""
         with _LOCK:
             self._pdf.close()
-
-
-def page_words(textpage: Any, raw: Any) -> tuple[list[RawRun], bool]:
-    """The words of a PDFium text page as raw runs in page space (see the module docstring).
-
-    Args:
-        textpage: An ``FPDF_TEXTPAGE`` handle.
-        raw: ``pypdfium2.raw``.
-
-    Returns:
-        The words, and whether they are the page's invisible text (it shows none).
-    """
-    api = calls(raw)
-    is_generated, get_text_object = api.is_generated, api.get_text_object
-    get_char_origin, get_loose_char_box = api.get_char_origin, api.get_loose_char_box
-    handle = ctypes.c_void_p(ctypes.cast(textpage, ctypes.c_void_p).value)
-    chars = page_text(api, handle, raw.FPDFText_CountChars(textpage))
-    x, y, box = ctypes.c_double(), ctypes.c_double(), raw.FS_RECTF()
-    x_at, y_at, box_at = ctypes.byref(x), ctypes.byref(y), ctypes.byref(box)
-    matrix = raw.FS_MATRIX()
-    matrix_at = ctypes.byref(matrix)
-    geometry: dict[int | None, _Shape] = {}
-    invisible: dict[int | None, bool] = {}  # per text object: render mode 3 or 7
-    hidden: list[RawRun] = []  # words of invisible text objects (see content_stream.visible_words)
-    words: list[RawRun] = []
-    out = words
-    shapes: dict[_Shape, _Shape] = {}  # equal shapes as one object: "is" tells them equal
-    word: list[str] = []
-    sx = sy = ex = ey = lx = ly = 0.0
-    ux, uy, up, height, low, high, shift = _UPRIGHT
-    start = owner_shape = _UPRIGHT
-    owner: int | None = None
-    ligature = 0.0  # after a ligature PDFium unfolded: how much short of its advance the word's end may be
-
-    for index, text in enumerate(chars):
-        if not ("!" <= text <= "~"):  # anything but printable ASCII: mapped, maybe no glyph
-            if text >= "\xa0":
-                text = normalize_glyph_text(text)
-            elif text == HYPHEN_MARK and api.is_hyphen(handle, index) == 1:
-                text = "-"  # (not a glyph its font maps to U+0002: that says nothing, see fonts)
-            if not text or text == "\x00" or text.isspace():
-                # A drawn space of the same string: its origin is where the last glyph's advance
-                # (character spacing included) ended. PDFium's own (generated) characters are
-                # always spaces and line breaks, so only these are asked whether they are.
-                if word:
-                    if (
-                        not is_generated(handle, index)
-                        and get_text_object(handle, index) == owner
-                        and get_char_origin(handle, index, x_at, y_at)
-                    ):
-                        if -1e-3 < x.value - lx < 1e-3 and -1e-3 < y.value - ly < 1e-3:
-                            word.append(" ")  # a space of an /ActualText span: the span is one run
-                            continue
-                        ex, ey = x.value, y.value
-                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-                    word = []
-                continue
-        if not get_char_origin(handle, index, x_at, y_at):
-            if word:
-                out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-                word = []
-            continue
-        ox, oy = x.value, y.value
-        obj = get_text_object(handle, index)
-        if word and obj == owner:
-            shape = owner_shape
-            # A ligature PDFium unfolded ("ﬀ" -> "f", "f"): every part at the glyph's origin,
-            # the glyph's ink shared out between their boxes; same word, nothing to check.
-            joined = -1e-3 < ox - lx < 1e-3 and -1e-3 < oy - ly < 1e-3
-        else:
-            shape = geometry.get(obj)
-            if shape is None:
-                shape = _shape(api, handle, index, matrix, matrix_at, ox, oy)
-                shape = geometry[obj] = shapes.setdefault(shape, shape)
-                invisible[obj] = obj is not None and api.get_render_mode(ctypes.c_void_p(obj)) in _INVISIBLE
-            if shape is _NO_AREA:  # glyphs with no area (font size 0, a collapsed matrix) show nothing
-                if word:
-                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-                    word = []
-                continue
-            joined = False
-        if not joined:
-            lx, ly = ox, oy
-            if word:
-                dx, dy = ox - ex, oy - ey
-                gap = dx * ux + dy * uy
-                if invisible[obj] is not (out is hidden):  # shown and invisible text: never one word
-                    touches = False
-                elif shape is start:  # same direction, "up" and height as the word's first glyph
-                    touches = low < gap < high + ligature and -shift <= dy * ux - dx * uy <= shift
-                else:
-                    cux, cuy, cup, cheight = shape[:4]
-                    touches = (
-                        OVERLAP_LIMIT * cheight < gap < TOUCH_GAP * cheight + ligature
-                        and abs(cux - ux) < 1e-6
-                        and abs(cuy - uy) < 1e-6
-                        and (cup > 0) == (up > 0)
-                        and abs(dy * ux - dx * uy) <= BASELINE_SHIFT * max(height, cheight)
-                    )
-                if not touches:
-                    out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-                    word = []
-            if not word:
-                sx, sy = ox, oy
-                ux, uy, up, height, low, high, shift = start = shape
-                out = hidden if invisible[obj] else words
-            owner, owner_shape = obj, shape
-        word.append(text)
-        # A ligature's parts share out its ink, not its advance: the word may end up to the
-        # glyph's right side bearing later than the last part's box says.
-        ligature = _LIGATURE_BEARING * height if joined else 0.0
-        # The word ends where this glyph's advance ends: its loose box's extent from the
-        # origin along the text direction.
-        if get_loose_char_box(handle, index, box_at):
-            along_x = (box.right - ox) if ux > 0 else (box.left - ox)
-            along_y = (box.top - oy) if uy > 0 else (box.bottom - oy)
-            advance = along_x * ux + along_y * uy
-            ex, ey = ox + advance * ux, oy + advance * uy
-        else:
-            ex, ey = ox, oy
-    if word:
-        out.append(("".join(word), sx, sy, ex, ey, ux, uy, up, height))
-    return visible_words(words, hidden)
-
-
-def _shape(
-    api: PdfiumCalls, handle: ctypes.c_void_p, index: int, matrix: Any, matrix_at: Any, ox: float, oy: float
-) -> _Shape:
-    """A text object's direction ``(ux, uy)``, "up" sign and font height, from its first glyph.
-
-    Then the glue range and baseline tolerance of a word in that height (see :func:`page_words`).
-
-    Raises:
-        _OutsidePageSpace: The glyph's origin ``(ox, oy)`` is not on its object's baseline, at or
-            after the start its matrix gives (after it: the object's text may begin with
-            spaces). PDFium gives the characters of an ``/ActualText`` span inside a form
-            XObject in the form's own space (the form's matrix and the CTM left out); the page
-            is read by the pypdf interpreter. No page of the test invoices or the producer
-            corpus is.
-    """
-    size = api.get_font_size(handle, index)
-    if api.get_matrix(handle, index, matrix_at):
-        a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
-        dx, dy = ox - matrix.e, oy - matrix.f  # on the object's baseline, at or after its start
-        if abs(dx * b - dy * a) > 1e-3 * (abs(a) + abs(b)) or dx * a + dy * b < -1e-3 * (abs(a) + abs(b)):
-            raise _OutsidePageSpace
-    else:
-        a, b, c, d = 1.0, 0.0, 0.0, 1.0
-    if abs((a * d - b * c) * size * size) < NO_AREA:
-        return _NO_AREA
-    length = math.hypot(a, b) or 1.0
-    return _with_ranges(a / length, b / length, a * d - b * c, abs(size) * math.hypot(c, d))
-
-
-class _OutsidePageSpace(Exception):
-    """PDFium gave a text object's characters outside page space (see :func:`_shape`)."""
-
-
-def _with_ranges(ux: float, uy: float, up: float, height: float) -> _Shape:
-    return (ux, uy, up, height, OVERLAP_LIMIT * height, TOUCH_GAP * height, BASELINE_SHIFT * height)
-
-
-_UPRIGHT = _with_ranges(1.0, 0.0, 1.0, 0.0)
-_NO_AREA = _with_ranges(0.0, 0.0, 0.0, 0.0)  # the shape of glyphs that show nothing
-# How far (in font heights) a ligature's advance may end past the box PDFium gives its last part.
-_LIGATURE_BEARING = 0.12
-# Text render modes that draw nothing: 3 (neither fill nor stroke) and 7 (clip only).
-_INVISIBLE = (3, 7)

@@ -45,6 +45,20 @@ class PdfiumCalls:
         self.get_matrix = plain(raw.FPDFText_GetMatrix, ctypes.c_int)
         self.get_render_mode = plain(raw.FPDFTextObj_GetTextRenderMode, ctypes.c_int)
         self.is_hyphen = plain(raw.FPDFText_IsHyphen, ctypes.c_int)
+        self.rect, self.matrix = raw.FS_RECTF, raw.FS_MATRIX  # out-parameter types
+        # The functions the C word loop calls, by address, in the order _glyph_words.c takes them.
+        self.addresses = tuple(
+            ctypes.cast(function, ctypes.c_void_p).value
+            for function in (
+                raw.FPDFText_IsGenerated,
+                raw.FPDFText_GetTextObject,
+                raw.FPDFText_GetCharOrigin,
+                raw.FPDFText_GetLooseCharBox,
+                raw.FPDFText_GetFontSize,
+                raw.FPDFText_GetMatrix,
+                raw.FPDFTextObj_GetTextRenderMode,
+            )
+        )
 
 
 @functools.cache

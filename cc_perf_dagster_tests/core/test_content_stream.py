@@ -24,6 +24,7 @@ from pypdf.generic import (
 from cc_perf_dagster.core.fonts import normalize_glyph_text, unread_characters, uses_type3_fonts
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.pdf import PdfDocument
+from cc_perf_dagster_tests.conftest import page_runs
 
 # Helvetica advance widths (1/1000 em) of the glyphs used below.
 W = {"A": 667, "B": 667, "1": 556, "2": 556, " ": 278, "f": 278, "i": 222}
@@ -137,8 +138,7 @@ def form_page(tmp_path, form_content: bytes, page_content: bytes, *, matrix=None
 
 
 def words(path, engine="pypdf") -> list[tuple[str, float, float, float, float]]:
-    with PdfDocument(path, engine=engine) as doc:
-        runs = doc.runs(1)
+    runs = page_runs(path, engine)  # pdfium: both its word loops, C and Python, read the same
     return sorted((r.text, round(r.x0, 2), round(r.x1, 2), round(r.y, 2), round(r.size, 2)) for r in runs)
 
 

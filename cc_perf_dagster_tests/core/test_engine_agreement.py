@@ -21,7 +21,7 @@ import pytest
 from pypdf.generic import DictionaryObject, NameObject
 
 from cc_perf_dagster.core.layout import build_rows
-from cc_perf_dagster.core.pdf import PdfDocument
+from cc_perf_dagster_tests.conftest import page_runs
 from cc_perf_dagster_tests.core.test_content_stream import form_page, helvetica, page_with
 
 WORDS = (
@@ -135,8 +135,7 @@ def cells_page(rng: random.Random) -> str:
 
 
 def rows(path, engine: str) -> list[str]:
-    with PdfDocument(path, engine=engine) as doc:
-        return [row.text for row in build_rows(doc.runs(1))]
+    return [row.text for row in build_rows(page_runs(path, engine))]  # pdfium: both word loops agree
 
 
 @pytest.mark.parametrize("seed", range(240))
