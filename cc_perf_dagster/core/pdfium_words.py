@@ -41,9 +41,9 @@ producer corpus with both and compares every word, text and coordinates, exactly
 extension (no compiler at install) the Python loop runs; :data:`ACCELERATED` says which.
 
 Around the loop, in Python for both: the page's characters come in one ``FPDFText_GetText``
-call, and each character that is not printable ASCII (spaces, line breaks, ligatures, PDFium's
-line-end hyphen mark) is looked at once, before the loop, to know whether it is text
-(:func:`_kinds`); each word's text is then joined from its characters.
+call; before the loop each is told to be text or not (:func:`_kinds`: ASCII by table, the rest,
+such as ligatures, no-break spaces and PDFium's line-end hyphen mark, one by one); each word's
+text is then joined from its characters.
 """
 
 from __future__ import annotations
