@@ -1,0 +1,33 @@
+"""Documents laid out by fpdf2's ``table()`` (``fixtures/fpdf2.py``), read with every engine."""
+
+import pytest
+
+from cc_perf_dagster_tests.fixtures.compose import compose
+from cc_perf_dagster_tests.fixtures.fpdf2 import STYLES, VERA, documents, render_fpdf2
+from cc_perf_dagster_tests.fixtures.restyle import read_back
+
+DOCUMENTS = documents()
+
+
+@pytest.mark.parametrize("style", STYLES, ids=lambda s: f"{s[0].lower()}{'-justified' if s[1] else ''}")
+@pytest.mark.parametrize("spec", DOCUMENTS, ids=lambda s: s.number)
+def test_an_fpdf2_table_in_a_standard_font_reads_exactly(tmp_path, spec, style, engine):
+    # fpdf2's own encoding of Helvetica, unembedded; justified cells widen word spaces with Tw.
+    valign, justified = style
+    pdf = tmp_path / f"{spec.number}.pdf"
+    pdf.write_bytes(render_fpdf2(spec, compose(spec), valign=valign, justified=justified))
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("spec", DOCUMENTS, ids=lambda s: s.number)
+def test_an_fpdf2_table_in_an_embedded_font_is_read_exactly_or_refused_for_its_wrapped_upcs(tmp_path, spec, engine):
+    # Bitstream Vera, a TrueType subset drawn by glyph id. Where a 12-digit UPC does not fit its
+    # column, fpdf2 breaks it inside the number: never booked, and the reason says so. In
+    # CS003702114's layout every UPC fits, and the document reads exactly.
+    pdf = tmp_path / f"{spec.number}.pdf"
+    pdf.write_bytes(render_fpdf2(spec, compose(spec), font=VERA))
+    outcome, differences = read_back(pdf, spec, engine)
+    if spec.number == "CS003702114":
+        assert (outcome, differences) == ("exact", [])
+    else:
+        assert outcome == "refused" and "read without the UPC every line prints" in differences[0], differences
