@@ -26,6 +26,7 @@ from cc_perf_dagster_tests.fixtures.producers import (
     UNREADABLE_DIR,
     UNREADABLE_IN_BITMAP_FONTS,
     UNREADABLE_NARROW_COLUMNS,
+    UNREADABLE_SPREADSHEET,
     corpus_documents,
 )
 
@@ -188,6 +189,16 @@ def test_codes_wrapped_in_a_narrow_column_are_refused_naming_the_lines(engine):
     wrapped = [r for r in refusal(invoice).reasons if "a product code or UPC wrapped, read short" in r]
     assert len(wrapped) == 17
     assert wrapped[0].startswith('page 1: below the row of XS3268, "A" lies in its code and UPC cells ("A Holder')
+
+
+def test_descriptions_overflowing_their_spreadsheet_rows_are_refused_naming_the_lines(engine):
+    # LibreOffice Calc printing a sheet whose wrapped description cells keep the default row
+    # height: "Colors", XS4446A's second line, sits 6.8 pt under its row and 5.4 pt above the
+    # next one (text 6.1 pt). 79a99c4 booked it as the start of XS8523A's description.
+    invoice = extract_invoice(UNREADABLE_DIR / f"{UNREADABLE_SPREADSHEET}-calc-rows-too-short.pdf", engine=engine)
+    overlapping = [r for r in refusal(invoice).reasons if "overlaps the line above or below it" in r]
+    assert overlapping and overlapping[0].startswith("page 1: a line among the line items overlaps")
+    assert "('Colors')" in overlapping[0]
 
 
 @pytest.mark.parametrize("name", UNREADABLE_IN_BITMAP_FONTS)

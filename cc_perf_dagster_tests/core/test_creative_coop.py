@@ -581,6 +581,30 @@ class TestProducerShapes:
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert [i.product_code for i in invoice.line_items] == ["XS9840A"] and invoice.doubts == ()
 
+    def test_description_lines_that_overlap_the_next_row_are_a_doubt(self):
+        # LibreOffice Calc, a sheet of rows of fixed height with wrapped cells aligned top: a
+        # description's second line sits 6.8 pt under its row and the next row 5.4 pt under it,
+        # so the lines overlap (font 6.1 pt). The narrower gap was taken for the cell's line
+        # spacing and "Alpha two" booked as the start of Beta's description.
+        lines = [text("Alpha one", 130, 680), text("Alpha two", 130, 680 - 6.8 * SIZE / 6.1)]
+        below = 680 - 12.2 * SIZE / 6.1
+        runs = [*self.code(680), *lines, *self.numbers(680), *self.code(below), text("Beta one", 130, below)]
+        runs += self.numbers(below)
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            "page 1: a line among the line items overlaps the line above or below it (a cell's text runs "
+            "past its row) and no item can take it ('Alpha two'): a description may be read short",
+        )
+
+    def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
+        # Cells aligned middle, a two-line description: the row's code and numbers sit between
+        # its lines, half a line from each, in other columns. Nothing overlaps.
+        runs = [text("Alpha one", 130, 684), *self.code(680), *self.numbers(680), text("Alpha two", 130, 676)]
+        runs += [text("Beta one", 130, 654), *self.code(650), *self.numbers(650), text("Beta two", 130, 646)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha one Alpha two", "Beta one Beta two"]
+        assert invoice.doubts == ()
+
     @pytest.mark.parametrize("column_headers", [True, False])
     def test_cells_aligned_middle_share_their_lines_at_a_page_break_by_alignment(self, column_headers):
         # reportlab's platypus table, cells aligned middle: a cell's last line at the foot of one

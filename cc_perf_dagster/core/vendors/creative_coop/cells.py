@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES
 
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
@@ -40,6 +40,23 @@ def apart(gap: float | None, size: float) -> bool:
     (``None``) cannot be measured and says nothing.
     """
     return gap is not None and gap > CONTINUATION_GAP * size
+
+
+def overlapping(gaps: Sequence[float | None], sizes: Sequence[float], columned: Sequence[bool]) -> bool:
+    """Whether two lines of the description column overlap (:data:`OVERLAPPING_LINES`).
+
+    ``gaps`` and ``sizes`` as for :func:`boundaries`; ``columned[i]``: whether both lines of gap
+    ``i`` print text in the description column (a row with no description words on its own line
+    sits between its cell's lines, half a line from each, when the cells are aligned middle).
+
+    Example:
+        >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True]), overlapping([6.8, 5.4], [6.11, 6.11], [True, False])
+        (True, False)
+    """
+    return any(
+        gap is not None and counted and gap < OVERLAPPING_LINES * size
+        for gap, size, counted in zip(gaps, sizes, columned, strict=True)
+    )
 
 
 def boundaries(gaps: Sequence[float | None], sizes: Sequence[float]) -> list[int]:

@@ -23,7 +23,7 @@ from cc_perf_dagster.core.models import (
     TotalRecord,
     Totals,
 )
-from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, widest_gap
+from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, overlapping, widest_gap
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, sample
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     FOOTER,
@@ -39,6 +39,7 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
 _PAST_COLUMN = "does not fit the description column"
+_OVERLAPPING = "overlaps the line above or below it (a cell's text runs past its row)"
 
 
 class ItemBuilder:
@@ -184,7 +185,17 @@ class ItemBuilder:
             return []
         lines = [r.text for _, r in self._pending]
         gaps = self._gaps(self._last if self._open else self._seen, page, record.y)
-        far = boundaries(gaps, [*(r.size for _, r in self._pending), record.size])
+        sizes = [*(r.size for _, r in self._pending), record.size]
+        # Which gaps lie between two lines of the description column: the upper row's own line
+        # only where it prints description words (or is a line below it), the lower row likewise.
+        upper = self._open and bool(self._row_text[-1] or self._below_lines[-1])
+        columned = [upper, *(True for _ in self._pending[1:]), bool(split.description)]
+        if overlapping(gaps, sizes, columned):  # text overflowing its cells: no gap says whose a line is
+            for p, r in self._pending:
+                self._untaken(p, r, _OVERLAPPING)
+            self._pending = []
+            return []
+        far = boundaries(gaps, sizes)
         if far:
             below, above = far[0], far[-1]
             if below and not self._open:  # after a closed item's tariff line, yet far from the next row

@@ -73,6 +73,14 @@ NO_DOCUMENT_NUMBER = "not a Creative Co-op order confirmation or invoice (no CS/
 CONTINUATION_GAP = 2.2
 
 
+# Two lines whose baselines are fewer font sizes apart than this overlap: their letters meet
+# (a cell's text overflowing its row, as a spreadsheet prints wrapped text in rows of fixed
+# height: 0.87 to 0.97 seen from LibreOffice Calc). Their gaps say nothing of which cell a line
+# is in. The tightest line height a layout sets, CSS `line-height: 1`, puts lines 1.0 apart
+# (0.9997 to 1.0033 seen from wkhtmltopdf and Chromium).
+OVERLAPPING_LINES = 0.98
+
+
 # A tariff sub-line sits at most this many font sizes below its item's last row.
 TARIFF_GAP = 3.2
 
