@@ -62,6 +62,18 @@ def _both_loops(path: Path) -> tuple[int, list[str]]:
         pdf.close()
 
 
+def _page_count(path: Path) -> int:
+    """The pages PDFium finds in ``path`` (none where it cannot open the file), read no further."""
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError:
+        return 0
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
 @pytest.mark.skipif(not ACCELERATED, reason="the C loop was not built (test_the_c_loop_is_built says why)")
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(TEST_INVOICES)))
 def test_both_loops_read_every_committed_page_alike(path):
@@ -72,7 +84,7 @@ def test_both_loops_read_every_committed_page_alike(path):
 
 def test_the_committed_pages_are_many_and_of_every_producer():
     # The comparison above is only as good as what it reads: every producer folder, 200+ pages.
-    pages = sum(_both_loops(path)[0] for path in COMMITTED)
+    pages = sum(_page_count(path) for path in COMMITTED)
     producers = {path.parent.name for path in COMMITTED if path.parent.parent.name == "producers"}
     assert pages >= 200 and {"chromium", "firefox", "libreoffice", "weasyprint", "wkhtmltopdf"} <= producers
 
