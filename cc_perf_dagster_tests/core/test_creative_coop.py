@@ -596,6 +596,62 @@ class TestProducerShapes:
             "past its row) and no item can take it ('Alpha two'): a description may be read short",
         )
 
+    def fixed_rows(self, pitch, line, aligned, lines=(2, 1)):
+        """Product rows, each with its tariff row below, every row ``pitch`` below the one above;
+        a description of ``lines[i]`` lines, ``line`` apart, aligned ``top`` or ``bottom`` in its row."""
+        runs, y = [], 680.0
+        for index, count in enumerate(lines):
+            texts = [f"{('Alpha', 'Beta', 'Gamma')[index]} {n}" for n in range(1, count + 1)]
+            first = y if aligned == "top" else y + (count - 1) * line
+            runs += [*self.code(y), *self.numbers(y)]
+            runs += [text(value, 130, first - n * line) for n, value in enumerate(texts)]
+            runs += [text("Tariff Surcharge", 130, y - pitch), right("10.08", 575, y - pitch)]
+            y -= 2 * pitch
+        return runs
+
+    @pytest.mark.parametrize(
+        "aligned, lines, descriptions",
+        [
+            ("top", (2, 1), ["Alpha 1 Alpha 2", "Beta 1"]),
+            ("bottom", (1, 2, 1), ["Alpha 1", "Beta 1 Beta 2", "Gamma 1"]),
+        ],
+    )
+    def test_a_cell_filled_to_its_last_line_in_rows_of_one_height_is_a_doubt(self, aligned, lines, descriptions):
+        # LibreOffice Calc, a sheet whose rows keep their default height (13.2 pt at 5.7 pt type):
+        # a description of three lines at 6.7 pt spacing shows two, the third cut off and not in
+        # the PDF. The rows of one line stand 13.2 pt apart too: the height is the sheet's, not
+        # the cell's. The two lines were booked for a longer description.
+        runs = self.fixed_rows(13.2 * SIZE / 5.7, 6.7 * SIZE / 5.7, aligned, lines)
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == descriptions
+        assert len(invoice.doubts) == 1
+        assert invoice.doubts[0].startswith("page 1: product row XS9840A's cell holds as many lines as its row's")
+        assert "may have been cut off" in invoice.doubts[0]
+
+    @pytest.mark.parametrize(
+        "pitch, lines",
+        [
+            (13.2, (1, 1)),  # one line each: nothing says the height is fixed
+            (20.1, (2, 1)),  # rows of one height with room for a third line
+        ],
+    )
+    def test_rows_of_one_height_with_room_or_without_evidence_are_no_doubt(self, pitch, lines):
+        runs = self.fixed_rows(pitch * SIZE / 5.7, 6.7 * SIZE / 5.7, "top", lines)
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == ()
+
+    def test_rows_that_grow_with_their_cells_are_no_doubt(self):
+        # The usual table: a cell of two lines is a line's spacing taller than one of one line.
+        line = 6.7 * SIZE / 5.7
+        runs = [*self.code(680), *self.numbers(680), text("Alpha 1", 130, 680), text("Alpha 2", 130, 680 - line)]
+        runs += [text("Tariff Surcharge", 130, 680 - 2 * line), right("10.08", 575, 680 - 2 * line)]
+        y = 680 - 3.5 * line
+        runs += [*self.code(y), *self.numbers(y), text("Beta 1", 130, y)]
+        runs += [text("Tariff Surcharge", 130, y - line), right("10.08", 575, y - line)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items] == ["Alpha 1 Alpha 2", "Beta 1"]
+        assert invoice.doubts == ()
+
     def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
         # Cells aligned middle, a two-line description: the row's code and numbers sit between
         # its lines, half a line from each, in other columns. Nothing overlaps.

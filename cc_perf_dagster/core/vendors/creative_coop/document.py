@@ -45,6 +45,7 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     NO_DOCUMENT_NUMBER,
     NOT_CREATIVE_COOP,
 )
+from cc_perf_dagster.core.vendors.creative_coop.row_height import cut_off_cells
 from cc_perf_dagster.core.vendors.creative_coop.rows import (
     UnreadRows,
     classify,
@@ -104,7 +105,12 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         has_text=bool(rows),
         header=header,
         records=tuple(records),
-        doubts=(*unread.doubts, *odd_sizes_in_table(records), *unread_rows(rows[start:])),
+        doubts=(
+            *unread.doubts,
+            *odd_sizes_in_table(records),
+            *cut_off_cells(records),
+            *unread_rows(rows[start:]),
+        ),
         unread=undecodable(rows),
     )
 

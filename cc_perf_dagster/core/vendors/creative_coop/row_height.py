@@ -1,0 +1,86 @@
+"""Rows of one fixed height: a cell filled to its last line may have been cut off.
+
+A spreadsheet prints every row at the height the sheet gives it, whatever its cells hold
+(LibreOffice Calc keeps its default height for rows whose description wraps): the text that
+does not fit is cut off, and what is cut off is not in the PDF at all, so no reading can tell
+a cell that ended on its last line from one whose text went on. Such a table gives itself
+away: between rows of the same two kinds (a product row and its tariff line, say), spans that
+hold different numbers of lines stand at the same pitch. Where the page shows that, a span
+filled to its last line (no room left for one more line at the cell's own spacing) is a doubt,
+and the document is refused rather than booked with a description that may be short.
+
+Tables whose rows grow with their cells (every other producer seen) never show two such spans
+at one pitch: a span with one more line is a line's spacing taller.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from cc_perf_dagster.core.bookability import listed
+from cc_perf_dagster.core.models import ItemRecord, Record, TariffRecord, TextRecord
+
+# Two spans are of one row height when their pitches differ by at most this fraction of the font
+# size (a line's spacing is more than a font size; printers round a row's height to their units).
+SAME_PITCH = 0.25
+# A span has room for one more line when the space it has left is at least this share of its
+# line spacing.
+ROOM = 0.5
+
+
+def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
+    """One doubt naming the product rows whose cells are filled to their last line in rows of one height.
+
+    See the module docstring. A span runs from a product or tariff row to the next one below it
+    on the page and holds the text lines between them; a full span names its product row.
+
+    Example:
+        A product row with a second description line, its tariff line, then a product row
+        with one line and its tariff line, every row 13.2 pt below the one above: the first
+        cell is full (two lines of 6.6 pt in 13.2 pt).
+
+        >>> from cc_perf_dagster.core.models import Word
+        >>> def item(code, y):
+        ...     return ItemRecord(code, "191009310372", (Word("Box", 134, 150),), "EA", ("1.00", "1.00"), y, 5.7)
+        >>> def line(y):
+        ...     return TextRecord("Gold Finish", 134, 170, y, 5.7, False)
+        >>> records = [item("XS1", 106.9), line(100.2), TariffRecord("1.00", 93.7), item("XS2", 80.5),
+        ...            TariffRecord("1.00", 67.3)]
+        >>> [doubt.split(":")[0] for doubt in cut_off_cells(records)]
+        ["product row XS1's cell holds as many lines as its row's height does"]
+        >>> cut_off_cells([*records[:3], item("XS2", 73.7), TariffRecord("1.00", 67.1)])
+        ()
+    """
+    anchors = [(index, r) for index, r in enumerate(records) if isinstance(r, (ItemRecord, TariffRecord))]
+    sizes = sorted(r.size for r in records if isinstance(r, ItemRecord))
+    if not sizes:
+        return ()
+    size = sizes[len(sizes) // 2]
+    spans = []  # (kinds, pitch, baselines from the upper row down to the lower, the item named)
+    for (i, upper), (j, lower) in itertools.pairwise(anchors):
+        lines = [r.y for r in records[i + 1 : j] if isinstance(r, TextRecord) and lower.y < r.y < upper.y]
+        item = upper if isinstance(upper, ItemRecord) else lower
+        spans.append(((upper.kind, lower.kind), upper.y - lower.y, [upper.y, *lines, lower.y], item))
+    full, pitches = [], []
+    for kinds, pitch, baselines, item in spans:
+        if len(baselines) < 3 or not isinstance(item, ItemRecord):
+            continue
+        fixed = any(
+            other[0] == kinds and len(other[2]) == 2 and abs(other[1] - pitch) <= SAME_PITCH * size for other in spans
+        )
+        spacing = min(a - b for a, b in itertools.pairwise(baselines))
+        if fixed and pitch - (len(baselines) - 1) * spacing < ROOM * spacing:
+            full.append(item.code)
+            pitches.append(pitch)
+    if not full:
+        return ()
+    if len(full) == 1:
+        rows = f"product row {full[0]}'s cell holds as many lines as its row's height does"
+    else:
+        rows = f"{len(full)} product rows' cells hold as many lines as their rows' height does ({listed(full)})"
+    return (
+        f"{rows}: the table's rows are of one "
+        f"height ({min(pitches):.1f} pt, rows of fewer lines too), so text that did not fit may have been "
+        "cut off, and a description may be read short",
+    )
