@@ -5,6 +5,11 @@ only. Runs whose baselines are within a fraction of the font size share a row; i
 row, runs that touch (the gap is well under a space) are glued into one word, and every
 other gap becomes a single space. The result is a list of :class:`Row` from the top of
 the page to the bottom.
+
+:func:`python_rows` is the reference. Where the optional C extension ``_rows`` was built at
+install (see pyproject.toml), :func:`build_rows` runs the same algorithm in C, line for line; the
+two must build every page to the same rows, exactly (``test_layout_rows.py``), so a change to
+the rules here goes into both, Python first.
 """
 
 from __future__ import annotations
@@ -32,16 +37,35 @@ BASELINE_SHIFT = 0.05
 _WORD = re.compile(r"\S+")
 _X0 = attrgetter("x0")
 
+try:
+    from cc_perf_dagster.core._rows import rows as _c_rows
+except ImportError:  # no C compiler at install: the Python function does the same
+    _c_rows = None
 
-def build_rows(runs: Iterable[TextRun]) -> list[Row]:
+# Whether build_rows runs in C (the extension was built).
+ACCELERATED = _c_rows is not None
+
+
+def build_rows(runs: Iterable[TextRun], *, accelerated: bool = True) -> list[Row]:
     """Group text runs into rows ordered top to bottom, words left to right.
 
     Args:
         runs: Text runs in any order.
+        accelerated: Use the C build where there is one (``False``: the Python reference).
 
     Returns:
         The page's rows; empty when there are no runs.
     """
+    runs = runs if isinstance(runs, list) else list(runs)
+    if accelerated and _c_rows is not None:
+        built = _c_rows(runs, Row, Word, ROW_TOLERANCE, TOUCH_GAP, OVERLAP_LIMIT)
+        if built is not None:  # None: a position that is not a finite number, left to Python's rules
+            return built
+    return python_rows(runs)
+
+
+def python_rows(runs: Iterable[TextRun]) -> list[Row]:
+    """:func:`build_rows` in Python: the reference, and what runs where the C build is missing."""
     ordered = sorted(runs, key=lambda r: (-r.y, r.x0))
     if not ordered:
         return []
