@@ -1,10 +1,13 @@
-/* The layout's row builder in C: cc_perf_dagster.core.layout.python_rows, line for line.
+/* From words in page space to rows, in C, for both engines: cc_perf_dagster.core.upright's
+ * python_upright_runs and cc_perf_dagster.core.layout's python_rows, line for line.
  *
- * The Python function in layout.py is the reference and the fallback (this module is built when
- * a C compiler is there, see pyproject.toml); test_layout_rows.py builds the rows of every page
- * of the test invoices and the producer corpus, read by both engines, with both and asks for the
- * same rows, to the last bit.
+ * The Python functions are the reference and the fallback (this module is built when a C
+ * compiler is there, see pyproject.toml); test_layout_rows.py turns and builds every page of the
+ * test invoices and the producer corpus, read by both engines, with both and asks for the same
+ * runs and rows, to the last bit.
  *
+ * upright(words, mediabox, TextRun, same_direction) -> list of TextRun (before without_decoration),
+ *     or None where a word is not a tuple of a str and eight floats or the box not four numbers.
  * rows(runs, Row, Word, row_tolerance, touch_gap, overlap_limit) -> list of Row, or None where a
  *     run's position or size is not a finite number (the caller then runs the Python function).
  *
@@ -302,8 +305,140 @@ done:
     return result;
 }
 
+typedef struct {
+    PyObject *text; /* borrowed from the word's tuple */
+    PyObject *height; /* borrowed: kept as it is where it is not zero, as "height or 1.0" keeps it */
+    double x0, y0, x1, y1, ux, uy, up;
+} RawWord;
+
+/* upright._quadrant */
+static int quadrant(double ux, double uy) {
+    if (fabs(ux) >= fabs(uy))
+        return ux > 0 ? 0 : 2;
+    return uy > 0 ? 1 : 3;
+}
+
+/* min() of four: the first of the least, as Python's min keeps it (0.0 before -0.0). */
+static double first_least(const double *values) {
+    double least = values[0];
+    for (int i = 1; i < 4; i++)
+        if (values[i] < least)
+            least = values[i];
+    return least;
+}
+
+/* upright.python_upright_runs, less without_decoration (the caller's). */
+static PyObject *upright(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *raw, *box, *run_type;
+    double same_direction, media[4];
+    if (!PyArg_ParseTuple(args, "O!OOd", &PyList_Type, &raw, &box, &run_type, &same_direction))
+        return NULL;
+    if (!PyType_Check(run_type)) {
+        PyErr_SetString(PyExc_TypeError, "TextRun must be a type");
+        return NULL;
+    }
+    if (!PyTuple_Check(box) || PyTuple_GET_SIZE(box) != 4)
+        Py_RETURN_NONE;
+    for (int i = 0; i < 4; i++) {
+        media[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(box, i));
+        if (media[i] == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    }
+    Py_ssize_t count = PyList_GET_SIZE(raw);
+    RawWord *words = PyMem_Calloc((size_t)(count ? count : 1), sizeof(RawWord));
+    if (words == NULL)
+        return PyErr_NoMemory();
+    PyObject *result = NULL;
+    Py_ssize_t weight[4] = {0, 0, 0, 0}, flips = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(raw, i);
+        RawWord *word = &words[i];
+        /* A tuple of a str and eight floats, as the engines make them; anything else is Python's. */
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 9 || !PyUnicode_Check(PyTuple_GET_ITEM(item, 0))) {
+            result = Py_None;
+            goto done;
+        }
+        for (int k = 1; k < 9; k++) {
+            if (!PyFloat_CheckExact(PyTuple_GET_ITEM(item, k))) {
+                result = Py_None;
+                goto done;
+            }
+        }
+        word->text = PyTuple_GET_ITEM(item, 0);
+        word->x0 = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 1));
+        word->y0 = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 2));
+        word->x1 = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 3));
+        word->y1 = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 4));
+        word->ux = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 5));
+        word->uy = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 6));
+        word->up = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 7));
+        word->height = PyTuple_GET_ITEM(item, 8);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(word->text);
+        weight[quadrant(word->ux, word->uy)] += length;
+        flips += word->up < 0 ? length : -length;
+    }
+    int turn = 0;
+    for (int q = 1; q < 4; q++)
+        if (weight[q] > weight[turn])
+            turn = q; /* weight.index(max(weight)): the first of the largest */
+    static const double turns[4][2] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
+    double dx = turns[turn][0], dy = turns[turn][1];
+    double mirror = flips > 0 ? -1.0 : 1.0;
+    double xs[4], ys[4];
+    int n = 0;
+    for (int a = 0; a < 4; a += 2)
+        for (int b = 1; b < 4; b += 2, n++) { /* x in (box[0], box[2]), y in (box[1], box[3]) */
+            xs[n] = media[a] * dx + media[b] * dy;
+            ys[n] = (-media[a] * dy + media[b] * dx) * mirror;
+        }
+    double left = first_least(xs), bottom = first_least(ys);
+    PyObject *names[5] = {PyUnicode_InternFromString("text"), PyUnicode_InternFromString("x0"),
+                          PyUnicode_InternFromString("x1"), PyUnicode_InternFromString("y"),
+                          PyUnicode_InternFromString("size")};
+    PyObject *empty = PyTuple_New(0), *one = PyFloat_FromDouble(1.0);
+    result = PyList_New(0);
+    if (!names[0] || !names[1] || !names[2] || !names[3] || !names[4] || !empty || !one || !result) {
+        Py_CLEAR(result);
+        goto release;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const RawWord *word = &words[i];
+        if (word->ux * dx + word->uy * dy < same_direction)
+            continue; /* (a NaN direction is kept, as Python keeps it) */
+        PyObject *height = PyFloat_AS_DOUBLE(word->height) == 0.0 ? one : word->height;
+        PyObject *values[5] = {word->text, PyFloat_FromDouble(word->x0 * dx + word->y0 * dy - left),
+                               PyFloat_FromDouble(word->x1 * dx + word->y1 * dy - left),
+                               PyFloat_FromDouble((-word->x0 * dy + word->y0 * dx) * mirror - bottom), height};
+        PyObject *run = make(run_type, empty, names, values, 5);
+        Py_XDECREF(values[1]);
+        Py_XDECREF(values[2]);
+        Py_XDECREF(values[3]);
+        if (run == NULL || PyList_Append(result, run) < 0) {
+            Py_XDECREF(run);
+            Py_CLEAR(result);
+            goto release;
+        }
+        Py_DECREF(run);
+    }
+release:
+    for (int i = 0; i < 5; i++)
+        Py_XDECREF(names[i]);
+    Py_XDECREF(empty);
+    Py_XDECREF(one);
+    PyMem_Free(words);
+    return result;
+done:
+    PyMem_Free(words);
+    Py_INCREF(result);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"rows", rows, METH_VARARGS, "A page's text runs as rows (see the module's source)."},
+    {"upright", upright, METH_VARARGS, "A page's words turned upright as text runs (see the module's source)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -31,16 +31,10 @@ from typing import Any
 
 from cc_perf_dagster.core.fonts import FontInfo
 from cc_perf_dagster.core.marked_content import ActualTextSpan, MarkedContent
-from cc_perf_dagster.core.models import TextRun
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 MAX_FORM_DEPTH = 8
-# Runs whose direction is within this cosine of the page's reading direction are read (about 8°).
-SAME_DIRECTION = 0.99
-# Words taller than this many times the page's body text (the median height of its characters)
-# are decoration, not content: a watermark across the page. Titles reach about 2.3 times.
-DECORATION_SIZE = 3.0
 # Glyphs whose em square covers less than this in page space (square points) show nothing.
 NO_AREA = 1e-4
 
@@ -293,84 +287,6 @@ def visible_words(visible: list[RawRun], hidden: list[RawRun]) -> tuple[list[Raw
         The words, and whether they are the invisible ones.
     """
     return (visible, False) if visible or not hidden else (hidden, True)
-
-
-def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float]) -> list[TextRun]:
-    """Turn the page so that most of its text reads left to right; keep the runs that do.
-
-    Args:
-        raw: Words in page space, as collected by :class:`PageInterpreter`.
-        mediabox: The page's ``(x0, y0, x1, y1)``; positions are made relative to its turned corner.
-
-    Returns:
-        Text runs in reading space: ``x`` grows to the right, ``y`` upward.
-    """
-    if not raw:
-        return []
-    weight = [0, 0, 0, 0]  # right, up, left, down
-    flips = 0
-    for text, _x0, _y0, _x1, _y1, ux, uy, up, _h in raw:
-        weight[_quadrant(ux, uy)] += len(text)
-        flips += len(text) if up < 0 else -len(text)
-    turn = weight.index(max(weight))
-    dx, dy = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[turn]
-    mirror = -1.0 if flips > 0 else 1.0  # text drawn mirrored (y flipped, x not): read it upright
-
-    # Rotate by -turn·90° (x, y -> x·dx + y·dy, (y·dx - x·dy)·mirror): reading direction is +x.
-    xs = [x * dx + y * dy for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
-    ys = [(-x * dy + y * dx) * mirror for x in (mediabox[0], mediabox[2]) for y in (mediabox[1], mediabox[3])]
-    left, bottom = min(xs), min(ys)
-    runs = [
-        TextRun(
-            text,
-            x0 * dx + y0 * dy - left,
-            x1 * dx + y1 * dy - left,
-            (-x0 * dy + y0 * dx) * mirror - bottom,
-            height or 1.0,
-        )
-        for text, x0, y0, x1, y1, ux, uy, _up, height in raw
-        if not ux * dx + uy * dy < SAME_DIRECTION  # (a NaN direction is kept, as it always was)
-    ]
-    return without_decoration(runs)
-
-
-def without_decoration(runs: list[TextRun]) -> list[TextRun]:
-    """``runs`` without the words drawn at :data:`DECORATION_SIZE` times the body text or more.
-
-    A watermark ("COPY", "DUPLICATE", "PAID") drawn upright across the page is no part of the
-    document, and its baseline would pull the rows of table text around it into one row (the
-    row tolerance grows with the font size). The body size is the median height of the page's
-    characters, so it is the table's text whatever the producer's scale.
-
-    Example:
-        >>> body = [TextRun("DF2719A", 50, 80, 400, 7.5), TextRun("12.00", 300, 320, 400, 7.5)]
-        >>> [r.text for r in without_decoration([*body, TextRun("COPY", 150, 450, 396, 120.0)])]
-        ['DF2719A', '12.00']
-    """
-    if len(runs) < 2:
-        return runs
-    tallest = max(run.size for run in runs)
-    if tallest < DECORATION_SIZE * min(run.size for run in runs):  # nothing to weigh: the usual page
-        return runs
-    limit = DECORATION_SIZE * _body_size(runs)
-    return [run for run in runs if run.size < limit]
-
-
-def _body_size(runs: list[TextRun]) -> float:
-    """The median font height of the runs' characters."""
-    sizes = sorted((run.size, len(run.text)) for run in runs)
-    half, seen = sum(count for _, count in sizes) / 2, 0
-    for size, count in sizes:
-        seen += count
-        if seen >= half:
-            return size
-    return sizes[-1][0]
-
-
-def _quadrant(ux: float, uy: float) -> int:
-    if abs(ux) >= abs(uy):
-        return 0 if ux > 0 else 2
-    return 1 if uy > 0 else 3
 
 
 def _matrix(operands: list) -> Matrix:

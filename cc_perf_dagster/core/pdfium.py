@@ -5,7 +5,7 @@ pdfium``, ``ExtractionSettings(engine="pdfium")``). It reads the same words as t
 pypdf engine and hands them to the same code: the raw word tuples of
 :mod:`~cc_perf_dagster.core.content_stream` (start and end of the baseline in page space, the
 text direction, the "up" sign and the font height), then
-:func:`~cc_perf_dagster.core.content_stream.upright_runs`, so rotated pages are turned and
+:func:`~cc_perf_dagster.core.upright.upright_runs`, so rotated pages are turned and
 vertical stamps dropped the same way, and :func:`normalize_glyph_text` unfolds ligatures.
 
 How PDFium's characters become words, one loop over a page's characters, is told in
@@ -30,13 +30,13 @@ from __future__ import annotations
 import threading
 from typing import Any, BinaryIO
 
-from cc_perf_dagster.core.content_stream import upright_runs
 from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, EngineUnavailableError
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.pdfium_words import OutsidePageSpace, page_words
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
+from cc_perf_dagster.core.upright import upright_runs
 
 _LOCK = threading.RLock()
 

@@ -26,7 +26,6 @@ from cc_perf_dagster.core.content_stream import (
     PageInterpreter,
     TooManyOperatorsError,
     UnreadableTextError,
-    upright_runs,
     visible_words,
 )
 from cc_perf_dagster.core.encryption import AES_UNAVAILABLE, aes_available, uses_aes
@@ -41,6 +40,7 @@ from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.page_box import Box, page_boxes, within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
 from cc_perf_dagster.core.stream_check import check_flate_streams, damaged_objects_raise
+from cc_perf_dagster.core.upright import upright_runs
 from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
 
 log = logging.getLogger(__name__)

@@ -669,7 +669,7 @@ def _run(text: str, x0: float, y: float, size: float):
 
 
 def test_a_watermark_far_above_the_body_size_is_left_out_and_a_title_is_kept():
-    from cc_perf_dagster.core.content_stream import without_decoration
+    from cc_perf_dagster.core.upright import without_decoration
 
     body = [_run(f"DF{i:04d}", 40, 700 - 10 * i, 7.5) for i in range(30)]
     title = _run("ORDER CONFIRMATION", 200, 760, 17.0)  # 2.3 times the body, as the fixtures draw it
@@ -681,7 +681,7 @@ def test_a_watermark_far_above_the_body_size_is_left_out_and_a_title_is_kept():
 
 def test_a_page_of_large_text_alone_keeps_all_of_it():
     # The body size is the page's own: a page set large throughout is no watermark.
-    from cc_perf_dagster.core.content_stream import without_decoration
+    from cc_perf_dagster.core.upright import without_decoration
 
     runs = [_run("TOTAL", 40, 400, 40.0), _run("3165.73", 300, 400, 40.0), _run("Page 2 of 2", 40, 20, 14.0)]
     assert without_decoration(runs) == runs

@@ -159,7 +159,7 @@ def odd_sizes_in_table(records: Sequence[Record]) -> tuple[str, ...]:
     """Rows between the page's first and last product row drawn larger than its product rows.
 
     A stamp ("COPY", "PAID") drawn over the table, too small to be left out as a watermark
-    (:func:`~cc_perf_dagster.core.content_stream.without_decoration`), lands in a description
+    (:func:`~cc_perf_dagster.core.upright.without_decoration`), lands in a description
     or joins a product row, and nothing in the arithmetic can see it. A row's size is its
     largest word's, so a product row such a word joined shows it as well.
     """
