@@ -62,13 +62,15 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
         lines = [r.y for r in records[i + 1 : j] if isinstance(r, TextRecord) and lower.y < r.y < upper.y]
         item = upper if isinstance(upper, ItemRecord) else lower
         spans.append(((upper.kind, lower.kind), upper.y - lower.y, [upper.y, *lines, lower.y], item))
+    empty: dict[tuple[str, str], list[float]] = {}  # pitches of the spans without lines, by kinds
+    for kinds, pitch, baselines, _ in spans:
+        if len(baselines) == 2:
+            empty.setdefault(kinds, []).append(pitch)
     full, pitches = [], []
     for kinds, pitch, baselines, item in spans:
-        if len(baselines) < 3 or not isinstance(item, ItemRecord):
+        if len(baselines) < 3 or not isinstance(item, ItemRecord) or kinds not in empty:
             continue
-        fixed = any(
-            other[0] == kinds and len(other[2]) == 2 and abs(other[1] - pitch) <= SAME_PITCH * size for other in spans
-        )
+        fixed = any(abs(other - pitch) <= SAME_PITCH * size for other in empty[kinds])
         spacing = min(a - b for a, b in itertools.pairwise(baselines))
         if fixed and pitch - (len(baselines) - 1) * spacing < ROOM * spacing:
             full.append(item.code)
