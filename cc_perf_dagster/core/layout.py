@@ -46,18 +46,17 @@ except ImportError:  # no C compiler at install: the Python function does the sa
 ACCELERATED = _c_rows is not None
 
 
-def build_rows(runs: Iterable[TextRun], *, accelerated: bool = True) -> list[Row]:
+def build_rows(runs: Iterable[TextRun]) -> list[Row]:
     """Group text runs into rows ordered top to bottom, words left to right.
 
     Args:
         runs: Text runs in any order.
-        accelerated: Use the C build where there is one (``False``: the Python reference).
 
     Returns:
         The page's rows; empty when there are no runs.
     """
     runs = runs if isinstance(runs, list) else list(runs)
-    if accelerated and _c_rows is not None:
+    if _c_rows is not None:
         built = _c_rows(runs, Row, Word, ROW_TOLERANCE, TOUCH_GAP, OVERLAP_LIMIT)
         if built is not None:  # None: a position that is not a finite number, left to Python's rules
             return built

@@ -40,7 +40,7 @@ def upright_runs(raw: list[RawRun], mediabox: tuple[float, float, float, float])
     Returns:
         Text runs in reading space: ``x`` grows to the right, ``y`` upward.
     """
-    if raw and _c_upright is not None:
+    if raw and _c_upright is not None and isinstance(raw, list):
         runs = _c_upright(raw, mediabox, TextRun, SAME_DIRECTION)
         if runs is not None:  # None: something the C build does not take (see _rows.c), left to Python
             return without_decoration(runs)
