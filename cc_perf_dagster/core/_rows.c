@@ -29,9 +29,11 @@ typedef struct {
     Py_ssize_t order; /* position in the input, then in the sorted runs: Python's sorts are stable */
 } Run;
 
+/* The field names and the empty tuple every instance is made with: made once, with the module. */
+static PyObject *s_text, *s_x0, *s_x1, *s_y, *s_size, *s_words, *empty;
+
 typedef struct {
-    PyObject *row_type, *word_type, *empty;
-    PyObject *s_text, *s_x0, *s_x1, *s_y, *s_size, *s_words;
+    PyObject *row_type, *word_type;
 } Types;
 
 /* round(value, 2) as Python computes it (float.__round__). */
@@ -76,7 +78,7 @@ static int compare_x0(const void *left, const void *right) {
 }
 
 /* An instance of a slotted dataclass with its fields set, as its __init__ sets them. */
-static PyObject *make(PyObject *type, PyObject *empty, PyObject **names, PyObject **values, int count) {
+static PyObject *make(PyObject *type, PyObject **names, PyObject **values, int count) {
     PyObject *made = ((PyTypeObject *)type)->tp_new((PyTypeObject *)type, empty, NULL);
     if (made == NULL)
         return NULL;
@@ -91,8 +93,8 @@ static PyObject *make(PyObject *type, PyObject *empty, PyObject **names, PyObjec
 
 static PyObject *make_word(const Types *t, PyObject *text, double x0, double x1) {
     PyObject *values[3] = {text, PyFloat_FromDouble(x0), PyFloat_FromDouble(x1)};
-    PyObject *names[3] = {t->s_text, t->s_x0, t->s_x1};
-    PyObject *word = make(t->word_type, t->empty, names, values, 3);
+    PyObject *names[3] = {s_text, s_x0, s_x1};
+    PyObject *word = make(t->word_type, names, values, 3);
     Py_XDECREF(values[1]);
     Py_XDECREF(values[2]);
     return word;
@@ -160,8 +162,8 @@ static PyObject *make_row(const Types *t, Run *runs, Py_ssize_t count, double y,
             if (glue) {
                 Py_ssize_t last_index = PyList_GET_SIZE(words) - 1;
                 PyObject *last = PyList_GET_ITEM(words, last_index);
-                PyObject *last_text = PyObject_GetAttr(last, t->s_text);
-                PyObject *last_x0 = last_text ? PyObject_GetAttr(last, t->s_x0) : NULL;
+                PyObject *last_text = PyObject_GetAttr(last, s_text);
+                PyObject *last_x0 = last_text ? PyObject_GetAttr(last, s_x0) : NULL;
                 PyObject *joined = last_x0 ? PyUnicode_Concat(last_text, piece) : NULL;
                 word = joined ? make_word(t, joined, PyFloat_AS_DOUBLE(last_x0), right) : NULL;
                 Py_XDECREF(last_text);
@@ -191,8 +193,8 @@ static PyObject *make_row(const Types *t, Run *runs, Py_ssize_t count, double y,
     if (tuple == NULL)
         return NULL;
     PyObject *values[3] = {PyFloat_FromDouble(y), PyFloat_FromDouble(size), tuple};
-    PyObject *names[3] = {t->s_y, t->s_size, t->s_words};
-    PyObject *row = make(t->row_type, t->empty, names, values, 3);
+    PyObject *names[3] = {s_y, s_size, s_words};
+    PyObject *row = make(t->row_type, names, values, 3);
     Py_XDECREF(values[0]);
     Py_XDECREF(values[1]);
     Py_DECREF(tuple);
@@ -222,19 +224,10 @@ static PyObject *rows(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "Row and Word must be types");
         return NULL;
     }
-    Types t = {row_type, word_type, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    Types t = {row_type, word_type};
     PyObject *result = NULL;
     Run *runs = NULL;
     Py_ssize_t count = PyList_GET_SIZE(list);
-    t.empty = PyTuple_New(0);
-    t.s_text = PyUnicode_InternFromString("text");
-    t.s_x0 = PyUnicode_InternFromString("x0");
-    t.s_x1 = PyUnicode_InternFromString("x1");
-    t.s_y = PyUnicode_InternFromString("y");
-    t.s_size = PyUnicode_InternFromString("size");
-    t.s_words = PyUnicode_InternFromString("words");
-    if (!t.empty || !t.s_text || !t.s_x0 || !t.s_x1 || !t.s_y || !t.s_size || !t.s_words)
-        goto done;
     runs = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Run));
     if (runs == NULL) {
         PyErr_NoMemory();
@@ -244,15 +237,15 @@ static PyObject *rows(PyObject *self, PyObject *args) {
         PyObject *item = PyList_GET_ITEM(list, i);
         Run *run = &runs[i];
         run->order = i;
-        run->text = PyObject_GetAttr(item, t.s_text); /* owned until done */
+        run->text = PyObject_GetAttr(item, s_text); /* owned until done */
         if (run->text == NULL)
             goto done;
         if (!PyUnicode_Check(run->text)) {
             PyErr_SetString(PyExc_TypeError, "a run's text must be a str");
             goto done;
         }
-        if (read_float(item, t.s_x0, &run->x0) < 0 || read_float(item, t.s_x1, &run->x1) < 0 ||
-            read_float(item, t.s_y, &run->y) < 0 || read_float(item, t.s_size, &run->size) < 0)
+        if (read_float(item, s_x0, &run->x0) < 0 || read_float(item, s_x1, &run->x1) < 0 ||
+            read_float(item, s_y, &run->y) < 0 || read_float(item, s_size, &run->size) < 0)
             goto done;
         if (!isfinite(run->x0) || !isfinite(run->x1) || !isfinite(run->y) || !isfinite(run->size)) {
             result = Py_None; /* Python's comparisons with NaN decide: the caller runs the reference */
@@ -295,13 +288,6 @@ done:
             Py_XDECREF(runs[i].text);
         PyMem_Free(runs);
     }
-    Py_XDECREF(t.empty);
-    Py_XDECREF(t.s_text);
-    Py_XDECREF(t.s_x0);
-    Py_XDECREF(t.s_x1);
-    Py_XDECREF(t.s_y);
-    Py_XDECREF(t.s_size);
-    Py_XDECREF(t.s_words);
     return result;
 }
 
@@ -395,12 +381,10 @@ static PyObject *upright(PyObject *self, PyObject *args) {
             ys[n] = (-media[a] * dy + media[b] * dx) * mirror;
         }
     double left = first_least(xs), bottom = first_least(ys);
-    PyObject *names[5] = {PyUnicode_InternFromString("text"), PyUnicode_InternFromString("x0"),
-                          PyUnicode_InternFromString("x1"), PyUnicode_InternFromString("y"),
-                          PyUnicode_InternFromString("size")};
-    PyObject *empty = PyTuple_New(0), *one = PyFloat_FromDouble(1.0);
+    PyObject *names[5] = {s_text, s_x0, s_x1, s_y, s_size};
+    PyObject *one = PyFloat_FromDouble(1.0);
     result = PyList_New(0);
-    if (!names[0] || !names[1] || !names[2] || !names[3] || !names[4] || !empty || !one || !result) {
+    if (!one || !result) {
         Py_CLEAR(result);
         goto release;
     }
@@ -412,7 +396,7 @@ static PyObject *upright(PyObject *self, PyObject *args) {
         PyObject *values[5] = {word->text, PyFloat_FromDouble(word->x0 * dx + word->y0 * dy - left),
                                PyFloat_FromDouble(word->x1 * dx + word->y1 * dy - left),
                                PyFloat_FromDouble((-word->x0 * dy + word->y0 * dx) * mirror - bottom), height};
-        PyObject *run = make(run_type, empty, names, values, 5);
+        PyObject *run = make(run_type, names, values, 5);
         Py_XDECREF(values[1]);
         Py_XDECREF(values[2]);
         Py_XDECREF(values[3]);
@@ -424,9 +408,6 @@ static PyObject *upright(PyObject *self, PyObject *args) {
         Py_DECREF(run);
     }
 release:
-    for (int i = 0; i < 5; i++)
-        Py_XDECREF(names[i]);
-    Py_XDECREF(empty);
     Py_XDECREF(one);
     PyMem_Free(words);
     return result;
@@ -444,4 +425,15 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rows", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__rows(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rows(void) {
+    s_text = PyUnicode_InternFromString("text");
+    s_x0 = PyUnicode_InternFromString("x0");
+    s_x1 = PyUnicode_InternFromString("x1");
+    s_y = PyUnicode_InternFromString("y");
+    s_size = PyUnicode_InternFromString("size");
+    s_words = PyUnicode_InternFromString("words");
+    empty = PyTuple_New(0);
+    if (!s_text || !s_x0 || !s_x1 || !s_y || !s_size || !s_words || !empty)
+        return NULL;
+    return PyModule_Create(&module);
+}
