@@ -326,6 +326,8 @@ class DocumentAssembler:
             self._doubts.append(
                 f"{len(no_upc)} product row(s) read without the UPC every line prints: {listed(no_upc)}"
             )
+        if totals is not None and totals.total is None:  # the block ends in what the document comes to
+            self._doubts.append("its totals block was read without a Total: part of it was not read")
         report = validation.check_document(items, totals)
         warnings.extend(report.warnings)
         return Invoice(
