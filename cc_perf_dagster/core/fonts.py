@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # No-break spaces are spaces. A soft hyphen that reaches a text layer was drawn (WinAnsi's
@@ -156,30 +157,78 @@ class FontInfo:
 _LAYOUT_CACHE = 4096
 
 
-def uses_type3_fonts(resources: Any, depth: int = 0) -> bool:
+def uses_type3_fonts(resources: Any) -> bool:
     """Whether a resource dictionary (a page's, with its forms') defines a Type 3 font.
 
     Args:
         resources: A ``/Resources`` dictionary (pypdf objects; ``None`` for none).
-        depth: How deep in forms this dictionary is (forms deeper than 8 are not looked into).
+    """
+    return any(font.get("/Subtype") == "/Type3" for font in page_fonts(resources))
+
+
+def page_fonts(resources: Any) -> Iterator[Any]:
+    """The font dictionaries of a resource dictionary and of its forms' (see :func:`page_forms`).
+
+    Args:
+        resources: A ``/Resources`` dictionary (pypdf objects; ``None`` for none).
+    """
+    for each in [resources, *(form.get("/Resources") for form in page_forms(resources))]:
+        each = _resolved(each)
+        fonts = _resolved(each.get("/Font")) if isinstance(each, dict) else None
+        if isinstance(fonts, dict):
+            yield from (font for ref in fonts.values() if isinstance(font := _resolved(ref), dict))
+
+
+def page_forms(resources: Any, depth: int = 0) -> Iterator[Any]:
+    """The form XObjects a resource dictionary names, and theirs (forms deeper than 8 are not looked into).
+
+    Args:
+        resources: A ``/Resources`` dictionary (pypdf objects; ``None`` for none).
+        depth: How deep in forms this dictionary is.
     """
     resources = _resolved(resources)
-    if not isinstance(resources, dict) or depth > 8:
-        return False
-    fonts = _resolved(resources.get("/Font"))
-    if isinstance(fonts, dict) and any(
-        isinstance(font := _resolved(ref), dict) and font.get("/Subtype") == "/Type3" for ref in fonts.values()
-    ):
-        return True
-    xobjects = _resolved(resources.get("/XObject"))
-    if not isinstance(xobjects, dict):
-        return False
-    for ref in xobjects.values():
-        form = _resolved(ref)
-        if isinstance(form, dict) and form.get("/Subtype") == "/Form" and form.get("/Resources") is not None:
-            if uses_type3_fonts(form.get("/Resources"), depth + 1):
-                return True
-    return False
+    xobjects = _resolved(resources.get("/XObject")) if isinstance(resources, dict) and depth <= 8 else None
+    if isinstance(xobjects, dict):
+        for ref in xobjects.values():
+            form = _resolved(ref)
+            if isinstance(form, dict) and form.get("/Subtype") == "/Form":
+                yield form
+                if form.get("/Resources") is not None and depth < 8:
+                    yield from page_forms(form.get("/Resources"), depth + 1)
+
+
+FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
+
+
+def font_streams(font: Any) -> Iterator[tuple[str, Any]]:
+    """The streams a font dictionary's text is drawn and read with, each with what it is, as found.
+
+    Its embedded font programs (the ``/FontFile``, ``/FontFile2`` and ``/FontFile3`` of its
+    descriptor, and of its descendant font's for a composite font), its ``/ToUnicode`` map and
+    an embedded encoding CMap. References mostly, so a caller can judge each once.
+    """
+    for key, what in (("/ToUnicode", "/ToUnicode map"), ("/Encoding", "encoding CMap")):
+        if hasattr(_resolved(font.get(key)), "_data"):
+            yield what, dict.get(font, key)
+    descendants = _resolved(font.get("/DescendantFonts"))
+    for each in [font, *(map(_resolved, descendants) if isinstance(descendants, list) else ())]:
+        descriptor = _resolved(each.get("/FontDescriptor")) if isinstance(each, dict) else None
+        if isinstance(descriptor, dict):
+            yield from (("font program", dict.get(descriptor, key)) for key in FONT_FILES if key in descriptor)
+
+
+def damaged_font_streams(resources: Any, damage: Callable[[Any], str | None]) -> Iterator[tuple[str, str, str]]:
+    """The font, what stream and its damage, for each stream of a page's fonts that is not whole.
+
+    Args:
+        resources: The page's ``/Resources`` (its forms' fonts count too).
+        damage: What shows a stream (as found in its font) was not kept whole, or ``None``.
+    """
+    for font in page_fonts(resources):
+        for what, stream in font_streams(font):
+            found = damage(stream)
+            if found is not None:
+                yield str(font.get("/BaseFont", "a font")).lstrip("/"), what, found
 
 
 def _resolved(value: Any) -> Any:

@@ -124,7 +124,7 @@ class _PdfiumDocument:
         return self._structure.runs(index)
 
     def _read(self, index: int) -> list[TextRun]:
-        self._structure.check_text_operators(index)
+        self._structure.check_content(index)
         media, shown = self._structure.boxes(index)
         pdfium, _ = _modules()
         if index >= self._pdfium_pages:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from cc_perf_dagster.core.blank_page import draws_nothing
@@ -34,12 +36,12 @@ from cc_perf_dagster.core.errors import (
     DocumentTooLargeError,
     EncryptedPdfError,
 )
-from cc_perf_dagster.core.fonts import uses_type3_fonts
+from cc_perf_dagster.core.fonts import damaged_font_streams, uses_type3_fonts
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.page_box import Box, page_boxes, within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
-from cc_perf_dagster.core.stream_check import check_flate_streams, damaged_objects_raise
+from cc_perf_dagster.core.stream_check import check_page_streams, checksummed, damaged_objects_raise, stream_damage
 from cc_perf_dagster.core.upright import upright_runs
 from cc_perf_dagster.core.widgets import has_widgets, widget_appearances
 
@@ -86,6 +88,9 @@ class PypdfDocument:
         from pypdf import PdfReader
         from pypdf.errors import DependencyError, PyPdfError
 
+        from cc_perf_dagster.core._pypdf_compat import keep_declared_lengths
+
+        keep_declared_lengths()
         self._file = file
         self._limits = limits
         self._fonts: dict[Any, FontInfo | None] = {}
@@ -100,6 +105,7 @@ class PypdfDocument:
         if encrypted:
             self._decrypt()
         self._font_hashes: dict[Any, str] = {}
+        self._streams: dict[Any, str | None] = {}  # fonts' streams: their damage, if any
         if not load_pages:  # only the declared count is wanted (see PypdfEngine.declared_pages)
             self.page_count = 0
             return
@@ -152,7 +158,7 @@ class PypdfDocument:
         try:
             digest.update(repr(page_boxes(page)).encode())  # what is read depends on the crop box too
             digest.update(repr(page.get("/Rotate", 0)).encode())
-            check_flate_streams(page.get("/Contents"), self._file, index + 1)
+            check_page_streams(page, self._file, index, encrypted=self._reader.is_encrypted, damage=self._stream_damage)
             contents = page.get_contents()
             if contents is not None:
                 digest.update(contents.get_data())
@@ -205,17 +211,8 @@ class PypdfDocument:
         """The page's words in upright page space."""
         page = self._page(index)
         interpreter = PageInterpreter(self._font, self._operations, self._limits.max_text_operators, self._hides)
-        try:
-            with damaged_objects_raise(self._file, index + 1):
-                self._interpret(page, interpreter)
-        except TooManyOperatorsError as exc:
-            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
-        except DamagedPdfError:
-            raise
-        except UnreadableTextError as exc:
-            raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
-        except Exception as exc:
-            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+        with self._reading(index):
+            self._interpret(page, interpreter)
         words, invisible = visible_words(interpreter.runs, interpreter.hidden)
         if invisible:
             self._invisible.add(index)
@@ -236,14 +233,51 @@ class PypdfDocument:
         for stream, resources, matrix in widget_appearances(page, self._form_resources(), self._hides):
             interpreter.run(self._operations(stream), resources, matrix, depth=1)  # filled-in form fields
 
+    @contextmanager
+    def _reading(self, index: int) -> Iterator[None]:
+        """What goes wrong while page ``index`` is read, as the one-line error it is (naming the page)."""
+        try:
+            with damaged_objects_raise(self._file, index + 1):
+                yield
+        except TooManyOperatorsError as exc:
+            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
+        except DamagedPdfError:
+            raise
+        except UnreadableTextError as exc:
+            raise DamagedPdfError(f"damaged page: {exc}", file=self._file, page=index + 1) from exc
+        except Exception as exc:
+            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+
     def draws_nothing(self, index: int) -> bool:
         """Whether page ``index`` is blank: it paints nothing and has no annotations (see ``blank_page``)."""
-        return draws_nothing(self._page(index), self._operations)
+        page = self._page(index)
+        with self._reading(index):
+            return draws_nothing(page, self._operations)
 
     def needs_interpreter(self, index: int) -> bool:
-        """Whether PDFium's text page would read page ``index`` otherwise: hidden layers, form fields, Type 3."""
+        """Whether PDFium reads page ``index`` otherwise: hidden layers, form fields, Type 3, a font stream cut."""
         page = self._page(index)
-        return self.hides_layers or has_widgets(page) or uses_type3_fonts(page.get("/Resources"))
+        with self._reading(index):
+            resources = page.get("/Resources")
+            return (
+                self.hides_layers
+                or has_widgets(page)
+                or uses_type3_fonts(resources)
+                or any(damaged_font_streams(resources, self._stream_damage))
+            )
+
+    def _stream_damage(self, stream: Any) -> str | None:
+        """What shows a font's stream is not whole (``stream_damage``), once per document."""
+        key = (stream.idnum, stream.generation) if hasattr(stream, "idnum") else None
+        if key is None or key not in self._streams:
+            try:
+                found = stream_damage(stream.get_object(), encrypted=self._reader.is_encrypted)
+            except Exception as exc:  # an object that cannot be read is no whole stream
+                found = f"it cannot be read ({exc})"
+            if key is None:
+                return found
+            self._streams[key] = found
+        return self._streams[key]
 
     def _form_resources(self) -> Any:
         form = self._reader.root_object.get("/AcroForm")
@@ -276,26 +310,26 @@ class PypdfDocument:
         except Exception as exc:
             raise DamagedPdfError(f"damaged page box ({exc})", file=self._file, page=index + 1) from exc
 
-    def check_text_operators(self, index: int) -> None:
-        """Refuse page ``index`` if its content holds more text operators than the limit.
+    def check_content(self, index: int) -> None:
+        """Refuse page ``index`` if its content holds more text operators than the limit, or cannot be parsed.
 
-        Another engine calls this before it parses the page itself (forms are counted only
-        by the pypdf interpreter, as it reaches them).
+        Another engine calls this before it parses the page itself. Content that no checksum
+        vouches for (a stream stored without Flate) is parsed here too: a damaged byte in it is
+        a syntax error pypdf refuses and PDFium reads past, taking what follows for text.
 
         Raises:
             DocumentTooLargeError: The page holds too many text operators.
             DamagedPdfError: The page's content cannot be read.
         """
         page = self._page(index)
-        try:
+        with self._reading(index):
             contents = page.get("/Contents")
             contents = contents.get_object() if contents is not None else None
             if contents is not None:
                 self._check_operator_count(contents)
-        except TooManyOperatorsError as exc:
-            raise DocumentTooLargeError(f"too large: {exc}", file=self._file, page=index + 1) from exc
-        except Exception as exc:
-            raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+                parts = list(contents) if isinstance(contents, list) else [contents]
+                if not all(checksummed(part.get_object()) for part in parts):
+                    self._operations(contents)
 
     def _font(self, ref: Any) -> FontInfo | None:
         """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""

@@ -2,7 +2,7 @@
 
 :func:`damaged_objects_raise` turns those reports, while a page is read, into an error.
 
-pypdf forgives a Flate stream whose checksum fails (:func:`check_flate_streams` does not). The
+pypdf forgives a Flate stream whose checksum fails (:func:`check_content_streams` does not). The
 check decodes the stream itself, so in the common case (``/ASCII85Decode`` then
 ``/FlateDecode``, or ``/FlateDecode`` alone, no ``/DecodeParms``) it hands the decoded data
 to pypdf, which would otherwise decode the stream a second time: exactly the bytes pypdf's own
@@ -26,11 +26,12 @@ import logging
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from cc_perf_dagster.core.errors import DamagedPdfError
+from cc_perf_dagster.core.fonts import damaged_font_streams, page_forms
 
 # pypdf's whitespace (``pypdf._utils.WHITESPACES``): stripped around the data, ignored inside.
 WHITESPACE = b"\x00\t\n\f\r "
@@ -42,14 +43,16 @@ KEEP_AT_MOST = 8 << 20
 _CHUNK = 1 << 20
 
 
-def check_flate_streams(contents: Any, file: str, page: int) -> None:
-    """Raise :class:`DamagedPdfError` for a Flate content stream whose data fails zlib's own checksum.
+def check_content_streams(contents: Any, file: str, page: int, *, encrypted: bool) -> None:
+    """Raise :class:`DamagedPdfError` for a content stream whose data was not kept whole.
 
-    pypdf forgives a bad checksum (it retries without the stream's last bytes, for producers
-    that add stray bytes after the data): a changed byte inside the data then reads as other
-    text without any warning. Stray bytes *after* a complete stream are still accepted.
+    See :func:`stream_damage`: pypdf forgives a bad Flate checksum (it retries without the
+    stream's last bytes, for producers that add stray bytes after the data), so a changed byte
+    inside the data would read as other text without any warning; and it reads an uncompressed
+    stream up to ``endstream`` whatever its ``/Length`` says, so bytes lost or added inside
+    would too. Stray bytes after complete Flate data (within its ``/Length``), and the
+    one-byte-short ``/Length`` of some ReportLab releases, are accepted.
     """
-    from pypdf.filters import ASCIIHexDecode
     from pypdf.generic import ArrayObject
 
     if contents is None:
@@ -57,37 +60,127 @@ def check_flate_streams(contents: Any, file: str, page: int) -> None:
     contents = contents.get_object()
     for stream in list(contents) if isinstance(contents, ArrayObject) else [contents]:
         stream = stream.get_object()
-        filters = stream.get("/Filter")
-        filters = [filters] if isinstance(filters, str) else list(filters or ())
-        if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
-            continue
-        data = stream._data
-        work = [len(data)]  # what pypdf counts against its decoding limit: each filter's input and output
-        for name in filters[: filters.index("/FlateDecode")]:
-            if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
-                return  # an unusual chain: leave it to pypdf
-            data = ascii85_decode(data) if name == "/ASCII85Decode" else ASCIIHexDecode.decode(data)
-            work += [len(data), len(data)]
-        inflater = zlib.decompressobj()
-        decoded: list[bytes] | None = [] if _keepable(stream, filters) else None
-        size = 0
+        if not hasattr(stream, "_data"):
+            continue  # not a stream: pypdf says what it makes of it
+        filters = _filters(stream)
         try:
-            while data and not inflater.eof:
-                chunk = inflater.decompress(data, _CHUNK)
-                data = inflater.unconsumed_tail
-                size += len(chunk)
-                if decoded is not None and size <= KEEP_AT_MOST:
-                    decoded.append(chunk)
-                else:
-                    decoded = None
+            inflated = _inflate(stream, filters, keep=_keepable(stream, filters))
         except zlib.error as exc:
             raise DamagedPdfError(
                 f"damaged content stream, it cannot be decoded ({exc})", file=file, page=page
             ) from exc
-        if not inflater.eof:
-            raise DamagedPdfError("damaged content stream, its compressed data ends early", file=file, page=page)
-        if decoded is not None:
-            _keep(stream, b"".join(decoded), sum(work) + size)
+        except EOFError as exc:
+            message = "damaged content stream, its compressed data ends early"
+            raise DamagedPdfError(message, file=file, page=page) from exc
+        if inflated is not None and inflated[0] is not None:
+            _keep(stream, b"".join(inflated[0]), inflated[1])
+        damage = _length_damage(stream, encrypted)
+        if damage not in (None, ONE_BYTE_SHORT):
+            raise DamagedPdfError(f"damaged content stream, {damage}", file=file, page=page)
+
+
+def check_page_streams(
+    page: Any, file: str, index: int, *, encrypted: bool, damage: Callable[[Any], str | None]
+) -> None:
+    """Raise :class:`DamagedPdfError` for a stream page ``index``'s text depends on that is not whole.
+
+    Its content streams and its forms' (:func:`check_content_streams`), and its fonts' programs,
+    ``/ToUnicode`` maps and encoding CMaps (:func:`stream_damage`, through ``damage``, which the
+    caller keeps once per stream): PDFium draws text whose program is damaged in another font's
+    glyph widths, and pypdf takes codes and text from the maps (and some from the programs).
+    """
+    resources = page.get("/Resources")
+    check_content_streams(page.get("/Contents"), file, index + 1, encrypted=encrypted)
+    for form in page_forms(resources):
+        check_content_streams(form, file, index + 1, encrypted=encrypted)
+    for font, what, found in damaged_font_streams(resources, damage):
+        if found != ONE_BYTE_SHORT:
+            raise DamagedPdfError(f"damaged {what} of {font}: {found}", file=file, page=index + 1)
+
+
+ONE_BYTE_SHORT = "its data is one byte shorter than its /Length says"
+
+
+def stream_damage(stream: Any, *, encrypted: bool) -> str | None:
+    """What shows a stream's data was not kept whole (``None`` where nothing does).
+
+    pypdf accepts Flate data that fails its checksum and a stream whose ``/Length`` is off (it
+    looks for ``endstream`` instead); both mean bytes were lost, added or changed (or a stream's
+    data swapped with another's). Flate data must pass its checksum (stray bytes after it, within
+    the length, are accepted); every stream's data must be as long as its ``/Length`` says, except
+    in an encrypted file, where pypdf holds the data decrypted. Data one byte shorter
+    than its ``/Length`` (:data:`ONE_BYTE_SHORT`) is also how some ReportLab releases write
+    every stream: the caller decides what that is worth.
+    """
+    data = getattr(stream, "_data", None)
+    if not isinstance(data, bytes):
+        return "it is not a stream"
+    try:
+        _inflate(stream, _filters(stream), keep=False)
+    except zlib.error as exc:
+        return f"its compressed data cannot be decoded ({exc})"
+    except EOFError:
+        return "its compressed data ends early"
+    return _length_damage(stream, encrypted)
+
+
+def _length_damage(stream: Any, encrypted: bool) -> str | None:
+    length = getattr(stream, "declared_length", None)  # see _pypdf_compat.keep_declared_lengths
+    length = length.get_object() if hasattr(length, "get_object") else length
+    if encrypted or not isinstance(length, int) or length == len(stream._data):
+        return None  # no /Length at all: pypdf warns as it reads the file (damaged_objects_raise)
+    if length == len(stream._data) + 1:
+        return ONE_BYTE_SHORT
+    return f"its data is {len(stream._data)} bytes, its /Length says {length}"
+
+
+def checksummed(stream: Any) -> bool:
+    """Whether a stream's data carries a checksum (Flate's), which says whether it was kept whole."""
+    return "/FlateDecode" in _filters(stream)
+
+
+def _filters(stream: Any) -> list[Any]:
+    filters = stream.get("/Filter")
+    return [filters] if isinstance(filters, str) else list(filters or ())
+
+
+def _inflate(stream: Any, filters: list[Any], *, keep: bool) -> tuple[list[bytes] | None, int] | None:
+    """Inflate a Flate stream's data (after its ASCII layers), zlib's checksum checked.
+
+    Returns:
+        ``None`` where there is nothing to check (no Flate filter, an unusual filter chain);
+        else the decoded chunks (``None`` unless ``keep`` and at most :data:`KEEP_AT_MOST`)
+        and what pypdf counts against its decoding limit (each filter's input and output).
+
+    Raises:
+        zlib.error: The data cannot be decoded.
+        EOFError: The compressed data ends early.
+    """
+    from pypdf.filters import ASCIIHexDecode
+
+    if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
+        return None
+    data = stream._data
+    work = [len(data)]
+    for name in filters[: filters.index("/FlateDecode")]:
+        if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
+            return None  # an unusual chain: leave it to pypdf
+        data = ascii85_decode(data) if name == "/ASCII85Decode" else ASCIIHexDecode.decode(data)
+        work += [len(data), len(data)]
+    inflater = zlib.decompressobj()
+    decoded: list[bytes] | None = [] if keep else None
+    size = 0
+    while data and not inflater.eof:
+        chunk = inflater.decompress(data, _CHUNK)
+        data = inflater.unconsumed_tail
+        size += len(chunk)
+        if decoded is not None and size <= KEEP_AT_MOST:
+            decoded.append(chunk)
+        else:
+            decoded = None
+    if not inflater.eof:
+        raise EOFError("the compressed data ends early")
+    return decoded, sum(work) + size
 
 
 def _keepable(stream: Any, filters: list[Any]) -> bool:
