@@ -36,7 +36,7 @@ from cc_perf_dagster.core.errors import (
     DocumentTooLargeError,
     EncryptedPdfError,
 )
-from cc_perf_dagster.core.fonts import damaged_font_streams, uses_type3_fonts
+from cc_perf_dagster.core.fonts import damaged_font_streams, page_forms, uses_type3_fonts
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.optional_content import hidden_groups, is_hidden
 from cc_perf_dagster.core.page_box import Box, page_boxes, within
@@ -314,8 +314,9 @@ class PypdfDocument:
         """Refuse page ``index`` if its content holds more text operators than the limit, or cannot be parsed.
 
         Another engine calls this before it parses the page itself. Content that no checksum
-        vouches for (a stream stored without Flate) is parsed here too: a damaged byte in it is
-        a syntax error pypdf refuses and PDFium reads past, taking what follows for text.
+        vouches for (the page's or a form's stream stored without Flate) is parsed here too: a
+        damaged byte in it is a syntax error pypdf refuses and PDFium reads past, taking what
+        follows for text.
 
         Raises:
             DocumentTooLargeError: The page holds too many text operators.
@@ -330,6 +331,9 @@ class PypdfDocument:
                 parts = list(contents) if isinstance(contents, list) else [contents]
                 if not all(checksummed(part.get_object()) for part in parts):
                     self._operations(contents)
+            for form in page_forms(page.get("/Resources")):  # PDFium reads the forms' text too
+                if not checksummed(form):
+                    self._operations(form)
 
     def _font(self, ref: Any) -> FontInfo | None:
         """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""

@@ -157,3 +157,47 @@ def test_pypdf_keeps_each_streams_declared_length():
     start, end = stream_span(data, number)
     assert stream.declared_length == end - start == len(stream._data)
     assert zlib.crc32(stream._data) == zlib.crc32(data[start:end])
+
+
+def drawn_by_a_form(tmp_path):
+    """MUPDF's first page drawn by a form XObject (as some producers draw pages): the file, the form's number."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject
+
+    writer = PdfWriter(clone_from=MUPDF)
+    page = writer.pages[0]
+    form = DecodedStreamObject()
+    form.set_data(page.get_contents().get_data())
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(v) for v in page.mediabox),
+            NameObject("/Resources"): page["/Resources"],
+        }
+    )
+    content = DecodedStreamObject()
+    content.set_data(b"q /Page Do Q")
+    xobjects = DictionaryObject({NameObject("/Page"): writer._add_object(form)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): xobjects})
+    page[NameObject("/Contents")] = writer._add_object(content)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    (path := tmp_path / "form.pdf").write_bytes(buffer.getvalue())
+    return path, PdfReader(path).pages[0]["/Resources"]["/XObject"].raw_get("/Page").idnum
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_forms_stream_is_checked_as_the_pages_own_content_is(tmp_path, engine):
+    whole, number = drawn_by_a_form(tmp_path)
+    assert booked(whole, engine) == booked(MUPDF, engine)
+    data = whole.read_bytes()
+    start, end = stream_span(data, number)
+    middle = (start + end) // 2
+    (short := tmp_path / "form-short.pdf").write_bytes(data[:middle] + data[middle + 16 :])
+    with pytest.raises(DamagedPdfError, match=r"page 1: damaged content stream, its data is \d+ bytes"):
+        extract_invoice(short, engine=engine)
+    hexes = list(re.finditer(rb"<[0-9a-fA-F]{8,}>", data[start:end]))
+    at = start + hexes[len(hexes) // 2].start() + 5
+    (syntax := tmp_path / "form-syntax.pdf").write_bytes(data[:at] + b"p" + data[at + 1 :])
+    with pytest.raises(DamagedPdfError, match=r"page 1: cannot read the page's text \(Invalid hexadecimal"):
+        extract_invoice(syntax, engine=engine)
