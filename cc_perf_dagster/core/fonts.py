@@ -179,22 +179,25 @@ def page_fonts(resources: Any) -> Iterator[Any]:
             yield from (font for ref in fonts.values() if isinstance(font := _resolved(ref), dict))
 
 
-def page_forms(resources: Any, depth: int = 0) -> Iterator[Any]:
-    """The form XObjects a resource dictionary names, and theirs (forms deeper than 8 are not looked into).
+def page_forms(resources: Any, depth: int = 0, seen: set[int] | None = None) -> Iterator[Any]:
+    """The form XObjects a resource dictionary names, and theirs, each once (8 forms deep at most).
 
     Args:
         resources: A ``/Resources`` dictionary (pypdf objects; ``None`` for none).
         depth: How deep in forms this dictionary is.
+        seen: The forms met so far (a form naming itself ten times is walked once, not 10**8).
     """
+    seen = set() if seen is None else seen
     resources = _resolved(resources)
     xobjects = _resolved(resources.get("/XObject")) if isinstance(resources, dict) and depth <= 8 else None
     if isinstance(xobjects, dict):
         for ref in xobjects.values():
             form = _resolved(ref)
-            if isinstance(form, dict) and form.get("/Subtype") == "/Form":
+            if isinstance(form, dict) and form.get("/Subtype") == "/Form" and id(form) not in seen:
+                seen.add(id(form))  # resolved objects stay cached by the reader: ids are not reused
                 yield form
                 if form.get("/Resources") is not None and depth < 8:
-                    yield from page_forms(form.get("/Resources"), depth + 1)
+                    yield from page_forms(form.get("/Resources"), depth + 1, seen)
 
 
 FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")

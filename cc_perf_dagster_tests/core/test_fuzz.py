@@ -178,6 +178,19 @@ HOSTILE = {
         ]
     ),
     "deep_nesting": lambda: one_page(stream(b"BT /F1 9 Tf " + b"[" * 50_000 + b"(x)" + b"]" * 50_000 + b" TJ ET")),
+    # A form naming itself ten times: walked as it was, 10**8 forms for one page.
+    "forms_naming_themselves": lambda: raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /XObject << /F0 5 0 R >> >> >>",
+            stream(b"/F0 Do"),
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length 0 /Resources << /XObject << "
+            + b"".join(b"/F%d 5 0 R " % n for n in range(10))
+            + b">> >> >>\nstream\n\nendstream",
+        ]
+    ),
     "huge_array": lambda: one_page(stream(b"BT /F1 9 Tf [" + b"(x) -1 " * 300_000 + b"] TJ ET", deflate=True)),
 }
 
