@@ -17,7 +17,11 @@ fields and a page that uses a Type 3 font are read by the pypdf interpreter
 text API does not say which layer a glyph is in, its text page leaves form fields out, and it
 leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``); so is a page
 where PDFium gives a form's ``/ActualText`` span in the form's own space
-(:class:`~cc_perf_dagster.core.pdfium_words.OutsidePageSpace`).
+(:class:`~cc_perf_dagster.core.pdfium_words.OutsidePageSpace`); so is every page of a file whose
+cross-reference table PDFium had to rebuild (its repair may resolve objects otherwise than the
+structure pypdf checked: 64 bytes slipped into a font's width array of a Chromium print read
+right with pypdf and as ``Wood`` -> ``W ood`` throughout with PDFium), and a page with a font
+stream one byte short of its ``/Length`` (others damaged refuse the page in both engines).
 Content hash, page count, encryption and the text-operator limit are pypdf's, from the same file
 (:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
@@ -91,6 +95,9 @@ class _PdfiumDocument:
                 stream.seek(0)
                 self._pdf = pdfium.PdfDocument(stream, autoclose=False)
                 self._pdfium_pages = len(self._pdf)
+                # PDFium rebuilt a broken cross-reference table its own way: its objects may not
+                # be those of the structure pypdf checked and hashed, so pypdf's interpreter reads.
+                self._rebuilt = not raw.FPDF_DocumentHasValidCrossReferenceTable(self._pdf.raw)
                 self._invisible: set[int] = set()  # pages read from their invisible text
                 self._interpreted: set[int] = set()  # pages read by the pypdf interpreter
             except pdfium.PdfiumError as exc:
@@ -107,7 +114,7 @@ class _PdfiumDocument:
         return self._structure.declared_page_count
 
     def runs(self, index: int) -> list[TextRun]:
-        if self._structure.needs_interpreter(index):
+        if self._rebuilt or self._structure.needs_interpreter(index):
             # PDFium's text page says nothing of layers, leaves form fields out and Type 3 text
             # at a quarter turn: a document that hides a layer, or a page with filled-in fields
             # or a Type 3 font, is read by the interpreter that reads them (see the docstring).

@@ -201,3 +201,15 @@ def test_a_forms_stream_is_checked_as_the_pages_own_content_is(tmp_path, engine)
     (syntax := tmp_path / "form-syntax.pdf").write_bytes(data[:at] + b"p" + data[at + 1 :])
     with pytest.raises(DamagedPdfError, match=r"page 1: cannot read the page's text \(Invalid hexadecimal"):
         extract_invoice(syntax, engine=engine)
+
+
+def test_a_file_whose_structure_pdfium_rebuilds_is_read_by_the_pypdf_interpreter(tmp_path):
+    # 64 bytes of a CID font's /W array repeated inside it (a mutant of the probe): every later
+    # object moved, so both libraries rebuild the cross-reference table, and PDFium's objects
+    # then placed every "W", "P", "T" and "R" apart ("Wood" read "W ood"); pypdf read it right.
+    source = PRODUCER_INVOICES / "chromium-wide" / "CS003837319.pdf"
+    data = source.read_bytes()
+    pattern = b"610.83984] 68 [612.79297"
+    at = data.index(pattern) + len(pattern) - 64
+    (path := tmp_path / "rebuilt.pdf").write_bytes(data[:at] + data[at : at + 64] + data[at:])
+    assert booked(path, "pdfium") == booked(path, "pypdf") == booked(source, "pypdf")
