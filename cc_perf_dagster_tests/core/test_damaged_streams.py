@@ -54,24 +54,21 @@ def booked(path, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_font_program_failing_its_checksum_is_refused(tmp_path, engine):
-    # pypdf forgave the checksum and PDFium drew the page in a substitute font: "W ood", "ot P".
+@pytest.mark.parametrize(
+    "kind, bit",
+    [
+        # pypdf forgave the checksum and PDFium drew the page in a substitute font: "W ood", "ot P".
+        ("font program", 0x40),
+        # pypdf would decode what it could of the map and read the rest of the codes as other text.
+        ("/ToUnicode map", 0x01),
+    ],
+)
+def test_a_font_stream_failing_its_checksum_is_refused(tmp_path, engine, kind, bit):
     data = bytearray(FIREFOX.read_bytes())
-    start, end = stream_span(bytes(data), programs(FIREFOX)[0])
-    data[(start + end) // 2] ^= 0x40
+    start, end = stream_span(bytes(data), programs(FIREFOX, kind)[0])
+    data[(start + end) // 2] ^= bit
     (path := tmp_path / "font.pdf").write_bytes(bytes(data))
-    with pytest.raises(DamagedPdfError, match=r"font\.pdf: page 1: damaged font program of \S+: its compressed data"):
-        extract_invoice(path, engine=engine)
-
-
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_unicode_map_failing_its_checksum_is_refused(tmp_path, engine):
-    # pypdf would decode what it could of the map and read the rest of the codes as other text.
-    data = bytearray(FIREFOX.read_bytes())
-    start, end = stream_span(bytes(data), programs(FIREFOX, "/ToUnicode map")[0])
-    data[(start + end) // 2] ^= 0x01
-    (path := tmp_path / "map.pdf").write_bytes(bytes(data))
-    with pytest.raises(DamagedPdfError, match=r"page 1: damaged /ToUnicode map of \S+: its compressed data"):
+    with pytest.raises(DamagedPdfError, match=rf"font\.pdf: page 1: damaged {kind} of \S+: its compressed data"):
         extract_invoice(path, engine=engine)
 
 
