@@ -48,6 +48,7 @@ def run_sections(options: argparse.Namespace, work: Path) -> dict:
 def main(argv: list[str] | None = None, *, results: Path = harness.RESULTS) -> int:
     """Run the benchmarks; ``results`` is where the results file goes (tests pass a temporary folder)."""
     options = parse_args(argv)
+    harness.default_signals()
     if options.child_run:
         print(json.dumps(harness.child_run(json.loads(options.child_run))))
         return 0

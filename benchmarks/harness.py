@@ -12,6 +12,7 @@ its own partition tags (:func:`cc_perf_dagster.assets.partition_tags`).
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,23 @@ TEST_INVOICES = REPO / "test_invoices"
 ONE_INVOICE = TEST_INVOICES / "CS003837319.pdf"
 PAGES_PER_INVOICE = 15
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+# Signals a launching shell may leave ignored; an ignore is inherited through fork and exec, so
+# every process the benchmarks start (the Pool(2) baseline and its workers) would ignore them too.
+_STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+
+
+def default_signals() -> None:
+    """Put back the default action of stop signals this process was started ignoring.
+
+    A benchmark started in the background (``make bench &``, some tool shells) may inherit an
+    ignored SIGTERM; a multiprocessing pool's workers then survive ``Pool.terminate``, and its
+    exit waits for them forever. SIGINT goes back to Python's KeyboardInterrupt.
+    """
+    for number in _STOP_SIGNALS:
+        if signal.getsignal(number) == signal.SIG_IGN:
+            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
 
 
 def log(message: str) -> None:

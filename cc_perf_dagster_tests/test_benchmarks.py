@@ -4,10 +4,14 @@ results file it writes, and regression detection. Nothing here is timed or compa
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from benchmarks import cli, report
+from benchmarks.harness import REPO
 from benchmarks.regressions import regressions
 from benchmarks.sections import SECTIONS, core
 from cc_perf_dagster_tests.conftest import TEST_INVOICES, expected_for
@@ -104,3 +108,41 @@ def test_the_memory_section_measures_both_engines(tmp_path):
     assert all(r["peak_rss_mb"] > 10 for r in memory["rows"] + memory["pdfium_rows"])
     text = section_memory(memory, plots=False)
     assert "Peak RSS MB, pdfium engine" in text and "With the pdfium engine:" in text
+
+
+def _ignored_signals(preexec, code: str) -> set[int]:
+    """The signals ignored by a grandchild: a benchmark process started with ``preexec`` runs
+    ``code`` and then starts a plain interpreter, which reports its SigIgn mask."""
+    show_mask = "print(open('/proc/self/status').read().split('SigIgn:')[1].split()[0])"
+    script = f"{code}\nimport subprocess, sys\nsubprocess.run([sys.executable, '-c', {show_mask!r}], check=True)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], preexec_fn=preexec, capture_output=True, text=True, cwd=REPO, check=True
+    )
+    mask = int(done.stdout.split()[-1], 16)
+    return {number for number in signal.Signals if mask >> (number - 1) & 1}
+
+
+def test_a_benchmark_started_with_stop_signals_ignored_starts_its_processes_with_the_defaults():
+    """Launched in the background, the benchmarks may inherit an ignored SIGTERM; their Pool(2)
+    baseline's workers then outlived the pool's terminate and its exit hung. The benchmarks put
+    the default actions back before they start anything."""
+    stop = {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM}
+
+    def ignore_stop_signals():
+        for number in stop:
+            signal.signal(number, signal.SIG_IGN)
+
+    assert _ignored_signals(ignore_stop_signals, "pass") >= stop  # inherited as the shell left them
+    fixed = _ignored_signals(ignore_stop_signals, "from benchmarks.harness import default_signals\ndefault_signals()")
+    assert not fixed & stop
+
+
+def test_the_pool_baseline_ends_with_sigterm_ignored():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pool_baseline", str(SMALL), str(SMALL), str(SMALL)],
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+        capture_output=True, text=True, cwd=REPO, check=True, timeout=120,
+    )  # fmt: skip
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["files"] == 3
+    assert outcome["line_items"] == 3 * len(expected_for(SMALL)["line_items"])
