@@ -8,8 +8,8 @@ each run is sent one way or the other when it starts, by the cost model
 (:meth:`~cc_perf_dagster.core.planning.CostModel.in_process_below_pages`): a run over fewer
 pages than the threshold runs every step in its own process (Dagster's in-process executor),
 any other goes through the multiprocess executor as configured. The pages are the registered
-files' declared page counts (read without loading a page; see
-:func:`~cc_perf_dagster.core.pipeline.registered_pages`). The outputs, events, metadata and
+files' declared page counts (recorded when each file was registered, so a run whose pages are
+all cached opens no PDF; see :func:`~cc_perf_dagster.core.pipeline.registered_pages`). The outputs, events, metadata and
 checks are the same either way; only where the steps run differs.
 
 Either way the run's steps write their per-partition events in batches: the executor switches
@@ -44,7 +44,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import DAGSTER_FORKSERVER_PRELOAD, enable_event_batching
-from cc_perf_dagster.assets import PARTITIONS_NAME, tagged_partitions
+from cc_perf_dagster.assets import PARTITION_TAG, PARTITIONS_NAME, tagged_partitions
 from cc_perf_dagster.core.pipeline import registered_pages
 from cc_perf_dagster.resources import STORAGE_KEY, InvoiceStorage
 
@@ -56,7 +56,9 @@ def run_pages(run: DagsterRun, instance: DagsterInstance, *, storage_root: str |
 
     The storage root is the run's own (its ``cc_perf_storage`` config) where it sets one.
     """
-    keys = tagged_partitions(run.tags, instance.get_dynamic_partitions(PARTITIONS_NAME))
+    # One partition's run names it; only a range needs the partitions' order.
+    order = () if PARTITION_TAG in run.tags else instance.get_dynamic_partitions(PARTITIONS_NAME)
+    keys = tagged_partitions(run.tags, order)
     if not keys:
         return 0
     resource = (run.run_config.get("resources") or {}).get(STORAGE_KEY) or {}

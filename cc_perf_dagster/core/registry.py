@@ -12,8 +12,8 @@ Partition key rule (stable, documented, always valid):
     never an overwrite.
 
 The registry keeps one small JSON file per key under ``root`` (``KEY.json``: path, file name,
-sha256, size, modification time), written atomically, so any process on any machine that
-sees ``root`` can find an invoice's file from its partition key.
+sha256, size, modification time, the page count the file declares), written atomically, so any
+process on any machine that sees ``root`` can find an invoice's file from its partition key.
 
 Two indexes beside it keep one booking per invoice (see :mod:`cc_perf_dagster.core.dedupe`):
 
@@ -36,10 +36,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cc_perf_dagster.core.errors import CcPerfError
+from cc_perf_dagster.core.errors import CcPerfError, InvalidDocumentError
 from cc_perf_dagster.core.files import atomic_write_text, atomic_write_texts
 from cc_perf_dagster.core.locking import file_lock
-from cc_perf_dagster.core.pdf import file_sha256
+from cc_perf_dagster.core.pdf import declared_page_count, file_sha256
 
 MAX_KEY_LENGTH = 100
 _OUTSIDE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -76,7 +76,12 @@ def partition_key_for(path: str | os.PathLike[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RegisteredFile:
-    """A file registered as an invoice partition."""
+    """A file registered as an invoice partition.
+
+    ``pages`` is the page count the file declared when it was registered (its page tree's
+    ``/Count``), so that a run can be sized without opening its files; ``None`` where it could
+    not be read (a file the run then refuses, saying why) and in entries of earlier releases.
+    """
 
     key: str
     path: str
@@ -85,6 +90,7 @@ class RegisteredFile:
     size: int
     mtime: float
     registered_at: float
+    pages: int | None = None
 
     def changed_on_disk(self) -> bool:
         """Whether the file's size or modification time differs from the registered one."""
@@ -116,6 +122,18 @@ class SameContent:
 
     def __str__(self) -> str:
         return f"{self.file}: same content as {self.original.file} (partition {self.original.key})"
+
+
+def _declared_pages(path: Path) -> int | None:
+    """The page count ``path`` declares, or ``None`` where it cannot be read.
+
+    Not an error here: registration takes any file, and the run that reads it refuses it with
+    the reason.
+    """
+    try:
+        return declared_page_count(path)
+    except (InvalidDocumentError, OSError):
+        return None
 
 
 class FileRegistry:
@@ -154,8 +172,9 @@ class FileRegistry:
         """
         resolved = Path(path).resolve()
         digest = sha256 or file_sha256(resolved)  # hashed outside the lock: it is the slow part
+        pages = _declared_pages(resolved)
         with file_lock(self.root / ".lock"):
-            return self._register(resolved, digest)
+            return self._register(resolved, digest, pages)
 
     def register_content(
         self, path: str | os.PathLike[str], *, sha256: str | None = None
@@ -173,13 +192,14 @@ class FileRegistry:
         resolved = Path(path).resolve()
         digest = sha256 or file_sha256(resolved)
         key = partition_key_for(resolved)
+        pages = _declared_pages(resolved)
         with file_lock(self.root / ".lock"):
             original = self.original_for(digest, key)
             if original is not None:
                 return SameContent(str(resolved), key, original)
-            return self._register(resolved, digest)
+            return self._register(resolved, digest, pages)
 
-    def _register(self, resolved: Path, sha256: str) -> RegisteredFile:
+    def _register(self, resolved: Path, sha256: str, pages: int | None) -> RegisteredFile:
         key = partition_key_for(resolved)
         existing = self.get(key)
         if existing is not None and Path(existing.path) != resolved and Path(existing.path).exists():
@@ -196,6 +216,7 @@ class FileRegistry:
             size=st.st_size,
             mtime=st.st_mtime,
             registered_at=time.time(),
+            pages=pages,
         )
         atomic_write_text(self._path(key), json.dumps(asdict(entry), indent=2) + "\n")
         # The first key to register these bytes keeps them while its registration stands (not

@@ -153,3 +153,26 @@ class TestRegisteredPages:
 
     def test_many_partitions_count_without_opening_a_file(self, tmp_path):
         assert registered_pages(FileRegistry(tmp_path / "registry"), ["a", "b", "c"], stop_at=3) == 3
+
+    def test_the_count_recorded_at_registration_is_used_without_opening_the_file(self, tmp_path, monkeypatch):
+        registry = FileRegistry(tmp_path / "registry")
+        key = registry.register(TEST_INVOICES / "CS003837319.pdf").key
+
+        def opened(*args, **kwargs):
+            raise AssertionError("the file was opened to count its pages")
+
+        monkeypatch.setattr("cc_perf_dagster.core.pipeline.declared_page_count", opened)
+        assert registered_pages(registry, [key], stop_at=1000) == 15
+
+    def test_a_file_changed_since_registration_or_registered_without_a_count_is_opened(self, tmp_path):
+        registry = FileRegistry(tmp_path / "registry")
+        pdf = tmp_path / "CS1.pdf"
+        pdf.write_bytes((TEST_INVOICES / "CI004731586.pdf").read_bytes())  # 2 pages
+        key = registry.register(pdf).key
+        pdf.write_bytes((TEST_INVOICES / "CS003837319.pdf").read_bytes())  # 15 pages now
+        assert registered_pages(registry, [key], stop_at=1000) == 15
+        entry = json.loads((registry.root / f"{key}.json").read_text())
+        del entry["pages"]  # as an earlier release wrote it
+        (registry.root / f"{key}.json").write_text(json.dumps(entry))
+        assert registry.get(key).pages is None
+        assert registered_pages(registry, [key], stop_at=1000) == 15

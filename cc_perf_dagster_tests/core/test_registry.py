@@ -9,6 +9,7 @@ from cc_perf_dagster.core.registry import (
     SameContent,
     partition_key_for,
 )
+from cc_perf_dagster_tests.conftest import TEST_INVOICES
 
 VALID_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -44,6 +45,16 @@ class TestRegistry:
         registry = FileRegistry(tmp_path / "registry")
         entry = registry.register(pdf)
         assert registry.get("CS1") == entry and registry.keys() == ["CS1"]
+
+    def test_the_declared_page_count_is_recorded_and_a_file_that_has_none_is_still_registered(self, tmp_path):
+        registry = FileRegistry(tmp_path / "registry")
+        assert registry.register(TEST_INVOICES / "CS003837319.pdf").pages == 15
+        assert registry.get("CS003837319").pages == 15
+        pdf = tmp_path / "CS1.pdf"
+        pdf.write_bytes(b"%PDF-1.4 one")  # no page tree: the run refuses it, saying why
+        assert registry.register(pdf).pages is None and registry.get("CS1").pages is None
+        pdf.write_bytes((TEST_INVOICES / "CI004731586.pdf").read_bytes())
+        assert registry.refresh("CS1").pages == 2
 
     def test_two_files_with_one_key_are_an_error_not_an_overwrite(self, tmp_path):
         (tmp_path / "a b.pdf").write_bytes(b"%PDF-1.4 one")
