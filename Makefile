@@ -56,7 +56,8 @@ format: install
 fixtures: install  ## regenerate test_invoices/ (byte-identical)
 	$(PY) -m cc_perf_dagster_tests.fixtures.generate
 
-producers: install  ## regenerate test_invoices/producers/ and unreadable/ (needs chromium, firefox-esr, wkhtmltopdf, weasyprint, libreoffice-writer-nogui, libreoffice-calc-nogui, texlive-latex-base, texlive-fonts-recommended, poppler-utils, ghostscript, mupdf-tools, qpdf, fonts)
+producers: install  ## regenerate test_invoices/producers/ and unreadable/ (needs chromium, firefox-esr, wkhtmltopdf, weasyprint, libreoffice-writer-nogui, libreoffice-calc-nogui, texlive-latex-base, texlive-fonts-recommended, poppler-utils, ghostscript, mupdf-tools, qpdf, fonts; installs PyMuPDF and typst)
+	$(PY) -c "import pymupdf, typst" 2>/dev/null || $(PY) -m pip install --quiet "pymupdf>=1.26" "typst>=0.13"
 	$(PY) -m cc_perf_dagster_tests.fixtures.producers
 
 bench: install  ## benchmarks, ratios against baselines measured in the same run; writes benchmarks/REPORT.md

@@ -24,7 +24,7 @@ A document is refused when:
   belong to more than one document; or, whatever they print, two pages have the same content;
 * the reader doubts part of what it read (``Invoice.doubts``: larger text drawn across
   the table, a stamp that would land in a description or a product row, a description line
-  drawn past its column that no item can take).
+  drawn past its column that no item can take, no document date to begin its booking rows with).
 
 A document that prints no totals block at all (order confirmations may not) is not refused:
 its completeness then rests on the page counts alone (:func:`totals_printed` says which).

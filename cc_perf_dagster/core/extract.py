@@ -37,7 +37,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "21"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "22"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -59,7 +59,9 @@ PARSER_VERSION = "21"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # that cannot be told apart into their columns are a doubt (they were a warning); 19: description
 # lines that overlap the next row's or one another (a cell's text running past its row) are a doubt;
 # 20: a cell filled to its last line in a table of rows of one fixed height (text may be cut off) is a doubt;
-# 21: a totals block read without its Total is a doubt (damaged font programs and stream lengths refuse pages)
+# 21: a totals block read without its Total is a doubt (damaged font programs and stream lengths refuse pages);
+# 22: a value drawn over the end of its label is that label's, the description column starts where a
+# row's description does under an overrunning UPC, and a document whose date cannot be read is a doubt
 
 log = logging.getLogger(__name__)
 

@@ -337,6 +337,34 @@ class TestHeader:
         invoice = assemble("t.pdf", "sha", [page("CS003837319", runs)])
         assert str(invoice.invoice_date) == "2025-01-17" and invoice.invoice_number == "CS003837319"
 
+    def test_a_value_drawn_over_the_end_of_its_label(self):
+        # A label cell narrower than its label (MuPDF's HTML tables): "DATE:" runs 4 pt into
+        # the value's cell, over the date's first digit. The date is still the one on its
+        # label's row, not the nearest label above it ("INVOICE NO:").
+        runs = [
+            text("Creative Co-op", 20, 760),
+            TextRun("INVOICE NO:", 400, 440, 745, SIZE), TextRun("CI004848705", 436, 480, 745, SIZE),
+            TextRun("INVOICE DATE:", 400, 448, 736, SIZE), TextRun("2/4/2025", 444, 476, 736, SIZE),
+            TextRun("DUE DATE:", 400, 436, 727, SIZE), TextRun("3/6/2025", 444, 476, 727, SIZE),
+        ]  # fmt: skip
+        result = page("CI004848705", runs)
+        assert {d.value: d.label for d in result.header.dates} == {
+            "2025-02-04": "INVOICE DATE",
+            "2025-03-06": "DUE DATE",
+        }
+        invoice = assemble("i.pdf", "sha", [result])
+        assert str(invoice.invoice_date) == "2025-02-04" and invoice.invoice_number == "CI004848705"
+
+    def test_a_document_whose_date_cannot_be_read_is_a_doubt(self):
+        # Only a due date: the invoice's own date was not read, and the booking rows need it.
+        runs = [
+            text("Creative Co-op", 20, 760), text("INVOICE NO:", 400, 745), text("CI004848705", 470, 745),
+            text("DUE DATE:", 400, 725), text("3/6/2025", 470, 725),
+        ]  # fmt: skip
+        invoice = assemble("i.pdf", "sha", [page("CI004848705", runs)])
+        assert invoice.invoice_date is None
+        assert invoice.doubts == ("no invoice date could be read: its rows would be booked undated",)
+
     def test_another_vendor_is_refused(self):
         runs = [
             text("Acme Home Goods", 20, 760),
@@ -821,13 +849,16 @@ class TestProducerShapes:
         assert all(q[1:] == (24, 14, 24) for q in quantities[:-1]) and invoice.doubts == ()
 
     @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
-    def test_a_upc_drawn_over_the_start_of_the_description(self, align):
+    @pytest.mark.parametrize("overrun", [1.4, 8.0])
+    def test_a_upc_drawn_over_the_start_of_the_description(self, align, overrun):
         # A font wider than the columns were made for: the UPC overruns its cell by 1.4 pt, into
         # the description's (the row's own description words touch it and are glued on, a
-        # "2 Colors" line reading "1910097279102"). The lines above and below the row start
-        # left of where the UPC ends, and are the description's all the same.
+        # "2 Colors" line reading "1910097279102"). Or a layout engine that does not widen a
+        # column for its text (MuPDF's HTML tables) draws it 8 pt over the description's first
+        # letters. The lines above and below the row start left of where the UPC ends, and are
+        # the description's all the same (at 8 pt, 3367b84 left them out without a word).
         upc = self.ITEM[1]
-        start = text(upc, 70, 0).x1 - 1.4
+        start = text(upc, 70, 0).x1 - overrun
         descriptions = [("Alpha one", "2 Colors", "Alpha three"), ("Beta one", "Beta two", "Beta three")]
         runs, y = [], 690.0
         for index, lines in enumerate(descriptions):
@@ -835,9 +866,12 @@ class TestProducerShapes:
             runs += [text(f"XS{9840 + index}A", 20, anchor), *self.numbers(anchor)]
             drawn = [text(line, start, y - 10 * n) for n, line in enumerate(lines)]
             on_row = next(r for r in drawn if r.y == anchor)
-            first, *rest = on_row.text.split(maxsplit=1)
-            glued = TextRun(upc + first, 70, on_row.x0 + 0.4 * SIZE * len(first), anchor, SIZE)
-            runs += [glued, *(text(r, glued.x1 + 0.4 * SIZE, anchor) for r in rest)]
+            if overrun < 0.4 * SIZE:  # within a glyph's width: the layout glues them into one word
+                first, *rest = on_row.text.split(maxsplit=1)
+                glued = TextRun(upc + first, 70, on_row.x0 + 0.4 * SIZE * len(first), anchor, SIZE)
+                runs += [glued, *(text(r, glued.x1 + 0.4 * SIZE, anchor) for r in rest)]
+            else:
+                runs += [text(upc, 70, anchor), on_row]
             runs += [r for r in drawn if r is not on_row]
             y -= 34
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])

@@ -313,8 +313,10 @@ class DocumentAssembler:
         if len(named) > 1:
             self._doubts.append(f"its pages name more than one {kind} number ({', '.join(named)}): two documents?")
         date = _document_date(document_type, self._dates)
-        if date is None:
-            warnings.append(f"no {DATE_LABELS[document_type].lower()} found")
+        if date is None:  # every document prints one, and every booking row starts with it
+            self._doubts.append(
+                f"no {DATE_LABELS[document_type].lower()} could be read: its rows would be booked undated"
+            )
         if len(self._table_kinds) == 1 and document_type not in self._table_kinds:
             kind = next(iter(self._table_kinds))
             warnings.append(f"the table columns are those of an {kind}, the number says {document_type}")

@@ -103,9 +103,13 @@ def _table_kind(row: Row) -> DocumentType | None:
     return None
 
 
+# A label: its text, x0, x1, baseline, size, and the x0 of its last word.
+_Label = tuple[str, float, float, float, float, float]
+
+
 def read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
     """What a page's header says: numbers and dates with their labels, vendor, table columns."""
-    labels: list[tuple[str, float, float, float, float]] = []  # text, x0, x1, y, size
+    labels: list[_Label] = []
     numbers: list[tuple[str, Word, Row]] = []
     dates: list[tuple[str, Word, Row]] = []
     vendor = False
@@ -152,7 +156,7 @@ def read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
                 while first > 0 and index - first < 2 and words[first - 1].text.replace(".", "").isalpha():
                     first -= 1
                 text = " ".join(w.text for w in words[first : index + 1])
-                labels.append((_normal_label(text), words[first].x0, word.x1, row.y, row.size))
+                labels.append((_normal_label(text), words[first].x0, word.x1, row.y, row.size, word.x0))
     return PageHeader(
         numbers=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in numbers),
         dates=tuple(LabelledValue(v, _nearest_label(w, r, labels)) for v, w, r in dates),
@@ -223,14 +227,19 @@ def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:
     return None, 1
 
 
-def _nearest_label(word: Word, row: Row, labels: list[tuple[str, float, float, float, float]]) -> str:
-    """The label a value belongs to: on its row to its left, above it in the same column, or below it."""
+def _nearest_label(word: Word, row: Row, labels: list[_Label]) -> str:
+    """The label a value belongs to: on its row to its left, above it in the same column, or below it.
+
+    On its row, a value may start inside the label's last word: a label cell too narrow for its
+    text overflows into the value's (glyphs drawn over each other, as MuPDF lays out a table
+    whose label column is narrower than its labels).
+    """
     best, best_distance = "", float("inf")
-    for text, x0, x1, y, size in labels:
+    for text, x0, x1, y, size, end_x0 in labels:
         unit = max(size, row.size)
         dy = y - row.y
-        if abs(dy) <= 0.5 * unit and word.x0 >= x1 - 1:
-            distance = word.x0 - x1
+        if abs(dy) <= 0.5 * unit and (word.x0 >= x1 - 1 or word.x0 > end_x0):
+            distance = max(word.x0 - x1, 0.0)
         elif 0.5 * unit < dy <= 4.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:
             distance = 1.5 * dy + abs(word.x0 - x0)
         elif -2.5 * unit <= dy < -0.5 * unit and x0 - 2 * unit <= word.x0 <= x1 + 2 * unit:

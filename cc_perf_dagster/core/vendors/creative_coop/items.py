@@ -341,12 +341,16 @@ class ItemBuilder:
         It starts after the code and UPC cells (or at the row's own description words, or
         where earlier rows' descriptions started) and ends before the first quantity. A cell
         may be drawn a little over the one before it (a UPC that overruns its narrow column):
-        the bounds take ``tolerance`` more on either side.
+        the bounds take ``tolerance`` more on either side, and where the row's own description
+        starts left of where its UPC ends (drawn under an overrunning UPC), the column starts
+        there, so that the cell's other lines, which start where the row's does, are its own.
         """
         description_words = split.description
         tolerance = 0.6 * record.size
         if record.lead_x1:
             left = record.lead_x1 - tolerance
+            if description_words:
+                left = min(left, description_words[0].x0 - tolerance)
         elif description_words:
             left = description_words[0].x0 - tolerance
         else:
