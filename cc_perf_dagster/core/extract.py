@@ -61,7 +61,8 @@ PARSER_VERSION = "22"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 20: a cell filled to its last line in a table of rows of one fixed height (text may be cut off) is a doubt;
 # 21: a totals block read without its Total is a doubt (damaged font programs and stream lengths refuse pages);
 # 22: a value drawn over the end of its label is that label's, the description column starts where a
-# row's description does under an overrunning UPC, and a document whose date cannot be read is a doubt
+# row's description does under an overrunning UPC, a document whose date cannot be read is a doubt, and
+# dates printed YYYY/MM/DD or 4-FEB-25 are read
 
 log = logging.getLogger(__name__)
 

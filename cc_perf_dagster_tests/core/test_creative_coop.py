@@ -405,7 +405,7 @@ class TestFamilyVariants:
         ("label", "value"),
         [("INVOICE DATE:", "2/4/2025"), ("Inv. Date:", "2/4/2025"), ("Invoice Date", "2025-02-04"),
          ("INVOICE DATE:", "Feb 4, 2025"), ("INVOICE DATE:", "04-Feb-2025"), ("Date:", "2-4-2025"),
-         ("INVOICE DATE:", "02/04/25")],
+         ("INVOICE DATE:", "02/04/25"), ("INVOICE DATE:", "04-FEB-25"), ("INVOICE DATE:", "2025/02/04")],
     )  # fmt: skip
     def test_invoice_date_labels_and_formats(self, label, value):
         runs = [
