@@ -124,6 +124,9 @@ class SameContent:
         return f"{self.file}: same content as {self.original.file} (partition {self.original.key})"
 
 
+_FIELDS = frozenset(RegisteredFile.__dataclass_fields__)
+
+
 def _declared_pages(path: Path) -> int | None:
     """The page count ``path`` declares, or ``None`` where it cannot be read.
 
@@ -151,7 +154,9 @@ class FileRegistry:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        return RegisteredFile(**data)
+        # Fields another release added are passed over, fields it lacks take their defaults
+        # (``pages``): one registry serves every release that shares the storage.
+        return RegisteredFile(**{name: value for name, value in data.items() if name in _FIELDS})
 
     def keys(self) -> list[str]:
         """Every registered key, sorted."""

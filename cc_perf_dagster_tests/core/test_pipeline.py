@@ -172,7 +172,7 @@ class TestRegisteredPages:
         pdf.write_bytes((TEST_INVOICES / "CS003837319.pdf").read_bytes())  # 15 pages now
         assert registered_pages(registry, [key], stop_at=1000) == 15
         entry = json.loads((registry.root / f"{key}.json").read_text())
-        del entry["pages"]  # as an earlier release wrote it
-        (registry.root / f"{key}.json").write_text(json.dumps(entry))
+        del entry["pages"]  # as an earlier release wrote it, and with a field of a later one
+        (registry.root / f"{key}.json").write_text(json.dumps({**entry, "added_later": 1}))
         assert registry.get(key).pages is None
         assert registered_pages(registry, [key], stop_at=1000) == 15
