@@ -9,8 +9,8 @@ each run is sent one way or the other when it starts, by the cost model
 pages than the threshold runs every step in its own process (Dagster's in-process executor),
 any other goes through the multiprocess executor as configured. The pages are the registered
 files' declared page counts (recorded when each file was registered, so a run whose pages are
-all cached opens no PDF; see :func:`~cc_perf_dagster.core.pipeline.registered_pages`). The outputs, events, metadata and
-checks are the same either way; only where the steps run differs.
+all cached opens no PDF; see :func:`~cc_perf_dagster.core.pipeline.registered_pages`). The
+outputs, events, metadata and checks are the same either way; only where the steps run differs.
 
 Either way the run's steps write their per-partition events in batches: the executor switches
 Dagster's event batching on for the run's process and its steps
