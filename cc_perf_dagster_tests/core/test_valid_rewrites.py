@@ -12,6 +12,7 @@ RC4-128): none of these may be refused or read otherwise. A probe with the qpdf 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def _comparable(pdf: Path, engine: str) -> dict:
     return {k: v for k, v in invoice_to_dict(invoice).items() if k not in IGNORED}
 
 
+# An original's reading, once per engine for all its rewrites (only compared, never changed).
+_original = functools.cache(_comparable)
+
+
 @pytest.mark.parametrize("rewrite", REWRITES)
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_a_valid_rewrite_reads_like_the_original(source, rewrite, engine, tmp_path):
@@ -66,4 +71,4 @@ def test_a_valid_rewrite_reads_like_the_original(source, rewrite, engine, tmp_pa
     with pikepdf.open(source) as pdf:
         pdf.save(target, **REWRITES[rewrite](pdf))
     assert target.read_bytes() != source.read_bytes()
-    assert _comparable(target, engine) == _comparable(source, engine)
+    assert _comparable(target, engine) == _original(source, engine)
