@@ -37,7 +37,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "22"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "23"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -62,7 +62,9 @@ PARSER_VERSION = "22"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 21: a totals block read without its Total is a doubt (damaged font programs and stream lengths refuse pages);
 # 22: a value drawn over the end of its label is that label's, the description column starts where a
 # row's description does under an overrunning UPC, a document whose date cannot be read is a doubt, and
-# dates printed YYYY/MM/DD or 4-FEB-25 are read
+# dates printed YYYY/MM/DD or 4-FEB-25 are read;
+# 23: a quantity drawn against its unit ("24each") is read as both; a line heading a page after an
+# item closed by its tariff line starts the next item only where descriptions start above their rows
 
 log = logging.getLogger(__name__)
 

@@ -700,6 +700,41 @@ class TestProducerShapes:
         assert [i.description for i in invoice.line_items] == ["Alpha 1 Alpha 2", "Beta 1"]
         assert invoice.doubts == ()
 
+    def test_a_quantity_drawn_against_its_unit_reads_as_both(self):
+        # TCPDF's writeHTML(): the right-aligned Qty BkOrd cell and the left-aligned U/M cell
+        # after it with no room between them, "24each" one word. It was booked as the unit
+        # "24each", the back-ordered quantity 0.
+        runs = [r for r in oc_row(680, *self.ITEM[:2], "Alpha", *self.ITEM[2:]) if r.x0 < 390 or r.x0 > 440]
+        runs.append(TextRun("24each", 413.6, 432.8, 680, SIZE))
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        (item,) = invoice.line_items
+        assert (item.qty_ordered, item.qty_allocated, item.qty_shipped, item.qty_backordered) == (24, 14, 0, 24)
+        assert (item.unit, item.description, invoice.doubts) == ("each", "Alpha", ())
+
+    @pytest.mark.parametrize("bottom_aligned", [False, True])
+    def test_a_line_heading_a_page_after_a_tariff_line_starts_the_next_item_only_in_cells_aligned_bottom(
+        self, bottom_aligned
+    ):
+        # TCPDF: the tariff row's "Tariff Surcharge", wrapped in its cell, split by the page
+        # break: "Surcharge" heads the next page, a line above the next product row. It was
+        # booked as the start of Beta's description. Where descriptions start above their rows
+        # elsewhere (Gamma's), such a line is the next item's start, as before.
+        first = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        first += [text("Tariff", 130, 670), right("10.08", 575, 670)]
+        second = [text("Surcharge", 130, 690), *self.code(680), text("Beta", 130, 680), *self.numbers(680)]
+        if bottom_aligned:
+            second += [text("Gamma 1", 130, 665), *self.code(655), text("Gamma 2", 130, 655), *self.numbers(655)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2)])
+        descriptions = [i.description for i in invoice.line_items]
+        if bottom_aligned:
+            assert (descriptions, invoice.doubts) == (["Alpha", "Surcharge Beta", "Gamma 1 Gamma 2"], ())
+        else:
+            assert descriptions == ["Alpha", "Beta"]
+            assert invoice.doubts == (
+                "page 2: a line heads the page after a tariff line, in a table whose descriptions never "
+                "start above their rows ('Surcharge'): it belongs to no item",
+            )
+
     def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
         # Cells aligned middle, a two-line description: the row's code and numbers sit between
         # its lines, half a line from each, in other columns. Nothing overlaps.

@@ -35,6 +35,7 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     billing_candidates,
     inferred_unit_price,
     prices,
+    totals_key,
 )
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
@@ -57,7 +58,8 @@ class ItemBuilder:
         self._row_text: list[str] = []
         self._below_lines: list[list[str]] = []
         # Lines between two rows that only the document's cell alignment can share out.
-        self._undecided: list[tuple[int, list[str]]] = []
+        # (Item above, lines, and the page they head where the item above was closed.)
+        self._undecided: list[tuple[int, list[str], int | None]] = []
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row
         self._open = False  # the current item may still take description lines and its tariff
@@ -206,12 +208,12 @@ class ItemBuilder:
             for p, r in self._pending[below:above]:  # (lines that end an earlier page: a note there)
                 if p == page:
                     self._untaken(p, r, "lies far from the rows above and below it")
-        elif not self._open:
+        elif not self._open and gaps[0] is not None:
             below = above = 0
-        else:
-            cut = widest_gap(gaps)
+        else:  # (after a closed item and a page break: its cell carried over, or the next's start)
+            cut = widest_gap(gaps) if self._open else None
             if cut is None:  # shared out in finish(), when the document has shown how its cells align
-                self._undecided.append((len(self.items) - 1, lines))
+                self._undecided.append((len(self.items) - 1, lines, None if self._open else page))
                 self._pending = []
                 return []
             below = above = cut
@@ -229,10 +231,21 @@ class ItemBuilder:
         Top-aligned cells (no description ever started above its row): the lines continue
         the item above. Bottom-aligned (lines above rows, never below): they start the item
         below. Middle (both): the item above takes as many as it had above its row, less
-        those it already has below it (a line at the foot of the page before).
+        those it already has below it (a line at the foot of the page before). Lines heading a
+        page after an item its tariff line closed start the next item where descriptions start
+        above their rows; otherwise they are the closed cell's rest (a tariff label carried over).
         """
-        for index, lines in self._undecided:
-            if not self._lines_above:
+        for index, lines, closed_on in self._undecided:
+            if closed_on is not None and not self._lines_above:
+                self.doubts.extend(
+                    f"page {closed_on}: a line heads the page after a tariff line, in a table whose "
+                    f"descriptions never start above their rows ({line!r}): it belongs to no item"
+                    for line in lines
+                )
+                continue
+            if closed_on is not None:
+                cut = 0
+            elif not self._lines_above:
                 cut = len(lines)
             elif not self._lines_below:
                 cut = 0
@@ -381,17 +394,7 @@ class ItemBuilder:
         return split
 
     def _total(self, label: str, amount: Decimal) -> None:
-        lower = label.lower()
-        if "sub" in lower or "merchandise" in lower:
-            key = "subtotal"
-        elif "tariff" in lower or "trf" in lower:
-            key = "tariff"
-        elif "freight" in lower or "shipping" in lower or "handling" in lower:
-            key = "freight"
-        elif "tax" in lower:
-            key = "tax"
-        else:
-            key = "total"
+        key = totals_key(label)
         if key in self._totals and self._totals[key] != amount:
             self.warnings.append(f"two different {key} amounts in the totals block: {self._totals[key]}, {amount}")
         self._totals.setdefault(key, amount)

@@ -24,6 +24,11 @@ LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
 UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
 
 
+# A quantity drawn against the unit after it ("12each": TCPDF puts a right-aligned number and a
+# left-aligned unit in adjacent cells with no gap between them).
+GLUED_QUANTITY_UNIT = re.compile(r"^(\d{1,6})([A-Za-z][A-Za-z/]{0,7})$")
+
+
 # The UPC-A every product row prints: 12 digits (more are a description's digits glued on).
 UPC = re.compile(r"^\d{12}$")
 

@@ -69,3 +69,15 @@ def inferred_unit_price(list_price: Decimal, extended: Decimal, quantity: int) -
     if quantity:
         return (extended / quantity).quantize(CENT)
     return validation.expected_unit_price(list_price)
+
+
+def totals_key(label: str) -> str:
+    """The totals field a totals block's label names: subtotal, tariff, freight, tax or total."""
+    lower = label.lower()
+    if "sub" in lower or "merchandise" in lower:
+        return "subtotal"
+    if "tariff" in lower or "trf" in lower:
+        return "tariff"
+    if "freight" in lower or "shipping" in lower or "handling" in lower:
+        return "freight"
+    return "tax" if "tax" in lower else "total"

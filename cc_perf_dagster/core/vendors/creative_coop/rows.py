@@ -22,6 +22,7 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CODE,
     CONTINUATION_GAP,
     GLUED_CODE_UPC,
+    GLUED_QUANTITY_UNIT,
     GLUED_UPC,
     INTEGER,
     LINE_NUMBER,
@@ -245,6 +246,7 @@ def _item_record(row: Row) -> ItemRecord | None:
         end -= 1
     if len(amounts) < 2:
         return None
+    rest, end = _unglue_unit(rest, end)
     unit_start = end
     while (
         unit_start > 0
@@ -354,6 +356,23 @@ def _code_at(words: Sequence[Word]) -> int:
     return 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
 
 
+def _cut(word: Word, head: str, tail: str) -> tuple[Word, Word]:
+    """``word`` as the two words it was drawn as, cut where its characters' share puts ``head``'s end."""
+    cut = word.x0 + (word.x1 - word.x0) * len(head) / len(word.text)
+    return Word(head, word.x0, cut), Word(tail, cut, word.x1)
+
+
+def _unglue_unit(rest: Sequence[Word], end: int) -> tuple[Sequence[Word], int]:
+    """Split a quantity glued to its unit (the first of at most two unit words before the amounts at ``end``)."""
+    for index in range(end - 1, max(end - 3, -1), -1):
+        glued = GLUED_QUANTITY_UNIT.match(rest[index].text)
+        if glued is not None:
+            return (*rest[:index], *_cut(rest[index], glued.group(1), glued.group(2)), *rest[index + 1 :]), end + 1
+        if not UNIT.match(rest[index].text) or INTEGER.match(rest[index].text):
+            break
+    return rest, end
+
+
 def _unglue(words: Sequence[Word]) -> Sequence[Word]:
     """Split a product code or UPC drawn so close to the next cell that the two became one word."""
     if not words:
@@ -365,7 +384,5 @@ def _unglue(words: Sequence[Word]) -> Sequence[Word]:
         if glued is None:
             split.append(word)
             continue
-        head, tail = glued.group(1), glued.group(2)
-        cut = word.x0 + (word.x1 - word.x0) * len(head) / len(word.text)
-        split.extend([Word(head, word.x0, cut), Word(tail, cut, word.x1)])
+        split.extend(_cut(word, glued.group(1), glued.group(2)))
     return (*split, *words[3:]) if len(split) > min(3, len(words)) else words

@@ -1,0 +1,54 @@
+"""The corpus's HTML printed by TCPDF's ``writeHTML()`` (``fixtures/tcpdf.py``), read with every engine."""
+
+import os
+
+import pytest
+
+from cc_perf_dagster_tests.fixtures import tcpdf
+from cc_perf_dagster_tests.fixtures.restyle import jobs, read_back
+
+JOBS = {(job.spec.number, job.name): job for job in jobs(["plain"])}
+
+
+@pytest.fixture(autouse=True)
+def _tcpdf_installed():
+    if not tcpdf.available():
+        reason = "TCPDF needs Debian's php-cli and php-tcpdf (.ci/run installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI prints with TCPDF: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.mark.parametrize("font", ["helvetica", "times"])
+@pytest.mark.parametrize("key", [("CI004731586", "plain"), ("CI004848705", "own-bottom")], ids="-".join)
+def test_quantities_drawn_against_their_units_read_exactly(tmp_path, key, font, engine):
+    # TCPDF sets the Back Ordered number flush right against the U/M cell ("12each"): the unit
+    # was booked "12each" and the quantity 0, silently (CI004731586), or the arithmetic failed.
+    job = JOBS[key]
+    pdf = tmp_path / "tcpdf.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(job, font))
+    assert read_back(pdf, job.spec, engine) == ("exact", [])
+
+
+def test_a_tariff_label_carried_over_a_page_break_is_no_description(tmp_path, engine):
+    # In Times, CS003964075's "Tariff Surcharge" cell ends page 3 with "Tariff" and heads page 4
+    # with "Surcharge", above the next product row: it was booked as that item's description's
+    # first word, and the cells, taken for bottom-aligned, shared every description wrongly.
+    job = JOBS[("CS003964075", "plain")]
+    pdf = tmp_path / "tcpdf.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(job, "times"))
+    outcome, reasons = read_back(pdf, job.spec, engine)
+    assert outcome == "refused"
+    assert "a line heads the page after a tariff line" in reasons[0] and "('Surcharge')" in reasons[0]
+
+
+@pytest.mark.parametrize("font", tcpdf.FONTS)
+@pytest.mark.parametrize("number", ["CS003702114", "CI004731586", "CS003964075"])
+def test_every_plain_print_is_read_exactly_or_refused(tmp_path, number, font, engine):
+    # Most of TCPDF's prints of these documents cannot be read for sure (descriptions drawn
+    # into the quantity columns, a wrapped U/M heading, tariff labels in the description
+    # column): never booked wrong.
+    job = JOBS[(number, "plain")]
+    pdf = tmp_path / "tcpdf.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(job, font))
+    assert read_back(pdf, job.spec, engine)[0] in ("exact", "refused")
