@@ -26,7 +26,8 @@ marked-content span with ``/ActualText`` read as that text, one word over their 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 from cc_perf_dagster.core.fonts import FontInfo
@@ -88,6 +89,52 @@ class TooManyOperatorsError(ValueError):
 
 class UnreadableTextError(ValueError):
     """Text is drawn in a font the page does not define (or that cannot be read)."""
+
+
+# "/Name size Tf", and the operators that show text (' and " left out: they are no sure token).
+_REGULAR = rb"[^\x00\t\n\f\r ()<>\[\]{}/%]"
+_SET_FONT = re.compile(rb"/(%s+)\s+[-+.\d]+\s+Tf(?!%s)" % (_REGULAR, _REGULAR))
+_SHOW = re.compile(rb"(?<!%s)T[jJ](?!%s)" % (_REGULAR, _REGULAR))
+_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def undefined_font(data: bytes, defined: Collection[str]) -> str | None:
+    """The first font name that decoded content ``data`` shows text in and ``defined`` lacks, or ``None``.
+
+    A scan of the bytes, for an engine that does not interpret the content itself (PDFium draws
+    such text in a font of its own choosing, at widths of its own): it may miss text shown in
+    such a font (with ``'`` or ``"``), never flags a font that is defined.
+
+    Example:
+        >>> undefined_font(b"BT /F1 9 Tf (a) Tj /F 9 Tf [(b)] TJ ET", {"/F1"}), undefined_font(b"/F 9 Tf", set())
+        ('/F', None)
+    """
+    found = list(_SET_FONT.finditer(data))
+    for index, match in enumerate(found):
+        raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), match[1])
+        name = "/" + raw.decode("ascii") if raw.isascii() else None  # (pypdf may decode others otherwise)
+        end = found[index + 1].start() if index + 1 < len(found) else len(data)
+        if name is not None and name not in defined and _SHOW.search(data, match.end(), end):
+            return name
+    return None
+
+
+def check_fonts_defined(contents: Any, resources: Any) -> None:
+    """Refuse a page whose content (a stream or a list of them) shows text in a font its resources lack.
+
+    Raises:
+        UnreadableTextError: Naming the font (see :func:`undefined_font`).
+    """
+    parts = [part.get_object() for part in contents] if isinstance(contents, list) else [contents]
+    fonts = resources.get_object().get("/Font") if resources is not None else None
+    defined = fonts.get_object().keys() if fonts is not None else ()
+    name = undefined_font(b"\n".join(part.get_data() for part in parts if hasattr(part, "get_data")), defined)
+    if name is not None:
+        raise _undefined(name)
+
+
+def _undefined(name: str) -> UnreadableTextError:
+    return UnreadableTextError(f"text is drawn in font {name}, which the page does not define or is unreadable")
 
 
 class PageInterpreter:
@@ -251,7 +298,7 @@ class PageInterpreter:
             return tm
         if font is None:  # a viewer would guess a font; a reader that guesses may book wrong text
             name = state.font_name or "(none set)"
-            raise UnreadableTextError(f"text is drawn in font {name}, which the page does not define or is unreadable")
+            raise _undefined(name)
         words, advance = font.layout(value, state.size, state.char_spacing, state.word_spacing, state.scale)
         # The combined matrix, text space -> page space, for this string (tm moves along its x).
         a, b, c, d, e, f = multiply(tm, state.ctm)

@@ -28,6 +28,7 @@ from cc_perf_dagster.core.content_stream import (
     PageInterpreter,
     TooManyOperatorsError,
     UnreadableTextError,
+    check_fonts_defined,
     visible_words,
 )
 from cc_perf_dagster.core.encryption import AES_UNAVAILABLE, aes_available, uses_aes
@@ -328,6 +329,7 @@ class PypdfDocument:
             contents = contents.get_object() if contents is not None else None
             if contents is not None:
                 self._check_operator_count(contents)
+                check_fonts_defined(contents, page.get("/Resources"))  # PDFium would draw in a font it chose
                 parts = list(contents) if isinstance(contents, list) else [contents]
                 if not all(checksummed(part.get_object()) for part in parts):
                     self._operations(contents)

@@ -206,6 +206,35 @@ class TestBadInput:
             with pytest.raises(DamagedPdfError, match=r"^c\.pdf: page 2: damaged content stream, it cannot be decoded"):
                 doc.content_hash(2)
 
+    @pytest.mark.parametrize("unused", [False, True])
+    def test_text_in_a_font_the_page_does_not_define_fails_its_page(self, tmp_path, engine, unused):
+        # dompdf, its font files missing, draws every line in "/F", which no page defines.
+        # PDFium draws such text in a font of its own, at widths of its own, and the pdfium
+        # engine booked the lines it read wrong; the pypdf engine refused the page. A name set
+        # and then replaced before any text is shown draws nothing in it: no refusal.
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import DictionaryObject, NameObject
+
+        writer = PdfWriter(clone_from=PdfReader(render([ROW] * 2, tmp_path / "a.pdf")))
+        page = writer.pages[1]
+        (name, font), *_ = page["/Resources"]["/Font"].items()
+        if unused:
+            stream = StreamObject()
+            stream.set_data(b"BT /Missing 8 Tf " + name.encode() + b" 8 Tf 20 700 Td (XS9826A) Tj ET")
+            page[NameObject("/Contents")] = writer._add_object(stream)
+        else:  # the page's own resources, its font under another name
+            fonts = DictionaryObject({NameObject("/Other"): font})
+            page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+        writer.write(tmp_path / "d.pdf")
+        with PdfDocument(tmp_path / "d.pdf", engine=engine) as doc:
+            assert [r.text for r in doc.runs(1)][:1] == ["XS9826A"]  # the other page reads as before
+            if unused:
+                assert [r.text for r in doc.runs(2)] == ["XS9826A"]
+            else:
+                reason = rf"^d\.pdf: page 2: damaged page: text is drawn in font {name}, which the page does not define"
+                with pytest.raises(DamagedPdfError, match=reason):
+                    doc.runs(2)
+
     def test_too_many_pages(self, tmp_path, engine):
         pdf = render([ROW] * 4, tmp_path / "four.pdf")
         with pytest.raises(DocumentTooLargeError, match=r"four\.pdf: too large: 4 pages, the limit is 3"):
