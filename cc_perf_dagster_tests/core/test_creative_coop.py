@@ -735,6 +735,31 @@ class TestProducerShapes:
                 "start above their rows ('Surcharge'): it belongs to no item",
             )
 
+    def test_a_unit_wrapped_above_and_below_its_row_is_a_doubt(self):
+        # pdfLaTeX's longtable, cells aligned middle, a U/M column too narrow for "lo each": "lo"
+        # half a line above the row, "each" half a line below. A text line outside the
+        # description column sent the line above ("Alpha 1") nowhere, and the item was booked
+        # with no unit and its description short.
+        code, upc, qtys, _, amounts = self.ITEM
+        runs = [*self.code(690), *self.numbers(690), text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
+        runs += [text("Alpha 1", 130, 670), text("lo", 430, 666), *self.code(662), text("Alpha 2", 130, 662)]
+        runs += [r for r in oc_row(662, code, upc, "", qtys, "", amounts) if r.x0 >= 300 and r.text]
+        runs += [text("each", 430, 658), text("Alpha 3", 130, 654)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            'page 1: "lo" lies on a line of its own in the quantity, unit and price columns, above the row of '
+            "XS9840A: a value wrapped in its cell, read short",
+            'page 1: "each" lies on a line of its own in the quantity, unit and price columns, below the row of '
+            "XS9840A: a value wrapped in its cell, read short",
+        )
+
+    def test_a_description_ending_in_a_number_above_its_row_is_no_wrapped_value(self):
+        # Cells aligned bottom: "Glass, Set of" a line above the row, "4" on the row with its four
+        # quantities. The row's trailing integers are five; only the last four are quantities.
+        runs = [text("Glass, Set of", 130, 688), *self.code(680), text("4", 130, 680), *self.numbers(680)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert not [doubt for doubt in invoice.doubts if "quantity, unit and price columns" in doubt]
+
     def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
         # Cells aligned middle, a two-line description: the row's code and numbers sit between
         # its lines, half a line from each, in other columns. Nothing overlaps.

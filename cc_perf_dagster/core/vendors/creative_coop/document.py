@@ -37,6 +37,7 @@ from cc_perf_dagster.core.models import (
     Row,
     TextRecord,
 )
+from cc_perf_dagster.core.vendors.creative_coop.beside import LinesBeside
 from cc_perf_dagster.core.vendors.creative_coop.header import header_bands, page_footer, read_header
 from cc_perf_dagster.core.vendors.creative_coop.items import ItemBuilder
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
@@ -73,6 +74,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     start = is_header.index(True) if True in is_header else 0
     records: list[Record] = []
     unread = UnreadRows()  # product rows, and codes wrapped below them, that cannot be read
+    beside = LinesBeside(len(header.quantity_columns))  # quantities, units and prices wrapped above or below their rows
     first = False
     skip = 0
     for index in range(start, len(rows)):
@@ -93,6 +95,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
             records.append(text_record(lead, first))  # a description line sharing the tariff's row
         record = classify(row)
         unread.see(row, record)
+        beside.see(row, record, first)
         records.append(record if record is not None else text_record(row, first))
         if not (isinstance(record, TextRecord) and FOOTER.search(record.text)):
             first = False  # a "(continued)" or page-number line does not end the page's first row
@@ -107,6 +110,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         records=tuple(records),
         doubts=(
             *unread.doubts,
+            *beside.doubts,
             *odd_sizes_in_table(records),
             *cut_off_cells(records),
             *unread_rows(rows[start:]),
