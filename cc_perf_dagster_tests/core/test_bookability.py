@@ -246,11 +246,15 @@ class TestRealDocuments:
             writer.append(TEST_INVOICES / f"{stem}.pdf")
         writer.write(tmp_path / "two.pdf")
         invoice = extract_invoice(tmp_path / "two.pdf")
-        # The second invoice's tariff lines, after the first one's totals, belong to no item.
+        # The second invoice's tariff lines, after the first one's totals, belong to no item, and
+        # its description lines after them to none either: its descriptions end with a line cut.
         assert invoice.doubts == (
             "its pages name more than one invoice number (CI004731586, CI004790233): two documents?",
             "23 tariff line(s) among the line items belong to no item (8.64, 9.12, 4.32, 12.96, 30.24 and "
             "18 more): the rows they belong to may not have been read",
+            "12 description(s) end as only a wrapped line does (DA1436, DA3244, DA6712A, DA8947, DF3016A and 7 "
+            "more: '- 3-1/4\"H Recycled Glass Vase,'): a line after it was cut off or not read, the description "
+            "read short",
         )
         assert invoice.doubts[0] in refusal_reasons(invoice)
 

@@ -760,6 +760,18 @@ class TestProducerShapes:
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert not [doubt for doubt in invoice.doubts if "quantity, unit and price columns" in doubt]
 
+    @pytest.mark.parametrize("ending", ["Amber,", "Cream &", "Pillow w/", '8"L x'])
+    def test_a_description_that_ends_as_only_a_wrapped_line_does_is_a_doubt(self, ending):
+        # Gnumeric printing a sheet whose rows keep two lines' height, cells aligned middle:
+        # a description's third line is cut off, not in the PDF, and every row stands at the
+        # same pitch whatever it holds, so nothing in the layout tells. It was booked short.
+        runs = [*self.code(680), text("Bottle Brush Tree", 130, 680), *self.numbers(680), text(ending, 130, 672)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            f"1 description(s) end as only a wrapped line does (XS9840A: {('Bottle Brush Tree ' + ending)[-30:]!r}): "
+            "a line after it was cut off or not read, the description read short",
+        )
+
     def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
         # Cells aligned middle, a two-line description: the row's code and numbers sit between
         # its lines, half a line from each, in other columns. Nothing overlaps.

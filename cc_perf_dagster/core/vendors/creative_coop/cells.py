@@ -18,6 +18,10 @@ _BOUNDARY = 1.12
 
 _BROKEN_AT_HYPHEN = re.compile(r"\w-$")
 
+# Where a description's wrapped lines may end (a comma, "&", "w/": how the document family
+# wraps them) and the whole of one never does: it ends in a word, a number, a quote or ")".
+_DANGLING = re.compile(r"(?:[,&/+(-]|\b(?:x|w|and|or|of|with))$", re.IGNORECASE)
+
 
 def join_lines(lines: Sequence[str]) -> str:
     """A wrapped description's lines as one text.
@@ -31,6 +35,19 @@ def join_lines(lines: Sequence[str]) -> str:
             continue
         text = f"{text}{line}" if not text or _BROKEN_AT_HYPHEN.search(text) else f"{text} {line}"
     return text
+
+
+def cut_short(description: str) -> bool:
+    """Whether a description ends as only a wrapped line does: the line after it was not read.
+
+    A producer that prints rows of a fixed height cuts off the lines that do not fit (Gnumeric,
+    cells aligned middle), and what it cut off is not in the PDF.
+
+    Example:
+        >>> cut_short('Bottle Brush Tree, Amber,'), cut_short("Lumbar Pillow, Cream &"), cut_short('(Holds 4" x 6")')
+        (True, True, False)
+    """
+    return _DANGLING.search(description) is not None
 
 
 def apart(gap: float | None, size: float) -> bool:
