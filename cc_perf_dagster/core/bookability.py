@@ -31,7 +31,7 @@ its completeness then rests on the page counts alone (:func:`totals_printed` say
 
 Example:
     >>> refused = refusal(extract_invoice("CS004417220.pdf"))        # doctest: +SKIP
-    >>> print(refused)
+    >>> print(refused)                                                # doctest: +SKIP
     CS004417220.pdf: no line items could be read (the table has no text layer?)
 """
 

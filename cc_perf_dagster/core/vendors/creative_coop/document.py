@@ -213,9 +213,9 @@ class DocumentAssembler:
 
     Example:
         >>> assembler = DocumentAssembler("CS003837319.pdf", sha256)   # doctest: +SKIP
-        >>> for result in page_results:
+        >>> for result in page_results:                                 # doctest: +SKIP
         ...     assembler.add(result)
-        >>> invoice = assembler.finish()
+        >>> invoice = assembler.finish()                                # doctest: +SKIP
     """
 
     def __init__(self, file: str, sha256: str, *, declared_pages: int | None = None):

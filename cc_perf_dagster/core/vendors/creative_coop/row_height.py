@@ -51,6 +51,11 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
         ["product row XS1's cell holds as many lines as its row's height does"]
         >>> cut_off_cells([*records[:3], item("XS2", 73.7), TariffRecord("1.00", 67.1)])
         ()
+
+        Cells aligned middle: XS1's lines above and below its row fill both spans; it is named once.
+
+        >>> [doubt.split(":")[0] for doubt in cut_off_cells([TariffRecord("1.00", 120.1), line(113.4), *records])]
+        ["product row XS1's cell holds as many lines as its row's height does"]
     """
     anchors = [(index, r) for index, r in enumerate(records) if isinstance(r, (ItemRecord, TariffRecord))]
     sizes = sorted(r.size for r in records if isinstance(r, ItemRecord))
@@ -77,6 +82,7 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
             pitches.append(pitch)
     if not full:
         return ()
+    full = list(dict.fromkeys(full))  # (a row's cell may span the rows above and below it)
     if len(full) == 1:
         rows = f"product row {full[0]}'s cell holds as many lines as its row's height does"
     else:
