@@ -700,6 +700,13 @@ class TestProducerShapes:
         assert [i.description for i in invoice.line_items] == ["Alpha 1 Alpha 2", "Beta 1"]
         assert invoice.doubts == ()
 
+    def test_a_line_above_the_first_row_starts_its_description(self):
+        # Cells aligned bottom, one item: nothing else shows how the cells align, and no item
+        # above could have carried a line over.
+        runs = [text("Alpha 1", 130, 688), *self.code(680), text("Alpha 2", 130, 680), *self.numbers(680)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert ([i.description for i in invoice.line_items], invoice.doubts) == (["Alpha 1 Alpha 2"], ())
+
     def test_a_quantity_drawn_against_its_unit_reads_as_both(self):
         # TCPDF's writeHTML(): the right-aligned Qty BkOrd cell and the left-aligned U/M cell
         # after it with no room between them, "24each" one word. It was booked as the unit

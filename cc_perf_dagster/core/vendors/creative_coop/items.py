@@ -208,7 +208,7 @@ class ItemBuilder:
             for p, r in self._pending[below:above]:  # (lines that end an earlier page: a note there)
                 if p == page:
                     self._untaken(p, r, "lies far from the rows above and below it")
-        elif not self._open and gaps[0] is not None:
+        elif not self._open and (gaps[0] is not None or not self.items):
             below = above = 0
         else:  # (after a closed item and a page break: its cell carried over, or the next's start)
             cut = widest_gap(gaps) if self._open else None
