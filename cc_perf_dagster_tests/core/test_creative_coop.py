@@ -748,7 +748,8 @@ class TestProducerShapes:
         # description column sent the line above ("Alpha 1") nowhere, and the item was booked
         # with no unit and its description short.
         code, upc, qtys, _, amounts = self.ITEM
-        runs = [*self.code(690), *self.numbers(690), text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
+        runs = [*self.code(690), text("Zeta", 130, 690), *self.numbers(690)]
+        runs += [text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
         runs += [text("Alpha 1", 130, 670), text("lo", 430, 666), *self.code(662), text("Alpha 2", 130, 662)]
         runs += [r for r in oc_row(662, code, upc, "", qtys, "", amounts) if r.x0 >= 300 and r.text]
         runs += [text("each", 430, 658), text("Alpha 3", 130, 654)]
@@ -778,6 +779,37 @@ class TestProducerShapes:
             f"1 description(s) end as only a wrapped line does (XS9840A: {('Bottle Brush Tree ' + ending)[-30:]!r}): "
             "a line after it was cut off or not read, the description read short",
         )
+
+    def test_a_line_heading_a_page_without_column_headings_above_its_first_row_is_a_doubt(self):
+        # Chromium printing flex rows (no <table>, so no heading repeated), cells aligned middle:
+        # Alpha's last line ends page 1; Beta's first line heads page 2, above its row. Taken
+        # for a page header while Alpha's line waited, it was dropped without a word.
+        first = [text("Alpha 1", 130, 108), *self.code(100), text("Alpha 2", 130, 100), *self.numbers(100)]
+        first += [text("Alpha 3", 130, 92)]
+        second = [text("Beta 1", 130, 700), *self.code(692), text("Beta 2", 130, 692), *self.numbers(692)]
+        second += [text("Beta 3", 130, 684)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("", second, 2)])  # (no page header either)
+        assert invoice.doubts == (
+            "page 2: a line among the line items heads a page with no column headings, just above a product "
+            "row, and no item can take it ('Beta 1'): a description may be read short",
+        )
+
+    def test_a_total_drawn_against_its_label_is_read(self):
+        # WeasyPrint's flex rows, no room between the label's cell and the amount's: "Sub-Total6706.28".
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        runs += [text("Sub-Total67.20", 480, 660), text("Total Due67.20", 480, 650)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert (invoice.totals.subtotal, invoice.totals.total, invoice.doubts) == (
+            Decimal("67.20"),
+            Decimal("67.20"),
+            (),
+        )
+
+    def test_a_product_row_read_with_no_description_is_a_doubt(self):
+        # WeasyPrint lost a flex row's description at a page break: the row prints none.
+        runs = [*self.code(680), *self.numbers(680)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == ("1 product row(s) read with no description, where every line prints one: XS9840A",)
 
     def test_lines_half_a_line_from_a_row_with_no_description_words_are_no_overlap(self):
         # Cells aligned middle, a two-line description: the row's code and numbers sit between

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from cc_perf_dagster.core.bookability import listed
+from cc_perf_dagster.core.models import LineItem
 from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES
 
 # The cell boundary is the widest gap when it is this much wider than every other.
@@ -48,6 +50,23 @@ def cut_short(description: str) -> bool:
         (True, True, False)
     """
     return _DANGLING.search(description) is not None
+
+
+def description_doubts(items: Sequence[LineItem]) -> list[str]:
+    """Doubts of the descriptions read empty (every line prints one) or cut short (:func:`cut_short`)."""
+    doubts = []
+    empty = [item.product_code for item in items if not item.description]
+    if empty:  # (WeasyPrint lost a flex row's description at a page break: not in the PDF)
+        doubts.append(
+            f"{len(empty)} product row(s) read with no description, where every line prints one: {listed(empty)}"
+        )
+    cut = [item for item in items if cut_short(item.description)]
+    if cut:  # e.g. "Amber,": the description's next line was cut off, or read as no one's
+        doubts.append(
+            f"{len(cut)} description(s) end as only a wrapped line does ({listed([i.product_code for i in cut])}: "
+            f"{cut[0].description[-30:]!r}): a line after it was cut off or not read, the description read short"
+        )
+    return doubts
 
 
 def apart(gap: float | None, size: float) -> bool:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cc_perf_dagster.core.models import Word
+from cc_perf_dagster.core.models import ItemRecord, Word
 from cc_perf_dagster.core.vendors.creative_coop.patterns import INTEGER
 
 _SAMPLES = 64
@@ -168,3 +168,29 @@ def _near(word: Word, centre: float, reach: float) -> bool:
 
 def _int(text: str) -> int:
     return int(text.replace(",", ""))
+
+
+def description_bounds(record: ItemRecord, split: Split, known_x: Callable[[], float | None]) -> tuple[float, float]:
+    """Left and right bounds of the description column at a product row.
+
+    It starts after the code and UPC cells (or at the row's own description words, or where
+    earlier rows' descriptions started, ``known_x()``) and ends before the first quantity. A
+    cell may be drawn a little over the one before it (a UPC that overruns its narrow column):
+    the bounds take ``tolerance`` more on either side, and where the row's own description
+    starts left of where its UPC ends (drawn under an overrunning UPC), the column starts there,
+    so that the cell's other lines, which start where the row's does, are its own.
+    """
+    description_words = split.description
+    tolerance = 0.6 * record.size
+    if record.lead_x1:
+        left = record.lead_x1 - tolerance
+        if description_words:
+            left = min(left, description_words[0].x0 - tolerance)
+    elif description_words:
+        left = description_words[0].x0 - tolerance
+    else:
+        known = known_x()
+        left = float("-inf") if known is None else known - tolerance
+    qty_words = split.numbers
+    right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
+    return left, right + tolerance

@@ -38,7 +38,7 @@ from cc_perf_dagster.core.models import (
     TextRecord,
 )
 from cc_perf_dagster.core.vendors.creative_coop.beside import LinesBeside
-from cc_perf_dagster.core.vendors.creative_coop.cells import cut_short
+from cc_perf_dagster.core.vendors.creative_coop.cells import description_doubts
 from cc_perf_dagster.core.vendors.creative_coop.header import header_bands, page_footer, read_header
 from cc_perf_dagster.core.vendors.creative_coop.items import ItemBuilder
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
@@ -333,12 +333,7 @@ class DocumentAssembler:
             self._doubts.append(
                 f"{len(no_upc)} product row(s) read without the UPC every line prints: {listed(no_upc)}"
             )
-        cut = [item for item in items if cut_short(item.description)]
-        if cut:  # e.g. "Amber,": the description's next line was cut off, or read as no one's
-            self._doubts.append(
-                f"{len(cut)} description(s) end as only a wrapped line does ({listed([i.product_code for i in cut])}: "
-                f"{cut[0].description[-30:]!r}): a line after it was cut off or not read, the description read short"
-            )
+        self._doubts.extend(description_doubts(items))
         if totals is not None and totals.total is None:  # the block ends in what the document comes to
             self._doubts.append("its totals block was read without a Total: part of it was not read")
         report = validation.check_document(items, totals)

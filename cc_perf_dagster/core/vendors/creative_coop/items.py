@@ -24,8 +24,9 @@ from cc_perf_dagster.core.models import (
     Totals,
 )
 from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, overlapping, widest_gap
-from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, sample
+from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
+    CONTINUATION_GAP,
     FOOTER,
     QTY_COLUMNS,
     TARIFF_GAP,
@@ -72,6 +73,7 @@ class ItemBuilder:
         self._header_x: float | None = None
         # Description lines not yet given to an item: below the current item's row or above the next.
         self._pending: list[tuple[int, TextRecord]] = []
+        self._heads: list[tuple[int, TextRecord]] = []  # lines heading a page, taken for no description
         self._seen = (0, 0.0)  # page and baseline of the last table record
         self._lines_above = 0  # evidence: cells whose description starts above the numbers
         self._lines_below = 0  # evidence: cells whose description goes on below the numbers
@@ -88,6 +90,7 @@ class ItemBuilder:
         for record in page.records:
             if isinstance(record, ItemRecord):
                 split = self._split_body(record)  # once per row: the columns' bounds and the item
+                self._judge_heads(page.page, record, split)
                 above = self._split_pending(page.page, record, split)
                 self._close()
                 self._drop_stray_tariffs()
@@ -130,6 +133,7 @@ class ItemBuilder:
             last_page, last_y = self._last if self._open else self._seen
         far = page == last_page and apart(last_y - record.y, record.size)
         if page != last_page and not record.first and self._pending:
+            self._heads.append((page, record))  # a page header, or the next row's start (_judge_heads)
             return False
         if not self.items:
             return True  # judged by the columns of the item that takes it (see _split_pending)
@@ -139,6 +143,22 @@ class ItemBuilder:
                 self._untaken(page, record)  # starts in the description column and runs past it
             return False
         return record.x0 >= left and record.x1 <= right
+
+    def _judge_heads(self, page: int, record: ItemRecord, split: Split) -> None:
+        """Doubts: lines heading a page with no column headings, just above its first product row.
+
+        They were let be as a page header while the page before's lines waited; in the
+        description column just above the row, they may start its description.
+        """
+        left, right = self._columns(record, split)
+        y = record.y
+        for p, r in reversed(self._heads):
+            if p != page or r.y - y > CONTINUATION_GAP * r.size:
+                break
+            if left <= r.x0 and r.x1 <= right:
+                self._untaken(p, r, "heads a page with no column headings, just above a product row,")
+            y = r.y
+        self._heads = []
 
     def _untaken(self, page: int, record: TextRecord, why: str = _PAST_COLUMN) -> None:
         """A doubt: a line among the table's rows, where only a description line fits, that no item can take.
@@ -349,29 +369,8 @@ class ItemBuilder:
         self._open = True
 
     def _columns(self, record: ItemRecord, split: Split) -> tuple[float, float]:
-        """Left and right bounds of the description column at an item's row.
-
-        It starts after the code and UPC cells (or at the row's own description words, or
-        where earlier rows' descriptions started) and ends before the first quantity. A cell
-        may be drawn a little over the one before it (a UPC that overruns its narrow column):
-        the bounds take ``tolerance`` more on either side, and where the row's own description
-        starts left of where its UPC ends (drawn under an overrunning UPC), the column starts
-        there, so that the cell's other lines, which start where the row's does, are its own.
-        """
-        description_words = split.description
-        tolerance = 0.6 * record.size
-        if record.lead_x1:
-            left = record.lead_x1 - tolerance
-            if description_words:
-                left = min(left, description_words[0].x0 - tolerance)
-        elif description_words:
-            left = description_words[0].x0 - tolerance
-        else:
-            known = self._known_description_x()
-            left = float("-inf") if known is None else known - tolerance
-        qty_words = split.numbers
-        right = qty_words[0].x0 if qty_words else (record.body[-1].x1 if record.body else float("inf"))
-        return left, right + tolerance
+        """Left and right bounds of the description column at an item's row (:func:`description_bounds`)."""
+        return description_bounds(record, split, self._known_description_x)
 
     def _known_description_x(self) -> float | None:
         if self._description_x:

@@ -29,6 +29,11 @@ UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
 GLUED_QUANTITY_UNIT = re.compile(r"^(\d{1,6})([A-Za-z][A-Za-z/]{0,7})$")
 
 
+# A label drawn against the amount after it ("Sub-Total6706.28", "TRF-CCOI8.64"): a totals or
+# tariff row's two cells with no room between them (WeasyPrint's flex rows).
+GLUED_AMOUNT = re.compile(r"^(.*[^\d\s.,$])(\$?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2})$")
+
+
 # The UPC-A every product row prints: 12 digits (more are a description's digits glued on).
 UPC = re.compile(r"^\d{12}$")
 

@@ -21,6 +21,7 @@ from cc_perf_dagster.core.models import (
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CODE,
     CONTINUATION_GAP,
+    GLUED_AMOUNT,
     GLUED_CODE_UPC,
     GLUED_QUANTITY_UNIT,
     GLUED_UPC,
@@ -212,10 +213,12 @@ def totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
 
 def classify(row: Row) -> Record | None:
     """A product row, tariff sub-line or labelled total, or ``None`` for any other row."""
-    words = row.words
     item = _item_record(row)
     if item is not None:
         return item
+    words = row.words
+    if words and not MONEY.match(words[-1].text) and (glued := GLUED_AMOUNT.match(words[-1].text)):
+        words = (*words[:-1], *_cut(words[-1], glued.group(1), glued.group(2)))
     amounts = [w for w in words if MONEY.match(w.text)]
     if len(words) < 2 or len(amounts) != 1:
         return None
