@@ -794,6 +794,18 @@ class TestProducerShapes:
             "row, and no item can take it ('Beta 1'): a description may be read short",
         )
 
+    def test_a_cell_aligned_middle_under_an_overrunning_upc_keeps_its_lines(self):
+        # WeasyPrint, DejaVu Sans, flex rows aligned middle: the UPC (ending at 108.4) overruns
+        # the description column, which starts at 100, and the row prints none of its
+        # description on its own line. Its lines, above and below, start left of where the UPC
+        # ends, and were left out without a word: the item was booked with no description.
+        heading = [text(label, 100 if label == "Description" else x, 700) for x, label in OC_HEADER]
+        runs = [text("Alpha 1", 100, 684), *self.code(680), *self.numbers(680), text("Alpha 2", 100, 676)]
+        invoice = assemble(
+            "t.pdf", "sha", [page("CS003837319", header_runs("CS003837319", "1/17/2025") + heading + runs)]
+        )
+        assert ([i.description for i in invoice.line_items], invoice.doubts) == (["Alpha 1 Alpha 2"], ())
+
     def test_a_total_drawn_against_its_label_is_read(self):
         # WeasyPrint's flex rows, no room between the label's cell and the amount's: "Sub-Total6706.28".
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]

@@ -178,7 +178,10 @@ def description_bounds(record: ItemRecord, split: Split, known_x: Callable[[], f
     cell may be drawn a little over the one before it (a UPC that overruns its narrow column):
     the bounds take ``tolerance`` more on either side, and where the row's own description
     starts left of where its UPC ends (drawn under an overrunning UPC), the column starts there,
-    so that the cell's other lines, which start where the row's does, are its own.
+    so that the cell's other lines, which start where the row's does, are its own. A row with
+    none of its description on its own line (cells aligned middle) takes the column from where
+    the others' start (or the heading's): under an overrunning UPC its lines start left of where
+    the UPC ends, and were left out without a word (WeasyPrint, DejaVu Sans).
     """
     description_words = split.description
     tolerance = 0.6 * record.size
@@ -186,6 +189,8 @@ def description_bounds(record: ItemRecord, split: Split, known_x: Callable[[], f
         left = record.lead_x1 - tolerance
         if description_words:
             left = min(left, description_words[0].x0 - tolerance)
+        elif (known := known_x()) is not None:  # none on its row (cells aligned middle): where others start
+            left = min(left, known - tolerance)
     elif description_words:
         left = description_words[0].x0 - tolerance
     else:
