@@ -119,16 +119,21 @@ def undefined_font(data: bytes, defined: Collection[str]) -> str | None:
     return None
 
 
+def content_data(contents: Any) -> list[bytes]:
+    """The decoded data of a page's content: a stream, or a list (array) of them."""
+    parts = [part.get_object() for part in contents] if isinstance(contents, list) else [contents]
+    return [part.get_data() for part in parts if hasattr(part, "get_data")]
+
+
 def check_fonts_defined(contents: Any, resources: Any) -> None:
     """Refuse a page whose content (a stream or a list of them) shows text in a font its resources lack.
 
     Raises:
         UnreadableTextError: Naming the font (see :func:`undefined_font`).
     """
-    parts = [part.get_object() for part in contents] if isinstance(contents, list) else [contents]
     fonts = resources.get_object().get("/Font") if resources is not None else None
     defined = fonts.get_object().keys() if fonts is not None else ()
-    name = undefined_font(b"\n".join(part.get_data() for part in parts if hasattr(part, "get_data")), defined)
+    name = undefined_font(b"\n".join(content_data(contents)), defined)
     if name is not None:
         raise _undefined(name)
 

@@ -29,6 +29,7 @@ from cc_perf_dagster.core.content_stream import (
     TooManyOperatorsError,
     UnreadableTextError,
     check_fonts_defined,
+    content_data,
     visible_words,
 )
 from cc_perf_dagster.core.encryption import AES_UNAVAILABLE, aes_available, uses_aes
@@ -293,13 +294,9 @@ class PypdfDocument:
 
     def _check_operator_count(self, stream: Any) -> None:
         """Refuse a content stream with more text operators than the limit, before it is parsed."""
-        from pypdf.generic import ArrayObject
-
         limit = self._limits.max_text_operators
         if limit:  # counted on the decoded bytes first: parsing is what a hostile page makes slow
-            parts = [part.get_object() for part in stream] if isinstance(stream, ArrayObject) else [stream]
-            data = [part.get_data() for part in parts if hasattr(part, "get_data")]
-            if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in data) > limit:
+            if sum(chunk.count(b"Tj") + chunk.count(b"TJ") for chunk in content_data(stream)) > limit:
                 raise TooManyOperatorsError(f"more than {limit} text operators on one page")
 
     def boxes(self, index: int) -> tuple[Box, Box]:

@@ -147,9 +147,10 @@ class ItemBuilder:
     def _judge_heads(self, page: int, record: ItemRecord, split: Split) -> None:
         """Doubts: lines heading a page with no column headings, just above its first product row.
 
-        They were let be as a page header while the page before's lines waited; in the
-        description column just above the row, they may start its description.
+        Let be as a page header while the page before's lines waited, they may start its description.
         """
+        if not self._heads:
+            return
         left, right = self._columns(record, split)
         y = record.y
         for p, r in reversed(self._heads):

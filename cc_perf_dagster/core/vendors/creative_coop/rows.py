@@ -371,7 +371,7 @@ def _unglue_unit(rest: Sequence[Word], end: int) -> tuple[Sequence[Word], int]:
         glued = GLUED_QUANTITY_UNIT.match(rest[index].text)
         if glued is not None:
             return (*rest[:index], *_cut(rest[index], glued.group(1), glued.group(2)), *rest[index + 1 :]), end + 1
-        if not UNIT.match(rest[index].text) or INTEGER.match(rest[index].text):
+        if not UNIT.match(rest[index].text):  # (a unit has a letter: no quantity matches)
             break
     return rest, end
 
