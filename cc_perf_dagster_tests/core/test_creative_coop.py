@@ -855,6 +855,21 @@ class TestProducerShapes:
         ]
         assert invoice.doubts == ()
 
+    def test_a_cell_split_by_a_page_break_when_cells_align_middle_is_a_doubt(self):
+        # jsPDF's autotable, cells aligned middle, breaks a row across pages: Alpha's first line
+        # ends page 1 on its row, "Alpha two" heads page 2 above Beta's first line. Beta took
+        # both lines ("Alpha two Beta one Beta two") and Alpha was booked short: Alpha owes no
+        # line below (none above its row), while Beta, one line below its row, wants one above.
+        first = [text("Zeta one", 130, 694), *self.code(690), *self.numbers(690), text("Zeta two", 130, 686)]
+        first += [*self.code(660), text("Alpha one", 130, 660), *self.numbers(660)]
+        second = [text("Alpha two", 130, 690), text("Beta one", 130, 676), *self.code(672), *self.numbers(672)]
+        second += [text("Beta two", 130, 668)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), oc_page(second, 2)])
+        assert invoice.doubts == (
+            "page 2: lines between two product rows ('Alpha two / Beta one') that the cells' alignment "
+            "gives to neither clearly: a description may be read short or long",
+        )
+
     def test_quantities_whose_columns_are_unknown_are_a_doubt(self):
         # No column headers and no row printing every quantity: "24" and "24" cannot be put in
         # their columns. They were booked in the description ("Alpha 24 24"), every quantity 0,

@@ -18,6 +18,10 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
 
+# Lines between two rows that only the document's cell alignment can share out: the item
+# above, the lines, the lower row's page, and whether the item above was closed (by its tariff line).
+Undecided = tuple[int, list[str], int, bool]
+
 _BROKEN_AT_HYPHEN = re.compile(r"\w-$")
 
 # Where a description's wrapped lines may end (a comma, "&", "w/": how the document family
@@ -130,3 +134,87 @@ def widest_gap(gaps: Sequence[float | None]) -> int | None:
         return None
     (widest, index), (second, _) = known[0], known[1]
     return index if widest >= _BOUNDARY * second else None
+
+
+def middle_cut(count: int, upper: tuple[int, int], lower: tuple[int, int] | None) -> int | None:
+    """How many of ``count`` lines between two rows the upper row's cell takes, cells aligned middle.
+
+    A cell aligned middle has as many description lines below its row as above it: the upper
+    item takes as many as it still owes below, and the lower item as many as it has below and
+    not yet above. The two counts must agree. They do not where a page break split the upper
+    cell (jsPDF's autotable breaks a row across pages: its last line heads the next page, above
+    the next row's first), or where the cells are not aligned middle after all (bottom-aligned
+    cells, with one carried over below its row): nothing then tells whose the lines are.
+
+    Args:
+        count: The lines between the two rows.
+        upper: The upper item's lines ``(above, below)`` its row so far.
+        lower: The lower item's ``(above, below)``, all of them known; ``None`` where some are
+            still to be shared (the upper count alone decides).
+
+    Returns:
+        The lines the upper item takes (the rest are the lower's), or ``None`` where the counts
+        disagree.
+
+    Example:
+        >>> middle_cut(2, (1, 0), (0, 1)), middle_cut(2, (0, 0), (0, 1)), middle_cut(2, (0, 0), None)
+        (1, None, 0)
+    """
+    by_upper = max(0, min(upper[0] - upper[1], count))
+    if lower is None or count - (lower[1] - lower[0]) == by_upper:
+        return by_upper
+    return None
+
+
+def share_undecided(
+    undecided: Sequence[Undecided], above: list[list[str]], below: list[list[str]], found: tuple[bool, bool]
+) -> list[str]:
+    """Share out the lines no gap decided, by how the document's cells are aligned; the doubts.
+
+    Top-aligned cells (no description ever started above its row; ``found[0]`` false): the
+    lines continue the item above. Bottom-aligned (lines above rows, never below; ``found[1]``
+    false): they start the item below. Middle (both): :func:`middle_cut`. Lines heading a page
+    after an item its tariff line closed start the next item where descriptions start above
+    their rows; otherwise they are the closed cell's rest (a tariff label carried over) and no
+    one's (a doubt).
+
+    Args:
+        undecided: The groups of lines, in document order.
+        above: Each item's description lines above its row (the groups' lines are added).
+        below: Each item's lines below its row (likewise).
+        found: Whether the document has shown descriptions starting above their rows, and
+            going on below them.
+
+    Returns:
+        One sentence for each line or group that no item can take.
+    """
+    lines_above, lines_below = found
+    doubts: list[str] = []
+    later = {index for index, *_ in undecided}  # items with lines still to share below them
+    for index, lines, page, closed in undecided:
+        if closed and not lines_above:
+            doubts.extend(
+                f"page {page}: a line heads the page after a tariff line, in a table whose "
+                f"descriptions never start above their rows ({line!r}): it belongs to no item"
+                for line in lines
+            )
+            continue
+        if closed:
+            cut: int | None = 0
+        elif not lines_above:
+            cut = len(lines)
+        elif not lines_below:
+            cut = 0
+        else:
+            lower = index + 1
+            known = None if lower in later else (len(above[lower]), len(below[lower]))
+            cut = middle_cut(len(lines), (len(above[index]), len(below[index])), known)
+        if cut is None:
+            doubts.append(
+                f"page {page}: lines between two product rows ({' / '.join(lines)!r}) that the cells' "
+                "alignment gives to neither clearly: a description may be read short or long"
+            )
+            continue
+        below[index].extend(lines[:cut])  # after any it has: they were read later
+        above[index + 1][:0] = lines[cut:]
+    return doubts

@@ -23,7 +23,15 @@ from cc_perf_dagster.core.models import (
     TotalRecord,
     Totals,
 )
-from cc_perf_dagster.core.vendors.creative_coop.cells import apart, boundaries, join_lines, overlapping, widest_gap
+from cc_perf_dagster.core.vendors.creative_coop.cells import (
+    Undecided,
+    apart,
+    boundaries,
+    join_lines,
+    overlapping,
+    share_undecided,
+    widest_gap,
+)
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CONTINUATION_GAP,
@@ -59,8 +67,7 @@ class ItemBuilder:
         self._row_text: list[str] = []
         self._below_lines: list[list[str]] = []
         # Lines between two rows that only the document's cell alignment can share out.
-        # (Item above, lines, and the page they head where the item above was closed.)
-        self._undecided: list[tuple[int, list[str], int | None]] = []
+        self._undecided: list[Undecided] = []
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row
         self._open = False  # the current item may still take description lines and its tariff
@@ -234,7 +241,7 @@ class ItemBuilder:
         else:  # (after a closed item and a page break: its cell carried over, or the next's start)
             cut = widest_gap(gaps) if self._open else None
             if cut is None:  # shared out in finish(), when the document has shown how its cells align
-                self._undecided.append((len(self.items) - 1, lines, None if self._open else page))
+                self._undecided.append((len(self.items) - 1, lines, page, not self._open))
                 self._pending = []
                 return []
             below = above = cut
@@ -247,34 +254,9 @@ class ItemBuilder:
         return lines[above:]
 
     def _share_undecided(self) -> None:
-        """Share out the lines no gap decided, by how the document's cells are aligned.
-
-        Top-aligned cells (no description ever started above its row): the lines continue
-        the item above. Bottom-aligned (lines above rows, never below): they start the item
-        below. Middle (both): the item above takes as many as it had above its row, less
-        those it already has below it (a line at the foot of the page before). Lines heading a
-        page after an item its tariff line closed start the next item where descriptions start
-        above their rows; otherwise they are the closed cell's rest (a tariff label carried over).
-        """
-        for index, lines, closed_on in self._undecided:
-            if closed_on is not None and not self._lines_above:
-                self.doubts.extend(
-                    f"page {closed_on}: a line heads the page after a tariff line, in a table whose "
-                    f"descriptions never start above their rows ({line!r}): it belongs to no item"
-                    for line in lines
-                )
-                continue
-            if closed_on is not None:
-                cut = 0
-            elif not self._lines_above:
-                cut = len(lines)
-            elif not self._lines_below:
-                cut = 0
-            else:
-                owed = len(self._above_lines[index]) - len(self._below_lines[index])
-                cut = max(0, min(owed, len(lines)))
-            self._below_lines[index].extend(lines[:cut])  # after any it has: they were read later
-            self._above_lines[index + 1][:0] = lines[cut:]
+        """Share out the lines no gap decided (:func:`share_undecided`) and join each item's description."""
+        found = (bool(self._lines_above), bool(self._lines_below))
+        self.doubts.extend(share_undecided(self._undecided, self._above_lines, self._below_lines, found))
         self._undecided = []
         for index, item in enumerate(self.items):
             lines = [*self._above_lines[index], self._row_text[index], *self._below_lines[index]]
