@@ -42,12 +42,19 @@ def test_autotable_prints_read_exactly(printed, number, style, engine):
     assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
 
 
-@pytest.mark.parametrize("style", ["times-middle-auto-striped", "times-bottom-auto-grid"])
-def test_a_row_broken_across_pages_in_cells_not_aligned_top_is_a_doubt(printed, style, engine):
+def test_a_row_broken_across_pages_in_cells_aligned_middle_reads_exactly(printed, engine):
     # autotable breaks DG2054A's cell across pages 2 and 3: its last line "Styles" heads page 3,
     # just above DG3620's first line. Both lines were booked as DG3620's description
     # ("Styles 72"L Beaded ...") and DG2054A's read a line short, silently.
-    outcome, reasons = read_back(printed("CI004848705", style), DOCUMENTS["CI004848705"], engine)
+    pdf = printed("CI004848705", "times-middle-auto-striped")
+    assert read_back(pdf, DOCUMENTS["CI004848705"], engine) == ("exact", [])
+
+
+def test_a_row_broken_across_pages_in_cells_aligned_bottom_is_a_doubt(printed, engine):
+    # The same break with cells aligned bottom: the lines above DG3620's row cannot be told
+    # apart by counting (the document also shows lines below rows, so it is not read as
+    # aligned bottom, and its cells are not centred on their rows either).
+    outcome, reasons = read_back(printed("CI004848705", "times-bottom-auto-grid"), DOCUMENTS["CI004848705"], engine)
     assert outcome == "refused"
     assert (
         """page 3: lines between two product rows ('Styles / 72"L Beaded Paper Garland w/ Tassels,') """

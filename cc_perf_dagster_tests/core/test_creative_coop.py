@@ -855,16 +855,36 @@ class TestProducerShapes:
         ]
         assert invoice.doubts == ()
 
-    def test_a_cell_split_by_a_page_break_when_cells_align_middle_is_a_doubt(self):
+    def _split_cell(self, whole):
         # jsPDF's autotable, cells aligned middle, breaks a row across pages: Alpha's first line
-        # ends page 1 on its row, "Alpha two" heads page 2 above Beta's first line. Beta took
-        # both lines ("Alpha two Beta one Beta two") and Alpha was booked short: Alpha owes no
-        # line below (none above its row), while Beta, one line below its row, wants one above.
-        first = [text("Zeta one", 130, 694), *self.code(690), *self.numbers(690), text("Zeta two", 130, 686)]
-        first += [*self.code(660), text("Alpha one", 130, 660), *self.numbers(660)]
+        # ends page 1 on its row, "Alpha two" heads page 2 above Beta's first line. Before
+        # them, ``whole`` cells of two lines, one above and one below their rows.
+        first = []
+        for n in range(whole):
+            y = 680 - 30 * n
+            first += [
+                text(f"Zeta {n} one", 130, y + 4),
+                *self.code(y),
+                *self.numbers(y),
+                text(f"Zeta {n} two", 130, y - 4),
+            ]
+        first += [*self.code(560), text("Alpha one", 130, 560), *self.numbers(560)]
         second = [text("Alpha two", 130, 690), text("Beta one", 130, 676), *self.code(672), *self.numbers(672)]
         second += [text("Beta two", 130, 668)]
-        invoice = assemble("t.pdf", "sha", [oc_page(first, 1), oc_page(second, 2)])
+        return assemble("t.pdf", "sha", [oc_page(first, 1), oc_page(second, 2)])
+
+    def test_a_cell_split_by_a_page_break_when_cells_align_middle_goes_by_the_lower_cell(self):
+        # Beta took both lines ("Alpha two Beta one Beta two") and Alpha was booked short: Alpha
+        # owed no line below (none above its row). Beta, whole on its page and one line below
+        # its row, takes one above; the document's whole cells all align middle.
+        invoice = self._split_cell(whole=3)
+        assert [i.description for i in invoice.line_items][-2:] == ["Alpha one Alpha two", "Beta one Beta two"]
+        assert invoice.doubts == ()
+
+    def test_a_cell_split_by_a_page_break_is_a_doubt_where_the_alignment_cannot_be_told(self):
+        # One whole cell says too little of how the document aligns its cells (bottom-aligned
+        # cells with a row carried over below also show lines on both sides of their rows).
+        invoice = self._split_cell(whole=1)
         assert invoice.doubts == (
             "page 2: lines between two product rows ('Alpha two / Beta one') that the cells' alignment "
             "gives to neither clearly: a description may be read short or long",

@@ -19,8 +19,9 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
 _BOUNDARY = 1.12
 
 # Lines between two rows that only the document's cell alignment can share out: the item
-# above, the lines, the lower row's page, and whether the item above was closed (by its tariff line).
-Undecided = tuple[int, list[str], int, bool]
+# above, the lines, the lower row's page, whether the item above was closed (by its tariff
+# line), and whether a page break lies between the two rows.
+Undecided = tuple[int, list[str], int, bool, bool]
 
 _BROKEN_AT_HYPHEN = re.compile(r"\w-$")
 
@@ -136,34 +137,69 @@ def widest_gap(gaps: Sequence[float | None]) -> int | None:
     return index if widest >= _BOUNDARY * second else None
 
 
-def middle_cut(count: int, upper: tuple[int, int], lower: tuple[int, int] | None) -> int | None:
+def middle_cut(count: int, upper: tuple[int, int], lower: tuple[int, int] | None, lower_decides: bool) -> int | None:
     """How many of ``count`` lines between two rows the upper row's cell takes, cells aligned middle.
 
     A cell aligned middle has as many description lines below its row as above it: the upper
     item takes as many as it still owes below, and the lower item as many as it has below and
-    not yet above. The two counts must agree. They do not where a page break split the upper
-    cell (jsPDF's autotable breaks a row across pages: its last line heads the next page, above
-    the next row's first), or where the cells are not aligned middle after all (bottom-aligned
-    cells, with one carried over below its row): nothing then tells whose the lines are.
+    not yet above. The two counts agree where both cells are whole. Where a page break split
+    the upper cell (jsPDF's autotable breaks a row across pages: its last line heads the next
+    page, just above the next row's first), the upper count is short and the lower item, whole
+    on its page, decides (``lower_decides``). Otherwise nothing tells whose the lines are.
 
     Args:
         count: The lines between the two rows.
         upper: The upper item's lines ``(above, below)`` its row so far.
         lower: The lower item's ``(above, below)``, all of them known; ``None`` where some are
             still to be shared (the upper count alone decides).
+        lower_decides: Whether the lower count stands where the two disagree: a page break
+            lies between the rows and the document's whole cells are aligned middle.
 
     Returns:
-        The lines the upper item takes (the rest are the lower's), or ``None`` where the counts
-        disagree.
+        The lines the upper item takes (the rest are the lower's), or ``None`` where it cannot
+        be told.
 
     Example:
-        >>> middle_cut(2, (1, 0), (0, 1)), middle_cut(2, (0, 0), (0, 1)), middle_cut(2, (0, 0), None)
-        (1, None, 0)
+        >>> middle_cut(2, (1, 0), (0, 1), False), middle_cut(2, (0, 0), (0, 1), False)
+        (1, None)
+        >>> middle_cut(2, (0, 0), None, False)
+        0
+        >>> middle_cut(2, (0, 0), (0, 1), True), middle_cut(2, (0, 0), (0, 3), True)
+        (1, None)
     """
     by_upper = max(0, min(upper[0] - upper[1], count))
-    if lower is None or count - (lower[1] - lower[0]) == by_upper:
+    if lower is None:
         return by_upper
-    return None
+    by_lower = count - (lower[1] - lower[0])
+    if by_lower == by_upper:
+        return by_upper
+    return by_lower if lower_decides and 0 <= by_lower <= count else None
+
+
+# Whole cells with lines on one side of their row only, at most this share of those with
+# lines, where a document's cells count as aligned middle (a row broken across pages is one).
+_LOPSIDED_SHARE = 0.1
+# And at least this many whole cells with lines to tell.
+_CELLS_TO_TELL = 3
+
+
+def aligned_middle(
+    above: Sequence[Sequence[str]], below: Sequence[Sequence[str]], undecided: Sequence[Undecided]
+) -> bool:
+    """Whether the document's whole cells are aligned middle: as many lines above their rows as below.
+
+    Items with lines still to share out (either side of an undecided group) are left out.
+
+    Example:
+        >>> aligned_middle([["a"], ["b"], ["c"], []], [["x"], ["y"], ["z"], ["w"]], [])
+        False
+        >>> aligned_middle([["a"], ["b"], ["c"], []], [["x"], ["y"], ["z"], []], [])
+        True
+    """
+    involved = {index for index, *_ in undecided} | {index + 1 for index, *_ in undecided}
+    told = [i for i in range(len(above)) if i not in involved and (above[i] or below[i])]
+    lopsided = sum(len(above[i]) != len(below[i]) for i in told)
+    return len(told) >= _CELLS_TO_TELL and lopsided <= _LOPSIDED_SHARE * len(told)
 
 
 def share_undecided(
@@ -173,10 +209,11 @@ def share_undecided(
 
     Top-aligned cells (no description ever started above its row; ``found[0]`` false): the
     lines continue the item above. Bottom-aligned (lines above rows, never below; ``found[1]``
-    false): they start the item below. Middle (both): :func:`middle_cut`. Lines heading a page
-    after an item its tariff line closed start the next item where descriptions start above
-    their rows; otherwise they are the closed cell's rest (a tariff label carried over) and no
-    one's (a doubt).
+    false): they start the item below. Middle (both): :func:`middle_cut`, the lower cell
+    deciding across a page break where the document's whole cells are centred on their rows
+    (:func:`aligned_middle`). Lines heading a page after an item its tariff line closed start
+    the next item where descriptions start above their rows; otherwise they are the closed
+    cell's rest (a tariff label carried over) and no one's (a doubt).
 
     Args:
         undecided: The groups of lines, in document order.
@@ -189,9 +226,10 @@ def share_undecided(
         One sentence for each line or group that no item can take.
     """
     lines_above, lines_below = found
+    middle = lines_above and lines_below and aligned_middle(above, below, undecided)
     doubts: list[str] = []
     later = {index for index, *_ in undecided}  # items with lines still to share below them
-    for index, lines, page, closed in undecided:
+    for index, lines, page, closed, broken in undecided:
         if closed and not lines_above:
             doubts.extend(
                 f"page {page}: a line heads the page after a tariff line, in a table whose "
@@ -208,7 +246,7 @@ def share_undecided(
         else:
             lower = index + 1
             known = None if lower in later else (len(above[lower]), len(below[lower]))
-            cut = middle_cut(len(lines), (len(above[index]), len(below[index])), known)
+            cut = middle_cut(len(lines), (len(above[index]), len(below[index])), known, broken and middle)
         if cut is None:
             doubts.append(
                 f"page {page}: lines between two product rows ({' / '.join(lines)!r}) that the cells' "

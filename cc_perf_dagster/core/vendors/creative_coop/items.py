@@ -241,7 +241,7 @@ class ItemBuilder:
         else:  # (after a closed item and a page break: its cell carried over, or the next's start)
             cut = widest_gap(gaps) if self._open else None
             if cut is None:  # shared out in finish(), when the document has shown how its cells align
-                self._undecided.append((len(self.items) - 1, lines, page, not self._open))
+                self._undecided.append((len(self.items) - 1, lines, page, not self._open, None in gaps))
                 self._pending = []
                 return []
             below = above = cut
