@@ -42,14 +42,16 @@ cluster-ui: install  ## webserver and daemon on the cluster profile (set CC_PERF
 	mkdir -p incoming
 	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
-# jsPDF and its autotable plugin for test_jspdf.py, at the releases package-lock.json pins (Node.js's npm).
+# jsPDF and its autotable plugin for test_jspdf.py, at the releases package-lock.json pins (Node.js's
+# npm), installed into the virtualenv ($(VENV)/jspdf), beside the Python packages and out of the tree.
 JSPDF := cc_perf_dagster_tests/fixtures/jspdf
-$(JSPDF)/node_modules/.installed: $(JSPDF)/package.json $(JSPDF)/package-lock.json
+$(VENV)/jspdf/.installed: $(VENV)/.installed $(JSPDF)/package.json $(JSPDF)/package-lock.json
 	@if command -v npm >/dev/null; then \
-		npm ci --prefix $(JSPDF) --omit=optional --no-audit --no-fund --silent && touch $@; \
+		mkdir -p $(VENV)/jspdf && cp $(JSPDF)/package.json $(JSPDF)/package-lock.json $(VENV)/jspdf/ && \
+		npm ci --prefix $(VENV)/jspdf --omit=optional --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: test_jspdf.py skips (it fails under CI=true)"; fi
 
-test: install $(JSPDF)/node_modules/.installed  ## run the whole test suite
+test: install $(VENV)/jspdf/.installed  ## run the whole test suite
 	$(PY) -m pytest
 
 lint: install  ## ruff lint and format check
