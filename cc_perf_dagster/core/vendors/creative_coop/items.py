@@ -81,6 +81,7 @@ class ItemBuilder:
         # Description lines not yet given to an item: below the current item's row or above the next.
         self._pending: list[tuple[int, TextRecord]] = []
         self._heads: list[tuple[int, TextRecord]] = []  # lines heading a page, taken for no description
+        self._past: list[tuple[int, TextRecord]] = []  # lines past the column, far below the rows: notes?
         self._seen = (0, 0.0)  # page and baseline of the last table record
         self._lines_above = 0  # evidence: cells whose description starts above the numbers
         self._lines_below = 0  # evidence: cells whose description goes on below the numbers
@@ -96,6 +97,10 @@ class ItemBuilder:
         before = 0  # non-text records seen on this page so far
         for record in page.records:
             if isinstance(record, ItemRecord):
+                for p, r in self._past:  # a product row follows: no note under the table
+                    if p == page.page:
+                        self._untaken(p, r)
+                self._past = []
                 split = self._split_body(record)  # once per row: the columns' bounds and the item
                 self._judge_heads(page.page, record, split)
                 above = self._split_pending(page.page, record, split)
@@ -111,6 +116,7 @@ class ItemBuilder:
                     self._stray_tariffs.append(record)  # a totals line, unless an item follows
                 self._close()
             elif isinstance(record, TotalRecord):
+                self._past = []
                 self._flush_pending()
                 self._flush_stray_tariffs()
                 self._total(record.label, Decimal(record.amount))
@@ -146,7 +152,9 @@ class ItemBuilder:
             return True  # judged by the columns of the item that takes it (see _split_pending)
         left, right = self._span
         if left <= record.x0 < right < record.x1:
-            if not far:  # (a line far below the rows may be a note under the table)
+            if far:  # a note under the table, unless a product row follows it on the page
+                self._past.append((page, record))
+            else:
                 self._untaken(page, record)  # starts in the description column and runs past it
             return False
         return record.x0 >= left and record.x1 <= right
