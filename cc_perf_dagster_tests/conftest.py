@@ -311,3 +311,17 @@ def cluster(request, tmp_path, monkeypatch, cluster_env):
         home = ensure_dagster_home(tmp_path / "home", export=False, profile="cluster")
         with DagsterInstance.from_config(str(home)) as instance:
             yield running, instance
+
+
+@pytest.fixture(scope="module")
+def printed(request, tmp_path_factory):
+    """``printed(number, style)``: a fixture document printed by the test module's ``PRODUCER``.
+
+    Skips where the producer cannot print here, fails instead under ``CI=true``
+    (:mod:`cc_perf_dagster_tests.fixtures.prints`).
+    """
+    from cc_perf_dagster_tests.fixtures.prints import Prints, require
+
+    producer = request.module.PRODUCER
+    require(producer.missing, producer.name)
+    return Prints(tmp_path_factory.mktemp(producer.name), producer.render)

@@ -1,37 +1,14 @@
 """Invoices printed by jsPDF with its autotable plugin (``fixtures/jspdf.py``), read with every engine."""
 
-import functools
-import os
-
 import pytest
 
 from cc_perf_dagster_tests.fixtures import jspdf
 from cc_perf_dagster_tests.fixtures.platypus import documents
+from cc_perf_dagster_tests.fixtures.prints import Producer
 from cc_perf_dagster_tests.fixtures.restyle import read_back
 
 DOCUMENTS = {spec.number: spec for spec in documents()}
-
-
-@pytest.fixture(autouse=True)
-def _jspdf_installed():
-    reason = jspdf.missing()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI prints with jsPDF: {reason}")
-        pytest.skip(reason)
-
-
-@functools.cache
-def _print(number, style, folder):
-    pdf = folder / f"{number}-{style}.pdf"
-    pdf.write_bytes(jspdf.render_jspdf(DOCUMENTS[number], style))
-    return pdf
-
-
-@pytest.fixture(scope="module")
-def printed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("jspdf")
-    return lambda number, style: _print(number, style, folder)
+PRODUCER = Producer("jsPDF", jspdf.missing, jspdf.render_jspdf)  # the prints of ``printed`` (conftest.py)
 
 
 @pytest.mark.parametrize(

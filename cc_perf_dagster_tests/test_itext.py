@@ -1,0 +1,40 @@
+"""Invoices printed by iText 5's PdfPTable (``fixtures/itext.py``), read with every engine."""
+
+import pytest
+
+from cc_perf_dagster_tests.fixtures import itext
+from cc_perf_dagster_tests.fixtures.platypus import documents
+from cc_perf_dagster_tests.fixtures.prints import Producer
+from cc_perf_dagster_tests.fixtures.restyle import read_back
+
+DOCUMENTS = {spec.number: spec for spec in documents()}
+PRODUCER = Producer("iText", itext.missing, itext.render_itext)  # the prints of ``printed`` (conftest.py)
+
+
+@pytest.mark.parametrize("style", ["helvetica-top-late-p2-l0", "times-middle-whole-p2-l1.2"])
+@pytest.mark.parametrize("number", ["CI004731586", "CS003837319"])
+def test_pdfptable_prints_read_exactly(printed, number, style, engine):
+    assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("style", ["helvetica-top-late-p4-l0", "helvetica-bottom-late-p4-l0"])
+def test_upcs_wrapped_in_their_cells_are_joined(printed, style, engine):
+    # Four points of padding leave eleven digits of room in the UPC column: "191009727774"
+    # prints as "19100972777" over "4" (cells aligned top) or under it (bottom). Every row was
+    # read without its UPC and the document refused; the pieces make one UPC whose check digit
+    # is right, and the document reads exactly.
+    assert read_back(printed("CS003837319", style), DOCUMENTS["CS003837319"], engine) == ("exact", [])
+
+
+def test_a_line_past_the_description_column_between_a_tariff_and_a_row_is_a_doubt(printed, engine):
+    # Courier, cells aligned bottom, leading 1.2: DF3007's unit "lo each" wraps and its first
+    # part shares the description's first line, 2.3 font sizes under the tariff line above. It
+    # was let be as a note under the table and the item booked a line short, silently (masked
+    # while the wrapped UPCs refused the document).
+    pdf = printed("CI004731586", "courier-bottom-late-p4-l1.2")
+    outcome, reasons = read_back(pdf, DOCUMENTS["CI004731586"], engine)
+    assert outcome == "refused"
+    assert (
+        "page 2: a line among the line items does not fit the description column and no item can take it "
+        """('18"L x 8"W Cotton Knit lo')""" in reasons[0]
+    )
