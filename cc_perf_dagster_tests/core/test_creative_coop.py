@@ -8,7 +8,6 @@ from cc_perf_dagster.core.errors import UnsupportedDocumentError
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import ItemRecord, PageResult, TariffRecord, TextRun, TotalRecord
 from cc_perf_dagster.core.vendors.creative_coop import assemble, looks_unsupported, parse_page
-from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import join_wrapped_upcs
 
 SIZE = 8.0
 OC_HEADER = [
@@ -621,34 +620,6 @@ class TestProducerShapes:
             'page 1: below the row of XS9840, "A" lies in its code and UPC cells ("A Alpha two"): '
             "a product code or UPC wrapped, read short",
         )
-
-    def test_a_upc_wrapped_below_its_row_is_joined_where_its_check_digit_is_right(self):
-        # iText's PdfPTable, four points of padding: the UPC column holds eleven digits, so
-        # "191009727910" prints as "19100972791" on the row and "0" beside the description's
-        # second line. Read as printed, the row had no UPC and the document was refused.
-        runs = [text(self.ITEM[0], 20, 680), text("19100972791", 70, 680), text("Alpha one", 130, 680)]
-        runs += [*self.numbers(680), text("0", 70, 670), text("Alpha two", 130, 670)]
-        runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert [(i.upc, i.description) for i in invoice.line_items] == [
-            ("191009727910", "Alpha one Alpha two"),
-            ("191009727910", "Beta"),
-        ]
-        assert invoice.doubts == ()
-
-    def test_a_upc_wrapped_above_its_row_is_joined(self):
-        # Cells aligned bottom: the UPC's last digits share the row's line, the first the line above.
-        above = [text("1910097279", 70, 690), text("Alpha one", 130, 690)]
-        row = [text(self.ITEM[0], 20, 680), text("10", 70, 680), text("Alpha two", 130, 680), *self.numbers(680)]
-        rows = join_wrapped_upcs(build_rows([*above, *row]))
-        assert [r.text for r in rows] == ["Alpha one", "XS9840A 191009727910 Alpha two 24 14 0 24 each 3.50 2.80 67.20"]
-
-    def test_digits_under_a_short_upc_that_fail_its_check_digit_are_not_joined(self):
-        runs = [text(self.ITEM[0], 20, 680), text("19100972791", 70, 680), text("Alpha one", 130, 680)]
-        runs += [*self.numbers(680), text("1", 70, 670), text("Alpha two", 130, 670)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert [i.upc for i in invoice.line_items] == [""]
-        assert any("read without the UPC every line prints: XS9840A" in r for r in invoice.doubts)
 
     def test_a_line_past_the_description_column_far_below_a_tariff_and_above_a_row_is_a_doubt(self):
         # iText, Courier, cells aligned bottom, leading 1.2: DF3007's first line and its unit's
