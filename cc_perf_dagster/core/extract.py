@@ -73,7 +73,8 @@ PARSER_VERSION = "32"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 29: a row with none of its description on its own line takes the column from where the others start;
 # 30: lines between two rows whose cells align middle are a doubt where the two rows' counts disagree;
 # 31: across a page break the lower row's count decides where the document's whole cells align middle;
-# 32: a line past the description column, far below a tariff line, is a doubt where a product row follows
+# 32: a line past the description column, far below a tariff line, is a doubt where a product row follows;
+# a line among the line items that is only an amount is a doubt
 
 log = logging.getLogger(__name__)
 

@@ -635,6 +635,20 @@ class TestProducerShapes:
             "('Beta one lo'): a description may be read short",
         )
 
+    def test_an_amount_on_a_line_of_its_own_in_the_description_column_is_a_doubt(self):
+        # TCPDF, a narrow description column: the tariff line "Tariff Surcharge 23.76" wraps
+        # into "Tariff" / "Surcharge" / "23.76", all in the description column, the amount
+        # under its label. The three lines were booked as the end of the item's description
+        # and its tariff left out, silently.
+        runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
+        runs += [text("Tariff", 130, 672), text("Surcharge", 130, 664), text("23.76", 130, 656)]
+        runs += [*self.code(630), text("Beta", 130, 630), *self.numbers(630)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert (
+            "page 1: a line among the line items is an amount on a line of its own and no item can take it "
+            "('23.76'): a description may be read short"
+        ) in invoice.doubts
+
     def test_a_line_past_the_description_column_far_below_the_last_row_is_a_note(self):
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
         runs += [text("All sales final; see terms", 130, 660), text("overleaf", 430, 660)]

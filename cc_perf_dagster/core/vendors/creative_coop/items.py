@@ -36,6 +36,7 @@ from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, 
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CONTINUATION_GAP,
     FOOTER,
+    MONEY,
     QTY_COLUMNS,
     TARIFF_GAP,
 )
@@ -139,6 +140,9 @@ class ItemBuilder:
         the others, and the gaps share them out when the next row comes (``_split_pending``).
         """
         if self._totals or FOOTER.search(record.text):
+            return False
+        if MONEY.match(record.text) and self.items:  # no description is an amount: a label wrapped away?
+            self._untaken(page, record, "is an amount on a line of its own")
             return False
         if self._pending:
             last_page, last_y = self._pending[-1][0], self._pending[-1][1].y
