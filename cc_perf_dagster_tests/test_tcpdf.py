@@ -7,7 +7,7 @@ import pytest
 from cc_perf_dagster_tests.fixtures import tcpdf
 from cc_perf_dagster_tests.fixtures.restyle import jobs, read_back
 
-JOBS = {(job.spec.number, job.name): job for job in jobs(["plain"])}
+JOBS = {(job.spec.number, job.name): job for job in jobs(["plain", "mono"])}
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +52,15 @@ def test_every_plain_print_is_read_exactly_or_refused(tmp_path, number, font, en
     pdf = tmp_path / "tcpdf.pdf"
     pdf.write_bytes(tcpdf.render_tcpdf(job, font))
     assert read_back(pdf, job.spec, engine)[0] in ("exact", "refused")
+
+
+def test_a_tariff_line_wrapped_into_the_description_column_is_a_doubt(tmp_path, engine):
+    # The monospace variant narrows the description column: XS6241's tariff line prints as
+    # "Tariff" / "Surcharge" / "23.76", all three in the description column. They were booked as
+    # the end of its description and its tariff left out, silently.
+    job = JOBS[("CS003702114", "mono")]
+    pdf = tmp_path / "tcpdf.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(job, "helvetica"))
+    outcome, reasons = read_back(pdf, job.spec, engine)
+    assert outcome == "refused"
+    assert "is an amount on a line of its own and no item can take it ('23.76')" in reasons[0]
