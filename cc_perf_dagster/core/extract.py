@@ -37,7 +37,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "32"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "33"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -74,7 +74,8 @@ PARSER_VERSION = "32"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 30: lines between two rows whose cells align middle are a doubt where the two rows' counts disagree;
 # 31: across a page break the lower row's count decides where the document's whole cells align middle;
 # 32: a line past the description column, far below a tariff line, is a doubt where a product row follows;
-# a line among the line items that is only an amount is a doubt
+# a line among the line items that is only an amount is a doubt; 33: a UPC wrapped in its cell is joined
+# where its pieces make one UPC whose check digit is right and the description column is two UPCs wide
 
 log = logging.getLogger(__name__)
 

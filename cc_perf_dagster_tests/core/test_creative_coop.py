@@ -8,6 +8,7 @@ from cc_perf_dagster.core.errors import UnsupportedDocumentError
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import ItemRecord, PageResult, TariffRecord, TextRun, TotalRecord
 from cc_perf_dagster.core.vendors.creative_coop import assemble, looks_unsupported, parse_page
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import join_wrapped_upcs
 
 SIZE = 8.0
 OC_HEADER = [
@@ -620,6 +621,58 @@ class TestProducerShapes:
             'page 1: below the row of XS9840, "A" lies in its code and UPC cells ("A Alpha two"): '
             "a product code or UPC wrapped, read short",
         )
+
+    def test_a_upc_wrapped_below_its_row_is_joined_where_its_check_digit_is_right(self):
+        # iText's PdfPTable, four points of padding: the UPC column holds eleven digits, so
+        # "191009727910" prints as "19100972791" on the row and "0" beside the description's
+        # second line. Read as printed, the row had no UPC and the document was refused.
+        runs = [text(self.ITEM[0], 20, 680), text("19100972791", 70, 680), text("Alpha one", 130, 680)]
+        runs += [*self.numbers(680), text("0", 70, 670), text("Alpha two", 130, 670)]
+        runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [(i.upc, i.description) for i in invoice.line_items] == [
+            ("191009727910", "Alpha one Alpha two"),
+            ("191009727910", "Beta"),
+        ]
+        assert invoice.doubts == ()
+
+    def test_a_upc_wrapped_above_its_row_is_joined(self):
+        # Cells aligned bottom: the UPC's last digits share the row's line, the first the line above.
+        above = [text("1910097279", 70, 690), text("Alpha one", 130, 690)]
+        row = [text(self.ITEM[0], 20, 680), text("10", 70, 680), text("Alpha two", 130, 680), *self.numbers(680)]
+        rows = join_wrapped_upcs(build_rows([*above, *row]))
+        assert [r.text for r in rows] == ["Alpha one", "XS9840A 191009727910 Alpha two 24 14 0 24 each 3.50 2.80 67.20"]
+
+    def test_a_upc_wrapped_around_its_row_is_joined(self):
+        # Cells aligned middle: a UPC of two lines straddles the row's line, like the
+        # description beside it; the row's line holds the code and the numbers only.
+        above = [text("19100972791", 70, 684), text("Alpha one", 130, 684)]
+        below = [text("0", 70, 676), text("Alpha two", 130, 676)]
+        runs = [*above, text(self.ITEM[0], 20, 680), *self.numbers(680), *below]
+        runs += [*self.code(650), text("Beta", 130, 650), *self.numbers(650)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [(i.upc, i.description) for i in invoice.line_items] == [
+            ("191009727910", "Alpha one Alpha two"),
+            ("191009727910", "Beta"),
+        ]
+        assert invoice.doubts == ()
+
+    def test_a_upc_wrapped_beside_a_description_column_narrower_than_two_upcs_is_not_joined(self):
+        # TCPDF: a description column as narrow as the UPC's breaks longer words inside too
+        # ("Ha" / "nd-Carved"), where no gap says so: the UPC is left unread, and the row refused.
+        line = [text(self.ITEM[0], 20, 680), text("19100972791", 70, 680), text("Ha", 110, 680)]
+        numbers = [
+            text(v, x, 680) for v, x in (("24", 150), ("each", 160), ("2.00", 180), ("1.60", 200), ("38.40", 220))
+        ]
+        rows = build_rows([*line, *numbers, text("0", 70, 672), text("nd-Carved", 110, 672)])
+        assert join_wrapped_upcs(rows) == rows
+
+    def test_digits_under_a_short_upc_that_fail_its_check_digit_are_not_joined(self):
+        runs = [text(self.ITEM[0], 20, 680), text("19100972791", 70, 680), text("Alpha one", 130, 680)]
+        runs += [*self.numbers(680), text("1", 70, 670), text("Alpha two", 130, 670)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.upc for i in invoice.line_items] == [""]
+        assert any("read without the UPC every line prints: XS9840A" in r for r in invoice.doubts)
 
     def test_a_line_past_the_description_column_far_below_a_tariff_and_above_a_row_is_a_doubt(self):
         # iText, Courier, cells aligned bottom, leading 1.2: DF3007's first line and its unit's

@@ -56,6 +56,7 @@ from cc_perf_dagster.core.vendors.creative_coop.rows import (
     text_record,
     totals_grid,
 )
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import join_wrapped_upcs
 
 
 def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
@@ -69,7 +70,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     Returns:
         The page result; pages without products simply have no item records.
     """
-    rows = join_split_rows(rows)
+    rows = join_split_rows(join_wrapped_upcs(rows))
     is_header = header_bands(rows)
     header = read_header(rows, is_header)
     start = is_header.index(True) if True in is_header else 0

@@ -233,7 +233,7 @@ def classify(row: Row) -> Record | None:
 
 def _item_record(row: Row) -> ItemRecord | None:
     words = _unglue(row.words)
-    start = _code_at(words)
+    start = code_at(words)
     if len(words) < start + 3 or not CODE.match(words[start].text):
         return None
     position = start + 1
@@ -317,7 +317,7 @@ def product_row_code(row: Row) -> str | None:
     row has them) is an item that would be left out.
     """
     words = _unglue(row.words)
-    start = _code_at(words)
+    start = code_at(words)
     if len(words) > start + 1 and CODE.match(words[start].text) and UPC.match(words[start + 1].text):
         return words[start].text
     return None
@@ -326,7 +326,7 @@ def product_row_code(row: Row) -> str | None:
 def lead_spans(row: Row) -> tuple[tuple[float, float], ...]:
     """Where a product row's code and UPC are drawn: their cells' spans, left to right."""
     words = _unglue(row.words)
-    start = _code_at(words)
+    start = code_at(words)
     spans = [(words[start].x0, words[start].x1)]
     if len(words) > start + 1 and UPC.match(words[start + 1].text):
         spans.append((words[start + 1].x0, words[start + 1].x1))
@@ -354,7 +354,7 @@ def wrapped_lead(spans: Sequence[tuple[float, float]], row: Row) -> str | None:
     return " ".join(w.text for w in lead)
 
 
-def _code_at(words: Sequence[Word]) -> int:
+def code_at(words: Sequence[Word]) -> int:
     """Where a product row's code is: after its line number, where it opens with one."""
     return 1 if len(words) > 1 and LINE_NUMBER.match(words[0].text) and CODE.match(words[1].text) else 0
 

@@ -1,0 +1,172 @@
+"""A product row's UPC wrapped in a narrow column, put back together from its cell's lines.
+
+A table whose UPC column is narrower than twelve digits breaks the UPC inside its cell:
+iText's ``PdfPTable`` with four points of padding prints ``19100972777`` on the row's line and
+``4`` on the line below, where the description's second line is. Read as printed, the row has
+no UPC (and a stray ``4`` under it), so the document is refused: "read without the UPC every
+line prints". Here the pieces are joined back, where nothing else could be meant:
+
+* the row opens as a product row does (a code, after a line number where it has one), and the
+  word after the code is shorter than a UPC and all digits;
+* each other piece is the only word of its line that starts before the row's piece ends, it
+  starts where the row's piece starts (the cell's left edge), it is all digits, and the lines
+  are one cell's (at most :data:`~.patterns.CONTINUATION_GAP` font sizes apart);
+* the pieces, top to bottom, make exactly one 12-digit UPC-A whose check digit is right. The
+  check digit is the self-check a quantity or a stray number under the cell cannot pass.
+
+Cells aligned top put the first piece on the row's line and the rest below it; cells aligned
+bottom put the last piece there and the rest above. Cells aligned middle put a UPC of two (or
+four) lines around the row's line, none of it on that line: the first piece is then the first
+word right of the code on the line above, and pieces are taken both above and below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cc_perf_dagster.core.models import Row, Word
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CODE, CONTINUATION_GAP, INTEGER, MONEY, UNIT, UPC
+from cc_perf_dagster.core.vendors.creative_coop.rows import code_at
+
+_PIECE = re.compile(r"^\d{1,11}$")
+_UPC_LENGTH = 12
+_REACH = 2  # lines of a cell above or below the row's line that may hold pieces
+_ROOM = 2.0  # UPC widths the description column holds at least, where a UPC is joined
+
+
+def upc_check_digit_ok(upc: str) -> bool:
+    """Whether a 12-digit UPC-A's last digit is the check digit of the eleven before it.
+
+    Example:
+        >>> upc_check_digit_ok("191009727774"), upc_check_digit_ok("191009727775")
+        (True, False)
+    """
+    digits = [int(char) for char in upc]
+    total = 3 * sum(digits[0:11:2]) + sum(digits[1:11:2])
+    return (10 - total % 10) % 10 == digits[11]
+
+
+def join_wrapped_upcs(rows: Sequence[Row]) -> list[Row]:
+    """``rows`` with every product row's wrapped UPC joined onto its line (see the module docstring)."""
+    out = list(rows)
+    for index, row in enumerate(out):
+        start = code_at(row.words)
+        if len(row.words) < start + 2 or not _opens_with_code(row) or UPC.match(row.words[start + 1].text):
+            continue
+        taken = _on_the_line(out, index, start) or _around_the_line(out, index, start)
+        if not taken or not _room_for_words(out, taken):
+            continue  # no reading, more than one, or a column that breaks words: no UPC read
+        upc = Word("".join(w.text for _, w in taken), taken[0][1].x0, max(w.x1 for _, w in taken))
+        for at, word in taken:
+            out[at] = Row(y=out[at].y, size=out[at].size, words=tuple(w for w in out[at].words if w is not word))
+        words = out[index].words
+        out[index] = Row(y=row.y, size=row.size, words=(*words[: start + 1], upc, *words[start + 1 :]))
+    return [row for row in out if row.words]
+
+
+def _on_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[int, Word]] | None:
+    """The UPC's pieces where the row's line holds one, after the code (cells aligned top or bottom)."""
+    piece = rows[index].words[start + 1]
+    if not _PIECE.match(piece.text):
+        return None
+    return _one_reading(_pieces(rows, index, piece, -1), [(index, piece)], _pieces(rows, index, piece, 1))
+
+
+def _around_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[int, Word]] | None:
+    """The UPC's pieces above and below a row whose line holds none (cells aligned middle).
+
+    The first piece is the line above's first word right of the code; the row's line holds
+    nothing where it is drawn.
+    """
+    row, code = rows[index], rows[index].words[start]
+    if index == 0 or _opens_with_code(rows[index - 1]):
+        return None
+    anchor = next((w for w in rows[index - 1].words if w.x0 > code.x1), None)
+    tolerance = 0.5 * row.size
+    if anchor is None or any(w.x0 < anchor.x1 and w.x1 > anchor.x0 - tolerance for w in row.words):
+        return None
+    above, below = _pieces(rows, index, anchor, -1), _pieces(rows, index, anchor, 1)
+    return _one_reading(above, [], below) if above and below else None
+
+
+def _one_reading(
+    above: Sequence[tuple[int, Word]], own: Sequence[tuple[int, Word]], below: Sequence[tuple[int, Word]]
+) -> list[tuple[int, Word]] | None:
+    """The pieces, top to bottom, of the one way ``above``, ``own`` and ``below`` make a UPC (else ``None``)."""
+    found = [
+        [*reversed(above[:up]), *own, *below[:down]]
+        for up in range(len(above) + 1)
+        for down in range(len(below) + 1)
+        if (up or down) and (own or (up and down))
+    ]
+    found = [pieces for pieces in found if _whole(pieces)]
+    return found[0] if len(found) == 1 else None
+
+
+def _room_for_words(rows: Sequence[Row], taken: Sequence[tuple[int, Word]]) -> bool:
+    """Whether the page's description column is at least :data:`_ROOM` UPCs wide.
+
+    A producer that breaks a UPC inside breaks any word too wide for its column: a description
+    column barely wider than a UPC breaks this family's longer words too ("Hand-Carved" as "Ha"
+    over "nd-Carved", TCPDF), and no gap says where. A column twice as wide as a UPC never has to
+    (no word of the descriptions is longer than a UPC). The column's width is the widest span,
+    over the page's product rows, from the first word after the code and UPC to where the row's
+    numbers start (a description ending in a number only narrows a row's span).
+    """
+    widest = max((w for _, w in taken), key=lambda w: w.x1 - w.x0)
+    upc_width = _UPC_LENGTH * (widest.x1 - widest.x0) / len(widest.text)
+    spans = [0.0]
+    for row in rows:
+        start = code_at(row.words) + 1  # after the code, and after its UPC (or a piece) where it has one
+        start += len(row.words) > start and _PIECE.match(row.words[start].text) is not None
+        start += len(row.words) > start and UPC.match(row.words[start].text) is not None
+        numbers = _numbers_start(row) if _opens_with_code(row) and len(row.words) > start else None
+        if numbers is not None:
+            spans.append(numbers - row.words[start].x0)
+    return max(spans) >= _ROOM * upc_width
+
+
+def _numbers_start(row: Row) -> float | None:
+    """Where a product row's numbers start: its amounts, unit and quantities, read from the right."""
+    words = row.words
+    at = len(words)
+    while at and MONEY.match(words[at - 1].text):
+        at -= 1
+    if at == len(words):
+        return None  # no amounts: not a product row's line
+    for _ in range(2):  # the unit, in one or two words
+        if at and UNIT.match(words[at - 1].text) and not INTEGER.match(words[at - 1].text):
+            at -= 1
+    while at and INTEGER.match(words[at - 1].text):
+        at -= 1
+    return words[at].x0 if at < len(words) else None
+
+
+def _opens_with_code(row: Row) -> bool:
+    start = code_at(row.words)
+    return len(row.words) > start and CODE.match(row.words[start].text) is not None
+
+
+def _whole(pieces: Sequence[tuple[int, Word]]) -> bool:
+    digits = "".join(word.text for _, word in pieces)
+    return len(digits) == _UPC_LENGTH and upc_check_digit_ok(digits)
+
+
+def _pieces(rows: Sequence[Row], index: int, piece: Word, step: int) -> list[tuple[int, Word]]:
+    """The digits starting where ``piece`` starts on the lines of its cell above (``step`` -1) or below (1)."""
+    found: list[tuple[int, Word]] = []
+    tolerance = 0.5 * rows[index].size
+    last = rows[index]
+    at = index + step
+    while 0 <= at < len(rows) and len(found) < _REACH:
+        line = rows[at]
+        if abs(last.y - line.y) > CONTINUATION_GAP * max(last.size, line.size) or _opens_with_code(line):
+            break  # another cell, or another product row
+        lead = [w for w in line.words if w.x0 < piece.x1 and w.x1 > piece.x0 - tolerance]
+        if len(lead) != 1 or abs(lead[0].x0 - piece.x0) > tolerance or not _PIECE.match(lead[0].text):
+            break
+        found.append((at, lead[0]))
+        last = line
+        at += step
+    return found
