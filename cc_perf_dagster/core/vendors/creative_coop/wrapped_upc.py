@@ -12,7 +12,10 @@ line prints". Here the pieces are joined back, where nothing else could be meant
   starts where the row's piece starts (the cell's left edge), it is all digits, and the lines
   are one cell's (at most :data:`~.patterns.CONTINUATION_GAP` font sizes apart);
 * the pieces, top to bottom, make exactly one 12-digit UPC-A whose check digit is right. The
-  check digit is the self-check a quantity or a stray number under the cell cannot pass.
+  check digit is the self-check a quantity or a stray number under the cell cannot pass;
+* the page's description column is at least two UPCs wide (:func:`_room_for_words`): a
+  producer that breaks a UPC breaks a description word too wide for its column the same way,
+  and a column as narrow as a UPC has such words (TCPDF: "Ha" over "nd-Carved").
 
 Cells aligned top put the first piece on the row's line and the rest below it; cells aligned
 bottom put the last piece there and the rest above. Cells aligned middle put a UPC of two (or
