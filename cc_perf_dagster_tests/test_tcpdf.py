@@ -19,25 +19,27 @@ def _tcpdf_installed():
         pytest.skip(reason)
 
 
+def _read(tmp_path, key, font, engine):
+    """The job ``key`` printed by TCPDF in ``font`` and read back: ``(outcome, differences)``."""
+    job = JOBS[key]
+    pdf = tmp_path / "tcpdf.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(job, font))
+    return read_back(pdf, job.spec, engine)
+
+
 @pytest.mark.parametrize("font", ["helvetica", "times"])
 @pytest.mark.parametrize("key", [("CI004731586", "plain"), ("CI004848705", "own-bottom")], ids="-".join)
 def test_quantities_drawn_against_their_units_read_exactly(tmp_path, key, font, engine):
     # TCPDF sets the Back Ordered number flush right against the U/M cell ("12each"): the unit
     # was booked "12each" and the quantity 0, silently (CI004731586), or the arithmetic failed.
-    job = JOBS[key]
-    pdf = tmp_path / "tcpdf.pdf"
-    pdf.write_bytes(tcpdf.render_tcpdf(job, font))
-    assert read_back(pdf, job.spec, engine) == ("exact", [])
+    assert _read(tmp_path, key, font, engine) == ("exact", [])
 
 
 def test_a_tariff_label_carried_over_a_page_break_is_no_description(tmp_path, engine):
     # In Times, CS003964075's "Tariff Surcharge" cell ends page 3 with "Tariff" and heads page 4
     # with "Surcharge", above the next product row: it was booked as that item's description's
     # first word, and the cells, taken for bottom-aligned, shared every description wrongly.
-    job = JOBS[("CS003964075", "plain")]
-    pdf = tmp_path / "tcpdf.pdf"
-    pdf.write_bytes(tcpdf.render_tcpdf(job, "times"))
-    outcome, reasons = read_back(pdf, job.spec, engine)
+    outcome, reasons = _read(tmp_path, ("CS003964075", "plain"), "times", engine)
     assert outcome == "refused"
     assert "a line heads the page after a tariff line" in reasons[0] and "('Surcharge')" in reasons[0]
 
@@ -48,19 +50,13 @@ def test_every_plain_print_is_read_exactly_or_refused(tmp_path, number, font, en
     # Most of TCPDF's prints of these documents cannot be read for sure (descriptions drawn
     # into the quantity columns, a wrapped U/M heading, tariff labels in the description
     # column): never booked wrong.
-    job = JOBS[(number, "plain")]
-    pdf = tmp_path / "tcpdf.pdf"
-    pdf.write_bytes(tcpdf.render_tcpdf(job, font))
-    assert read_back(pdf, job.spec, engine)[0] in ("exact", "refused")
+    assert _read(tmp_path, (number, "plain"), font, engine)[0] in ("exact", "refused")
 
 
 def test_a_tariff_line_wrapped_into_the_description_column_is_a_doubt(tmp_path, engine):
     # The monospace variant narrows the description column: XS6241's tariff line prints as
     # "Tariff" / "Surcharge" / "23.76", all three in the description column. They were booked as
     # the end of its description and its tariff left out, silently.
-    job = JOBS[("CS003702114", "mono")]
-    pdf = tmp_path / "tcpdf.pdf"
-    pdf.write_bytes(tcpdf.render_tcpdf(job, "helvetica"))
-    outcome, reasons = read_back(pdf, job.spec, engine)
+    outcome, reasons = _read(tmp_path, ("CS003702114", "mono"), "helvetica", engine)
     assert outcome == "refused"
     assert "is an amount on a line of its own and no item can take it ('23.76')" in reasons[0]

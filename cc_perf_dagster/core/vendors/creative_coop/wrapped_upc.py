@@ -13,7 +13,7 @@ line prints". Here the pieces are joined back, where nothing else could be meant
   are one cell's (at most :data:`~.patterns.CONTINUATION_GAP` font sizes apart);
 * the pieces, top to bottom, make exactly one 12-digit UPC-A whose check digit is right. The
   check digit is the self-check a quantity or a stray number under the cell cannot pass;
-* the page's description column is at least two UPCs wide (:func:`_room_for_words`): a
+* the page's description column is at least two UPCs wide (:func:`_description_span`): a
   producer that breaks a UPC breaks a description word too wide for its column the same way,
   and a column as narrow as a UPC has such words (TCPDF: "Ha" over "nd-Carved").
 
@@ -53,13 +53,17 @@ def upc_check_digit_ok(upc: str) -> bool:
 def join_wrapped_upcs(rows: Sequence[Row]) -> list[Row]:
     """``rows`` with every product row's wrapped UPC joined onto its line (see the module docstring)."""
     out = list(rows)
+    span: float | None = None  # the page's description column, measured once where a UPC wrapped
     for index, row in enumerate(out):
         start = code_at(row.words)
         if len(row.words) < start + 2 or not _opens_with_code(row) or UPC.match(row.words[start + 1].text):
             continue
         taken = _on_the_line(out, index, start) or _around_the_line(out, index, start)
-        if not taken or not _room_for_words(out, taken):
-            continue  # no reading, more than one, or a column that breaks words: no UPC read
+        if not taken:
+            continue  # no reading, or more than one: the row stays without its UPC
+        span = _description_span(out) if span is None else span
+        if span < _ROOM * _upc_width(taken):
+            continue  # a column that may have broken description words inside too: no UPC read
         upc = Word("".join(w.text for _, w in taken), taken[0][1].x0, max(w.x1 for _, w in taken))
         for at, word in taken:
             out[at] = Row(y=out[at].y, size=out[at].size, words=tuple(w for w in out[at].words if w is not word))
@@ -107,18 +111,22 @@ def _one_reading(
     return found[0] if len(found) == 1 else None
 
 
-def _room_for_words(rows: Sequence[Row], taken: Sequence[tuple[int, Word]]) -> bool:
-    """Whether the page's description column is at least :data:`_ROOM` UPCs wide.
+def _upc_width(taken: Sequence[tuple[int, Word]]) -> float:
+    """The width twelve digits take, from the widest piece."""
+    widest = max((w for _, w in taken), key=lambda w: w.x1 - w.x0)
+    return _UPC_LENGTH * (widest.x1 - widest.x0) / len(widest.text)
+
+
+def _description_span(rows: Sequence[Row]) -> float:
+    """The page's description column: its widest span over the product rows.
 
     A producer that breaks a UPC inside breaks any word too wide for its column: a description
     column barely wider than a UPC breaks this family's longer words too ("Hand-Carved" as "Ha"
-    over "nd-Carved", TCPDF), and no gap says where. A column twice as wide as a UPC never has to
-    (no word of the descriptions is longer than a UPC). The column's width is the widest span,
-    over the page's product rows, from the first word after the code and UPC to where the row's
-    numbers start (a description ending in a number only narrows a row's span).
+    over "nd-Carved", TCPDF), and no gap says where. A column :data:`_ROOM` UPCs wide never has
+    to (no word of the descriptions is longer than a UPC). A row's span runs from the first word
+    after its code and UPC (or a piece of it) to where its numbers start; a description ending
+    in a number only narrows it, so the widest is taken. Joining a UPC leaves every span as it was.
     """
-    widest = max((w for _, w in taken), key=lambda w: w.x1 - w.x0)
-    upc_width = _UPC_LENGTH * (widest.x1 - widest.x0) / len(widest.text)
     spans = [0.0]
     for row in rows:
         start = code_at(row.words) + 1  # after the code, and after its UPC (or a piece) where it has one
@@ -127,7 +135,7 @@ def _room_for_words(rows: Sequence[Row], taken: Sequence[tuple[int, Word]]) -> b
         numbers = _numbers_start(row) if _opens_with_code(row) and len(row.words) > start else None
         if numbers is not None:
             spans.append(numbers - row.words[start].x0)
-    return max(spans) >= _ROOM * upc_width
+    return max(spans)
 
 
 def _numbers_start(row: Row) -> float | None:
