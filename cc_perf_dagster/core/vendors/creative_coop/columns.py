@@ -86,13 +86,16 @@ class QuantityColumns:
         """
         tail = trailing_integers(body)
         count = self.count
-        columns = [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
         reach = 3 * size  # how far a quantity may sit from its column's centre
         if len(tail) < count:
             unglued = self._unglued(body, tail, size)
             if unglued is not None:
                 return self.split(unglued, size, learn=False)
-        elif learn or not self._known() or all(_near(w, c, reach) for w, c in zip(tail[-count:], columns, strict=True)):
+        elif (
+            learn
+            or not self._known()
+            or all(_near(w, c, reach) for w, c in zip(tail[-count:], self._columns(), strict=True))
+        ):
             numbers = tail[-count:]
             for centres, rights, word in zip(self._centres, self._rights, numbers, strict=True) if learn else ():
                 sample(centres, _centre(word))
@@ -102,6 +105,7 @@ class QuantityColumns:
         # quantity printed goes to the nearest column.
         quantities = [0] * count
         placed: list[Word] = []
+        columns = self._columns()
         tail = [w for w in tail if columns and _centre(w) >= min(columns) - reach]
         for word in tail:
             distances = [abs(_centre(word) - centre) for centre in columns]
@@ -113,6 +117,10 @@ class QuantityColumns:
         overrun = description[-1] if description and columns and description[-1].x1 > min(columns) else None
         told_apart = len(placed) == len(tail) and bool(columns)
         return Split(quantities, description, placed, told_apart=told_apart, overrun=overrun)
+
+    def _columns(self) -> list[float]:
+        """The columns' centres: the medians of the rows learnt from, else the header labels'."""
+        return [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
 
     def _known(self) -> bool:
         """Whether enough of the table's rows printed every quantity for their median to hold."""

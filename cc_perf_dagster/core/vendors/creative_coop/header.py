@@ -25,7 +25,10 @@ def page_footer(rows: Sequence[Row]) -> tuple[int, int] | None:
 
     M is how long the document says it is, N where this page belongs in it.
     """
-    found = [(int(m.group(2)), int(m.group(1))) for row in rows for m in PAGE_OF.finditer(row.text)]
+    # One search over the page's rows, joined by NUL: no space or digit of PAGE_OF matches it, so
+    # no match crosses it, and it is no word character, so \b sees it as a row's start or end.
+    text = "\0".join(row.text for row in rows)
+    found = [(int(m.group(2)), int(m.group(1))) for m in PAGE_OF.finditer(text)]
     if not found:
         return None
     total, number = max(found)
@@ -33,6 +36,8 @@ def page_footer(rows: Sequence[Row]) -> tuple[int, int] | None:
 
 
 def _is_table_header(row: Row) -> bool:
+    if "upc" not in row.text.lower():
+        return False  # (most rows: the cheap test first)
     names = {w.text.strip(":").lower() for w in row.words}
     return "upc" in names and ("description" in names or "desc" in names)
 
