@@ -20,3 +20,19 @@ def test_restyled_chromium_prints_read_exactly_with_both_engines(tmp_path):
     todo = [Job(name, base.spec, wide, VARIANTS[name]) for name in ("wspace", "grid")]
     counts, wrong = run(tmp_path, todo, ["chromium"])
     assert wrong == [] and dict(counts) == {"exact": 4}
+
+
+def test_descriptions_set_at_line_height_1_read_exactly_with_both_engines(tmp_path):
+    # CSS `line-height: 1`, which Chromium rounds to its pixel line by line: in 6.6 pt text the
+    # lines of a cell stand 6.0 and 6.75 pt apart by turns, closer than the 0.98 font sizes where
+    # lines were taken to overlap (a cell's text running past its row), and both documents were
+    # refused. Their rows grow with their cells, so no text ran past a row. Cells aligned bottom
+    # (CI004731586) and middle (CS003702114).
+    css = "table.items td { line-height: 1 !important; }"
+    todo = [
+        Job("line-height-1", job.spec, job.style, css)
+        for job in jobs(["plain"], more=False)
+        if job.spec.number in ("CI004731586", "CS003702114")
+    ]
+    counts, wrong = run(tmp_path, todo, ["chromium"])
+    assert wrong == [] and dict(counts) == {"exact": 4}

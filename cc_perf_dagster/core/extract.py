@@ -37,7 +37,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "33"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "34"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -76,6 +76,7 @@ PARSER_VERSION = "33"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 32: a line past the description column, far below a tariff line, is a doubt where a product row follows;
 # a line among the line items that is only an amount is a doubt; 33: a UPC wrapped in its cell is joined
 # where its pieces make one UPC whose check digit is right and the description column is two UPCs wide
+# 34: description lines set tightly (0.85 to 0.98 font sizes apart) throughout are no overlap
 
 log = logging.getLogger(__name__)
 

@@ -86,9 +86,16 @@ CONTINUATION_GAP = 2.2
 # Two lines whose baselines are fewer font sizes apart than this overlap: their letters meet
 # (a cell's text overflowing its row, as a spreadsheet prints wrapped text in rows of fixed
 # height: 0.87 to 0.97 seen from LibreOffice Calc). Their gaps say nothing of which cell a line
-# is in. The tightest line height a layout sets, CSS `line-height: 1`, puts lines 1.0 apart
-# (0.9997 to 1.0033 seen from wkhtmltopdf and Chromium).
+# is in. On a page whose rows grow with their cells (row_height.rows_grow), where no text can
+# run past its row, only lines closer than TIGHT_LINES do.
 OVERLAPPING_LINES = 0.98
+
+
+# The tightest line spacing a layout sets: PDFKit's and pdfmake's default in Helvetica, 0.925
+# (its ascender over its descender); CSS `line-height: 1` (0.9997 to 1.0033 seen from
+# wkhtmltopdf), which Chromium rounds to its pixel line by line (0.88 and 1.02 alternately at
+# 6 pt, with `line-height: 0.925`).
+TIGHT_LINES = 0.85
 
 
 # A tariff sub-line sits at most this many font sizes below its item's last row.

@@ -57,20 +57,7 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
         >>> [doubt.split(":")[0] for doubt in cut_off_cells([TariffRecord("1.00", 120.1), line(113.4), *records])]
         ["product row XS1's cell holds as many lines as its row's height does"]
     """
-    anchors = [(index, r) for index, r in enumerate(records) if isinstance(r, (ItemRecord, TariffRecord))]
-    sizes = sorted(r.size for r in records if isinstance(r, ItemRecord))
-    if not sizes:
-        return ()
-    size = sizes[len(sizes) // 2]
-    spans = []  # (kinds, pitch, baselines from the upper row down to the lower, the item named)
-    for (i, upper), (j, lower) in itertools.pairwise(anchors):
-        lines = [r.y for r in records[i + 1 : j] if isinstance(r, TextRecord) and lower.y < r.y < upper.y]
-        item = upper if isinstance(upper, ItemRecord) else lower
-        spans.append(((upper.kind, lower.kind), upper.y - lower.y, [upper.y, *lines, lower.y], item))
-    empty: dict[tuple[str, str], list[float]] = {}  # pitches of the spans without lines, by kinds
-    for kinds, pitch, baselines, _ in spans:
-        if len(baselines) == 2:
-            empty.setdefault(kinds, []).append(pitch)
+    size, spans, empty = _spans(records)
     full, pitches = [], []
     for kinds, pitch, baselines, item in spans:
         if len(baselines) < 3 or not isinstance(item, ItemRecord) or kinds not in empty:
@@ -92,3 +79,65 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
         f"height ({min(pitches):.1f} pt, rows of fewer lines too), so text that did not fit may have been "
         "cut off, and a description may be read short",
     )
+
+
+def rows_grow(records: Sequence[Record]) -> bool:
+    """Whether the page shows its table's rows growing with their cells: a span holding lines is taller by them.
+
+    Between rows of the same two kinds, a span holding ``n`` lines stands at least ``n`` times
+    :data:`GROWN` font sizes further than a span holding none. Rows that grow cannot be
+    overflowed by their cells' text (:func:`cut_off_cells` finds rows of one height), so lines set
+    tightly in them are a tight layout's, not text running past its row.
+
+    Example:
+        Two product rows and their tariff lines, the first with a second description line 6.7 pt
+        below its row, its tariff line one line further down than the second's: the rows grow.
+        The same rows with both tariff lines 13.2 pt below their rows do not.
+
+        >>> from cc_perf_dagster.core.models import Word
+        >>> def item(code, y):
+        ...     return ItemRecord(code, "191009310372", (Word("Box", 134, 150),), "EA", ("1.00", "1.00"), y, 5.7)
+        >>> line, tariff = TextRecord("Gold Finish", 134, 170, 100.2, 5.7, False), TariffRecord
+        >>> rows_grow([item("XS1", 106.9), line, tariff("1.00", 93.5), item("XS2", 80.3), tariff("1.00", 73.6)])
+        True
+        >>> rows_grow([item("XS1", 106.9), line, tariff("1.00", 93.7), item("XS2", 80.5), tariff("1.00", 67.3)])
+        False
+    """
+    size, spans, empty = _spans(records)
+    return any(
+        pitch - other >= (len(baselines) - 2) * GROWN * size
+        for kinds, pitch, baselines, _ in spans
+        if len(baselines) > 2
+        for other in empty.get(kinds, ())
+    )
+
+
+# A row grows by at least this many font sizes a line its cell holds (the tightest line spacing
+# a layout sets, TIGHT_LINES in patterns.py, less what printers round a row's height by).
+GROWN = 0.7
+
+
+_Span = tuple[tuple[str, str], float, list[float], Record]
+
+
+def _spans(records: Sequence[Record]) -> tuple[float, list[_Span], dict[tuple[str, str], list[float]]]:
+    """The page's product-row font size, its spans, and the pitches of its spans without lines by kinds.
+
+    A span runs from a product or tariff row to the next one below it: its kinds (upper, lower),
+    pitch, baselines from the upper row down to the lower, and the item it names.
+    """
+    anchors = [(index, r) for index, r in enumerate(records) if isinstance(r, (ItemRecord, TariffRecord))]
+    sizes = sorted(r.size for r in records if isinstance(r, ItemRecord))
+    if not sizes:
+        return 0.0, [], {}
+    size = sizes[len(sizes) // 2]
+    spans: list[_Span] = []
+    for (i, upper), (j, lower) in itertools.pairwise(anchors):
+        lines = [r.y for r in records[i + 1 : j] if isinstance(r, TextRecord) and lower.y < r.y < upper.y]
+        item = upper if isinstance(upper, ItemRecord) else lower
+        spans.append(((upper.kind, lower.kind), upper.y - lower.y, [upper.y, *lines, lower.y], item))
+    empty: dict[tuple[str, str], list[float]] = {}
+    for kinds, pitch, baselines, _ in spans:
+        if len(baselines) == 2:
+            empty.setdefault(kinds, []).append(pitch)
+    return size, spans, empty
