@@ -84,10 +84,10 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
 def rows_grow(records: Sequence[Record]) -> bool:
     """Whether the page shows its table's rows growing with their cells: a span holding lines is taller by them.
 
-    Between rows of the same two kinds, a span holding ``n`` lines stands at least ``n`` times
-    :data:`GROWN` font sizes further than a span holding none. Rows that grow cannot be
-    overflowed by their cells' text (:func:`cut_off_cells` finds rows of one height), so lines set
-    tightly in them are a tight layout's, not text running past its row.
+    Between rows of the same two kinds, a span holding ``n`` more lines than another stands at
+    least ``n`` times :data:`GROWN` font sizes further apart. Rows that grow cannot be overflowed
+    by their cells' text (:func:`cut_off_cells` finds rows of one height), so lines set tightly
+    in them are a tight layout's, not text running past its row.
 
     Example:
         Two product rows and their tariff lines, the first with a second description line 6.7 pt
@@ -103,12 +103,18 @@ def rows_grow(records: Sequence[Record]) -> bool:
         >>> rows_grow([item("XS1", 106.9), line, tariff("1.00", 93.7), item("XS2", 80.5), tariff("1.00", 67.3)])
         False
     """
-    size, spans, empty = _spans(records)
+    size, spans, _ = _spans(records)
+    shortest: dict[tuple[tuple[str, str], int], float] = {}  # by kinds and lines held
+    tallest: dict[tuple[tuple[str, str], int], float] = {}
+    for kinds, pitch, baselines, _ in spans:
+        key = (kinds, len(baselines) - 2)
+        shortest[key] = min(pitch, shortest.get(key, pitch))
+        tallest[key] = max(pitch, tallest.get(key, pitch))
     return any(
-        pitch - other >= (len(baselines) - 2) * GROWN * size
-        for kinds, pitch, baselines, _ in spans
-        if len(baselines) > 2
-        for other in empty.get(kinds, ())
+        tallest[kinds, more] - shortest[kinds, fewer] >= (more - fewer) * GROWN * size
+        for kinds, more in tallest
+        for other, fewer in shortest
+        if other == kinds and fewer < more
     )
 
 
