@@ -47,7 +47,7 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     prices,
     totals_key,
 )
-from cc_perf_dagster.core.vendors.creative_coop.row_height import rows_grow
+from cc_perf_dagster.core.vendors.creative_coop.row_height import GrowingRows
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
 _PAST_COLUMN = "does not fit the description column"
@@ -85,14 +85,13 @@ class ItemBuilder:
         self._heads: list[tuple[int, TextRecord]] = []  # lines heading a page, taken for no description
         self._past: list[tuple[int, TextRecord]] = []  # lines past the column, far below the rows: notes?
         self._seen = (0, 0.0)  # page and baseline of the last table record
-        self._grown: set[int] = set()  # pages whose rows grow with their cells (rows_grow)
+        self._grows = GrowingRows()  # whether pages' rows grow with their cells (rows_grow)
         self._lines_above = 0  # evidence: cells whose description starts above the numbers
         self._lines_below = 0  # evidence: cells whose description goes on below the numbers
 
     def add_page(self, page: PageResult) -> None:
         """Take the next page's records."""
-        if rows_grow(page.records):
-            self._grown.add(page.page)
+        self._grows.add(page.page, page.records)
         if self._header_x is None:
             self._header_x = page.header.description_x
         self._columns_seen.page(page.header.quantity_columns)
@@ -238,8 +237,10 @@ class ItemBuilder:
         # only where it prints description words (or is a line below it), the lower row likewise.
         upper = self._open and bool(self._row_text[-1] or self._below_lines[-1])
         columned = [upper, *(True for _ in self._pending[1:]), bool(split.description)]
-        pages = {page, *(p for p, _ in self._pending)}  # (a gap to another page is not measured)
-        if overlapping(gaps, sizes, columned, grown=pages <= self._grown):  # no gap says whose a line is
+        # Lines set tightly overlap only in rows of one height (the lines' pages asked only then):
+        if overlapping(gaps, sizes, columned) and (
+            overlapping(gaps, sizes, columned, grown=True) or not self._grows({page, *(p for p, _ in self._pending)})
+        ):
             for p, r in self._pending:
                 self._untaken(p, r, _OVERLAPPING)
             self._pending = []

@@ -118,6 +118,30 @@ def rows_grow(records: Sequence[Record]) -> bool:
     )
 
 
+class GrowingRows:
+    """Which pages' rows grow with their cells (:func:`rows_grow`), judged only where asked, once a page.
+
+    Only a page with lines set tightly asks; the records of the last two pages taken are kept
+    (a cell's lines reach at most across one page break).
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[int, Sequence[Record]] = {}
+        self._grown: dict[int, bool] = {}
+
+    def add(self, page: int, records: Sequence[Record]) -> None:
+        """Take the next page's records."""
+        self._records = {p: r for p, r in self._records.items() if p == page - 1}
+        self._records[page] = records
+
+    def __call__(self, pages: set[int]) -> bool:
+        """Whether the rows of every one of ``pages`` grow with their cells."""
+        for page in pages:
+            if page not in self._grown:
+                self._grown[page] = page in self._records and rows_grow(self._records[page])
+        return all(self._grown[page] for page in pages)
+
+
 # A row grows by at least this many font sizes a line its cell holds (the tightest line spacing
 # a layout sets, TIGHT_LINES in patterns.py, less what printers round a row's height by).
 GROWN = 0.7
