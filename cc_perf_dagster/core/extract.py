@@ -76,7 +76,7 @@ PARSER_VERSION = "34"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 32: a line past the description column, far below a tariff line, is a doubt where a product row follows;
 # a line among the line items that is only an amount is a doubt; 33: a UPC wrapped in its cell is joined
 # where its pieces make one UPC whose check digit is right and the description column is two UPCs wide
-# 34: description lines set tightly (0.85 to 0.98 font sizes apart) throughout are no overlap
+# 34: description lines 0.85 to 0.98 font sizes apart are no overlap where the page's rows grow with their cells
 
 log = logging.getLogger(__name__)
 

@@ -92,9 +92,9 @@ OVERLAPPING_LINES = 0.98
 
 
 # The tightest line spacing a layout sets: PDFKit's and pdfmake's default in Helvetica, 0.925
-# (its ascender over its descender); CSS `line-height: 1` (0.9997 to 1.0033 seen from
-# wkhtmltopdf), which Chromium rounds to its pixel line by line (0.88 and 1.02 alternately at
-# 6 pt, with `line-height: 0.925`).
+# (its ascender less its descender); CSS `line-height: 1` (0.9997 to 1.0033 seen from
+# wkhtmltopdf), which Chromium rounds to its pixel line by line (0.91 and 1.02 by turns in
+# 6.6 pt text; 0.88 and 1.00 at `line-height: 0.925` in 6 pt).
 TIGHT_LINES = 0.85
 
 
