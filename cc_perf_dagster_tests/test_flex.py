@@ -8,6 +8,9 @@ from cc_perf_dagster_tests.fixtures.flex import render_flex_html
 from cc_perf_dagster_tests.fixtures.platypus import documents
 from cc_perf_dagster_tests.fixtures.producers import chromium
 from cc_perf_dagster_tests.fixtures.restyle import read_back
+from cc_perf_dagster_tests.ui_driver import find_chromium
+
+pytestmark = pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
 
 DOCUMENTS = {spec.number: spec for spec in documents()}
 
