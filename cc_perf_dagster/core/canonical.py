@@ -14,18 +14,20 @@ _SKIPPED_FONT_KEYS = frozenset({"/FontFile", "/FontFile2", "/FontFile3", "/Paren
 
 
 def canonical(obj: Any, depth: int = 0) -> str:
-    """A deterministic rendering of a PDF object without object numbers."""
-    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
+    """A deterministic rendering of a PDF object without object numbers.
 
+    Objects are pypdf's or :mod:`~cc_perf_dagster.core.pdf_objects`' (the same rendering for
+    both): a stream is a dictionary with ``get_data``, an array a list.
+    """
     if depth > 8:
         return "…"
     obj = obj.get_object() if hasattr(obj, "get_object") else obj
-    if isinstance(obj, StreamObject):
+    if isinstance(obj, dict) and hasattr(obj, "get_data"):
         inner = _canonical_dict(obj, depth)
         return f"stream{inner}:{hashlib.sha256(obj.get_data()).hexdigest()}"
-    if isinstance(obj, DictionaryObject):
+    if isinstance(obj, dict):
         return _canonical_dict(obj, depth)
-    if isinstance(obj, ArrayObject):
+    if isinstance(obj, list):
         return "[" + ",".join(canonical(v, depth + 1) for v in obj) + "]"
     return repr(obj)
 

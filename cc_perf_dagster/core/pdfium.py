@@ -22,8 +22,9 @@ cross-reference table PDFium had to rebuild (its repair may resolve objects othe
 structure pypdf checked: 64 bytes slipped into a font's width array of a Chromium print read
 right with pypdf and as ``Wood`` -> ``W ood`` throughout with PDFium), and a page with a font
 stream one byte short of its ``/Length`` (others damaged refuse the page in both engines).
-Content hash, page count, encryption and the text-operator limit are pypdf's, from the same file
-(:class:`~cc_perf_dagster.core.pypdf_engine.PypdfDocument`): a page hashes the same in both
+Content hash, page count, encryption and the text-operator limit are the pypdf engine's, from
+the same objects (:mod:`~cc_perf_dagster.core.pdfium_structure`: read without pypdf where the
+file is well formed, by pypdf elsewhere): a page hashes the same in both
 engines, damaged streams are found the same way, and the cache keeps the engines apart
 through the engine's name and version in every key (:func:`~cc_perf_dagster.core.pdf.engine_tag`).
 PDFium is not thread-safe: every call into it holds one process-wide lock.
@@ -38,8 +39,9 @@ from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, Engi
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
+from cc_perf_dagster.core.pdf_values import Unsupported
+from cc_perf_dagster.core.pdfium_structure import ObjectStructure, Structure
 from cc_perf_dagster.core.pdfium_words import OutsidePageSpace, page_words
-from cc_perf_dagster.core.pypdf_engine import PypdfDocument, PypdfEngine
 from cc_perf_dagster.core.upright import upright_runs
 
 _LOCK = threading.RLock()
@@ -75,27 +77,37 @@ class PdfiumEngine:
         return library_version("pypdfium2")
 
     def declared_pages(self, stream: BinaryIO, *, file: str) -> int:
-        """The page tree's ``/Count``, as the pypdf engine reads it (the structure is pypdf's here too)."""
-        return PypdfEngine().declared_pages(stream, file=file)
+        """The page tree's ``/Count``, as the pypdf engine reads it (from the same objects)."""
+        try:
+            count = ObjectStructure(stream.read(), file=file, limits=Limits()).declared_page_count
+        except Unsupported:
+            count = None
+        if count is None:
+            from cc_perf_dagster.core.pypdf_engine import PypdfEngine
+
+            stream.seek(0)
+            return PypdfEngine().declared_pages(stream, file=file)
+        return count
 
     def open(self, stream: BinaryIO, *, file: str, limits: Limits | None = None) -> EngineDocument:
-        """Open ``stream`` with pypdf (structure, hashes) and PDFium (text); see ``TextEngine``."""
+        """Open ``stream`` for its structure (hashes, checks) and with PDFium (text); see ``TextEngine``."""
         return _PdfiumDocument(stream, file=file, limits=limits or Limits())
 
 
 class _PdfiumDocument:
     def __init__(self, stream: BinaryIO, *, file: str, limits: Limits):
         self._file = file
-        self._structure = PypdfDocument(stream, file=file, limits=limits)
+        stream.seek(0)
+        # From memory: read through the stream, PDFium would call back into Python for every
+        # block it reads (about 6% of the engine's time on an invoice).
+        data = stream.read()
+        self._structure = Structure(data, stream, file=file, limits=limits)
         self.page_count = self._structure.page_count
         pdfium, raw = _modules()
         self._raw = raw
         with _LOCK:
             try:
-                stream.seek(0)
-                # From memory: read through the stream, PDFium would call back into Python for
-                # every block it reads (about 6% of the engine's time on an invoice).
-                self._pdf = pdfium.PdfDocument(stream.read())
+                self._pdf = pdfium.PdfDocument(data)
                 # The page last read stays open until the next is: PDFium keeps a font only while
                 # a page uses it, and loading the fonts again was some 10% of a page's time.
                 self._kept: Any = None

@@ -21,7 +21,6 @@ with what pypdf decodes on its own.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import struct
 import threading
@@ -42,6 +41,11 @@ _OFFSET = 33 * (85**4 + 85**3 + 85**2 + 85 + 1)
 KEEP_AT_MOST = 8 << 20
 _CHUNK = 1 << 20
 
+try:
+    from cc_perf_dagster.core._ascii85 import decode as _c_decode
+except ImportError:  # no C compiler at install: the Python loop in ascii85_decode does the same
+    _c_decode = None
+
 
 def check_content_streams(contents: Any, file: str, page: int, *, encrypted: bool) -> None:
     """Raise :class:`DamagedPdfError` for a content stream whose data was not kept whole.
@@ -53,12 +57,10 @@ def check_content_streams(contents: Any, file: str, page: int, *, encrypted: boo
     would too. Stray bytes after complete Flate data (within its ``/Length``), and the
     one-byte-short ``/Length`` of some ReportLab releases, are accepted.
     """
-    from pypdf.generic import ArrayObject
-
     if contents is None:
         return
     contents = contents.get_object()
-    for stream in list(contents) if isinstance(contents, ArrayObject) else [contents]:
+    for stream in list(contents) if isinstance(contents, list) else [contents]:
         stream = stream.get_object()
         if not hasattr(stream, "_data"):
             continue  # not a stream: pypdf says what it makes of it
@@ -156,8 +158,6 @@ def _inflate(stream: Any, filters: list[Any], *, keep: bool) -> tuple[list[bytes
         zlib.error: The data cannot be decoded.
         EOFError: The compressed data ends early.
     """
-    from pypdf.filters import ASCIIHexDecode
-
     if "/FlateDecode" not in filters or not hasattr(stream, "_data"):
         return None
     data = stream._data
@@ -165,7 +165,12 @@ def _inflate(stream: Any, filters: list[Any], *, keep: bool) -> tuple[list[bytes
     for name in filters[: filters.index("/FlateDecode")]:
         if name not in ("/ASCII85Decode", "/ASCIIHexDecode"):
             return None  # an unusual chain: leave it to pypdf
-        data = ascii85_decode(data) if name == "/ASCII85Decode" else ASCIIHexDecode.decode(data)
+        if name == "/ASCII85Decode":
+            data = ascii85_decode(data)
+        else:
+            from pypdf.filters import ASCIIHexDecode
+
+            data = ASCIIHexDecode.decode(data)
         work += [len(data), len(data)]
     inflater = zlib.decompressobj()
     decoded: list[bytes] | None = [] if keep else None
@@ -189,12 +194,17 @@ def _keepable(stream: Any, filters: list[Any]) -> bool:
         filters in (["/FlateDecode"], ["/ASCII85Decode", "/FlateDecode"])
         and "/DecodeParms" not in stream
         and bool(stream._data)
-        and getattr(stream, "decoded_self", False) is None  # an encoded stream pypdf has not decoded yet
+        # an encoded stream not decoded yet (pypdf's, or pdf_values' Stream)
+        and (getattr(stream, "decoded_self", False) is None or getattr(stream, "keep_decoded", None) is not None)
     )
 
 
 def _keep(stream: Any, data: bytes, work: int) -> None:
     """Give pypdf the decoded data, as its ``EncodedStreamObject.get_data`` would have made it."""
+    keep_decoded = getattr(stream, "keep_decoded", None)
+    if keep_decoded is not None:  # pdf_values' Stream: its decode() would give the same bytes
+        keep_decoded(data)
+        return
     from pypdf import get_configuration
     from pypdf.generic import DecodedStreamObject
 
@@ -212,19 +222,30 @@ def _keep(stream: Any, data: bytes, work: int) -> None:
 def ascii85_decode(data: bytes) -> bytes:
     """The bytes ``pypdf.filters.ASCII85Decode.decode(data)`` returns (it is called for the rare cases)."""
     body = _common_body(data)
-    if body is not None:
-        padding = -len(body) % 5  # a short last group is read as if padded with "u", then cut
-        digits = iter(body + b"u" * padding)
-        groups = [
-            a * 52200625 + b * 614125 + c * 7225 + d * 85 + e - _OFFSET
-            for a, b, c, d, e in zip(digits, digits, digits, digits, digits, strict=True)
-        ]
-        with contextlib.suppress(struct.error):  # a group over 2**32 - 1: pypdf's filter below says so
-            decoded = struct.pack(f">{len(groups)}I", *groups)
-            return decoded[: len(decoded) - padding]
+    decoded = _decode_body(body) if body is not None else None
+    if decoded is not None:
+        return decoded
     from pypdf.filters import ASCII85Decode
 
     return ASCII85Decode.decode(data)
+
+
+def python_ascii85(body: bytes) -> bytes | None:
+    """Plain ASCII85 digits to bytes (``None`` where a group passes 2**32 - 1); ``_ascii85.decode`` in C."""
+    padding = -len(body) % 5  # a short last group is read as if padded with "u", then cut
+    digits = iter(body + b"u" * padding)
+    groups = [
+        a * 52200625 + b * 614125 + c * 7225 + d * 85 + e - _OFFSET
+        for a, b, c, d, e in zip(digits, digits, digits, digits, digits, strict=True)
+    ]
+    try:
+        decoded = struct.pack(f">{len(groups)}I", *groups)
+    except struct.error:  # a group over 2**32 - 1: pypdf's filter says what it makes of it
+        return None
+    return decoded[: len(decoded) - padding]
+
+
+_decode_body = _c_decode if _c_decode is not None else python_ascii85
 
 
 def _common_body(data: bytes) -> bytes | None:

@@ -8,7 +8,7 @@ import random
 import pytest
 from pypdf.filters import ASCII85Decode
 
-from cc_perf_dagster.core.stream_check import ascii85_decode
+from cc_perf_dagster.core.stream_check import _decode_body, ascii85_decode, python_ascii85
 
 
 def outcome(decode, data: bytes) -> bytes | str:
@@ -92,3 +92,11 @@ def test_streams_over_the_limits_are_left_to_pypdf(tmp_path, monkeypatch):
     with pypdf.apply_configuration(zlib_maximum_output_length=100):  # pypdf's own limit still refuses
         with PdfDocument(pdf) as doc, pytest.raises(DamagedPdfError, match="page 1"):
             doc.content_hash(1)
+
+
+@pytest.mark.skipif(_decode_body is python_ascii85, reason="the C extension _ascii85 was not built (no C compiler)")
+def test_ascii85_in_c_decodes_as_the_python_loop():
+    rng = random.Random(20261206)
+    bodies = [bytes(rng.randrange(33, 118) for _ in range(rng.randrange(0, 60))) for _ in range(2000)]
+    bodies += [b"s8W-!", b's8W-"', b"uuuuu", b"!", b"!!", b"u"]  # the largest group, one past it, short groups
+    assert [_decode_body(body) for body in bodies] == [python_ascii85(body) for body in bodies]

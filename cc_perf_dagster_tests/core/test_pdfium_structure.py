@@ -1,0 +1,171 @@
+"""The pdfium engine's structure pass reads without pypdf where it can, and exactly as pypdf does.
+
+:class:`~cc_perf_dagster.core.pdfium_structure.Structure` hashes and checks pages from
+:mod:`~cc_perf_dagster.core.pdf_objects` where that reader vouches for reading as pypdf does,
+and asks pypdf elsewhere. Here both are held to pypdf's own reading: every PDF of the
+repository (test invoices, the producer corpus, the damaged and unreadable ones) and hundreds of
+damaged copies give the same page hashes, boxes and interpreter choices, and the same refusals.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from cc_perf_dagster.core.errors import InvalidDocumentError
+from cc_perf_dagster.core.pdf import Limits
+from cc_perf_dagster.core.pdf_objects import ObjectReader, pages_of
+from cc_perf_dagster.core.pdf_values import Real, Unsupported
+from cc_perf_dagster.core.pdfium_structure import ObjectStructure, Structure
+from cc_perf_dagster.core.pypdf_engine import PypdfDocument
+from cc_perf_dagster_tests.conftest import TEST_INVOICES
+from cc_perf_dagster_tests.core.test_fuzz import FILES, PRODUCER_FILES, mutate, raw_pdf
+
+ALL_PDFS = sorted(TEST_INVOICES.rglob("*.pdf"))
+MUTANTS = 240
+SEED = 20261206
+
+
+def reading(make) -> tuple[str, list]:
+    """What a structure reader makes of a document: every page's hash, boxes and choices, or its refusal."""
+    pages: list = []
+    try:
+        document = make()
+        pages.append(document.page_count)
+        pages.append(document.declared_page_count)
+        for index in range(document.page_count):
+            pages.append(document.content_hash(index))
+            document.check_content(index)
+            pages.append(document.boxes(index))
+            pages.append(document.needs_interpreter(index))
+            document.release(index)
+    except InvalidDocumentError as exc:
+        return f"refused: {type(exc).__name__}", []
+    return "read", pages
+
+
+def both(data: bytes, name: str) -> tuple[tuple[str, list], tuple[str, list], Structure | None]:
+    made: list[Structure] = []
+
+    def structure() -> Structure:
+        made.append(Structure(data, io.BytesIO(data), file=name, limits=Limits()))
+        return made[-1]
+
+    ours = reading(structure)
+    pypdf = reading(lambda: PypdfDocument(io.BytesIO(data), file=name, limits=Limits()))
+    return ours, pypdf, made[0] if made else None
+
+
+@pytest.mark.parametrize("pdf", ALL_PDFS, ids=lambda p: str(p.relative_to(TEST_INVOICES)))
+def test_every_pdf_reads_as_pypdf_reads_it(pdf):
+    ours, pypdf, _ = both(pdf.read_bytes(), pdf.name)
+    assert ours == pypdf
+
+
+def test_well_formed_files_are_read_without_pypdf():
+    # Not a test that passes by always asking pypdf: most of the corpus is read by our reader alone.
+    whole = [pdf for pdf in ALL_PDFS if _read_alone(pdf)]
+    assert {pdf.name for pdf in TEST_INVOICES.glob("*.pdf")} <= {
+        pdf.name for pdf in whole if pdf.parent == TEST_INVOICES
+    }
+    assert len(whole) >= 60, len(whole)
+
+
+def _read_alone(pdf: Path) -> bool:
+    data = pdf.read_bytes()
+    _, _, structure = both(data, pdf.name)
+    return structure is not None and structure._fast is not None and not structure._deferred and structure._slow is None
+
+
+@pytest.mark.parametrize("files", [FILES, PRODUCER_FILES], ids=["test-invoices", "producers"])
+def test_damaged_copies_read_and_are_refused_as_pypdf_reads_them(files):
+    rng = random.Random(SEED)
+    kinds: dict[str, int] = {}
+    for index in range(MUTANTS):
+        name = files[index % len(files)]
+        data, kind = mutate((TEST_INVOICES / name).read_bytes(), rng)
+        ours, pypdf, _ = both(data, Path(name).name)
+        assert ours[0] == pypdf[0], f"mutant {index} of {name} ({kind}): {ours[0]} against pypdf's {pypdf[0]}"
+        assert ours == pypdf, f"mutant {index} of {name} ({kind}) reads otherwise"
+        kinds[ours[0]] = kinds.get(ours[0], 0) + 1
+    assert kinds.get("read") and len(kinds) > 1, kinds  # some read, some refused
+
+
+def test_pdfium_command_does_not_import_pypdf_for_a_well_formed_invoice():
+    script = (
+        "import sys, json; from cc_perf_dagster.core import extract_invoice, invoice_to_dict\n"
+        f"invoice = extract_invoice({str(TEST_INVOICES / 'CS003837319.pdf')!r}, engine='pdfium')\n"
+        "print(json.dumps([len(invoice.line_items), sorted(m for m in sys.modules if m.split('.')[0] == 'pypdf')]))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    items, modules = json.loads(out)
+    assert items > 100 and modules == []
+
+
+def test_encrypted_and_damaged_files_are_pypdfs_to_judge():
+    encrypted = (TEST_INVOICES / "bad" / "encrypted.pdf").read_bytes()
+    with pytest.raises(Unsupported):
+        ObjectReader(encrypted)
+    truncated = (TEST_INVOICES / "bad" / "truncated.pdf").read_bytes()
+    with pytest.raises(Unsupported):
+        ObjectReader(truncated)
+
+
+def test_content_no_checksum_vouches_for_is_parsed_by_pypdf():
+    # An uncompressed content stream: a damaged byte in it is a syntax error only a parse finds.
+    content = b"BT /F1 10 Tf 100 700 Td (Hello) Tj ET"
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+    page += b" /Contents 5 0 R >>"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, font]
+    data = raw_pdf([*objects, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"])
+    ours, pypdf, structure = both(data, "plain.pdf")
+    assert ours == pypdf and ours[0] == "read"
+    assert structure._deferred == {0}  # its hash is ours, its parse pypdf's
+    with pytest.raises(Unsupported):
+        ObjectStructure(data, file="plain.pdf", limits=Limits()).check_content(0)
+
+
+def test_cross_reference_streams_and_object_streams_are_read():
+    # Object streams and cross-reference streams with the PNG Up predictor (qpdf, Firefox, pdfTeX).
+    found = []
+    for pdf in sorted((TEST_INVOICES / "producers").glob("*/*.pdf")):
+        reader = ObjectReader(pdf.read_bytes())
+        if reader._compressed:
+            found.append(pdf.parent.name)
+            assert (
+                len(pages_of(reader.trailer["/Root"]))
+                == PypdfDocument(io.BytesIO(reader.data), file=pdf.name, limits=Limits()).page_count
+            )
+    assert {"qpdf", "firefox", "pdftex"} <= set(found)
+
+
+def test_real_numbers_render_as_pypdf_renders_them():
+    from pypdf.generic import FloatObject
+
+    rng = random.Random(SEED)
+    values = ["0.0", "1.0", "-0.5", "836.914062", "0.001", "12.50000", "100000.0", "1e-7", "-.25"]
+    values += [f"{rng.uniform(-1e5, 1e5):.{rng.randrange(1, 9)}f}" for _ in range(2000)]
+    for text in values:
+        if math.isfinite(float(text)) and "e" not in text:
+            assert repr(Real(text.encode())) == repr(FloatObject(text)), text
+
+
+def test_a_damaged_stream_in_a_well_formed_file_is_refused_as_by_pypdf():
+    content = zlib.compress(b"BT /F1 10 Tf 100 700 Td (Hello) Tj ET")
+    broken = content[:-6] + bytes(6)  # the checksum and the data's end lost
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R >>"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>"]
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(broken) + broken + b"\nendstream"
+    data = raw_pdf([*objects, stream, page])
+    ours, pypdf, structure = both(data, "broken.pdf")
+    assert ours == pypdf == ("refused: DamagedPdfError", [])
+    assert structure._slow is None  # refused by the shared check on our reading, not by pypdf's
