@@ -162,9 +162,11 @@ class TestEngineOption:
         assert done.returncode == 2 and "invalid choice: 'mupdf'" in done.stderr
 
     def test_pdfium_without_pypdfium2_exits_2_saying_what_to_install(self, tmp_path):
-        # A pypdfium2 that cannot be imported, first on the path: as if it were not installed.
-        (tmp_path / "pypdfium2").mkdir()
-        (tmp_path / "pypdfium2" / "__init__.py").write_text("raise ImportError('not installed')\n")
+        # A pypdfium2 that cannot be imported, first on the path: as if it were not installed
+        # (its raw bindings, pypdfium2_raw, come with it).
+        for package in ("pypdfium2", "pypdfium2_raw"):
+            (tmp_path / package).mkdir()
+            (tmp_path / package / "__init__.py").write_text("raise ImportError('not installed')\n")
         done = subprocess.run(
             [
                 sys.executable,

@@ -32,6 +32,7 @@ PDFium is not thread-safe: every call into it holds one process-wide lock.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, BinaryIO
 
@@ -47,16 +48,40 @@ from cc_perf_dagster.core.upright import upright_runs
 _LOCK = threading.RLock()
 
 
-def _modules() -> tuple[Any, Any]:
+# PDFium's error codes as pypdfium2 words them (FPDF_GetLastError).
+_ERRORS = {
+    1: "Unknown error",
+    2: "File access error",
+    3: "Data format error",
+    4: "Incorrect password error",
+    5: "Unsupported security scheme error",
+    6: "Page not found or content error",
+}
+
+
+def _raw() -> Any:
+    """PDFium's raw bindings (``pypdfium2_raw``, public), the library initialised once per process.
+
+    Only the raw bindings: the engine makes a handful of calls per page, and importing
+    pypdfium2's object helpers too took some 16 ms of a short command's start.
+    """
     try:
-        import pypdfium2
-        import pypdfium2.raw
+        import pypdfium2_raw as raw
     except ImportError as exc:
         raise EngineUnavailableError(
             "the pdfium text engine needs pypdfium2, which is not installed: "
             "pip install 'cc-perf-dagster[pdfium]' (or choose the pypdf engine)"
         ) from exc
-    return pypdfium2, pypdfium2.raw
+    _initialise(raw)
+    return raw
+
+
+@functools.cache
+def _initialise(raw: Any) -> None:
+    """Initialise PDFium as pypdfium2 does; PDFium ignores a second call (pypdfium2 imported too)."""
+    with _LOCK:
+        config = raw.FPDF_LIBRARY_CONFIG(version=2, m_pUserFontPaths=None, m_pIsolate=None, m_v8EmbedderSlot=0)
+        raw.FPDF_InitLibraryWithConfig(config)
 
 
 class PdfiumEngine:
@@ -69,7 +94,7 @@ class PdfiumEngine:
     name = "pdfium"
 
     def __init__(self) -> None:
-        _modules()
+        _raw()
 
     @property
     def version(self) -> str:
@@ -103,24 +128,27 @@ class _PdfiumDocument:
         data = stream.read()
         self._structure = Structure(data, stream, file=file, limits=limits)
         self.page_count = self._structure.page_count
-        pdfium, raw = _modules()
-        self._raw = raw
+        raw = self._raw = _raw()
+        self._data = data  # PDFium reads it in place while the document is open
         with _LOCK:
-            try:
-                self._pdf = pdfium.PdfDocument(data)
-                # The page last read stays open until the next is: PDFium keeps a font only while
-                # a page uses it, and loading the fonts again was some 10% of a page's time.
-                self._kept: Any = None
-                self._pdfium_pages = len(self._pdf)
-                # PDFium rebuilt a broken cross-reference table its own way: its objects may not
-                # be those of the structure pypdf checked and hashed, so pypdf's interpreter reads.
-                self._rebuilt = not raw.FPDF_DocumentHasValidCrossReferenceTable(self._pdf.raw)
-                self._invisible: set[int] = set()  # pages read from their invisible text
-                self._interpreted: set[int] = set()  # pages read by the pypdf interpreter
-            except pdfium.PdfiumError as exc:
-                if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD:
-                    raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=file) from exc
-                raise DamagedPdfError(f"damaged PDF, PDFium cannot read it ({exc})", file=file) from exc
+            self._pdf = raw.FPDF_LoadMemDocument64(data, len(data), None)
+            pages = raw.FPDF_GetPageCount(self._pdf)
+            if pages < 1:
+                code = raw.FPDF_GetLastError()
+                raw.FPDF_CloseDocument(self._pdf)
+                if code == raw.FPDF_ERR_PASSWORD:
+                    raise EncryptedPdfError("encrypted PDF, a password is required to open it", file=file)
+                reason = f"Failed to load document (PDFium: {_ERRORS.get(code, f'error {code}')})."
+                raise DamagedPdfError(f"damaged PDF, PDFium cannot read it ({reason})", file=file)
+            # The page last read stays open until the next is: PDFium keeps a font only while a
+            # page uses it, and loading the fonts again was some 10% of a page's time.
+            self._kept: Any = None
+            self._pdfium_pages = pages
+            # PDFium rebuilt a broken cross-reference table its own way: its objects may not be
+            # those of the structure that was checked and hashed, so pypdf's interpreter reads.
+            self._rebuilt = not raw.FPDF_DocumentHasValidCrossReferenceTable(self._pdf)
+            self._invisible: set[int] = set()  # pages read from their invisible text
+            self._interpreted: set[int] = set()  # pages read by the pypdf interpreter
 
     def content_hash(self, index: int) -> str:
         return self._structure.content_hash(index)
@@ -150,24 +178,22 @@ class _PdfiumDocument:
     def _read(self, index: int) -> list[TextRun]:
         self._structure.check_content(index)
         media, shown = self._structure.boxes(index)
-        pdfium, _ = _modules()
         if index >= self._pdfium_pages:
             raise DamagedPdfError("damaged page tree, PDFium cannot reach this page", file=self._file, page=index + 1)
+        raw = self._raw
         with _LOCK:
+            page = raw.FPDF_LoadPage(self._pdf, index)
+            if self._kept is not None:
+                raw.FPDF_ClosePage(self._kept)
+            self._kept = page or None
+            textpage = raw.FPDFText_LoadPage(page) if page else None
+            if not textpage:
+                reason = f"Failed to load {'text page' if page else 'page'}."
+                raise DamagedPdfError(f"cannot read the page's text ({reason})", file=self._file, page=index + 1)
             try:
-                page = self._pdf[index]
-                try:
-                    textpage = page.get_textpage()
-                    try:
-                        words, invisible = page_words(textpage.raw, self._raw)
-                    finally:
-                        textpage.close()
-                finally:
-                    if self._kept is not None:
-                        self._kept.close()
-                    self._kept = page
-            except pdfium.PdfiumError as exc:
-                raise DamagedPdfError(f"cannot read the page's text ({exc})", file=self._file, page=index + 1) from exc
+                words, invisible = page_words(textpage, raw)
+            finally:
+                raw.FPDFText_ClosePage(textpage)
         if invisible:
             self._invisible.add(index)
         else:
@@ -190,6 +216,8 @@ class _PdfiumDocument:
         """Close the PDFium document (the file itself belongs to the caller)."""
         with _LOCK:
             if self._kept is not None:
-                self._kept.close()
+                self._raw.FPDF_ClosePage(self._kept)
                 self._kept = None
-            self._pdf.close()
+            if self._pdf is not None:
+                self._raw.FPDF_CloseDocument(self._pdf)
+                self._pdf = None

@@ -224,6 +224,7 @@ class TestEngines:
         from cc_perf_dagster.core.pdf import get_engine
 
         monkeypatch.setitem(sys.modules, "pypdfium2", None)  # as if it were not installed
+        monkeypatch.setitem(sys.modules, "pypdfium2_raw", None)  # (its raw bindings come with it)
         with pytest.raises(EngineUnavailableError, match=r"needs pypdfium2.*cc-perf-dagster\[pdfium\]") as info:
             get_engine("pdfium")
         assert isinstance(info.value, ImportError)
