@@ -19,7 +19,7 @@ leaves out Type 3 text drawn at a quarter turn (a page turned by ``/Rotate``); s
 where PDFium gives a form's ``/ActualText`` span in the form's own space
 (:class:`~cc_perf_dagster.core.pdfium_words.OutsidePageSpace`); so is every page of a file whose
 cross-reference table PDFium had to rebuild (its repair may resolve objects otherwise than the
-structure pypdf checked: 64 bytes slipped into a font's width array of a Chromium print read
+structure that was checked: 64 bytes slipped into a font's width array of a Chromium print read
 right with pypdf and as ``Wood`` -> ``W ood`` throughout with PDFium), and a page with a font
 stream one byte short of its ``/Length`` (others damaged refuse the page in both engines).
 Content hash, page count, encryption and the text-operator limit are the pypdf engine's, from
@@ -155,7 +155,7 @@ class _PdfiumDocument:
 
     @property
     def declared_page_count(self) -> int | None:
-        """The page tree's ``/Count`` (read by pypdf, as in the pypdf engine)."""
+        """The page tree's ``/Count`` (read as the pypdf engine reads it)."""
         return self._structure.declared_page_count
 
     def runs(self, index: int) -> list[TextRun]:
@@ -204,7 +204,7 @@ class _PdfiumDocument:
         self._structure.release(index)
 
     def draws_nothing(self, index: int) -> bool:
-        """Whether page ``index`` is blank (the structure is pypdf's here too)."""
+        """Whether page ``index`` is blank (told by pypdf's operators, as in the pypdf engine)."""
         return self._structure.draws_nothing(index)
 
     def invisible_text(self, index: int) -> bool:

@@ -1,6 +1,6 @@
 """The default text engine: pypdf parses the file, :mod:`~cc_perf_dagster.core.content_stream` places the words.
 
-The page content hash and the structure checks are :class:`~cc_perf_dagster.core.page_checks.PageChecks`',
+The page content hash and the structure checks are :class:`~cc_perf_dagster.core.page_checks.PageChecks`,
 on pypdf's objects here.
 """
 
