@@ -63,9 +63,12 @@ class Reference:
 
 _WS = b"\x00\t\n\f\r "
 _SKIP = re.compile(rb"(?:[\x00\t\n\f\r ]+|%[^\r\n]*)*")
+_WHITE = re.compile(rb"[\x00\t\n\f\r ]*")
 # What a page inherits from the page tree nodes above it (pypdf copies them into the page).
 _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _REGULAR = re.compile(rb"[^\x00\t\n\f\r ()<>\[\]{}/%]*")
+# pypdf reads every character of "+-.0123456789" into a number, then parses it: "1.2.3" is one bad token.
+_NUMBER_RUN = re.compile(rb"[+\-.0-9]+")
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)")
 _ESCAPES = {ord(c): ord(v) for c, v in zip("nrtbf()\\/ %<>[]#_&$", "\n\r\t\b\f()\\/ %<>[]#_&$", strict=True)}
 _OBJECT_HEAD = re.compile(rb"(\d+)[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]+obj")
@@ -123,7 +126,7 @@ class ObjectReader:
     def _stream(self, entries: Dictionary, pos: int) -> tuple[Any, int]:
         """A stream's data, read as pypdf reads it: ``/Length`` bytes, or one fewer (ReportLab)."""
         data = self.data
-        at = _SKIP.match(data, pos).end()
+        at = _WHITE.match(data, pos).end()  # pypdf looks past whitespace only, not comments
         if not data.startswith(b"stream", at):
             return entries, pos
         at += 6
@@ -177,8 +180,9 @@ class ObjectReader:
         if char == b"/":
             end = _REGULAR.match(data, pos + 1).end()
             name = data[pos:end]
-            if b"#" in name or not name.isascii():
-                raise Unsupported("a name with # escapes or other than ASCII")
+            ends_elsewhere = b"\x0b" in name or data[end : end + 1] == b"\x00"  # pypdf: \s ends a name, \x00 not
+            if b"#" in name or ends_elsewhere or not name.isascii() or end - pos > 4000:
+                raise Unsupported("a name with # escapes, other than ASCII, or one pypdf ends elsewhere")
             return Name(name.decode("latin-1")), end
         if char == b"<":
             if data[pos + 1 : pos + 2] == b"<":
@@ -198,9 +202,11 @@ class ObjectReader:
                 items.append(value)
         if char == b"(":
             return self._literal(pos + 1)
-        number = _NUMBER.match(data, pos)
+        number = _NUMBER_RUN.match(data, pos)
         if number is not None:
             token = number[0]
+            if _NUMBER.fullmatch(token) is None or len(token) >= 64:  # pypdf's token limit is 64
+                raise Unsupported(f"a number token {token[:16]!r} pypdf reads otherwise")
             if b"." in token:
                 return Real(token), number.end()
             reference = _REFERENCE.match(data, number.end()) if token.isdigit() else None

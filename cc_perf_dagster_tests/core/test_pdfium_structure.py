@@ -169,3 +169,41 @@ def test_a_damaged_stream_in_a_well_formed_file_is_refused_as_by_pypdf():
     ours, pypdf, structure = both(data, "broken.pdf")
     assert ours == pypdf == ("refused: DamagedPdfError", [])
     assert structure._slow is None  # refused by the shared check on our reading, not by pypdf's
+
+
+def page_with_font(font: bytes, *, head: bytes = b"") -> bytes:
+    """A one-page PDF whose font dictionary (object 4) is ``font``, its content Flate-compressed."""
+    packed = zlib.compress(b"BT /F1 10 Tf 100 700 Td (Hello) Tj ET")
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+    page += b" /Contents 5 0 R >>"
+    stream = b"<< /Length %d /Filter /FlateDecode >>" % len(packed) + head + b"\nstream\n" + packed + b"\nendstream"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, font, stream]
+    return raw_pdf(objects)
+
+
+@pytest.mark.parametrize(
+    ("font", "head"),
+    [
+        (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Widths [1.2.3 500] >>", b""),  # one bad number
+        (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helv\x00etica >>", b""),  # pypdf's name goes on past \x00
+        (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helv\x0betica >>", b""),  # and ends at \v
+        (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", b" % a comment"),  # no stream for pypdf
+        (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /Win#41nsiEncoding >>", b""),
+    ],
+    ids=["number", "nul-in-name", "vt-in-name", "comment-before-stream", "escaped-name"],
+)
+def test_syntax_pypdf_reads_otherwise_is_left_to_pypdf(font, head):
+    data = page_with_font(font, head=head)
+    ours, pypdf, structure = both(data, "odd.pdf")
+    assert ours == pypdf
+    assert structure is None or structure._deferred or structure._fast is None
+    with pytest.raises(Unsupported):
+        document = ObjectStructure(data, file="odd.pdf", limits=Limits())
+        document.content_hash(0)
+
+
+def test_the_same_file_well_formed_is_read_alone():
+    data = page_with_font(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Widths [1.25 500] >>")
+    ours, pypdf, structure = both(data, "plain.pdf")
+    assert ours == pypdf and ours[0] == "read"
+    assert structure._fast is not None and not structure._deferred and structure._slow is None
