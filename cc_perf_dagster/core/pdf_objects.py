@@ -90,7 +90,10 @@ class ObjectReader:
         self._offsets: dict[int, tuple[int, int] | None] = {}  # number -> (generation, offset); None: freed
         self._compressed: dict[int, tuple[int, int]] = {}  # number -> (object stream, index)
         self._objects: dict[int, Any] = {}
-        self.trailer = self._read_cross_references()
+        try:
+            self.trailer = self._read_cross_references()
+        except Exception as exc:  # (Unsupported is no Exception: it passes as it is)
+            raise Unsupported(f"cross-references that cannot be read here ({exc!r})") from exc
         if "/Encrypt" in self.trailer:
             raise Unsupported("an encrypted file")
 
@@ -98,7 +101,10 @@ class ObjectReader:
         """The object of that number (read once; later calls give the same object)."""
         found = self._objects.get(number)
         if found is None:
-            found = self._objects[number] = self._read(number, generation)
+            try:
+                found = self._objects[number] = self._read(number, generation)
+            except Exception as exc:  # whatever else goes wrong reading it: pypdf says what it makes of it
+                raise Unsupported(f"object {number} cannot be read here ({exc!r})") from exc
         return found
 
     def forget(self, number: int) -> Any:

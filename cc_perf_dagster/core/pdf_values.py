@@ -11,7 +11,6 @@ same through either reader. What would read otherwise than in pypdf raises :clas
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 from cc_perf_dagster.core.stream_check import _common_body, _inflate
@@ -132,7 +131,10 @@ class Stream(Dictionary):
     def get_data(self) -> bytes:
         """The decoded data: what pypdf's filters return for plain Flate, ASCII85 then Flate, or none."""
         if self._decoded is None:
-            self._decoded = decode(self)
+            try:
+                self._decoded = decode(self)
+            except Exception as exc:  # damage, or a filter's parameters read otherwise: pypdf's to judge
+                raise Unsupported(f"stream data that cannot be decoded here ({exc!r})") from exc
         return self._decoded
 
 
@@ -165,10 +167,7 @@ def decode(stream: Stream) -> bytes:
         raise Unsupported(f"a stream with filters {filters}")
     if filters[0] == "/ASCII85Decode" and _common_body(stream._data) is None:
         raise Unsupported("ASCII85 data in an unusual form")
-    try:
-        inflated = _inflate(stream, filters, keep=True)
-    except (zlib.error, EOFError) as exc:  # damage: pypdf's reading says what it makes of it
-        raise Unsupported(f"compressed data that cannot be decoded ({exc})") from exc
+    inflated = _inflate(stream, filters, keep=True)  # zlib.error, EOFError: Stream.get_data's to turn
     if inflated is None or inflated[0] is None:
         raise Unsupported("a stream too large to keep")
     data = b"".join(inflated[0])

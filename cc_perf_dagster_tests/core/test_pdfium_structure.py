@@ -207,3 +207,17 @@ def test_the_same_file_well_formed_is_read_alone():
     ours, pypdf, structure = both(data, "plain.pdf")
     assert ours == pypdf and ours[0] == "read"
     assert structure._fast is not None and not structure._deferred and structure._slow is None
+
+
+def test_whatever_else_goes_wrong_in_the_reader_is_left_to_pypdf():
+    # A cross-reference stream whose /W is a name: reading it raises inside the reader (not
+    # Unsupported); that must reach pypdf as Unsupported, never escape as a traceback.
+    body = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    body += b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    start = len(body)
+    body += b"3 0 obj\n<< /Type /XRef /Size 4 /W /Foo /Root 1 0 R /Length 0 >>\nstream\n\nendstream\nendobj\n"
+    data = body + b"startxref\n%d\n%%%%EOF\n" % start
+    with pytest.raises(Unsupported):
+        ObjectReader(data)
+    ours, pypdf, _ = both(data, "odd.pdf")
+    assert ours == pypdf and ours[0].startswith("refused")
