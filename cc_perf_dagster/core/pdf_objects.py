@@ -29,14 +29,13 @@ from cc_perf_dagster.core.pdf_values import (
     Dictionary,
     Integer,
     Name,
-    Page,
     Real,
     Stream,
     Unsupported,
     _string,
 )
 
-__all__ = ["Dictionary", "Integer", "ObjectReader", "Reference", "Unsupported", "pages_of"]
+__all__ = ["Dictionary", "Integer", "ObjectReader", "Reference", "Unsupported"]
 
 
 class Reference:
@@ -64,8 +63,6 @@ class Reference:
 _WS = b"\x00\t\n\f\r "
 _SKIP = re.compile(rb"(?:[\x00\t\n\f\r ]+|%[^\r\n]*)*")
 _WHITE = re.compile(rb"[\x00\t\n\f\r ]*")
-# What a page inherits from the page tree nodes above it (pypdf copies them into the page).
-_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _REGULAR = re.compile(rb"[^\x00\t\n\f\r ()<>\[\]{}/%]*")
 # pypdf reads every character of "+-.0123456789" into a number, then parses it: "1.2.3" is one bad token.
 _NUMBER_RUN = re.compile(rb"[+\-.0-9]+")
@@ -281,10 +278,13 @@ class ObjectReader:
             seen.add(start)
             if data.startswith(b"xref", start):
                 section = self._table(start + 4)
+                hybrid = section.get("/XRefStm")  # a table with a stream for its compressed objects
+                if hybrid is not None:
+                    if not isinstance(hybrid, Integer):
+                        raise Unsupported("an unusual /XRefStm")
+                    self._xref_stream(int(hybrid), hybrid=True)
             else:
                 section = self._xref_stream(start)
-            if "/XRefStm" in section:
-                raise Unsupported("a hybrid cross-reference file")
             if trailer is None:
                 trailer = Dictionary(section)
             else:  # pypdf takes what the newer trailers leave out from the older
@@ -316,7 +316,14 @@ class ObjectReader:
                 if number not in self._offsets and number not in self._compressed:  # a later update's wins
                     self._offsets[number] = (int(entry[2]), int(entry[1])) if entry[3] == b"n" else None
 
-    def _xref_stream(self, pos: int) -> Dictionary:
+    def _xref_stream(self, pos: int, *, hybrid: bool = False) -> Dictionary:
+        """A cross-reference stream's entries; ``hybrid``: the one a table's ``/XRefStm`` names.
+
+        A hybrid file's stream adds to its table as pypdf adds it: a compressed object where the
+        table has none or a free entry (pypdf looks in object streams first, whatever the table
+        freed), an uncompressed one only where the table has no entry at all; free entries add
+        nothing.
+        """
         head = _OBJECT_HEAD.match(self.data, pos)
         if head is None:
             raise Unsupported("startxref points at no cross-reference section")
@@ -339,6 +346,9 @@ class ObjectReader:
                 kind = int.from_bytes(row[: widths[0]], "big") if widths[0] else 1
                 second = int.from_bytes(row[widths[0] : widths[0] + widths[1]], "big")
                 third = int.from_bytes(row[widths[0] + widths[1] :], "big")
+                if hybrid:
+                    self._add_hybrid(number, kind, second, third)
+                    continue
                 if number in self._offsets or number in self._compressed:
                     continue  # a later update's entry wins
                 if kind == 0:
@@ -351,39 +361,11 @@ class ObjectReader:
                     raise Unsupported("an unknown cross-reference entry type")
         return stream
 
-
-def pages_of(root: Dictionary) -> list[Page]:
-    """The catalog's pages in order, each with what it inherits, as pypdf flattens the page tree.
-
-    Raises:
-        Unsupported: A tree node that is neither ``/Pages`` with ``/Kids`` nor ``/Page``, a page
-            given directly in ``/Kids``, a loop, a tree over 32 levels deep.
-    """
-    tree = root.get("/Pages")
-    tree = tree.get_object() if tree is not None else None
-    if not isinstance(tree, Dictionary):
-        raise Unsupported("no page tree")
-    found: list[Page] = []
-    _walk(tree, {}, found, ())
-    return found
-
-
-def _walk(node: Dictionary, inherit: dict[str, Any], found: list[Page], path: tuple[int, ...]) -> None:
-    if len(path) > 32 or id(node) in path:
-        raise Unsupported("a page tree in a loop or too deep")
-    kind = node.get("/Type")
-    if kind == "/Page":
-        page = Page(node)
-        page.update((key, value) for key, value in inherit.items() if key not in page)
-        found.append(page)
-        return
-    kids = node.get("/Kids")
-    kids = kids.get_object() if kids is not None else None
-    if kind != "/Pages" or not isinstance(kids, Array):
-        raise Unsupported("a page tree node of an unusual kind")
-    inherit = {**inherit, **{key: node[key] for key in _INHERITED if key in node}}  # resolved, as pypdf
-    for kid in kids:
-        child = kid.get_object() if isinstance(kid, Reference) else None
-        if not isinstance(child, Dictionary):
-            raise Unsupported("a page tree child that is no referenced dictionary")
-        _walk(child, inherit, found, (*path, id(node)))
+    def _add_hybrid(self, number: int, kind: int, second: int, third: int) -> None:
+        if kind == 2 and number not in self._compressed and self._offsets.get(number) is None:
+            self._offsets.pop(number, None)
+            self._compressed[number] = (second, third)
+        elif kind == 1 and number not in self._offsets and number not in self._compressed:
+            self._offsets[number] = (third, second)
+        elif kind not in (0, 1, 2):
+            raise Unsupported("an unknown cross-reference entry type")

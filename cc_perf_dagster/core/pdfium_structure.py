@@ -22,9 +22,12 @@ from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import Box
 from cc_perf_dagster.core.page_checks import PageChecks
 from cc_perf_dagster.core.pdf import Limits
-from cc_perf_dagster.core.pdf_objects import Dictionary, Integer, ObjectReader, Reference, Unsupported, pages_of
-from cc_perf_dagster.core.pdf_values import NULL
+from cc_perf_dagster.core.pdf_objects import Dictionary, Integer, ObjectReader, Reference, Unsupported
+from cc_perf_dagster.core.pdf_values import NULL, Array, Page
 from cc_perf_dagster.core.widgets import has_widgets
+
+# What a page inherits from the page tree nodes above it (pypdf copies them into the page).
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
 
 class ObjectStructure(PageChecks):
@@ -178,3 +181,40 @@ class Structure:
             self._fast.release(index)
         if self._slow is not None:
             self._slow.release(index)
+
+
+def pages_of(root: Dictionary) -> list[Page]:
+    """The catalog's pages in order, each with what it inherits, as pypdf flattens the page tree.
+
+    Raises:
+        Unsupported: A tree node that is neither ``/Pages`` with ``/Kids`` nor ``/Page``, a page
+            given directly in ``/Kids``, a loop, a tree over 32 levels deep.
+    """
+    tree = root.get("/Pages")
+    tree = tree.get_object() if tree is not None else None
+    if not isinstance(tree, Dictionary):
+        raise Unsupported("no page tree")
+    found: list[Page] = []
+    _walk(tree, {}, found, ())
+    return found
+
+
+def _walk(node: Dictionary, inherit: dict[str, Any], found: list[Page], path: tuple[int, ...]) -> None:
+    if len(path) > 32 or id(node) in path:
+        raise Unsupported("a page tree in a loop or too deep")
+    kind = node.get("/Type")
+    if kind == "/Page":
+        page = Page(node)
+        page.update((key, value) for key, value in inherit.items() if key not in page)
+        found.append(page)
+        return
+    kids = node.get("/Kids")
+    kids = kids.get_object() if kids is not None else None
+    if kind != "/Pages" or not isinstance(kids, Array):
+        raise Unsupported("a page tree node of an unusual kind")
+    inherit = {**inherit, **{key: node[key] for key in _INHERITED if key in node}}  # resolved, as pypdf
+    for kid in kids:
+        child = kid.get_object() if isinstance(kid, Reference) else None
+        if not isinstance(child, Dictionary):
+            raise Unsupported("a page tree child that is no referenced dictionary")
+        _walk(child, inherit, found, (*path, id(node)))

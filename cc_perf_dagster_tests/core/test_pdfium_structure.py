@@ -22,9 +22,9 @@ import pytest
 
 from cc_perf_dagster.core.errors import InvalidDocumentError
 from cc_perf_dagster.core.pdf import Limits
-from cc_perf_dagster.core.pdf_objects import ObjectReader, pages_of
+from cc_perf_dagster.core.pdf_objects import ObjectReader
 from cc_perf_dagster.core.pdf_values import Real, Unsupported
-from cc_perf_dagster.core.pdfium_structure import ObjectStructure, Structure
+from cc_perf_dagster.core.pdfium_structure import ObjectStructure, Structure, pages_of
 from cc_perf_dagster.core.pypdf_engine import PypdfDocument
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
 from cc_perf_dagster_tests.core.test_fuzz import FILES, PRODUCER_FILES, mutate, raw_pdf
@@ -221,3 +221,53 @@ def test_whatever_else_goes_wrong_in_the_reader_is_left_to_pypdf():
         ObjectReader(data)
     ours, pypdf, _ = both(data, "odd.pdf")
     assert ours == pypdf and ours[0].startswith("refused")
+
+
+def hybrid_pdf(*, font_free_in_table: bool = True) -> bytes:
+    """A hybrid-reference PDF (as Microsoft Word writes them): a table, and a cross-reference
+    stream (``/XRefStm``) for the font, which sits compressed in an object stream."""
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    header = b"4 0 "
+    objstm = header + font
+    packed = zlib.compress(b"BT /F1 10 Tf 100 700 Td (Hello) Tj ET")
+    bodies = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
+        b" /Contents 5 0 R >>",
+        5: b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream",
+        6: b"<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n" % (len(header), len(objstm))
+        + objstm
+        + b"\nendstream",
+    }
+    out, offsets = bytearray(b"%PDF-1.5\n"), {}
+    for number, body in bodies.items():
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    rows = b"".join(bytes([1]) + offsets[n].to_bytes(2, "big") + b"\x00" for n in (5, 6))
+    rows = bytes([2]) + (6).to_bytes(2, "big") + b"\x00" + rows  # object 4: in object stream 6, first
+    offsets[7] = len(out)
+    out += b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 2 1] /Index [4 3] /Length %d >>\nstream\n" % len(rows)
+    out += rows + b"\nendstream\nendobj\n"
+    table = len(out)
+    out += b"xref\n0 8\n0000000000 65535 f \n"
+    for number in range(1, 8):
+        if number == 4:
+            out += b"0000000000 00001 f \n" if font_free_in_table else b""
+            continue
+        out += b"%010d 00000 n \n" % offsets[number]
+    if not font_free_in_table:  # the table leaves object 4 out: two subsections around it
+        out = out.replace(b"xref\n0 8\n", b"xref\n0 4\n").replace(
+            b"%010d 00000 n \n" % offsets[5], b"5 3\n%010d 00000 n \n" % offsets[5]
+        )
+    out += b"trailer\n<< /Size 8 /Root 1 0 R /XRefStm %d >>\nstartxref\n%d\n%%%%EOF\n" % (offsets[7], table)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("free", [True, False], ids=["font-free-in-table", "font-not-in-table"])
+def test_a_hybrid_reference_file_is_read_alone_as_pypdf_reads_it(free):
+    data = hybrid_pdf(font_free_in_table=free)
+    ours, pypdf, structure = both(data, "hybrid.pdf")
+    assert ours == pypdf and ours[0] == "read"
+    assert structure._fast is not None and not structure._deferred and structure._slow is None
+    assert ObjectReader(data)._compressed == {4: (6, 0)}
