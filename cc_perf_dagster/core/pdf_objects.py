@@ -87,6 +87,7 @@ class ObjectReader:
         self._offsets: dict[int, tuple[int, int] | None] = {}  # number -> (generation, offset); None: freed
         self._compressed: dict[int, tuple[int, int]] = {}  # number -> (object stream, index)
         self._objects: dict[int, Any] = {}
+        self._object_streams: dict[int, _ObjectStream] = {}  # number -> its objects' places
         try:
             self.trailer = self._read_cross_references()
         except Exception as exc:  # (Unsupported is no Exception: it passes as it is)
@@ -156,24 +157,13 @@ class ObjectReader:
         raise Unsupported("a stream whose /Length does not end at endstream")
 
     def _from_object_stream(self, number: int, container: int, index: int) -> Any:
-        stream = self.resolve(container)
-        if not isinstance(stream, Stream) or stream.get("/Type") != "/ObjStm":
-            raise Unsupported("an object stream that is not one")
-        table = getattr(stream, "table", None)
-        if table is None:
-            sub = ObjectReader.__new__(ObjectReader)
-            sub.data, sub._offsets, sub._compressed, sub._objects = stream.get_data(), {}, {}, {}
-            sub.resolve = self.resolve  # type: ignore[method-assign]
-            count, first = int(stream["/N"]), int(stream["/First"])
-            numbers, pos = [], 0
-            for _ in range(2 * count):
-                value, pos = sub.parse(pos)
-                numbers.append(int(value))
-            table = stream.table = {numbers[2 * i]: first + numbers[2 * i + 1] for i in range(count)}
-            stream.sub = sub
-        if number not in table:
-            raise Unsupported(f"object {number} is not in its object stream")
-        return stream.sub.parse(table[number])[0]
+        packed = self._object_streams.get(container)
+        if packed is None:
+            stream = self.resolve(container)
+            if not isinstance(stream, Stream) or stream.get("/Type") != "/ObjStm":
+                raise Unsupported("an object stream that is not one")
+            packed = self._object_streams[container] = _ObjectStream(stream, self)
+        return packed.object(number)
 
     def parse(self, pos: int) -> tuple[Any, int]:
         """The object starting at ``pos`` (after whitespace), and where it ends."""
@@ -369,3 +359,26 @@ class ObjectReader:
             self._offsets[number] = (third, second)
         elif kind not in (0, 1, 2):
             raise Unsupported("an unknown cross-reference entry type")
+
+
+class _ObjectStream(ObjectReader):
+    """The objects packed in one object stream: parsed from its data, references resolved by the file's reader."""
+
+    def __init__(self, stream: Stream, owner: ObjectReader):  # no cross-references of its own
+        self.data, self._owner = stream.get_data(), owner
+        count, first = int(stream["/N"]), int(stream["/First"])
+        numbers, pos = [], 0
+        for _ in range(2 * count):
+            value, pos = self.parse(pos)
+            numbers.append(int(value))
+        self._places = {numbers[2 * i]: first + numbers[2 * i + 1] for i in range(count)}
+
+    def resolve(self, number: int, generation: int = 0) -> Any:
+        """The owner's object of that number (a reference inside the stream is to the file's)."""
+        return self._owner.resolve(number, generation)
+
+    def object(self, number: int) -> Any:
+        """Object ``number``, parsed where the stream's header places it."""
+        if number not in self._places:
+            raise Unsupported(f"object {number} is not in its object stream")
+        return self.parse(self._places[number])[0]

@@ -11,6 +11,7 @@ same through either reader. What would read otherwise than in pypdf raises :clas
 
 from __future__ import annotations
 
+from math import log10
 from typing import Any
 
 from cc_perf_dagster.core.stream_check import _common_body, _inflate
@@ -56,8 +57,6 @@ class Real(_Direct, float):
     def __repr__(self) -> str:
         if self == 0:
             return "0.0"
-        from math import log10
-
         digits = 8 - int(log10(abs(self)))  # pypdf's FLOAT_WRITE_PRECISION is 8
         return f"{self:.{max(1, digits)}f}".rstrip("0").rstrip(".")
 

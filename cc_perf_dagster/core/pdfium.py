@@ -40,8 +40,9 @@ from cc_perf_dagster.core.errors import DamagedPdfError, EncryptedPdfError, Engi
 from cc_perf_dagster.core.models import TextRun
 from cc_perf_dagster.core.page_box import within
 from cc_perf_dagster.core.pdf import EngineDocument, Limits, library_version
+from cc_perf_dagster.core.pdf_objects import ObjectReader
 from cc_perf_dagster.core.pdf_values import Unsupported
-from cc_perf_dagster.core.pdfium_structure import ObjectStructure, Structure
+from cc_perf_dagster.core.pdfium_structure import Structure, page_tree_count
 from cc_perf_dagster.core.pdfium_words import OutsidePageSpace, page_words
 from cc_perf_dagster.core.upright import upright_runs
 
@@ -103,8 +104,8 @@ class PdfiumEngine:
 
     def declared_pages(self, stream: BinaryIO, *, file: str) -> int:
         """The page tree's ``/Count``, as the pypdf engine reads it (from the same objects)."""
-        try:
-            count = ObjectStructure(stream.read(), file=file, limits=Limits()).declared_page_count
+        try:  # the cross-references and the catalog only, as pypdf's count (no page is reached)
+            count = page_tree_count(ObjectReader(stream.read()).trailer.get("/Root"))
         except Unsupported:
             count = None
         if count is None:

@@ -55,11 +55,7 @@ class ObjectStructure(PageChecks):
     @property
     def declared_page_count(self) -> int | None:
         """The page tree's ``/Count``, as the pypdf engine reads it."""
-        count = self._root["/Pages"].get("/Count")
-        count = count.get_object() if count is not None else None
-        if not isinstance(count, Integer) or count < 0:
-            raise Unsupported("no usable /Count")
-        return int(count)
+        return page_tree_count(self._root)
 
     def _page(self, index: int) -> Any:
         page = self._pages[index]
@@ -181,6 +177,22 @@ class Structure:
             self._fast.release(index)
         if self._slow is not None:
             self._slow.release(index)
+
+
+def page_tree_count(root: Any) -> int:
+    """The catalog's ``/Pages /Count``, read as the pypdf engine reads it: without walking the tree.
+
+    Raises:
+        Unsupported: No count that is a number of pages (pypdf says what it makes of it).
+    """
+    node = root
+    for key in ("/Pages", "/Count"):
+        node = node.get_object() if node is not None else None
+        node = node.get(key) if isinstance(node, Dictionary) else None
+    count = node.get_object() if node is not None else None
+    if not isinstance(count, Integer) or count < 0:
+        raise Unsupported("no usable /Count")
+    return int(count)
 
 
 def pages_of(root: Dictionary) -> list[Page]:
