@@ -55,7 +55,7 @@ class Row:
     @property
     def text(self) -> str:
         """The row's words joined with single spaces."""
-        return " ".join(w.text for w in self.words)
+        return " ".join([w.text for w in self.words])
 
 
 # --- page-level records ---------------------------------------------------------------------

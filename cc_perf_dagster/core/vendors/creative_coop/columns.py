@@ -62,6 +62,7 @@ class QuantityColumns:
         self.header: tuple[float, ...] = ()  # the header labels' centres, once a page shows them all
         self._centres: list[list[float]] = [[] for _ in range(count)]
         self._rights: list[list[float]] = [[] for _ in range(count)]
+        self._medians: list[float] | None = None  # _columns(), until the next sample or page
 
     def page(self, header: Sequence[float]) -> None:
         """Take a page's header labels' centres (where it shows them all).
@@ -75,6 +76,7 @@ class QuantityColumns:
             self._centres = [[] for _ in range(self.count)]
             self._rights = [[] for _ in range(self.count)]
         self.header = tuple(header)
+        self._medians = None
 
     def split(self, body: Sequence[Word], size: float, *, learn: bool = True) -> Split:
         """Split a product row's body (after its code and UPC) into quantities and description words.
@@ -100,6 +102,7 @@ class QuantityColumns:
             for centres, rights, word in zip(self._centres, self._rights, numbers, strict=True) if learn else ():
                 sample(centres, _centre(word))
                 sample(rights, word.x1)
+                self._medians = None
             return Split([_int(w.text) for w in numbers], list(body[: len(body) - count]), numbers)
         # Blank cells (or a number that ends the description, left of the columns): each
         # quantity printed goes to the nearest column.
@@ -120,7 +123,9 @@ class QuantityColumns:
 
     def _columns(self) -> list[float]:
         """The columns' centres: the medians of the rows learnt from, else the header labels'."""
-        return [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
+        if self._medians is None:  # (asked for every product row; they change only as rows are learnt)
+            self._medians = [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
+        return self._medians
 
     def _known(self) -> bool:
         """Whether enough of the table's rows printed every quantity for their median to hold."""

@@ -146,17 +146,22 @@ def read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
             if skip:
                 skip -= 1
                 continue
-            found = DOC_NUMBER.search(word.text)
+            # Each test below starts with a cheap one that every match passes (most words are
+            # neither a number, a date nor a label): a C, a month's or a date's first characters,
+            # a label's last character.
+            text = word.text
+            found = DOC_NUMBER.search(text) if "C" in text else None
             if found:
                 numbers.append((found.group(), word, row))
                 continue
-            iso, used = _date_at(words, index)
-            if iso is not None:
-                last = words[index + used - 1]
-                dates.append((iso, Word(word.text, word.x0, last.x1), row))
-                skip = used - 1
-                continue
-            if LABEL_END.search(word.text) and any(c.isalpha() for c in word.text):
+            if text[:3].lower() in MONTHS or (text[:1].isdigit() and ("/" in text or "-" in text)):
+                iso, used = _date_at(words, index)
+                if iso is not None:
+                    last = words[index + used - 1]
+                    dates.append((iso, Word(text, word.x0, last.x1), row))
+                    skip = used - 1
+                    continue
+            if text[-1:] in _LABEL_LAST and LABEL_END.search(text) and any(c.isalpha() for c in text):
                 first = index
                 while first > 0 and index - first < 2 and words[first - 1].text.replace(".", "").isalpha():
                     first -= 1
@@ -212,6 +217,11 @@ _LABEL_WORDS = {"INV": "INVOICE", "ORD": "ORDER", "NUMBER": "NO", "NUM": "NO", "
 def _normal_label(text: str) -> str:
     words = text.upper().replace(":", " ").replace("#", " NO ").replace(".", " ").split()
     return " ".join(_LABEL_WORDS.get(w, w) for w in words)
+
+
+# The last character of any word LABEL_END matches (of DATE, NO, NUMBER or #, then "." or ":";
+# its "$" also matches before a final line break).
+_LABEL_LAST = frozenset("EeOoRr#.:\n")
 
 
 def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:

@@ -129,9 +129,12 @@ def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> t
     rows already emitted (the label lines above) it replaces.
     """
     row = rows[index]
-    money = [w for w in row.words if MONEY.match(w.text)]
-    if len(money) != 1 or money[0] is not row.words[-1]:
+    # One amount, the last word (an amount has a "." : the cheap test first)
+    if not row.words or not MONEY.match(row.words[-1].text):
         return row, 1, 0
+    if any("." in w.text and MONEY.match(w.text) for w in row.words[:-1]):
+        return row, 1, 0
+    money = [row.words[-1]]
     # A row that already names its amount only takes lines of tariff words ("Surcharge").
     named = _labelled(row.words[:-1])
     above = done[-1] if done else None
@@ -376,10 +379,14 @@ def _unglue_unit(rest: Sequence[Word], end: int) -> tuple[Sequence[Word], int]:
     return rest, end
 
 
+# The shortest word GLUED_CODE_UPC or GLUED_UPC matches: 12 digits and one more character.
+GLUED_MIN_LENGTH = 13
+
+
 def _unglue(words: Sequence[Word]) -> Sequence[Word]:
     """Split a product code or UPC drawn so close to the next cell that the two became one word."""
-    if not words:
-        return words
+    if all(len(w.text) < GLUED_MIN_LENGTH for w in words[:3]):
+        return words  # (most rows: nothing long enough to be glued)
     split: list[Word] = []
     for index, word in enumerate(words[:3]):
         glued = GLUED_CODE_UPC.match(word.text) if index < 2 else None
