@@ -110,13 +110,22 @@ def undefined_font(data: bytes, defined: Collection[str]) -> str | None:
         ('/F', None)
     """
     found = list(_SET_FONT.finditer(data))
+    names = {raw: _font_name(raw) for raw in {match[1] for match in found}}  # (a page sets a few fonts often)
+    if all(name is None or name in defined for name in names.values()):
+        return None
     for index, match in enumerate(found):
-        raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), match[1])
-        name = "/" + raw.decode("ascii") if raw.isascii() else None  # (pypdf may decode others otherwise)
+        name = names[match[1]]
         end = found[index + 1].start() if index + 1 < len(found) else len(data)
         if name is not None and name not in defined and _SHOW.search(data, match.end(), end):
             return name
     return None
+
+
+def _font_name(raw: bytes) -> str | None:
+    """A font's name as ``Tf`` sets it (``#`` escapes decoded), or ``None`` where it is not ASCII."""
+    if b"#" in raw:
+        raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), raw)
+    return "/" + raw.decode("ascii") if raw.isascii() else None  # (pypdf may decode others otherwise)
 
 
 def content_data(contents: Any) -> list[bytes]:
