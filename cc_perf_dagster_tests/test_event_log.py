@@ -218,6 +218,39 @@ def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tm
     assert plain["invoice.materialized"] == sorted(worlds[False].keys)
 
 
+def test_the_index_rows_of_a_batch_point_at_the_events_they_describe(tmp_path, counted_batches):
+    """Each tag row and check result names its event by the id the batch's insert returned for it."""
+    import sqlalchemy as sa
+    from dagster._core.storage.event_log.schema import (
+        AssetCheckExecutionsTable,
+        AssetEventTagsTable,
+        SqlEventLogStorageTable,
+    )
+    from dagster._serdes import deserialize_value
+
+    world = World(tmp_path / "world", batching=True)
+    assert world.range_run() and world.range_run()  # the second run's rows follow the first's
+    assert max(counted_batches) >= len(INVOICES)
+    storage = world.instance.event_log_storage
+    with storage.index_connection() as conn:
+        events = dict(conn.execute(sa.select(SqlEventLogStorageTable.c.id, SqlEventLogStorageTable.c.event)).all())
+        tags = conn.execute(sa.select(AssetEventTagsTable)).mappings().all()
+        executions = conn.execute(sa.select(AssetCheckExecutionsTable)).mappings().all()
+    assert tags and executions
+    for tag in tags:
+        event = deserialize_value(events[tag["event_id"]]).get_dagster_event()
+        assert event.asset_key.to_string() == tag["asset_key"]
+        data = event.event_specific_data  # a materialization, or the file's observation
+        asset_event = getattr(data, "materialization", None) or data.asset_observation
+        assert asset_event.tags[tag["key"]] == tag["value"]
+    for execution in executions:
+        event = deserialize_value(events[execution["evaluation_event_storage_id"]]).get_dagster_event()
+        evaluation = event.event_specific_data
+        assert (evaluation.check_name, evaluation.partition) == (execution["check_name"], execution["partition"])
+        target = deserialize_value(events[execution["materialization_event_storage_id"]])
+        assert target.run_id == execution["run_id"] and target.get_dagster_event().partition == evaluation.partition
+
+
 def test_check_results_go_onto_their_planned_rows_in_one_statement_and_unplanned_ones_as_dagster_writes_them(
     tmp_path, monkeypatch
 ):
