@@ -59,6 +59,25 @@ class TestProfileChoice:
         assert settings.step_overhead_s == STEP_OVERHEAD_S["cluster"] and settings.max_concurrent == 2
         assert defs.resources["cc_perf_storage"].root == str(cluster_env)
 
+    def test_the_cluster_coordinator_looks_at_its_steps_every_fifth_of_a_second(self, cluster_env, monkeypatch):
+        import inspect
+
+        from dagster_celery import core_execution_loop
+
+        from cc_perf_dagster._dagster_compat import celery_tick, versions
+
+        # dagster-celery's loop sleeps on the module's constant at each round: setting it counts
+        assert "time.sleep(TICK_SECONDS)" in inspect.getsource(core_execution_loop.core_celery_execution_loop)
+        monkeypatch.setattr(core_execution_loop, "TICK_SECONDS", 1)
+        build_definitions().resolve_job_def("process_invoices")
+        assert core_execution_loop.TICK_SECONDS == celery_tick.COORDINATOR_TICK_S == 0.2
+        # never slower than it was; on a release nobody checked, as dagster-celery has it
+        assert not celery_tick.shorten_coordinator_tick(0.5) or core_execution_loop.TICK_SECONDS == 0.2
+        monkeypatch.setattr(core_execution_loop, "TICK_SECONDS", 1)
+        monkeypatch.setattr(versions, "CHECKED", False)
+        assert not celery_tick.shorten_coordinator_tick()
+        assert core_execution_loop.TICK_SECONDS == 1
+
     @pytest.mark.parametrize(
         ("missing", "message"), [("CC_PERF_STORAGE", "CC_PERF_STORAGE"), ("CC_PERF_CACHE_KEY", "CC_PERF_CACHE_KEY")]
     )
