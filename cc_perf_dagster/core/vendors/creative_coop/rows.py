@@ -134,13 +134,13 @@ def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> t
         return row, 1, 0
     if any("." in w.text and MONEY.match(w.text) for w in row.words[:-1]):
         return row, 1, 0
-    money = [row.words[-1]]
+    amount = row.words[-1]
     # A row that already names its amount only takes lines of tariff words ("Surcharge").
     named = _labelled(row.words[:-1])
     above = done[-1] if done else None
     below = rows[index + 1] if index + 1 < len(rows) else None
-    take_above = above is not None and _label_line(above, row, money[0], named)
-    take_below = below is not None and _label_line(below, row, money[0], named)
+    take_above = above is not None and _label_line(above, row, amount, named)
+    take_below = below is not None and _label_line(below, row, amount, named)
     if not (take_above or take_below):
         return row, 1, 0
     words = [
@@ -150,7 +150,7 @@ def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> t
     ]
     if not _labelled(words):
         return row, 1, 0
-    joined = Row(y=row.y, size=row.size, words=(*words, money[0]))
+    joined = Row(y=row.y, size=row.size, words=(*words, amount))
     return joined, 2 if take_below else 1, 1 if take_above else 0
 
 
