@@ -218,9 +218,17 @@ def test_batched_writes_leave_the_same_state_as_dagsters_own_sqlite_event_log(tm
     assert plain["invoice.materialized"] == sorted(worlds[False].keys)
 
 
-def test_the_index_rows_of_a_batch_point_at_the_events_they_describe(tmp_path, counted_batches):
-    """Each tag row and check result names its event by the id the batch's insert returned for it."""
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-before-3.35"])
+def test_the_index_rows_of_a_batch_point_at_the_events_they_describe(tmp_path, counted_batches, monkeypatch, returning):
+    """Each tag row and check result names its event by the id the batch's insert returned for it.
+
+    Where SQLite returns nothing from an insert (before 3.35), each row is inserted alone.
+    """
     import sqlalchemy as sa
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    if not returning:
+        monkeypatch.setattr(SQLiteDialect, "insert_returning", False)
     from dagster._core.storage.event_log.schema import (
         AssetCheckExecutionsTable,
         AssetEventTagsTable,

@@ -237,8 +237,11 @@ class BatchingSqliteEventLogStorage(BatchIndexing, SqliteEventLogStorage):
     def _index(self, conn: Any, events: Sequence[EventLogEntry], rows: Sequence[dict]) -> None:
         """Mirror the events into the cross-run index, as ``SqliteEventLogStorage.store_event`` does."""
         table = SqlEventLogStorageTable
-        inserted = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-        event_ids = [row[0] for row in inserted]
+        if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+            inserted = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+            event_ids = [row[0] for row in inserted]
+        else:  # SQLite before 3.35 returns nothing from an insert: one statement per row, as Dagster's
+            event_ids = [conn.execute(table.insert(), row).inserted_primary_key[0] for row in rows]
         if len(event_ids) != len(rows):
             raise RuntimeError(f"the event log returned {len(event_ids)} ids for {len(rows)} stored events")
         self._index_events(conn, events, event_ids, rows)
