@@ -147,20 +147,19 @@ def read_header(rows: Sequence[Row], is_header: Sequence[bool]) -> PageHeader:
                 skip -= 1
                 continue
             # Each test below starts with a cheap one that every match passes (most words are
-            # neither a number, a date nor a label): a C, a month's or a date's first characters,
-            # a label's last character.
+            # neither a number, a date nor a label): a C, a month's or a date's first characters
+            # (_date_words), a label's last character.
             text = word.text
             found = DOC_NUMBER.search(text) if "C" in text else None
             if found:
                 numbers.append((found.group(), word, row))
                 continue
-            if text[:3].lower() in MONTHS or (text[:1].isdigit() and ("/" in text or "-" in text)):
-                iso, used = _date_at(words, index)
-                if iso is not None:
-                    last = words[index + used - 1]
-                    dates.append((iso, Word(text, word.x0, last.x1), row))
-                    skip = used - 1
-                    continue
+            used = _date_words(text)
+            if used and (iso := _date_at(words, index, used)) is not None:
+                last = words[index + used - 1]
+                dates.append((iso, Word(text, word.x0, last.x1), row))
+                skip = used - 1
+                continue
             if text[-1:] in _LABEL_LAST and LABEL_END.search(text) and any(c.isalpha() for c in text):
                 first = index
                 while first > 0 and index - first < 2 and words[first - 1].text.replace(".", "").isalpha():
@@ -224,22 +223,20 @@ def _normal_label(text: str) -> str:
 _LABEL_LAST = frozenset("EeOoRr#.:\n")
 
 
-def _date_at(words: Sequence[Word], index: int) -> tuple[str | None, int]:
-    """A date starting at ``words[index]`` (one word, or up to three for "Feb 4, 2025"), and its length."""
-    text = words[index].text
+def _date_words(text: str) -> int:
+    """How many words a date starting with the word ``text`` spans ("Feb 4, 2025": 3), 0 for no date."""
     if text[:3].lower() in MONTHS:
-        spans: tuple[int, ...] = (3,)
-    elif text[:1].isdigit() and ("/" in text or "-" in text):
-        spans = (1,)
-    else:
-        return None, 1  # cheap exit: most words on a page are no date
-    for used in spans:
-        if index + used > len(words):
-            break
-        iso = parse_date(" ".join(w.text for w in words[index : index + used]).strip(",;"))
-        if iso is not None:
-            return iso, used
-    return None, 1
+        return 3
+    if text[:1].isdigit() and ("/" in text or "-" in text):
+        return 1
+    return 0  # most words on a page start no date
+
+
+def _date_at(words: Sequence[Word], index: int, used: int) -> str | None:
+    """The date the ``used`` words from ``words[index]`` spell, if they do."""
+    if index + used > len(words):
+        return None
+    return parse_date(" ".join(w.text for w in words[index : index + used]).strip(",;"))
 
 
 def _nearest_label(word: Word, row: Row, labels: list[_Label]) -> str:
