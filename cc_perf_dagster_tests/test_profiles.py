@@ -72,7 +72,7 @@ class TestProfileChoice:
         build_definitions().resolve_job_def("process_invoices")
         assert core_execution_loop.TICK_SECONDS == celery_tick.COORDINATOR_TICK_S == 0.2
         # never slower than it was; on a release nobody checked, as dagster-celery has it
-        assert not celery_tick.shorten_coordinator_tick(0.5) or core_execution_loop.TICK_SECONDS == 0.2
+        assert celery_tick.shorten_coordinator_tick(0.5) and core_execution_loop.TICK_SECONDS == 0.2
         monkeypatch.setattr(core_execution_loop, "TICK_SECONDS", 1)
         monkeypatch.setattr(versions, "CHECKED", False)
         assert not celery_tick.shorten_coordinator_tick()
