@@ -164,10 +164,10 @@ class PypdfDocument(PageChecks):
             return draws_nothing(page, self._operations)
 
     def _operations(self, stream: Any) -> list:
-        from pypdf.generic import ContentStream
+        from cc_perf_dagster.core.content_tokens import operations  # (imports pypdf)
 
         self._check_operator_count(stream)
-        return ContentStream(stream, self._reader, "bytes").operations
+        return operations(stream, self._reader)
 
     def _font(self, ref: Any) -> FontInfo | None:
         """The font behind a ``/Font`` entry, built once per document (fonts are shared by pages)."""
