@@ -40,7 +40,8 @@ __all__ = ["operations", "parse"]
 _END = rb"[^ \t\n\r\f\v()<>\[\]{}/%]"
 _PLAIN = rb"[^()\\]*(?:\\.[^()\\]*)*"  # a string's bytes up to an unescaped parenthesis
 # One token after the whitespace pypdf skips (NUL, tab, line feed, form feed, carriage return,
-# space; not \v, which pypdf refuses outside arrays). The group that matched says what it is.
+# space; not \v, which pypdf refuses outside arrays). The group that matched says what it is;
+# each byte but trailing whitespace is in some match, so ``finditer`` skips nothing.
 _TOKEN = re.compile(
     rb"[\x00\t\n\f\r ]*(?:"
     rb"([0-9+\-.][0-9+,\-.]*)|"  # 1: a number (pypdf's NumberPattern: ``+-.`` is a range, holding ``,``)
@@ -49,7 +50,8 @@ _TOKEN = re.compile(
     rb"\((" + _PLAIN + rb"(?:\(" + _PLAIN + rb"\)" + _PLAIN + rb")*)\)|"  # 4: a string (parentheses one deep)
     rb"<(?!<)([0-9A-Fa-f\x00\t\n\f\r ]*)>|"  # 5: a hexadecimal string
     rb"(\[)|(\])|(<<)|(>>)|"  # 6, 7: an array opens, closes; 8, 9: a dictionary
-    rb"(%[^\r\n]*[\r\n]?))",  # 10: a comment, to the end of its line (the line break read with it)
+    rb"(%[^\r\n]*[\r\n]?)|"  # 10: a comment, to the end of its line (the line break read with it)
+    rb"([^\x00\t\n\f\r ]))",  # 11: anything else (so that no byte is passed over)
     re.DOTALL,
 )
 _WHITESPACE = re.compile(rb"[\x00\t\n\f\r ]*")
@@ -63,11 +65,12 @@ _ESCAPES = {  # pypdf's own table (``pypdf.generic._utils.__ESCAPE_DICT__``)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n][\r\n]?|.)", re.DOTALL)
 _NOT_HEX = re.compile(rb"[\x00\t\n\f\r ]")
 # Lengths kept well inside pypdf's limits (an operator 128 bytes, a number 20 read at once, a
-# name 4,096), and tokens per stream well inside its budget (2,000,000; arrays 100,000).
+# name 4,096), and streams short enough that their tokens stay inside its budget (2,000,000 a
+# stream, each token taking one byte at least, a dictionary's entry two; 100,000 in an array).
 _MAX_OPERATOR = 96
 _MAX_NUMBER = 19
 _MAX_NAME = 2048
-_MAX_TOKENS = 1_000_000
+_MAX_BYTES = 1_000_000
 _MAX_ITEMS = 50_000
 _MAX_DEPTH = 32  # (pypdf recurses: a few hundred levels exhaust Python's stack)
 
@@ -103,17 +106,11 @@ def parse(data: bytes) -> list:
     current = operands  # where the next object goes: the operands, or an open array's or dictionary's items
     stack: list[list] = []  # the lists that hold the arrays and dictionaries open, outermost first
     numbers: dict[bytes, Any] = {}
-    position, end, tokens = 0, len(data), 0
-    match = _TOKEN.match
-    while position < end:
-        found = match(data, position)
-        if found is None:
-            if _WHITESPACE.match(data, position).end() == end:
-                break
-            raise _Unsure("a byte pypdf refuses or reads its own way")
-        position = found.end()
+    names: dict[bytes, NameObject] = {}
+    if len(data) > _MAX_BYTES:
+        raise _Unsure("a stream long enough for pypdf's token budget to matter")
+    for found in _TOKEN.finditer(data):
         kind = found.lastindex
-        tokens += 1
         if kind == 1:
             token = found[1]
             value = numbers.get(token)
@@ -129,7 +126,11 @@ def parse(data: bytes) -> list:
             result.append((operands, operator))
             operands = current = []
         elif kind == 3:
-            current.append(_name(found[3]))
+            token = found[3]
+            name = names.get(token)
+            if name is None:
+                name = names[token] = _name(token)
+            current.append(name)
         elif kind == 4:
             current.append(_literal(found[4]))
         elif kind == 5:
@@ -142,13 +143,15 @@ def parse(data: bytes) -> list:
         elif kind == 7 or kind == 9:
             if not stack or (kind == 7) != (type(current) is ArrayObject) or len(current) > _MAX_ITEMS:
                 raise _Unsure("a stray closing bracket, or a long array or dictionary")
-            closed = current if kind == 7 else _dictionary(current, data, position)
+            closed = current if kind == 7 else _dictionary(current, data, found.end())
             current = stack.pop()
             current.append(closed)
+        elif kind == 11:
+            raise _Unsure("a byte pypdf refuses or reads its own way")
         elif stack:
             raise _Unsure("a comment inside an array or a dictionary")
-    if stack or tokens > _MAX_TOKENS:
-        raise _Unsure("an array or dictionary left open, or too many tokens")
+    if stack:
+        raise _Unsure("an array or dictionary left open: pypdf reads it to the end")
     return result
 
 
