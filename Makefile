@@ -10,8 +10,10 @@ export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 .PHONY: install demo ui cluster-demo cluster-ui test lint format fixtures producers bench bench-quick bench-full screenshot clean
 
-# The C word loop (_glyph_words.c) and row builder (_rows.c) are built by the install: a changed source installs again.
-$(VENV)/.installed: pyproject.toml cc_perf_dagster/core/_glyph_words.c cc_perf_dagster/core/_rows.c
+# The C extensions (word loop, row builder, ASCII85, content-stream scan) are built by the install:
+# a changed source installs again.
+C_SOURCES := $(wildcard cc_perf_dagster/core/*.c)
+$(VENV)/.installed: pyproject.toml $(C_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

@@ -34,7 +34,15 @@ from pypdf.generic import (
     NumberObject,
 )
 
-__all__ = ["operations", "parse"]
+try:  # the C scan (see pyproject.toml): python_parse, faster
+    from cc_perf_dagster.core._content_tokens import parse as _c_parse
+except ImportError:  # built where a C compiler was at install; python_parse otherwise
+    _c_parse = None
+
+__all__ = ["ACCELERATED", "operations", "parse", "python_parse"]
+
+# Whether parse runs in C (the extension was built).
+ACCELERATED = _c_parse is not None
 
 # Where pypdf ends an operator or a name (``NameObject.delimiter_pattern``: \s holds \v, not NUL).
 _END = rb"[^ \t\n\r\f\v()<>\[\]{}/%]"
@@ -96,19 +104,31 @@ def operations(stream: Any, reader: Any) -> list:
 def parse(data: bytes) -> list:
     """The operations of decoded content ``data``, as pypdf parses them.
 
-    Equal numbers in one stream may be one object (pypdf makes one per token; both are immutable).
+    Equal numbers (and names) in one stream may be one object (pypdf makes one per token; both
+    are immutable). Runs in C where the extension was built (:data:`ACCELERATED`), else
+    :func:`python_parse`; the two give the same result, exactly.
 
     Raises:
         _Unsure: ``data`` holds syntax only pypdf's own parser may answer for.
     """
+    if len(data) > _MAX_BYTES:
+        raise _Unsure("a stream long enough for pypdf's token budget to matter")
+    if _c_parse is None:
+        return python_parse(data)
+    return _c_parse(
+        data, _number, _name, _literal, _hex_string, _dictionary, ArrayObject, ByteStringObject, _Unsure,
+        _MAX_OPERATOR, _MAX_DEPTH, _MAX_ITEMS,
+    )  # fmt: skip
+
+
+def python_parse(data: bytes) -> list:
+    """:func:`parse` in Python: the reference the C extension ``_content_tokens`` follows, and its fallback."""
     result: list = []
     operands: list = []
     current = operands  # where the next object goes: the operands, or an open array's or dictionary's items
     stack: list[list] = []  # the lists that hold the arrays and dictionaries open, outermost first
     numbers: dict[bytes, Any] = {}
     names: dict[bytes, NameObject] = {}
-    if len(data) > _MAX_BYTES:
-        raise _Unsure("a stream long enough for pypdf's token budget to matter")
     for found in _TOKEN.finditer(data):
         kind = found.lastindex
         if kind == 1:
@@ -134,7 +154,7 @@ def parse(data: bytes) -> list:
         elif kind == 4:
             current.append(_literal(found[4]))
         elif kind == 5:
-            current.append(ByteStringObject(_hex(found[5])))
+            current.append(_hex_string(found[5]))
         elif kind == 6 or kind == 8:
             if len(stack) >= _MAX_DEPTH:
                 raise _Unsure("arrays or dictionaries nested deeper than pypdf's recursion may go")
@@ -210,6 +230,10 @@ def _unescape(found: re.Match) -> bytes:
     if first in b"\r\n":
         return b""  # a line break escaped: nothing
     raise _Unsure  # pypdf warns and keeps the backslash
+
+
+def _hex_string(body: bytes) -> ByteStringObject:
+    return ByteStringObject(_hex(body))
 
 
 def _hex(body: bytes) -> bytes:

@@ -10,6 +10,7 @@ warn about what the fast reader accepted (its warnings reach the document).
 from __future__ import annotations
 
 import logging
+import os
 import random
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream
 
-from cc_perf_dagster.core.content_tokens import _Unsure, operations, parse
+from cc_perf_dagster.core.content_tokens import ACCELERATED, _Unsure, operations, parse, python_parse
 
 INVOICES = Path(__file__).resolve().parents[2] / "test_invoices"
 
@@ -62,10 +63,27 @@ def _pypdf(data: bytes) -> tuple[list | None, str | None, list[str]]:
         logger.removeHandler(handler)
 
 
-def _agrees(data: bytes) -> bool:
-    """Whether the fast reader gave pypdf's result; ``False``: it left ``data`` to pypdf."""
+def _python_and_c(data: bytes) -> list:
+    """``python_parse(data)``, after checking that ``parse`` (the C scan, where built) gives the same.
+
+    Raises:
+        _Unsure: From both, for the same reason.
+    """
     try:
-        mine = parse(data)
+        reference = python_parse(data)
+    except _Unsure as exc:
+        with pytest.raises(_Unsure) as raised:
+            parse(data)
+        assert str(raised.value) == str(exc), data[:200]
+        raise
+    assert _shapes(parse(data)) == _shapes(reference), data[:200]
+    return reference
+
+
+def _agrees(data: bytes) -> bool:
+    """Whether the fast reader (Python and C alike) gave pypdf's result; ``False``: it left ``data`` to pypdf."""
+    try:
+        mine = _python_and_c(data)
     except _Unsure:
         return False
     expected, error, warned = _pypdf(data)
@@ -89,6 +107,15 @@ def _content_streams():
 
 
 CORPUS = list(_content_streams())
+
+
+def test_the_c_build_is_there():
+    # `pip install` builds it wherever a C compiler is (the dev machines and CI have one); every
+    # test here runs both the C scan and python_parse where it was built.
+    if not ACCELERATED:
+        if os.environ.get("CI") == "true":
+            pytest.fail("cc_perf_dagster.core._content_tokens was not built: is gcc or the Python headers missing?")
+        pytest.skip("cc_perf_dagster.core._content_tokens was not built (no C compiler at install): Python only")
 
 
 def test_every_fixture_stream_reads_as_pypdf_reads_it_and_fast():
@@ -135,6 +162,7 @@ def test_syntax_the_fast_reader_reads_comes_out_as_pypdf_gives_it(data):
         b"[null 1] TJ",
         b"[(a) % comment\n] TJ",
         b"((a(b))) Tj",  # parentheses two deep
+        b"(a((b)c) Tj (d) Tj",  # two deep, and never closed: pypdf fails (a scan that took one level for two would not)
         b"<</A 1 /A 2>> BDC",  # a repeated key: pypdf warns
         b"<</A>> BDC",  # a key without a value
         b"<<1 2>> BDC",  # a key that is no name
@@ -154,7 +182,7 @@ def test_syntax_the_fast_reader_reads_comes_out_as_pypdf_gives_it(data):
 )
 def test_syntax_only_pypdf_answers_for_is_left_to_pypdf(data):
     with pytest.raises(_Unsure):
-        parse(data)
+        _python_and_c(data)
     stream = ContentStream(None, None, "bytes")
     stream.set_data(data)
     expected, error, _ = _pypdf(data)
