@@ -191,7 +191,7 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 DESIGN_LABELS = {
-    "adaptive_forkserver": "adaptive (as shipped: in-process below 500 pages, else batches over forkserver)",
+    "adaptive_forkserver": "adaptive (as shipped: in-process below 750 pages, else batches over forkserver)",
     "adaptive_over_processes": "adaptive, forced over processes (batches, forkserver)",
     "naive_per_page_spawn": "naive (step per page, spawn)",
     "in_process": "in-process",

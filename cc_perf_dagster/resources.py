@@ -123,7 +123,7 @@ class ExtractionSettings(ConfigurableResource):
         description="Measured cost a run pays for steps in processes of their own (forkserver start, a process "
         "start per stage); runs whose pages take less than this to share out run in one process.",
     )
-    page_cost_s: float = Field(default=0.012, description="Measured cost of parsing one page.")
+    page_cost_s: float = Field(default=CostModel().page_cost_s, description="Measured cost of parsing one page.")
     max_concurrent: int = Field(default=2, description="Executor concurrency: the most batches worth fanning out.")
     pages_per_batch: int | None = Field(
         default=None, description="Fixed batch size instead of the cost model (1 = one step per page)."

@@ -10,10 +10,10 @@ def docs(*page_counts):
 class TestCostModel:
     @pytest.mark.parametrize(
         ("pages", "expected"),
-        [(0, 0), (1, 1), (15, 1), (66, 1), (67, 2), (3000, 2)],
+        [(0, 0), (1, 1), (15, 1), (99, 1), (100, 2), (3000, 2)],
     )
     def test_fan_out_only_when_a_batch_is_worth_a_step(self, pages, expected):
-        # 0.4 s per step against 12 ms per page: a second batch pays from about 67 pages
+        # 0.4 s per step against 8 ms per page: a second batch pays from 100 pages
         assert CostModel().batch_count(pages) == expected
 
     def test_never_beyond_the_concurrency(self):
@@ -23,10 +23,10 @@ class TestCostModel:
         assert CostModel(pages_per_batch=1).batch_count(15) == 15
 
     def test_runs_whose_shared_parsing_saves_less_than_the_processes_cost_stay_in_one_process(self):
-        # 3 s of processes against 6 ms saved per page on 2 cores: from 500 pages on
-        assert CostModel().in_process_below_pages() == 500
-        assert CostModel(run_overhead_s=6.0).in_process_below_pages() == 1000
-        assert CostModel(max_concurrent=4).in_process_below_pages() == 333
+        # 3 s of processes against 4 ms saved per page on 2 cores: from 750 pages on
+        assert CostModel().in_process_below_pages() == 750
+        assert CostModel(run_overhead_s=6.0).in_process_below_pages() == 1500
+        assert CostModel(max_concurrent=4).in_process_below_pages() == 500
 
     def test_with_one_process_every_run_stays_in_it(self):
         assert CostModel(max_concurrent=1).in_process_below_pages() >= 2**31 - 1
