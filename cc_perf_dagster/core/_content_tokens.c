@@ -1,15 +1,17 @@
 /* A content stream's operations, in C: cc_perf_dagster.core.content_tokens.python_parse, the same
  * scan, the same result.
  *
- * parse(data, number, name, literal, hex_string, dictionary, ArrayObject, ByteStringObject,
- *       Unsure, max_operator, max_depth, max_items) -> [(operands, operator), ...]
+ * parse(data, number, name, literal, dictionary, ArrayObject, ByteStringObject, Unsure,
+ *       max_operator, max_depth, max_items) -> [(operands, operator), ...]
  *
  * The Python function is the reference and the fallback (this module is built where a C compiler
  * is, see pyproject.toml). It reads the stream with one regular expression, _TOKEN; this reads
  * it byte by byte, each branch below one of that expression's groups, in its order. What a token
- * becomes is left to the Python helpers it is handed (number, name, literal, hex_string,
- * dictionary), each called where python_parse calls it, so the objects are made by one piece of
- * code; numbers and names are kept per stream by their bytes, as python_parse keeps them. Where
+ * becomes is left to the Python helpers it is handed (number, name, literal, dictionary), each
+ * called where python_parse calls it, so the objects are made by one piece of code; numbers and
+ * names are kept per stream by their bytes, as python_parse keeps them. Strings without escapes
+ * and hexadecimal strings (one per glyph in Chromium's and cairo's pages) are made here, as
+ * ByteStringObject of their bytes, as _literal and _hex_string make them. Where
  * python_parse raises Unsure, this raises it too (with the same reasons). test_content_tokens.py
  * reads every content stream of the test invoices and mutated ones both ways and asks for the
  * same operations, or for Unsure from both.
@@ -92,11 +94,45 @@ static PyObject *call_on(PyObject *helper, const unsigned char *start, Py_ssize_
     return value;
 }
 
-enum { NUMBER, NAME, LITERAL, HEX, DICTIONARY, ARRAY, BYTE_STRING, UNSURE, MAX_OPERATOR, MAX_DEPTH, MAX_ITEMS, HELPERS };
+static int nibble(unsigned char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+/* ByteStringObject of a hexadecimal string's body (its digits and whitespace only, as the scan
+ * checked): the digits in pairs, a last one alone padded with 0, as content_tokens._hex_string. */
+static PyObject *hex_string(PyObject *byte_string, const unsigned char *body, Py_ssize_t length) {
+    PyObject *decoded = PyBytes_FromStringAndSize(NULL, (length + 1) / 2);
+    if (decoded == NULL)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(decoded);
+    Py_ssize_t size = 0;
+    int high = -1;
+    for (Py_ssize_t at = 0; at < length; at++) {
+        if (is_space(body[at]))
+            continue;
+        if (high < 0) {
+            high = nibble(body[at]);
+        } else {
+            out[size++] = (unsigned char)(high << 4 | nibble(body[at]));
+            high = -1;
+        }
+    }
+    if (high >= 0)
+        out[size++] = (unsigned char)(high << 4);
+    if (size != PyBytes_GET_SIZE(decoded)) { /* whitespace among the digits: fewer bytes */
+        PyObject *exact = PyBytes_FromStringAndSize((const char *)out, size);
+        Py_SETREF(decoded, exact);
+        if (decoded == NULL)
+            return NULL;
+    }
+    PyObject *value = PyObject_CallOneArg(byte_string, decoded);
+    Py_DECREF(decoded);
+    return value;
+}
+
+enum { NUMBER, NAME, LITERAL, DICTIONARY, ARRAY, BYTE_STRING, UNSURE, MAX_OPERATOR, MAX_DEPTH, MAX_ITEMS, HELPERS };
 
 static PyObject *parse(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 1 + HELPERS) {
-        PyErr_SetString(PyExc_TypeError, "parse(data, number, name, literal, hex_string, dictionary, ArrayObject, "
+        PyErr_SetString(PyExc_TypeError, "parse(data, number, name, literal, dictionary, ArrayObject, "
                                          "ByteStringObject, Unsure, max_operator, max_depth, max_items)");
         return NULL;
     }
@@ -191,7 +227,7 @@ static PyObject *parse(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssiz
                 goto fail;
             }
             at++;
-            value = call_on(h[HEX], data + start + 1, at - start - 2);
+            value = hex_string(h[BYTE_STRING], data + start + 1, at - start - 2);
         } else if (c == '[' || c == '<') { /* 6, 8: an array or a dictionary opens */
             if (depth >= max_depth) {
                 unsure = "arrays or dictionaries nested deeper than pypdf's recursion may go";

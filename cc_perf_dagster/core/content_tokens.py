@@ -116,7 +116,7 @@ def parse(data: bytes) -> list:
     if _c_parse is None:
         return python_parse(data)
     return _c_parse(
-        data, _number, _name, _literal, _hex_string, _dictionary, ArrayObject, ByteStringObject, _Unsure,
+        data, _number, _name, _literal, _dictionary, ArrayObject, ByteStringObject, _Unsure,
         _MAX_OPERATOR, _MAX_DEPTH, _MAX_ITEMS,
     )  # fmt: skip
 
