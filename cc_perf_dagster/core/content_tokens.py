@@ -72,11 +72,12 @@ _ESCAPES = {  # pypdf's own table (``pypdf.generic._utils.__ESCAPE_DICT__``)
 # fmt: on
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n][\r\n]?|.)", re.DOTALL)
 _NOT_HEX = re.compile(rb"[\x00\t\n\f\r ]")
-# Lengths kept well inside pypdf's limits (an operator 128 bytes, a number 20 read at once, a
-# name 4,096), and streams short enough that their tokens stay inside its budget (2,000,000 a
-# stream, each token taking one byte at least, a dictionary's entry two; 100,000 in an array).
+# Lengths kept well inside pypdf's limits (an operator 128 bytes; a number 47, the 20 bytes it
+# reads at once and then chunks to 64; a name 4,096), and streams short enough that their tokens
+# stay inside its budget (2,000,000 a stream, each token taking one byte at least, a
+# dictionary's entry two; 100,000 in an array).
 _MAX_OPERATOR = 96
-_MAX_NUMBER = 19
+_MAX_NUMBER = 40  # (jsPDF writes numbers of 20 characters)
 _MAX_NAME = 2048
 _MAX_BYTES = 1_000_000
 _MAX_ITEMS = 50_000

@@ -136,6 +136,7 @@ def test_every_fixture_stream_reads_as_pypdf_reads_it_and_fast():
         b"(a(b)c) Tj (()) Tj (a\\)b(\\(c)) Tj (\x00\x01\r\n\xff) Tj",  # parentheses one deep; raw bytes
         b"<> Tj <41 4 2\n\x00> Tj <abc> Tj <ABCDEF0> Tj",  # hexadecimal: spaces, odd length
         b"0 g 1 0 0 RG -.5 +.5 5. 007 -0 1.000001 3.14159265358979 123456789012345678 Tc",
+        b"802.8897637795276978 0.5669291338582677 Td 1234567890123456789012345678901234567.99 Tc",  # jsPDF's
         b"/P <</MCID 0>> BDC EMC /Span<</ActualText(x)/K[1 2]/D<</E 1.5>>>>BDC EMC <<>> BDC",
         b"% a comment\r\n1 w %another\n%\rq Q % at the end",
         b"/a.b-c_d Do / Do /\xc3\xa9t\xc3\xa9 Do /x\x00y Do",  # names: empty, UTF-8, a NUL pypdf keeps
@@ -172,7 +173,8 @@ def test_syntax_the_fast_reader_reads_comes_out_as_pypdf_gives_it(data):
         b"(a Tj",  # a string left open: pypdf fails
         b"1\x0b2 re",  # a vertical tab: pypdf refuses it here
         b"1,5 Tw -- Tw . Tw 1.2.3 Tw",  # numbers pypdf reads as 0, warning
-        b"12345678901234567890 Tw",  # a number past the 20 bytes pypdf reads at once
+        b"1" * 41 + b" Tw",  # a long number, near where pypdf stops reading one
+        b"1" * 60 + b" Tw",  # past it: pypdf fails
         b"{ } Tj",
         b"<< /A 1 > BDC",
         b"<4G> Tj",
