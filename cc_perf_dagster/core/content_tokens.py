@@ -22,6 +22,7 @@ every content stream of ``test_invoices/``, on each piece of syntax, and on muta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pypdf.generic import (
@@ -133,11 +134,7 @@ def python_parse(data: bytes) -> list:
     for found in _TOKEN.finditer(data):
         kind = found.lastindex
         if kind == 1:
-            token = found[1]
-            value = numbers.get(token)
-            if value is None:
-                value = numbers[token] = _number(token)
-            current.append(value)
+            current.append(_kept(numbers, _number, found[1]))
         elif kind == 2:
             operator = found[2]
             if stack or len(operator) > _MAX_OPERATOR or operator == b"BI":
@@ -147,11 +144,7 @@ def python_parse(data: bytes) -> list:
             result.append((operands, operator))
             operands = current = []
         elif kind == 3:
-            token = found[3]
-            name = names.get(token)
-            if name is None:
-                name = names[token] = _name(token)
-            current.append(name)
+            current.append(_kept(names, _name, found[3]))
         elif kind == 4:
             current.append(_literal(found[4]))
         elif kind == 5:
@@ -174,6 +167,14 @@ def python_parse(data: bytes) -> list:
     if stack:
         raise _Unsure("an array or dictionary left open: pypdf reads it to the end")
     return result
+
+
+def _kept(cache: dict[bytes, Any], make: Callable[[bytes], Any], token: bytes) -> Any:
+    """``make(token)``, made once per stream and token (as ``cached`` in ``_content_tokens.c``)."""
+    value = cache.get(token)
+    if value is None:
+        value = cache[token] = make(token)
+    return value
 
 
 class _OpenDictionary(list):
