@@ -104,16 +104,42 @@ def start_processes_early(
     definition = job.executor_def
     if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
         return False
-    below_pages = ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
     run = DagsterRun(job_name=job.name, run_config=dict(run_config), tags=dict(tags))
-    over, _ = goes_over_processes(run, instance, below_pages=below_pages, storage_root=definition.storage_root)
-    if over:
-        context = multiprocessing.get_context("forkserver")
-        # Dagster's own list (its executor module first), so the server is the one it would start.
-        context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *definition.forkserver_preload])
-        multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
-        return True
-    return False
+    over, _ = goes_over_processes(
+        run, instance, below_pages=_below_pages(definition, run_config), storage_root=definition.storage_root
+    )
+    return over and _start_forkserver(definition)
+
+
+def start_processes_for_pages(job: JobDefinition, pages: int, *, run_config: Mapping[str, Any]) -> bool:
+    """Start the forkserver now if a run over ``pages`` pages would go over processes.
+
+    For a caller that knows the pages before any partition exists (``cc-perf process`` knows
+    them once it has registered its files, from each file's declared page count): the
+    forkserver's imports then overlap the partitions' creation, the quick checks and the run's
+    start. Returns whether it was started (as :func:`start_processes_early`).
+    """
+    definition = job.executor_def
+    if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
+        return False
+    below_pages = _below_pages(definition, run_config)
+    return (below_pages <= 0 or pages >= below_pages) and _start_forkserver(definition)
+
+
+def _below_pages(definition: SmallRunsExecutorDefinition, run_config: Mapping[str, Any]) -> int:
+    """The run's threshold: its executor config's, else the definition's."""
+    return ((run_config.get("execution") or {}).get("config") or {}).get(BELOW_PAGES, definition.below_pages)
+
+
+def _start_forkserver(definition: SmallRunsExecutorDefinition) -> bool:
+    # Step processes take their environment from the server: batching must be on before it
+    # starts, or every range step writes its events one by one (a 200-invoice run 1.8x slower).
+    enable_event_batching()
+    context = multiprocessing.get_context("forkserver")
+    # Dagster's own list (its executor module first), so the server is the one it would start.
+    context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *(definition.forkserver_preload or [])])
+    multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
+    return True
 
 
 class SmallRunsInProcessExecutor(Executor):

@@ -46,7 +46,7 @@ from cc_perf_dagster.definitions import (
     process_invoices_job,
     refresh_summaries_job,
 )
-from cc_perf_dagster.executor import start_processes_early
+from cc_perf_dagster.executor import start_processes_early, start_processes_for_pages
 from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
@@ -124,6 +124,9 @@ class InvoiceRunner:
             registered.append(entry)
             outcomes[entry.key] = InvoiceOutcome(entry.key, entry.file, entry.path)
         if registered:
+            if not self.in_process:  # the forkserver imports while partitions are added and files checked
+                pages = sum(entry.pages or 1 for entry in registered)
+                start_processes_for_pages(process_invoices_job(), pages, run_config=self._run_config(PROCESS_JOB))
             self._add_partitions(registered)
             good, isolated = [], []
             for entry in registered:
@@ -189,13 +192,16 @@ class InvoiceRunner:
                 outcome.error = failure or "the run failed"
             self.progress(outcome)
 
-    def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
+    def _run_config(self, job_name: str) -> dict[str, Any]:
         # The run's events still reach the instance (and the UI); only the console echo is quiet.
         run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": self.console_log_level}}}}
         if self.engine is not None and job_name == PROCESS_JOB:
             run_config["resources"] = {SETTINGS_KEY: {"config": {"engine": self.engine}}}
+        return run_config
+
+    def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
         with executed_run(
-            self.instance, target, tags=tags, run_config=run_config, in_process=self.in_process
+            self.instance, target, tags=tags, run_config=self._run_config(job_name), in_process=self.in_process
         ) as result:
             return _summarize(result)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, reconstructable
@@ -10,7 +13,12 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, re
 from cc_perf_dagster.assets import PARTITION_TAG
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import build_definitions, defs, process_invoices_job, storage_run_config
-from cc_perf_dagster.executor import BELOW_PAGES, OVER_PROCESSES_RUN_CONFIG, start_processes_early
+from cc_perf_dagster.executor import (
+    BELOW_PAGES,
+    OVER_PROCESSES_RUN_CONFIG,
+    start_processes_early,
+    start_processes_for_pages,
+)
 from cc_perf_dagster.resources import ExtractionSettings
 from cc_perf_dagster.runner import executed_run
 from cc_perf_dagster_tests.conftest import TEST_INVOICES
@@ -98,3 +106,64 @@ def test_the_forkserver_starts_before_a_run_that_goes_over_processes(tmp_path):
         with executed_run(instance, process_invoices_job, tags=tags, run_config=config) as result:
             assert result.success
             assert os.getpid() not in {e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
+
+
+def test_a_caller_that_knows_its_pages_starts_the_forkserver_for_runs_over_processes_only():
+    job = process_invoices_job()
+    below = job.executor_def.below_pages
+    assert not start_processes_for_pages(job, below - 1, run_config={})
+    assert not start_processes_for_pages(job, 10 * below, run_config={"execution": {"config": {BELOW_PAGES: 10**9}}})
+    assert not start_processes_for_pages(
+        build_definitions(start_method="spawn").resolve_job_def("process_invoices"), 10 * below, run_config={}
+    )
+
+
+# In a fresh interpreter with event batching off: start the forkserver as ``cc-perf process``
+# does, then read the environment a step process forked from it gets.
+_STEP_ENVIRONMENT = """
+import json, multiprocessing, os, sys
+from cc_perf_dagster.definitions import process_invoices_job
+from cc_perf_dagster.executor import start_processes_for_pages
+
+def batch_size(_):
+    return os.environ.get("DAGSTER_EVENT_BATCH_SIZE")
+
+if __name__ == "__main__":  # (the step re-imports this module: nothing above may touch the environment)
+    os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)
+    started = start_processes_for_pages(process_invoices_job(), 10**6, run_config={})
+    os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)  # the step's environment is the server's, not ours
+    with multiprocessing.get_context("forkserver").Pool(1) as pool:
+        print(json.dumps({"started": started, "batch_size": pool.map(batch_size, [0])[0]}))
+"""
+
+
+@pytest.mark.slow
+def test_steps_of_a_forkserver_started_early_write_their_events_in_batches(tmp_path):
+    script = tmp_path / "step_environment.py"
+    script.write_text(_STEP_ENVIRONMENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["started"] and outcome["batch_size"] not in (None, "", "0")
+
+
+@pytest.mark.slow
+def test_cc_perf_process_asks_for_the_forkserver_with_its_files_pages_before_it_adds_partitions(tmp_path, monkeypatch):
+    import cc_perf_dagster.runner as runner
+
+    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "storage"))
+    asked: list[tuple[int, list[str]]] = []
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+
+        def record(job, pages, *, run_config):
+            asked.append((pages, instance.get_dynamic_partitions("invoices")))
+            return start_processes_for_pages(job, pages, run_config=run_config)
+
+        monkeypatch.setattr(runner, "start_processes_for_pages", record)
+        files = [TEST_INVOICES / f"{KEY}.pdf", TEST_INVOICES / "CS003837319.pdf"]
+        outcomes = runner.InvoiceRunner(instance).process(files, refresh_sheet=False)
+        assert [o.status for o in outcomes] == ["materialized", "materialized"]
+        assert asked == [(2 + 15, [])]  # the pages the files declare; no partition added yet
+        runner.InvoiceRunner(instance, in_process=True).process(files[:1], refresh_sheet=False)
+        assert len(asked) == 1  # steps in this process: no forkserver
