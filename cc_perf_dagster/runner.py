@@ -31,6 +31,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import enable_event_batching
+from cc_perf_dagster._dagster_compat.runless_events import report_observations
 from cc_perf_dagster.assets import (
     PARTITIONS_NAME,
     file_observation,
@@ -159,8 +160,8 @@ class InvoiceRunner:
             new = [e.key for e in entries if e.key not in existing]
             if new:
                 self.instance.add_dynamic_partitions(PARTITIONS_NAME, new)
-        for entry in entries:  # the file asset's data version per partition: its sha256
-            self.instance.report_runless_asset_event(file_observation(entry.key, entry.sha256))
+        # the file asset's data version per partition: its sha256 (one batch: 200 files 0.1 s, not 1 s)
+        report_observations(self.instance, [file_observation(entry.key, entry.sha256) for entry in entries])
 
     def _run(self, keys: list[str], outcomes: dict[str, InvoiceOutcome], *, retry_singly: bool) -> None:
         """One run over ``keys`` (a contiguous range); when a range fails, its invoices are isolated.

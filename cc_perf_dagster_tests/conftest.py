@@ -325,3 +325,29 @@ def printed(request, tmp_path_factory):
     producer = request.module.PRODUCER
     require(producer.missing, producer.name)
     return Prints(tmp_path_factory.mktemp(producer.name), producer.render)
+
+
+@pytest.fixture
+def postgres_databases():
+    """Fresh PostgreSQL databases made on demand (``make(name)`` gives a URL), dropped afterwards."""
+    import secrets
+
+    require_cluster_services()
+    import psycopg2
+
+    from cc_perf_dagster_tests.local_cluster import PG, admin_url
+
+    admin = psycopg2.connect(admin_url())
+    admin.autocommit = True
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"cc_perf_test_{secrets.token_hex(4)}"
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+        made.append(name)
+        return f"{PG}/{name}"
+
+    yield make
+    for name in made:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()

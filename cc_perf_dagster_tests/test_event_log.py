@@ -141,16 +141,16 @@ def _check_key(name):
     return AssetCheckKey(AssetKey("invoice"), name)
 
 
-def _count_batches(monkeypatch) -> list[int]:
-    """How many events each batched write of the batching storage holds, from now on."""
+def _count_batches(monkeypatch, storage: type = BatchingSqliteEventLogStorage, write: str = "_store_together") -> list:
+    """How many events each batched write of ``storage`` holds, from now on (``write``: its method)."""
     sizes: list[int] = []
-    original = BatchingSqliteEventLogStorage._store_together
+    original = getattr(storage, write)
 
     def counting(self, events):
         sizes.append(len(events))
         return original(self, events)
 
-    monkeypatch.setattr(BatchingSqliteEventLogStorage, "_store_together", counting)
+    monkeypatch.setattr(storage, write, counting)
     return sizes
 
 
@@ -365,34 +365,6 @@ def test_batching_is_switched_on_unless_the_environment_says_otherwise(monkeypat
     monkeypatch.delenv(name)
     _dagster_compat.enable_event_batching()
     assert os.environ[name] == default
-
-
-@pytest.fixture
-def postgres_databases():
-    """Fresh PostgreSQL databases made on demand (``make(name)`` gives a URL), dropped afterwards."""
-    import secrets
-
-    from cc_perf_dagster_tests.conftest import require_cluster_services
-
-    require_cluster_services()
-    import psycopg2
-
-    from cc_perf_dagster_tests.local_cluster import PG, admin_url
-
-    admin = psycopg2.connect(admin_url())
-    admin.autocommit = True
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"cc_perf_test_{secrets.token_hex(4)}"
-        admin.cursor().execute(f"CREATE DATABASE {name}")
-        made.append(name)
-        return f"{PG}/{name}"
-
-    yield make
-    for name in made:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
 
 
 def _postgres_instance(home, url: str, *, batching: bool) -> DagsterInstance:
