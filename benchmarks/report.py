@@ -147,6 +147,16 @@ HEADLINES: tuple[Headline, ...] = (
         ("scale", "engine_target_ratio_max"),
     ),
     Headline(
+        "`cc-perf process` (whole command) / Pool(2) (wall)",
+        ("scale", "command_over_pool2"),
+        "Pool(2) script, {n} invoices: {pool} s; the command {command} s",
+        (
+            ("n", ("scale", "invoices")),
+            ("pool", ("scale", "pool2_wall_s")),
+            ("command", ("scale", "command_wall_s")),
+        ),
+    ),
+    Headline(
         "one run per partition / Pool(2) (wall)",
         ("scale", "per_partition_over_pool2"),
         "Pool(2) script, {n} invoices: {pool} s",
@@ -197,6 +207,7 @@ DESIGN_LABELS = {
     "in_process": "in-process",
     "range_run": "range run",
     "per_partition": "one run per partition (2 at a time)",
+    "command": "`cc-perf process` (whole command, new Dagster home)",
     "pool2": "multiprocessing.Pool(2) script",
 }
 SEGMENT_COLOURS = {
@@ -626,10 +637,10 @@ def section_scale(scale: dict, plots: bool) -> str:
     pdfium = scale.get("pdfium")
     engines = [(point, "") for point in scale["points"]] + ([(pdfium, ", pdfium engine")] if pdfium else [])
     for point, engine in engines:
-        for design in ("pool2", "range_run", "per_partition"):
+        for design in ("pool2", "range_run", "command", "per_partition"):
             r = point.get(design)
             if r is None:
-                if not engine:
+                if not engine and design != "command":  # the command is measured at the headline point only
                     rows.append([point["invoices"], DESIGN_LABELS[design], "not measured", "", "", ""])
                 continue
             ratio = 1.0 if design == "pool2" else r["over_pool2"]
@@ -643,7 +654,9 @@ def section_scale(scale: dict, plots: bool) -> str:
         "timed from the `execute_job` call to its end. Range run: one run over all partitions. One run per "
         "partition: single-partition runs two at a time (max_concurrent_runs=2), each in a process of its own, "
         "its interpreter start and imports included. Pool(2): `benchmarks/pool_baseline.py`, the same core in a "
-        "plain `multiprocessing.Pool(2)` script in its own interpreter, timed from the pool's creation.",
+        "plain `multiprocessing.Pool(2)` script in its own interpreter, timed from the pool's creation. "
+        "`cc-perf process`: the whole command over the same files (`--no-sheet`), from its start to its exit, on a "
+        "new Dagster home and storage: interpreter start, imports, registration, quick checks and the range run.",
         "",
         markdown_table(["Invoices", "Design", "Wall s", "CPU s", "Invoices/min", "Wall / Pool(2)"], rows),
         "",
@@ -659,6 +672,11 @@ def section_scale(scale: dict, plots: bool) -> str:
             + ", ".join(each)
             + "."
         )
+        commands = [
+            f"{fmt(r['command_wall_s'])} s ({fmt(r['command_over_pool2'])})" for r in rounds if "command_wall_s" in r
+        ]
+        if commands:
+            text.append(f"\n`cc-perf process` in the same rounds (/ that round's Pool(2)): {', '.join(commands)}.")
     if scale["invoices"] != scale.get("target_invoices", 200):
         text.append(
             f"\nThis run has no point at {scale.get('target_invoices', 200)} invoices; the headline uses "

@@ -4,6 +4,10 @@ is measured at 500 only with ``--full``."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,6 +73,25 @@ def _per_partition(files: list[Path], workdir: Path) -> dict:
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "runs": len(keys)}
 
 
+def _command(files: list[Path], workdir: Path) -> dict:
+    """``cc-perf process FILES --no-sheet`` as a script runs it: a fresh Dagster home and storage,
+    the whole command timed (its interpreter start, imports, registration, quick checks and runs)."""
+    stamp = time.time_ns()
+    home, storage = workdir / f"home-command-{stamp}", workdir / f"storage-command-{stamp}"
+    home.mkdir(parents=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "CC_PERF_STORAGE": str(storage)}
+    command = [str(Path(sys.executable).parent / "cc-perf"), "process", *map(str, files), "--no-sheet", "--json"]
+    cpu0, started = tree_cpu_s(), time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall, cpu = time.perf_counter() - started, tree_cpu_s() - cpu0
+    if done.returncode != 0:
+        raise RuntimeError(f"cc-perf process failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    statuses = [outcome["status"] for outcome in json.loads(done.stdout)]
+    if statuses.count("materialized") != len(files):
+        raise RuntimeError(f"cc-perf process materialized {statuses.count('materialized')} of {len(files)} files")
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "invoices": len(files)}
+
+
 def _rates(point: dict, count: int, pool_wall: float) -> dict:
     point["invoices_per_min"] = round(count / point["wall_s"] * 60, 1)
     point["over_pool2"] = ratio(point["wall_s"], pool_wall)
@@ -76,13 +99,20 @@ def _rates(point: dict, count: int, pool_wall: float) -> dict:
 
 
 def _scale_point(
-    files: list[Path], workdir: Path, *, per_partition: bool, rounds: int = 1, engine: str | None = None
+    files: list[Path],
+    workdir: Path,
+    *,
+    per_partition: bool,
+    rounds: int = 1,
+    engine: str | None = None,
+    command: bool = False,
 ) -> dict:
-    """Pool(2), a range run and (optionally) one run per partition over the same files.
+    """Pool(2), a range run, (optionally) the ``cc-perf process`` command and one run per partition.
 
-    With several rounds, Pool(2) and the range run alternate and the round with the median
-    ratio stands for the point (all rounds are kept): on a shared machine, the speed of the
-    machine drifts by more than the differences measured, so each ratio is taken side by side.
+    With several rounds, Pool(2), the range run and the command alternate and the round with
+    the median range-run ratio stands for the point (all rounds are kept): on a shared machine,
+    the speed of the machine drifts by more than the differences measured, so each ratio is
+    taken side by side.
     """
     count = len(files)
     samples = []
@@ -90,13 +120,16 @@ def _scale_point(
         pool = pool2(files, engine)
         pool["invoices_per_min"] = round(count / pool["wall_s"] * 60, 1)
         run = dagster_run(files, workdir, design="adaptive", engine=engine)
-        samples.append((pool, _rates(run, count, pool["wall_s"])))
+        script = _rates(_command(files, workdir), count, pool["wall_s"]) if command else None
+        samples.append((pool, _rates(run, count, pool["wall_s"]), script))
     samples.sort(key=lambda sample: sample[1]["over_pool2"])
-    pool, range_run = samples[len(samples) // 2]
+    pool, range_run, script = samples[len(samples) // 2]
     point = {"invoices": count, "pages": PAGES_PER_INVOICE * count, "pool2": pool, "range_run": range_run}
+    point["command"] = script
     point["rounds"] = [
         {"pool2_wall_s": p["wall_s"], "range_run_wall_s": r["wall_s"], "over_pool2": r["over_pool2"]}
-        for p, r in samples
+        | ({"command_wall_s": c["wall_s"], "command_over_pool2": c["over_pool2"]} if c else {})
+        for p, r, c in samples
     ]
     point["per_partition"] = _rates(_per_partition(files, workdir), count, pool["wall_s"]) if per_partition else None
     return point
@@ -108,8 +141,16 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
     points = []
     headline_count = _point_at([{"invoices": count} for count in counts], HEADLINE_SCALE_COUNT)["invoices"]
     for count in counts:
-        rounds = headline_rounds if count == headline_count else 1
-        points.append(_scale_point(files[:count], workdir, per_partition=count <= per_partition_max, rounds=rounds))
+        headline_here = count == headline_count
+        points.append(
+            _scale_point(
+                files[:count],
+                workdir,
+                per_partition=count <= per_partition_max,
+                rounds=headline_rounds if headline_here else 1,
+                command=headline_here,
+            )
+        )
         log(f"scale: {count} invoices done")
     not_measured = [
         {
@@ -146,6 +187,8 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
         "pdfium": pdfium,
         "pdfium_over_pool2": pdfium["range_run"]["over_pool2"] if pdfium else None,
         "pdfium_pool2_wall_s": pdfium["pool2"]["wall_s"] if pdfium else None,
+        "command_over_pool2": headline["command"]["over_pool2"] if headline.get("command") else None,
+        "command_wall_s": headline["command"]["wall_s"] if headline.get("command") else None,
     }
     if per_partition:
         result.update(
