@@ -12,7 +12,7 @@ from dagster import (
     build_run_status_sensor_context,
 )
 
-from cc_perf_dagster.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from cc_perf_dagster.assets import FILE_KEY, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.core.registry import FileRegistry
 from cc_perf_dagster.definitions import PROCESS_JOB, build_definitions
@@ -37,6 +37,13 @@ def test_new_files_become_partitions_and_one_range_run(tmp_path):
         instance.add_dynamic_partitions("invoices", [key])
     third = tick(sensor, instance, defs, second.cursor)
     assert third.run_requests == [] and not third.dynamic_partitions_requests
+    # each file's sha256 is its partition's data version, written by the tick itself (nothing left
+    # for the daemon to write one by one)
+    assert not second.asset_events
+    registry = FileRegistry(tmp_path / "storage" / "registry")
+    for key in add.partition_keys:
+        record = instance.get_latest_data_version_record(FILE_KEY, partition_key=key)
+        assert record.asset_observation.tags["dagster/data_version"] == registry.get(key).sha256
 
 
 def test_bad_files_are_quarantined_with_a_note_and_the_sensor_goes_on(tmp_path):

@@ -12,8 +12,8 @@
   partition's materialization and all logged as one batch (Dagster's ``AssetCheckResult``
   names no partition in a range step, and one event per result costs three transactions).
 * :mod:`.runless_events`: :func:`~.runless_events.report_observations`, the observations
-  ``cc-perf process`` reports for the files it registers (outside any run), written as one
-  batch instead of three transactions each.
+  ``cc-perf process`` and the incoming-folder sensor report for the files they register
+  (outside any run), written as one batch instead of three transactions each.
 * :mod:`.celery_tick`: the cluster run coordinator looks at its steps every 0.2 s instead of
   dagster-celery's every second, so each stage of a run starts sooner after the one before. It
   imports dagster-celery, so it is not imported here; the cluster executor calls it.

@@ -1,7 +1,8 @@
 """Asset observations reported outside any run, all in one batch.
 
-``cc-perf process`` reports each file it registers as an observation of the ``invoice_file``
-asset, its sha256 as the data version. Dagster's ``report_runless_asset_event`` stores each
+``cc-perf process`` and the incoming-folder sensor report each file they register as an
+observation of the ``invoice_file`` asset, its sha256 as the data version. Dagster's
+``report_runless_asset_event`` (the daemon's way with a sensor's asset events too) stores each
 alone: three SQLite transactions an observation, 200 files in 1.0 s. Reported here as one batch
 (``DagsterEventBatchMetadata``, as a range step hands over its materializations), the shipped
 instance's :class:`~cc_perf_dagster._dagster_compat.event_log.BatchingSqliteEventLogStorage`
