@@ -101,8 +101,8 @@ def start_processes_early(
     planned events) on the other core. Dagster's executor then finds it running. Only for a
     job with this executor on forkserver; returns whether it was started.
     """
-    definition = job.executor_def
-    if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
+    definition = _on_forkserver(job)
+    if definition is None:
         return False
     run = DagsterRun(job_name=job.name, run_config=dict(run_config), tags=dict(tags))
     over, _ = goes_over_processes(
@@ -119,11 +119,19 @@ def start_processes_for_pages(job: JobDefinition, pages: int, *, run_config: Map
     forkserver's imports then overlap the partitions' creation, the quick checks and the run's
     start. Returns whether it was started (as :func:`start_processes_early`).
     """
-    definition = job.executor_def
-    if not isinstance(definition, SmallRunsExecutorDefinition) or definition.forkserver_preload is None:
+    definition = _on_forkserver(job)
+    if definition is None:
         return False
     below_pages = _below_pages(definition, run_config)
     return (below_pages <= 0 or pages >= below_pages) and _start_forkserver(definition)
+
+
+def _on_forkserver(job: JobDefinition) -> SmallRunsExecutorDefinition | None:
+    """The job's executor definition where it is this executor on forkserver (else ``None``)."""
+    definition = job.executor_def
+    if isinstance(definition, SmallRunsExecutorDefinition) and definition.forkserver_preload is not None:
+        return definition
+    return None
 
 
 def _below_pages(definition: SmallRunsExecutorDefinition, run_config: Mapping[str, Any]) -> int:
@@ -137,7 +145,7 @@ def _start_forkserver(definition: SmallRunsExecutorDefinition) -> bool:
     enable_event_batching()
     context = multiprocessing.get_context("forkserver")
     # Dagster's own list (its executor module first), so the server is the one it would start.
-    context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *(definition.forkserver_preload or [])])
+    context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *(definition.forkserver_preload or ())])
     multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
     return True
 

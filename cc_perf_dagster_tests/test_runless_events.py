@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 from dagster import DagsterInstance
 
 from cc_perf_dagster import _dagster_compat
 from cc_perf_dagster._dagster_compat import versions
 from cc_perf_dagster._dagster_compat.runless_events import report_observations
 from cc_perf_dagster.assets import FILE_KEY, file_observation
-from cc_perf_dagster.instance import dagster_yaml
-from cc_perf_dagster_tests.test_event_log import _count_batches, _postgres_instance
+from cc_perf_dagster_tests.test_event_log import _count_batches, _instance, _postgres_instance
 
 KEYS = [f"CS9{i:08d}" for i in range(5)]
 
 
 def _shipped(home) -> DagsterInstance:
-    home.mkdir(parents=True)
-    return DagsterInstance.local_temp(str(home), overrides=yaml.safe_load(dagster_yaml(home)))
+    return _instance(home, batching=True)
 
 
 def _observations(version: str = "") -> list:

@@ -188,8 +188,8 @@ def bench_scale(counts: list[int], workdir: Path, *, per_partition_max: int, hea
         "pdfium": pdfium,
         "pdfium_over_pool2": pdfium["range_run"]["over_pool2"] if pdfium else None,
         "pdfium_pool2_wall_s": pdfium["pool2"]["wall_s"] if pdfium else None,
-        "command_over_pool2": headline["command"]["over_pool2"] if headline.get("command") else None,
-        "command_wall_s": headline["command"]["wall_s"] if headline.get("command") else None,
+        "command_over_pool2": (headline.get("command") or {}).get("over_pool2"),
+        "command_wall_s": (headline.get("command") or {}).get("wall_s"),
     }
     if per_partition:
         result.update(
