@@ -50,14 +50,25 @@ class DagsterHomeError(CcPerfError, RuntimeError):
     code = "dagster_home"
 
 
-# What both kinds of home share: no compute-log capture (tail processes per step), no telemetry.
+# What both kinds of home share: no compute-log capture (tail processes per step), no telemetry;
+# queued runs started within a second (Dagster's default looks every 5 s), and the sensors'
+# skipped ticks (one every 5 s from the incoming folder's sensor) kept a day, not seven.
 _COMMON = """\
 compute_logs:
   module: dagster._core.storage.noop_compute_log_manager
   class: NoOpComputeLogManager
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 concurrency:
   runs:
     max_concurrent_runs: {max_runs}
+retention:
+  sensor:
+    purge_after_days:
+      skipped: 1
 python_logs:
   python_log_level: INFO
 telemetry:

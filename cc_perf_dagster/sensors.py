@@ -2,7 +2,9 @@
 
 The sensor is a thin shell over :func:`cc_perf_dagster.core.incoming.look`, which does the work
 without Dagster: a file is taken once its size and modification time held still across two
-ticks; the same bytes under a second name are noted, not processed twice; bad files go to a
+ticks (about 5 s apart, the daemon's loop; :data:`INCOMING_INTERVAL_S`), and one that then
+cannot be read waits until it has not changed for a minute before it is quarantined (a stalled
+copy); the same bytes under a second name are noted, not processed twice; bad files go to a
 quarantine folder beside the incoming one with ``NAME.error.json``. This shell reports each
 file's sha256 as the data version of ``invoice_file`` (one batch of observations, written in
 the tick), then adds the partitions and requests range runs whose run keys carry the content
@@ -43,13 +45,18 @@ from cc_perf_dagster.assets import (
     tagged_partitions,
 )
 from cc_perf_dagster.core.extract import quick_check
-from cc_perf_dagster.core.incoming import look, quarantine_folder
+from cc_perf_dagster.core.incoming import UNREADABLE_GRACE_S, look, quarantine_folder
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.failures import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"
+# Seconds between the incoming folder's ticks at least. Dagster's daemon looks at its sensors
+# every 5 s; asking for less than that makes it tick on each of its loops (asking for 5 would
+# skip every other loop, the previous tick's start being a moment after its loop's), so a file
+# is taken 5 to 10 s after it stops changing (two ticks) instead of 30 to 60.
+INCOMING_INTERVAL_S = 4
 # Tag of a run the failed-range sensor requested: the id of the range run it stands in for.
 RERUN_OF_TAG = "cc_perf/rerun_of"
 # Tag of runs whose launcher isolates failed partitions itself (``cc-perf process``): the
@@ -67,7 +74,7 @@ def build_incoming_folder_sensor(
     directory: str | os.PathLike[str] | None = None,
     job_name: str = "process_invoices",
     name: str = "incoming_invoices",
-    minimum_interval_seconds: int = 30,
+    minimum_interval_seconds: int = INCOMING_INTERVAL_S,
     max_files_per_tick: int = 200,
     max_partitions_per_run: int = 100,
     max_bytes: int = Limits().max_bytes,
@@ -118,6 +125,11 @@ def build_incoming_folder_sensor(
         for refused in tick.refused:
             context.log.warning(
                 f"quarantined {refused.path.name} -> {quarantine_folder(folder)}: {refused.code}: {refused.reason}"
+            )
+        for held in tick.held:
+            context.log.info(
+                f"{held.path.name} cannot be read yet ({held.reason}); it is quarantined if it stays "
+                f"unchanged and unreadable for {UNREADABLE_GRACE_S:g} s (a copy may still be arriving)"
             )
         for file_name, holder in tick.duplicates:
             context.log.info(f"{file_name}: same bytes as partition {holder}; not processed again")

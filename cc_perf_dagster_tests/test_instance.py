@@ -112,3 +112,28 @@ class TestRepair:
         )
         assert done.returncode == 2 and done.stdout == ""
         assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("cc-perf: ")
+
+
+def test_a_shipped_home_starts_queued_runs_within_a_second_and_keeps_skipped_sensor_ticks_a_day(home):
+    from dagster._core.definitions.run_request import InstigatorType
+    from dagster._core.scheduler.instigation import TickStatus
+
+    with open_instance(home) as instance:
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        assert coordinator.dequeue_interval_seconds == 1  # Dagster's default: 5
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
+        retention = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+        assert retention[TickStatus.SKIPPED] == 1 and retention[TickStatus.SUCCESS] == -1  # others as Dagster's
+
+
+def test_a_cluster_home_shares_the_coordinator_and_retention_settings():
+    import yaml
+
+    from cc_perf_dagster.instance import cluster_dagster_yaml, dagster_yaml
+
+    local = yaml.safe_load(dagster_yaml("/home"))
+    cluster = yaml.safe_load(cluster_dagster_yaml("postgresql://postgres@127.0.0.1:5432/x"))
+    for shared in ("run_coordinator", "retention"):
+        assert cluster[shared] == local[shared], shared
+    assert cluster["concurrency"]["runs"]["max_concurrent_runs"] == 4

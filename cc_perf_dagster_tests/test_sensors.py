@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 
 from dagster import (
     AssetKey,
@@ -50,9 +52,15 @@ def test_bad_files_are_quarantined_with_a_note_and_the_sensor_goes_on(tmp_path):
     incoming, sensor, defs, instance = sensor_setup(tmp_path)
     shutil.copy(TEST_INVOICES / "CI004731586.pdf", incoming / "CI004731586.pdf")
     shutil.copy(BAD_INVOICES / "encrypted.pdf", incoming / "encrypted.pdf")
+    hours_ago = time.time() - 7200
+    os.utime(incoming / "encrypted.pdf", (hours_ago, hours_ago))  # last changed long ago
+    shutil.copy(BAD_INVOICES / "encrypted.pdf", incoming / "just written.pdf")
     second = tick(sensor, instance, defs, tick(sensor, instance, defs, None).cursor)
     (request,) = second.run_requests
     assert request.tags[PARTITION_TAG] == "CI004731586"
+    # the file written a moment ago may be a stalled copy: it stays for the next ticks
+    assert (incoming / "just written.pdf").exists()
+    assert not (quarantine_folder(incoming) / "just written.pdf").exists()
     note = quarantine_folder(incoming) / "encrypted.pdf.error.json"
     assert note.exists() and "a password is required" in note.read_text()
     assert (quarantine_folder(incoming) / "encrypted.pdf").exists()
@@ -117,3 +125,13 @@ def test_a_failed_range_run_is_run_again_without_the_partitions_it_failed_on(tmp
     alone, alone_run = run({PARTITION_TAG: "CI004800000_broken"})
     assert not alone.success
     assert isinstance(rerun_requests(alone, alone_run), SkipReason)
+
+
+def test_the_shipped_incoming_sensor_ticks_on_each_of_the_daemons_loops():
+    # The daemon looks at its sensors every MIN_INTERVAL_LOOP_TIME seconds and skips one whose
+    # last tick began less than its interval ago; an interval of the loop's length itself would
+    # skip every other loop (a tick begins a moment after its loop does).
+    from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
+
+    sensor = build_definitions().resolve_sensor_def("incoming_invoices")
+    assert sensor.minimum_interval_seconds < MIN_INTERVAL_LOOP_TIME

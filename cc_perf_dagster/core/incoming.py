@@ -8,6 +8,12 @@ Plain functions, so the sensor is a thin shell and every rule is unit-tested:
   look (a file still being written waits) and carries the rest over in the cursor.
 * :func:`quarantine` moves a refused file beside the incoming folder with ``NAME.error.json``
   saying what was wrong and when. Nothing is ever deleted.
+
+A file that held still across two looks but cannot be read, and that changed less than
+:data:`UNREADABLE_GRACE_S` ago, is not quarantined yet: a copy that stalled for longer than the
+looks are apart (a slow network share) would otherwise be quarantined half written. It is looked
+at again on every tick and quarantined once it has stayed unchanged and unreadable that long;
+a copy that resumes changes the file, which then waits to settle as any other.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cc_perf_dagster.core.files import atomic_write_text
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
+# Seconds an unreadable file must have stayed unchanged before it is quarantined.
+UNREADABLE_GRACE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,7 @@ class Tick:
     refused: list[Refused]
     waiting: int  # files not yet stable, or carried over to the next tick
     cursor: str
+    held: list[Refused] = field(default_factory=list)  # unreadable, but changed too recently to quarantine
 
 
 def look(
@@ -166,19 +175,23 @@ def look(
     budget_s: float,
     check=None,
     clock=None,
+    now=None,
+    grace_s: float = UNREADABLE_GRACE_S,
 ) -> Tick:
     """One sensor tick, without Dagster: settle, hash, dedupe, check, register or quarantine.
 
     At most ``max_files`` files are hashed and checked, and no new one is started after
     ``budget_s`` seconds; the rest stay in the cursor for the next tick. A file whose registered
-    size and modification time are unchanged is skipped without reading it.
+    size and modification time are unchanged is skipped without reading it. A file ``check``
+    refuses waits (in :attr:`Tick.held`) until it has not changed for ``grace_s`` seconds by
+    ``now`` (default: the wall clock), then goes to quarantine.
     """
     import time
 
     from cc_perf_dagster.core.pdf import file_sha256
     from cc_perf_dagster.core.registry import DuplicatePartitionKeyError, SameContent, partition_key_for
 
-    clock = clock or time.monotonic
+    clock, now = clock or time.monotonic, now or time.time
     state = _load_state(cursor)
     seen, refused_now = scan(folder, max_bytes=max_bytes)
     refused: list[Refused] = []
@@ -196,7 +209,7 @@ def look(
         fresh.append(item)
     ready, waiting = settle(fresh, state["pending"])
     started = clock()
-    accepted, duplicates = [], []
+    accepted, duplicates, held = [], [], []
     handled = 0
     for item in ready:
         if handled >= max_files or clock() - started > budget_s:
@@ -214,6 +227,10 @@ def look(
             state["duplicates"][item.name] = item.signature
             continue
         verdict = check(item.path) if check else None
+        if verdict not in (None, "suspect") and now() - item.mtime_ns / 1e9 < grace_s:
+            held.append(Refused(item.path, "invalid_document", verdict))
+            waiting[item.name] = item.signature  # looked at again next tick
+            continue
         if verdict not in (None, "suspect"):
             refused.append(Refused(item.path, "invalid_document", verdict))
             quarantine(item.path, folder, code="invalid_document", reason=verdict)
@@ -233,7 +250,7 @@ def look(
         accepted.append(entry)
         state["requested"][entry.key] = entry.sha256
     state["pending"] = waiting
-    return Tick(accepted, duplicates, refused, len(waiting), _dump_state(state))
+    return Tick(accepted, duplicates, refused, len(waiting), _dump_state(state), held)
 
 
 def _load_state(cursor: str | None) -> dict:

@@ -1,8 +1,11 @@
+import hashlib
 import json
 import os
 import shutil
+import time
 
 from cc_perf_dagster.core.incoming import (
+    UNREADABLE_GRACE_S,
     dump_cursor,
     load_cursor,
     look,
@@ -118,16 +121,42 @@ class TestLook:
         third = self.tick(incoming, registry, second.cursor)
         assert third.duplicates == [] and third.accepted == []
 
-    def test_bad_files_are_quarantined_and_others_flow(self, tmp_path):
+    def test_bad_files_are_quarantined_once_unchanged_for_the_grace_and_others_flow(self, tmp_path):
         incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
         drop(incoming, "CI004731586.pdf")
-        drop(incoming, "truncated.pdf", "other_vendor.pdf", "not_a_pdf.pdf", source=BAD_INVOICES)
+        bad = ["not_a_pdf.pdf", "other_vendor.pdf", "truncated.pdf"]
+        drop(incoming, *bad, source=BAD_INVOICES)
         second = self.tick(incoming, registry, self.tick(incoming, registry, None).cursor)
         assert [e.key for e in second.accepted] == ["CI004731586"]
-        assert sorted(r.path.name for r in second.refused) == ["not_a_pdf.pdf", "other_vendor.pdf", "truncated.pdf"]
+        # just written: held, not quarantined (a copy may have stalled), and looked at again
+        assert second.refused == [] and sorted(r.path.name for r in second.held) == bad
+        assert all(r.reason for r in second.held) and second.waiting == 3
+        assert not quarantine_folder(incoming).exists()
+        later = time.time() + UNREADABLE_GRACE_S + 1
+        third = self.tick(incoming, registry, second.cursor, now=lambda: later)
+        assert sorted(r.path.name for r in third.refused) == bad and third.held == [] and third.waiting == 0
         quarantined = sorted(p.name for p in quarantine_folder(incoming).iterdir())
         assert "truncated.pdf" in quarantined and "truncated.pdf.error.json" in quarantined
         assert sorted(p.name for p in incoming.iterdir()) == ["CI004731586.pdf"]
+
+    def test_a_copy_that_stalls_half_written_is_taken_whole_when_it_resumes(self, tmp_path):
+        incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
+        incoming.mkdir()
+        whole = (TEST_INVOICES / "CS003837319.pdf").read_bytes()
+        target = incoming / "CS003837319.pdf"
+        target.write_bytes(whole[: len(whole) // 2])  # the copy stalls: unchanged across two ticks
+        cursor = self.tick(incoming, registry, None).cursor
+        stalled = self.tick(incoming, registry, cursor)
+        assert stalled.accepted == [] and [r.path.name for r in stalled.held] == ["CS003837319.pdf"]
+        with open(target, "ab") as rest:  # it resumes
+            rest.write(whole[len(whole) // 2 :])
+        os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 1_000_000))
+        changed = self.tick(incoming, registry, stalled.cursor)
+        assert changed.accepted == [] and changed.held == [] and changed.waiting == 1
+        taken = self.tick(incoming, registry, changed.cursor)
+        assert [e.key for e in taken.accepted] == ["CS003837319"] and taken.refused == []
+        assert registry.get("CS003837319").sha256 == hashlib.sha256(whole).hexdigest()
+        assert not quarantine_folder(incoming).exists()
 
     def test_ticks_are_bounded_and_carry_the_rest_over(self, tmp_path):
         incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
