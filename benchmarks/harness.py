@@ -12,6 +12,7 @@ its own partition tags (:func:`cc_perf_dagster.assets.partition_tags`).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -239,6 +240,26 @@ def dagster_run(
 
 
 # --- the baseline -----------------------------------------------------------------------------
+
+
+def cc_perf_process(files: list[Path], workdir: Path) -> dict:
+    """``cc-perf process FILES --no-sheet`` as a script runs it: a fresh Dagster home and storage,
+    the whole command timed (its interpreter start, imports, registration, quick checks and runs)."""
+    stamp = time.time_ns()
+    home, storage = workdir / f"home-command-{stamp}", workdir / f"storage-command-{stamp}"
+    home.mkdir(parents=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "CC_PERF_STORAGE": str(storage)}
+    command = [str(Path(sys.executable).parent / "cc-perf"), "process", *map(str, files), "--no-sheet", "--json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"cc-perf process failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    statuses = [outcome["status"] for outcome in json.loads(done.stdout)]
+    if statuses.count("materialized") != len(files):
+        raise RuntimeError(f"cc-perf process materialized {statuses.count('materialized')} of {len(files)} files")
+    # No CPU figure: the forkserver the command starts outlives it, reaped by no one here.
+    return {"wall_s": round(wall, 3), "cpu_s": None, "invoices": len(files)}
 
 
 def pool2(files: list[Path], engine: str | None = None) -> dict:

@@ -146,3 +146,20 @@ def test_the_pool_baseline_ends_with_sigterm_ignored():
     outcome = json.loads(done.stdout.splitlines()[-1])
     assert outcome["files"] == 3
     assert outcome["line_items"] == 3 * len(expected_for(SMALL)["line_items"])
+
+
+@pytest.mark.slow
+def test_the_drop_latency_is_measured_under_a_live_daemon_beside_the_command(tmp_path):
+    from benchmarks.sections.arrivals import bench_drop_latency
+
+    drop = bench_drop_latency(tmp_path, rounds=1)
+    (one,) = drop["rounds"]
+    assert 0 < one["requested_s"] < one["booked_s"] == drop["drop_to_booked_s"]
+    assert drop["command_s"] > 0 and drop["drop_over_command"] == round(one["booked_s"] / drop["command_s"], 3)
+    (booked,) = (tmp_path / "drop" / "storage" / "assets" / "booking_rows").glob("*.csv")
+    assert booked.stem == "CS900000000"
+    arrivals = {
+        "first_tick_to_last_materialization_s": 1.0, "pool2_wall_s": 1.0, "files": 1, "pages": 15, "ticks": 2,
+        "runs": 1, "materialized": 1, "arrivals_over_pool2": 1.0, "note": "n", "drop": drop,
+    }  # fmt: skip
+    assert f"median {report.fmt(drop['drop_to_booked_s'])} s against" in report.section_arrivals(arrivals, False)

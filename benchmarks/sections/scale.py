@@ -4,15 +4,12 @@ is measured at 500 only with ``--full``."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from benchmarks.harness import (
     PAGES_PER_INVOICE,
+    cc_perf_process,
     dagster_run,
     log,
     pdfium_engine,
@@ -73,26 +70,6 @@ def _per_partition(files: list[Path], workdir: Path) -> dict:
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "runs": len(keys)}
 
 
-def _command(files: list[Path], workdir: Path) -> dict:
-    """``cc-perf process FILES --no-sheet`` as a script runs it: a fresh Dagster home and storage,
-    the whole command timed (its interpreter start, imports, registration, quick checks and runs)."""
-    stamp = time.time_ns()
-    home, storage = workdir / f"home-command-{stamp}", workdir / f"storage-command-{stamp}"
-    home.mkdir(parents=True)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CC_PERF_STORAGE": str(storage)}
-    command = [str(Path(sys.executable).parent / "cc-perf"), "process", *map(str, files), "--no-sheet", "--json"]
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"cc-perf process failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    statuses = [outcome["status"] for outcome in json.loads(done.stdout)]
-    if statuses.count("materialized") != len(files):
-        raise RuntimeError(f"cc-perf process materialized {statuses.count('materialized')} of {len(files)} files")
-    # No CPU figure: the forkserver the command starts outlives it, reaped by no one here.
-    return {"wall_s": round(wall, 3), "cpu_s": None, "invoices": len(files)}
-
-
 def _rates(point: dict, count: int, pool_wall: float) -> dict:
     point["invoices_per_min"] = round(count / point["wall_s"] * 60, 1)
     point["over_pool2"] = ratio(point["wall_s"], pool_wall)
@@ -121,7 +98,7 @@ def _scale_point(
         pool = pool2(files, engine)
         pool["invoices_per_min"] = round(count / pool["wall_s"] * 60, 1)
         run = dagster_run(files, workdir, design="adaptive", engine=engine)
-        script = _rates(_command(files, workdir), count, pool["wall_s"]) if command else None
+        script = _rates(cc_perf_process(files, workdir), count, pool["wall_s"]) if command else None
         samples.append((pool, _rates(run, count, pool["wall_s"]), script))
     samples.sort(key=lambda sample: sample[1]["over_pool2"])
     pool, range_run, script = samples[len(samples) // 2]
