@@ -2,7 +2,7 @@
 
 The sensor is a thin shell over :func:`cc_perf_dagster.core.incoming.look`, which does the work
 without Dagster: a file is taken once its size and modification time held still across two
-ticks (about 5 s apart, the daemon's loop; :data:`INCOMING_INTERVAL_S`), and one that then
+ticks (about 5 s apart, the daemon's loop; :data:`SENSOR_INTERVAL_S`), and one that then
 cannot be read waits until it has not changed for a minute before it is quarantined (a stalled
 copy); the same bytes under a second name are noted, not processed twice; bad files go to a
 quarantine folder beside the incoming one with ``NAME.error.json``. This shell reports each
@@ -52,11 +52,12 @@ from cc_perf_dagster.failures import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"
-# Seconds between the incoming folder's ticks at least. Dagster's daemon looks at its sensors
-# every 5 s; asking for less than that makes it tick on each of its loops (asking for 5 would
-# skip every other loop, the previous tick's start being a moment after its loop's), so a file
-# is taken 5 to 10 s after it stops changing (two ticks) instead of 30 to 60.
-INCOMING_INTERVAL_S = 4
+# Seconds between a sensor's ticks at least (both sensors here). Dagster's daemon looks at its
+# sensors every 5 s; asking for less than that makes it tick on each of its loops (asking for 5
+# would skip every other loop, the previous tick's start being a moment after its loop's), so a
+# file is taken 5 to 10 s after it stops changing (two ticks) instead of 30 to 60, and the good
+# partitions of a failed range run start again within about 5 s instead of 30.
+SENSOR_INTERVAL_S = 4
 # Tag of a run the failed-range sensor requested: the id of the range run it stands in for.
 RERUN_OF_TAG = "cc_perf/rerun_of"
 # Tag of runs whose launcher isolates failed partitions itself (``cc-perf process``): the
@@ -74,7 +75,7 @@ def build_incoming_folder_sensor(
     directory: str | os.PathLike[str] | None = None,
     job_name: str = "process_invoices",
     name: str = "incoming_invoices",
-    minimum_interval_seconds: int = INCOMING_INTERVAL_S,
+    minimum_interval_seconds: int = SENSOR_INTERVAL_S,
     max_files_per_tick: int = 200,
     max_partitions_per_run: int = 100,
     max_bytes: int = Limits().max_bytes,
@@ -174,7 +175,7 @@ def build_failed_range_sensor(
     job: Any,
     *,
     name: str = "rerun_failed_ranges",
-    minimum_interval_seconds: int = 30,
+    minimum_interval_seconds: int = SENSOR_INTERVAL_S,
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
 ) -> SensorDefinition:
     """A run-failure sensor: the good partitions of a failed range run, run again without the bad.

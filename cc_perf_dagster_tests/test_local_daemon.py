@@ -1,8 +1,9 @@
 """Files dropped into the incoming folder under a real ``dagster-daemon run``, on the local profile.
 
-What ``make ui`` runs for the sensor, end to end: the ready-made definitions from
+What ``make ui`` runs for the sensors, end to end: the ready-made definitions from
 ``workspace.yaml``, the daemon's sensor loop and its cursor in the SQLite home, the queued run
-coordinator, a run worker per run. No timing is asserted (the figures are ``make bench``'s);
+coordinator, a run worker per run, and the failed-range sensor running a failed range's good
+partitions again. No timing is asserted (the figures are ``make bench``'s);
 the deadline only keeps a broken daemon from hanging the suite.
 """
 
@@ -14,38 +15,58 @@ import shutil
 import time
 
 import pytest
+from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
 
+from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
 from cc_perf_dagster.core.export import booking_csv
 from cc_perf_dagster.core.extract import extract_invoice
 from cc_perf_dagster.core.incoming import quarantine_folder
-from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES
+from cc_perf_dagster.sensors import RERUN_OF_TAG
+from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES, corrupt_content_stream
 from cc_perf_dagster_tests.local_daemon import local_daemon
 
 pytestmark = pytest.mark.slow
 
 DEADLINE_S = 240
 GOOD = ("CI004731586.pdf", "CS003837319.pdf")
+BROKEN = "CI004800000_broken"
 
 
-def test_dropped_files_are_booked_once_and_a_bad_one_is_quarantined_through_the_daemon(tmp_path):
-    with local_daemon(tmp_path) as daemon:
+def test_dropped_files_are_booked_once_and_bad_ones_refused_through_the_daemon(tmp_path):
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name in GOOD:
+        shutil.copy(TEST_INVOICES / name, staged / name)
+    # Passes the sensor's quick check (page 1 is fine), fails its range run on page 2. The sensor
+    # orders a tick's new partitions by modification time: between the good ones, so the range run
+    # holds all three and the rerun sensor runs the other two.
+    corrupt_content_stream(TEST_INVOICES / "CS003837319.pdf", staged / f"{BROKEN}.pdf", page=2)
+    for age, name in zip((30, 20, 10), (GOOD[0], f"{BROKEN}.pdf", GOOD[1]), strict=True):
+        os.utime(staged / name, (time.time() - age, time.time() - age))
+    shutil.copy(BAD_INVOICES / "encrypted.pdf", staged / "encrypted.pdf")
+    hours_ago = time.time() - 7200
+    os.utime(staged / "encrypted.pdf", (hours_ago, hours_ago))  # unchanged for long: quarantined, not held
+    with local_daemon(tmp_path / "daemon") as daemon:
         daemon.wait_until(lambda: daemon.sensor_ticks() > 0, deadline_s=DEADLINE_S, what="the sensor's first tick")
-        bad = daemon.incoming / "encrypted.pdf"
-        shutil.copy(BAD_INVOICES / "encrypted.pdf", bad)
-        hours_ago = time.time() - 7200
-        os.utime(bad, (hours_ago, hours_ago))  # unchanged for long: quarantined, not held
-        for name in GOOD:
-            shutil.copy(TEST_INVOICES / name, daemon.incoming / name)
+        for path in staged.iterdir():  # all in the folder at once: one tick takes them
+            path.rename(daemon.incoming / path.name)
         keys = {name.removesuffix(".pdf") for name in GOOD}
         daemon.wait_until(lambda: keys <= set(daemon.booked()), deadline_s=DEADLINE_S, what="both invoices booked")
         ticks = daemon.sensor_ticks()
         daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
         booked = daemon.booked()
+        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
 
-    assert booked == {key: 1 for key in keys}  # each once: the later ticks requested nothing again
+    assert booked == {key: 1 for key in keys}  # each once, the broken one never: later ticks requested nothing again
     for name in GOOD:
         rows = (daemon.storage / "assets" / "booking_rows" / f"{name.removesuffix('.pdf')}.csv").read_text()
         assert rows == booking_csv([extract_invoice(TEST_INVOICES / name)])  # what the core books from the file
+    (failed,) = [run for run in runs if run.status == DagsterRunStatus.FAILURE]
+    assert failed.tags[RANGE_START_TAG] == "CI004731586" and failed.tags[RANGE_END_TAG] == "CS003837319"
+    reruns = [run for run in runs if run.tags.get(RERUN_OF_TAG) == failed.run_id]
+    assert len(reruns) == 2 and all(run.status == DagsterRunStatus.SUCCESS for run in reruns)
+    failure = daemon.instance.get_records_for_run(failed.run_id, of_type=DagsterEventType.STEP_FAILURE).records
+    assert any(BROKEN in record.event_log_entry.dagster_event.step_failure_data.error.message for record in failure)
     note = json.loads((quarantine_folder(daemon.incoming) / "encrypted.pdf.error.json").read_text())
     assert note["error"] == "invalid_document" and "password" in note["reason"]
-    assert sorted(p.name for p in daemon.incoming.iterdir()) == sorted(GOOD)  # nothing else moved or lost
+    assert sorted(p.name for p in daemon.incoming.iterdir()) == sorted([*GOOD, f"{BROKEN}.pdf"])  # nothing lost

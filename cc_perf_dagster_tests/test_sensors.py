@@ -127,11 +127,12 @@ def test_a_failed_range_run_is_run_again_without_the_partitions_it_failed_on(tmp
     assert isinstance(rerun_requests(alone, alone_run), SkipReason)
 
 
-def test_the_shipped_incoming_sensor_ticks_on_each_of_the_daemons_loops():
+def test_the_shipped_sensors_tick_on_each_of_the_daemons_loops():
     # The daemon looks at its sensors every MIN_INTERVAL_LOOP_TIME seconds and skips one whose
     # last tick began less than its interval ago; an interval of the loop's length itself would
     # skip every other loop (a tick begins a moment after its loop does).
     from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
-    sensor = build_definitions().resolve_sensor_def("incoming_invoices")
-    assert sensor.minimum_interval_seconds < MIN_INTERVAL_LOOP_TIME
+    defs = build_definitions()
+    for name in ("incoming_invoices", "rerun_failed_ranges"):
+        assert defs.resolve_sensor_def(name).minimum_interval_seconds < MIN_INTERVAL_LOOP_TIME, name
