@@ -141,6 +141,20 @@ def test_the_readme_python_route_runs(tmp_path, monkeypatch):
     assert defs.resolve_job_def("my_job").executor_def.name == "in_process"
 
 
+def test_the_readme_dagster_yaml_settings_are_the_shipped_homes_and_dagster_takes_them(tmp_path):
+    import yaml
+    from dagster import DagsterInstance
+
+    from cc_perf_dagster.instance import dagster_yaml
+
+    snippet = yaml.safe_load(readme_snippet("Add to an existing Dagster project", "yaml"))
+    shipped = yaml.safe_load(dagster_yaml(tmp_path))
+    assert snippet == {key: shipped[key] for key in snippet}
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home"), overrides=snippet) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+
+
 DG_PROJECT = {
     "pyproject.toml": """\
 [project]
