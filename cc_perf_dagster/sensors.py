@@ -2,7 +2,8 @@
 
 The sensor is a thin shell over :func:`cc_perf_dagster.core.incoming.look`, which does the work
 without Dagster: a file is taken once its size and modification time held still across two
-ticks (about 5 s apart, the daemon's loop; :data:`SENSOR_INTERVAL_S`), and one that then
+ticks (about 5 s apart, the daemon's loop; :data:`SENSOR_INTERVAL_S`), or on the first when it
+was last modified that long before (a file moved in), and one that then
 cannot be read waits until it has not changed for a minute before it is quarantined (a stalled
 copy); the same bytes under a second name are noted, not processed twice; bad files go to a
 quarantine folder beside the incoming one with ``NAME.error.json``. This shell reports each

@@ -5,7 +5,9 @@ Plain functions, so the sensor is a thin shell and every rule is unit-tested:
 * :func:`scan` lists candidate PDFs (hidden files and ``*.part``/``*.tmp``/``*~`` are left
   alone; links that point outside the folder are refused).
 * :func:`settle` keeps files whose size and modification time are unchanged since the previous
-  look (a file still being written waits) and carries the rest over in the cursor.
+  look, or whose modification time is already :data:`STABLE_S` old (nothing has written to them
+  for as long as two looks are apart: a file moved in, or copied keeping its time, is taken on
+  the first look), and carries the rest over in the cursor (a file still being written waits).
 * :func:`quarantine` moves a refused file beside the incoming folder with ``NAME.error.json``
   saying what was wrong and when. Nothing is ever deleted.
 
@@ -22,6 +24,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,9 @@ from cc_perf_dagster.core.files import atomic_write_text
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 # Seconds an unreadable file must have stayed unchanged before it is quarantined.
 UNREADABLE_GRACE_S = 60.0
+# A file last modified at least this long ago is taken on its first look (the sensor's looks
+# are about 5 s apart: the same evidence that nothing is still writing it).
+STABLE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +105,18 @@ def scan(folder: Path, *, max_bytes: int) -> tuple[list[Seen], list[Refused]]:
     return seen, refused
 
 
-def settle(seen: list[Seen], pending: Mapping[str, list[int]]) -> tuple[list[Seen], dict[str, list[int]]]:
-    """Files unchanged since the previous look (ready), and the new pending map for the cursor."""
-    ready = [s for s in seen if pending.get(s.name) == s.signature]
-    waiting = {s.name: s.signature for s in seen if pending.get(s.name) != s.signature}
+def settle(
+    seen: list[Seen], pending: Mapping[str, list[int]], *, now: float | None = None, stable_s: float = STABLE_S
+) -> tuple[list[Seen], dict[str, list[int]]]:
+    """Files ready to take, and the new pending map for the cursor.
+
+    Ready: unchanged since the previous look, or last modified ``stable_s`` before ``now`` (the
+    wall clock by default).
+    """
+    oldest = (time.time() if now is None else now) - stable_s
+    ready = [s for s in seen if pending.get(s.name) == s.signature or s.mtime_ns / 1e9 <= oldest]
+    taken = {s.name for s in ready}
+    waiting = {s.name: s.signature for s in seen if s.name not in taken}
     return ready, waiting
 
 
@@ -186,8 +200,6 @@ def look(
     refuses waits (in :attr:`Tick.held`) until it has not changed for ``grace_s`` seconds by
     ``now`` (default: the wall clock), then goes to quarantine.
     """
-    import time
-
     from cc_perf_dagster.core.pdf import file_sha256
     from cc_perf_dagster.core.registry import DuplicatePartitionKeyError, SameContent, partition_key_for
 
@@ -207,7 +219,7 @@ def look(
         if state["duplicates"].get(item.name) == item.signature:
             continue
         fresh.append(item)
-    ready, waiting = settle(fresh, state["pending"])
+    ready, waiting = settle(fresh, state["pending"], now=now())
     started = clock()
     accepted, duplicates, held = [], [], []
     handled = 0

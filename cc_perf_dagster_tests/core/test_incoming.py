@@ -5,6 +5,7 @@ import shutil
 import time
 
 from cc_perf_dagster.core.incoming import (
+    STABLE_S,
     UNREADABLE_GRACE_S,
     dump_cursor,
     load_cursor,
@@ -56,6 +57,17 @@ class TestSettle:
         ready, pending = settle(seen, load_cursor(dump_cursor(pending)))
         assert [r.name for r in ready] == ["CI004731586.pdf"] and pending == {}
 
+    def test_a_file_already_still_for_as_long_as_two_looks_are_apart_is_taken_on_the_first(self, tmp_path):
+        incoming = tmp_path / "in"
+        drop(incoming, "CI004731586.pdf", "CI004790233.pdf")
+        modified = 1_700_000_000
+        os.utime(incoming / "CI004731586.pdf", (modified, modified))  # moved in, or copied keeping its time
+        seen, _ = scan(incoming, max_bytes=10**9)
+        ready, pending = settle(seen, {}, now=modified + STABLE_S)
+        assert [r.name for r in ready] == ["CI004731586.pdf"] and list(pending) == ["CI004790233.pdf"]
+        ready, pending = settle(seen, {}, now=modified + STABLE_S - 0.5)
+        assert ready == [] and sorted(pending) == ["CI004731586.pdf", "CI004790233.pdf"]
+
     def test_a_growing_file_keeps_waiting(self, tmp_path):
         incoming = tmp_path / "in"
         incoming.mkdir()
@@ -100,6 +112,17 @@ class TestLook:
         assert sorted(e.key for e in second.accepted) == ["CI004731586", "CI004790233", "CS003702114"]
         third = self.tick(incoming, registry, second.cursor)
         assert third.accepted == [] and third.waiting == 0
+
+    def test_files_moved_in_unchanged_for_long_are_taken_on_the_first_tick(self, tmp_path):
+        incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
+        drop(incoming, *GOOD)
+        long_ago = time.time() - 3600
+        for name in GOOD[:2]:
+            os.utime(incoming / name, (long_ago, long_ago))
+        first = self.tick(incoming, registry, None)
+        assert sorted(e.key for e in first.accepted) == ["CI004731586", "CI004790233"] and first.waiting == 1
+        second = self.tick(incoming, registry, first.cursor)
+        assert [e.key for e in second.accepted] == ["CS003702114"] and second.waiting == 0
 
     def test_a_changed_file_is_processed_again(self, tmp_path):
         incoming, registry = tmp_path / "in", FileRegistry(tmp_path / "registry")
