@@ -814,6 +814,19 @@ def _drop_lines(drop: dict | None) -> list[str]:
         f"ratio {fmt(drop['drop_over_command'])}. The file is taken on the sensor's second tick after it stops "
         "changing (ticks about 5 s apart); the run then waits for the queue (looked at every second) and a run "
         "worker's start.",
+        *_moved_lines(drop),
+    ]
+
+
+def _moved_lines(drop: dict) -> list[str]:
+    """Files moved in (their modification time minutes old): taken on the sensor's first look."""
+    moved = drop.get("moved_rounds")
+    if not moved:
+        return []
+    rounds = ", ".join(f"{r['booked_s']} s" for r in moved)
+    return [
+        f"Moved in instead (the file's time kept from minutes before, so taken on the first look): {rounds}; "
+        f"median {fmt(drop['moved_to_booked_s'])} s.",
     ]
 
 

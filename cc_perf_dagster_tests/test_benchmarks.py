@@ -156,10 +156,14 @@ def test_the_drop_latency_is_measured_under_a_live_daemon_beside_the_command(tmp
     (one,) = drop["rounds"]
     assert 0 < one["requested_s"] < one["booked_s"] == drop["drop_to_booked_s"]
     assert drop["command_s"] > 0 and drop["drop_over_command"] == round(one["booked_s"] / drop["command_s"], 3)
-    (booked,) = (tmp_path / "drop" / "storage" / "assets" / "booking_rows").glob("*.csv")
-    assert booked.stem == "CS900000000"
+    (moved,) = drop["moved_rounds"]
+    assert 0 < moved["requested_s"] < moved["booked_s"] == drop["moved_to_booked_s"]
+    booked = (tmp_path / "drop" / "storage" / "assets" / "booking_rows").glob("*.csv")
+    assert sorted(path.stem for path in booked) == ["CS900000000", "CS900000001"]
     arrivals = {
         "first_tick_to_last_materialization_s": 1.0, "pool2_wall_s": 1.0, "files": 1, "pages": 15, "ticks": 2,
         "runs": 1, "materialized": 1, "arrivals_over_pool2": 1.0, "note": "n", "drop": drop,
     }  # fmt: skip
-    assert f"median {report.fmt(drop['drop_to_booked_s'])} s against" in report.section_arrivals(arrivals, False)
+    text = report.section_arrivals(arrivals, False)
+    assert f"median {report.fmt(drop['drop_to_booked_s'])} s against" in text
+    assert f"first look): {moved['booked_s']} s; median {report.fmt(moved['booked_s'])} s." in text
