@@ -3,13 +3,13 @@
 The sensor is a thin shell over :func:`cc_perf_dagster.core.incoming.look`, which does the work
 without Dagster: a file is taken once its size and modification time held still across two
 ticks (about 5 s apart, the daemon's loop; :data:`SENSOR_INTERVAL_S`), or on the first when it
-was last modified that long before (a file moved in), and one that then
-cannot be read waits until it has not changed for a minute before it is quarantined (a stalled
-copy); the same bytes under a second name are noted, not processed twice; bad files go to a
-quarantine folder beside the incoming one with ``NAME.error.json``. This shell reports each
-file's sha256 as the data version of ``invoice_file`` (one batch of observations, written in
-the tick), then adds the partitions and requests range runs whose run keys carry the content
-hash, in one ``SensorResult``.
+was last modified that long before (a file moved in), and one that then cannot be read waits
+until it has not changed for a minute before it is quarantined (a stalled copy); the same bytes
+under a second name are noted, not processed twice; bad files go to a quarantine folder beside
+the incoming one with ``NAME.error.json``. This shell reports each file's sha256 as the data
+version of ``invoice_file`` (one batch of observations, written in the tick), then adds the
+partitions and requests range runs whose run keys carry the content hash, in one
+``SensorResult``.
 
 A second sensor, :func:`build_failed_range_sensor`, watches range runs that fail: a range run
 fails as a whole when one of its invoices does (a page that cannot be read, found only while

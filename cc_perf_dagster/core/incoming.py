@@ -239,11 +239,11 @@ def look(
             state["duplicates"][item.name] = item.signature
             continue
         verdict = check(item.path) if check else None
-        if verdict not in (None, "suspect") and now() - item.mtime_ns / 1e9 < grace_s:
-            held.append(Refused(item.path, "invalid_document", verdict))
-            waiting[item.name] = item.signature  # looked at again next tick
-            continue
         if verdict not in (None, "suspect"):
+            if now() - item.mtime_ns / 1e9 < grace_s:  # perhaps a stalled copy: looked at again next tick
+                held.append(Refused(item.path, "invalid_document", verdict))
+                waiting[item.name] = item.signature
+                continue
             refused.append(Refused(item.path, "invalid_document", verdict))
             quarantine(item.path, folder, code="invalid_document", reason=verdict)
             continue
