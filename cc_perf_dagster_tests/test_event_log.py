@@ -154,6 +154,19 @@ def _count_batches(monkeypatch, storage: type = BatchingSqliteEventLogStorage, w
     return sizes
 
 
+def _dagster_check_calls(monkeypatch) -> list[str]:
+    """The event type of each check event Dagster's own ``store_asset_check_event`` stores, from now on."""
+    calls: list[str] = []
+    original = SqliteEventLogStorage.store_asset_check_event
+
+    def counted(self, event, event_id):
+        calls.append(event.dagster_event_type.value)
+        return original(self, event, event_id)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_asset_check_event", counted)
+    return calls
+
+
 @pytest.fixture
 def counted_batches(monkeypatch):
     """How many events each batched write of the batching storage held (Dagster's batching on)."""
@@ -270,14 +283,7 @@ def test_check_results_go_onto_their_planned_rows_in_one_statement_and_unplanned
 
     instance = _instance(tmp_path / "home", batching=True)
     storage = instance.event_log_storage
-    dagsters: list[str] = []
-    original = SqliteEventLogStorage.store_asset_check_event
-
-    def counted(self, event, event_id):
-        dagsters.append(event.dagster_event_type.value)
-        return original(self, event, event_id)
-
-    monkeypatch.setattr(SqliteEventLogStorage, "store_asset_check_event", counted)
+    dagsters = _dagster_check_calls(monkeypatch)
     keys = ["a", "b", "c"]
     instance.add_dynamic_partitions("invoices", keys)
     check = AssetCheckKey(AssetKey("invoice"), "consistency")
@@ -309,6 +315,51 @@ def test_check_results_go_onto_their_planned_rows_in_one_statement_and_unplanned
         for key in keys
     )
     instance.dispose()
+
+
+def test_a_batch_of_planned_checks_leaves_dagsters_rows_with_each_event_serialized_once(tmp_path, monkeypatch):
+    """The rows a range run's planned checks leave (one per check and partition) are the rows
+    Dagster's own SQLite event log writes for the same batch, column for column; Dagster's call,
+    which serializes the whole event again for every partition, is not made for them."""
+    import logging
+    import time
+
+    import sqlalchemy as sa
+    from dagster import AssetCheckKey, DagsterEvent, EventLogEntry
+    from dagster._core.events import AssetCheckEvaluationPlanned
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+
+    keys = [f"k{n:03d}" for n in range(40)]
+    subset = invoice_partitions.subset_with_partition_keys(keys)
+    stamp = time.time()
+
+    def planned(name: str, partitions) -> EventLogEntry:
+        data = AssetCheckEvaluationPlanned(asset_key=AssetKey("invoice"), check_name=name, partitions_subset=partitions)
+        kind = DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value
+        event = DagsterEvent(kind, job_name="j", event_specific_data=data)
+        return EventLogEntry(None, logging.INFO, "", "run", stamp, dagster_event=event)
+
+    names = list(CHECKS)
+    batch = [planned(name, subset) for name in names[:2]] + [planned(names[2], None)]  # and one unpartitioned
+    dagsters = _dagster_check_calls(monkeypatch)
+    rows, calls, history = {}, {}, {}
+    for batching in (False, True):
+        instance = _instance(tmp_path / f"batching-{batching}", batching=batching)
+        instance.add_dynamic_partitions("invoices", keys)
+        storage = instance.event_log_storage
+        dagsters.clear()
+        storage.store_event_batch(batch)
+        calls[batching] = list(dagsters)
+        with storage.index_connection() as conn:
+            found = conn.execute(sa.select(AssetCheckExecutionsTable)).mappings()
+            rows[batching] = [{k: v for k, v in r.items() if k != "create_timestamp"} for r in found]
+        executions = storage.get_asset_check_execution_history(AssetCheckKey(AssetKey("invoice"), names[0]), limit=100)
+        history[batching] = sorted((r.partition, r.status.value, r.run_id) for r in executions)
+        instance.dispose()
+    assert len(rows[True]) == 2 * len(keys) + 1
+    assert rows[True] == rows[False]  # the database's own insert time aside
+    assert calls == {False: ["ASSET_CHECK_EVALUATION_PLANNED"] * len(batch), True: []}
+    assert history[True] == history[False] == [(key, "PLANNED", "run") for key in keys]
 
 
 def test_a_wiped_instance_starts_again_from_empty_databases(tmp_path):
