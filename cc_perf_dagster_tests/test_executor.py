@@ -164,6 +164,38 @@ def test_cc_perf_process_asks_for_the_forkserver_with_its_files_pages_before_it_
         files = [TEST_INVOICES / f"{KEY}.pdf", TEST_INVOICES / "CS003837319.pdf"]
         outcomes = runner.InvoiceRunner(instance).process(files, refresh_sheet=False)
         assert [o.status for o in outcomes] == ["materialized", "materialized"]
-        assert asked == [(2 + 15, [])]  # the pages the files declare; no partition added yet
+        assert asked == [(2, []), (2 + 15, [])]  # the pages the files declare so far; no partition added yet
         runner.InvoiceRunner(instance, in_process=True).process(files[:1], refresh_sheet=False)
-        assert len(asked) == 1  # steps in this process: no forkserver
+        assert len(asked) == 2  # steps in this process: no forkserver
+
+
+@pytest.mark.slow
+def test_cc_perf_process_checks_its_files_over_processes_once_the_forkserver_is_asked_for(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import cc_perf_dagster.runner as runner
+    from cc_perf_dagster.core.extract import quick_checks
+    from cc_perf_dagster_tests.conftest import BAD_INVOICES
+
+    monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "storage"))
+    checked: list[dict] = []
+
+    def record(paths, **kwargs):
+        checked.append({"files": [p.name for p in paths], **kwargs})
+        return quick_checks(paths, **kwargs)
+
+    monkeypatch.setattr(runner, "quick_checks", record)
+    # as if a run over 15 pages went over processes (the runs themselves stay in this process)
+    monkeypatch.setattr(runner, "start_processes_for_pages", lambda job, pages, *, run_config: pages >= 15)
+    files = [TEST_INVOICES / f"{KEY}.pdf", TEST_INVOICES / "CS003837319.pdf", BAD_INVOICES / "scanned.pdf"]
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        outcomes = runner.InvoiceRunner(instance).process(files, refresh_sheet=False)
+        assert [o.status for o in outcomes] == ["materialized", "materialized", "failed"]
+        runner.InvoiceRunner(instance).process(files[:1], refresh_sheet=False)  # 2 pages: checked here
+    forkserver = multiprocessing.get_context("forkserver")
+    over = {"engine": None, "processes": runner.QUICK_CHECK_PROCESSES, "context": forkserver}
+    assert checked == [
+        {"files": [f.name for f in files], **over},
+        {"files": [files[0].name], **over, "processes": 1},
+    ]

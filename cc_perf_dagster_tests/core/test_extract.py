@@ -276,3 +276,56 @@ class TestRecord:
         for item in nested["invoice"]["line_items"]:
             del item["unit_price_printed"]
         assert invoice_from_record(nested) == invoice
+
+
+class TestQuickChecks:
+    """``quick_checks``: every file's verdict, in order, whether checked here or over processes."""
+
+    @staticmethod
+    def files():
+        from cc_perf_dagster_tests.conftest import BAD_INVOICES
+
+        bad = ["truncated.pdf", "encrypted.pdf", "not_a_pdf.pdf", "scanned.pdf", "empty.pdf"]
+        good = sorted(TEST_INVOICES.glob("*.pdf"))[: len(bad)]
+        return [path for pair in zip(good, (BAD_INVOICES / name for name in bad), strict=True) for path in pair]
+
+    def test_over_processes_each_file_gets_the_verdict_it_gets_here(self):
+        import multiprocessing
+
+        from cc_perf_dagster.core.extract import quick_check, quick_checks
+
+        files = self.files()
+        here = [quick_check(path) for path in files]
+        assert here[0::2] == [None] * 5  # the test invoices pass; each bad file says why, naming itself
+        for path, verdict in zip(files[1::2], here[1::2], strict=True):
+            assert verdict == "suspect" or path.name in verdict
+        context = multiprocessing.get_context("forkserver")
+        assert quick_checks(files, processes=2, context=context) == here
+        assert quick_checks(files) == here
+
+    def test_files_a_broken_pool_did_not_answer_are_checked_here(self, monkeypatch):
+        from concurrent.futures.process import BrokenProcessPool
+
+        from cc_perf_dagster.core import extract
+        from cc_perf_dagster.core.extract import quick_check, quick_checks
+
+        class DiesAfterThree:
+            """A pool whose processes die after answering three files (as a file that kills one would)."""
+
+            def __init__(self, processes, mp_context=None):
+                self.processes = processes
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def map(self, fn, paths, chunksize=1):
+                for path in list(paths)[:3]:
+                    yield fn(path)
+                raise BrokenProcessPool("a process of the pool died")
+
+        monkeypatch.setattr(extract, "ProcessPoolExecutor", DiesAfterThree)
+        files = self.files()
+        assert quick_checks(files, processes=2) == [quick_check(path) for path in files]
