@@ -144,8 +144,9 @@ class InvoiceRunner:
                 processes=QUICK_CHECK_PROCESSES if processes else 1,
                 context=multiprocessing.get_context("forkserver"),
             )
-            good = [entry.key for entry, verdict in zip(registered, verdicts, strict=True) if verdict is None]
-            isolated = [entry.key for entry, verdict in zip(registered, verdicts, strict=True) if verdict is not None]
+            good, isolated = [], []
+            for entry, verdict in zip(registered, verdicts, strict=True):
+                (good if verdict is None else isolated).append(entry.key)
             order = self.instance.get_dynamic_partitions(PARTITIONS_NAME)
             for keys in contiguous_ranges(good, order):
                 self._run(keys, outcomes, retry_singly=len(keys) > 1)
