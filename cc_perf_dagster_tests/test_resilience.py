@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 import yaml
@@ -51,6 +52,12 @@ def test_200_arrivals_are_each_processed_exactly_once(tmp_path):
     incoming.mkdir()
     for index in range(200):
         write_large_order_confirmation(incoming / f"CS{800000000 + index:09d}.pdf", 2, seed=index)
+    # All 200 arrive at once: the same fresh modification time, so they settle on the same tick
+    # (writing them takes longer than STABLE_S on a slow machine, and the files written first
+    # would otherwise be taken a tick before the rest, in a range of their own).
+    arrived = time.time()
+    for path in incoming.iterdir():
+        os.utime(path, (arrived, arrived))
     storage = tmp_path / "storage"
     sensor = build_incoming_folder_sensor(directory=incoming, storage_root=str(storage))
     defs = build_definitions(storage_root=str(storage), incoming_folder=str(incoming))
