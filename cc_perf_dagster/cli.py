@@ -19,6 +19,9 @@ Exit status (see EXIT_CODES):
     3  a document was read but is not booked (no line items, arithmetic or totals that do not
        hold, a page without text, fewer pages read than declared): what was read is still
        printed, and one line on stderr names the file and the reason
+  130  interrupted (Ctrl-C; 143 for SIGTERM): one line on stderr; ``process`` stops at its next
+       step, prints what it did, and leaves the files it did not process registered (its next
+       run over the same files does them)
 ``summary`` and ``process`` exit 2 if any input is bad, else 3 if any document is not booked.
 ``process`` lists a file whose bytes are already registered under another name as
 ``[duplicate]`` (processed and booked once, as the first name): not an error, status 0.
@@ -41,14 +44,16 @@ from cc_perf_dagster.core.export import booking_csv, invoice_to_json
 from cc_perf_dagster.core.extract import extract_invoice, pdf_paths
 from cc_perf_dagster.core.pdf import DEFAULT_ENGINE, ENGINES, Limits, get_engine
 from cc_perf_dagster.core.pypdf_log import keep_pypdf_off_stderr
+from cc_perf_dagster.interrupts import InterruptWatch
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_BOOKED = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_BOOKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = f"""exit status:
   {EXIT_OK}  success: every document was read and may be booked
   {EXIT_INTERNAL}  internal error (rerun with --debug for the traceback)
   {EXIT_BAD_INPUT}  bad input: not a readable PDF, or not a Creative Co-op document
   {EXIT_NOT_BOOKED}  not booked: a document was read (and is printed) but not well enough to book it;
-     stderr names the file and the reason (summary/process: 2 wins over 3)"""
+     stderr names the file and the reason (summary/process: 2 wins over 3)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; 143 for SIGTERM); process prints what it did first"""
 
 
 def _status(bad: int, refused: int) -> int:
@@ -148,6 +153,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
+    with InterruptWatch() as watch:  # from here, Ctrl-C stops the command at its next step
+        return _process(args, watch)
+
+
+def _process(args: argparse.Namespace, watch: InterruptWatch) -> int:
     import logging as _logging
 
     from cc_perf_dagster.core.errors import CcPerfError
@@ -172,7 +182,11 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print(progress_line(outcome), file=sys.stderr, flush=True)
 
     with instance:
-        runner = InvoiceRunner(instance, in_process=args.in_process, progress=progress, engine=args.engine)
+        if watch.received:
+            return _fail("interrupted before any file was registered", watch.exit_status())
+        runner = InvoiceRunner(
+            instance, in_process=args.in_process, progress=progress, engine=args.engine, interrupts=watch
+        )
         outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
     if args.json:
         print(json.dumps([o.to_dict() for o in outcomes], indent=2, default=str))
@@ -187,6 +201,13 @@ def _cmd_process(args: argparse.Namespace) -> int:
             print(f"\n{overview}")
         ui = "make cluster-ui" if active_profile() == "cluster" else "make ui"
         print(f"\nDagster home: {home}  (open it with `{ui}`)")
+    if runner.interrupted:
+        left = sum(o.status == "interrupted" for o in outcomes)
+        return _fail(
+            f"interrupted: {len(outcomes) - left} of {len(outcomes)} files processed; the other {left} "
+            "run with the next `cc-perf process` of the same files (or Materialize in the UI)",
+            watch.exit_status(),
+        )
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)
     refused = sum(o.status == "not_booked" for o in outcomes)
@@ -334,7 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pypdf reports recoverable oddities as warnings: they go to the document's warnings, not
     # stderr (raising the logger's level instead would also hide damaged streams from core.pdf).
     keep_pypdf_off_stderr()
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (process: a second Ctrl-C)
+        return _fail("interrupted", EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import signal
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -46,6 +47,7 @@ from dagster import (
 from cc_perf_dagster._dagster_compat import DAGSTER_FORKSERVER_PRELOAD, enable_event_batching
 from cc_perf_dagster.assets import PARTITION_TAG, PARTITIONS_NAME, tagged_partitions
 from cc_perf_dagster.core.pipeline import registered_pages
+from cc_perf_dagster.interrupts import sigint_ignored, signal_handlers_kept
 from cc_perf_dagster.resources import STORAGE_KEY, InvoiceStorage
 
 BELOW_PAGES = "in_process_below_pages"
@@ -146,7 +148,8 @@ def _start_forkserver(definition: SmallRunsExecutorDefinition) -> bool:
     context = multiprocessing.get_context("forkserver")
     # Dagster's own list (its executor module first), so the server is the one it would start.
     context.set_forkserver_preload([*DAGSTER_FORKSERVER_PRELOAD, *(definition.forkserver_preload or ())])
-    multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
+    with sigint_ignored():  # a Ctrl-C while it imports would stop it with a traceback
+        multiprocessing.forkserver.ensure_running()  # spawns the server and returns; it imports meanwhile
     return True
 
 
@@ -197,7 +200,10 @@ def small_runs_in_process(
         below_pages: The default threshold (the cost model's); a run may set its own in its config.
         storage_root: Where the file registry lives when a run's config does not say (the definitions').
     """
-    resolved = over_processes.config_schema.resolve_config({})  # type: ignore[attr-defined]
+    # Resolving runs inside Dagster's user-code boundary, which would leave SIGTERM mapped onto
+    # SIGINT's handler in every process importing the definitions (the forkserver too).
+    with signal_handlers_kept(signal.SIGTERM):
+        resolved = over_processes.config_schema.resolve_config({})  # type: ignore[attr-defined]
     if not resolved.success:
         raise ValueError(f"{over_processes.name} needs every setting configured: {resolved.errors}")
     config: Mapping[str, Any] = resolved.value["config"]

@@ -18,7 +18,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from dagster import (
 )
 
 from cc_perf_dagster._dagster_compat import enable_event_batching
+from cc_perf_dagster._dagster_compat.interrupts import dagster_takes_interrupts
 from cc_perf_dagster._dagster_compat.runless_events import report_observations
 from cc_perf_dagster.assets import (
     PARTITIONS_NAME,
@@ -39,9 +40,10 @@ from cc_perf_dagster.assets import (
     partition_tags,
 )
 from cc_perf_dagster.core.errors import CcPerfError
-from cc_perf_dagster.core.extract import pdf_paths, quick_checks
+from cc_perf_dagster.core.extract import pdf_paths
 from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.core.registry import RegisteredFile, SameContent, partition_key_for
+from cc_perf_dagster.core.screening import quick_checks
 from cc_perf_dagster.definitions import (
     PROCESS_JOB,
     SUMMARY_JOB,
@@ -51,12 +53,14 @@ from cc_perf_dagster.definitions import (
 from cc_perf_dagster.executor import start_processes_early, start_processes_for_pages
 from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.instance import home_lock
+from cc_perf_dagster.interrupts import InterruptWatch
 from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
 # Processes checking the files before the runs, where the runs go over processes (the
 # forkserver started for them makes these at once): two cores check 200 files in about half the time.
 QUICK_CHECK_PROCESSES = min(os.cpu_count() or 1, 8)
+NOT_REGISTERED = "interrupted before it was registered"
 
 
 @dataclass
@@ -68,6 +72,7 @@ class InvoiceOutcome:
     path: str
     # "materialized" | "failed" | "not_booked" (read, but refused: see core.bookability)
     # | "duplicate" (the same bytes as partition ``duplicate_of``, processed there: see core.dedupe)
+    # | "interrupted" (registered, but its run was interrupted or never started: Ctrl-C)
     status: str = "pending"
     error: str | None = None
     run_id: str | None = None
@@ -102,8 +107,11 @@ class InvoiceRunner:
         progress: Callable[[InvoiceOutcome], None] | None = None,
         console_log_level: str = "CRITICAL",
         engine: str | None = None,
+        interrupts: InterruptWatch | None = None,
     ):
         self.instance = instance
+        self.interrupts = interrupts
+        self.interrupted: int | None = None  # the signal that stopped the last process(), if one did
         self.engine = engine
         self.console_log_level = console_log_level
         self.in_process = in_process
@@ -111,7 +119,27 @@ class InvoiceRunner:
         self.registry = InvoiceStorage().registry()
 
     def process(self, paths: Iterable[str | os.PathLike[str]], *, refresh_sheet: bool = True) -> list[InvoiceOutcome]:
-        """Register the files (or every PDF in the folders) and materialize them."""
+        """Register the files (or every PDF in the folders) and materialize them.
+
+        Ctrl-C (SIGINT) or SIGTERM stops it at the next checkpoint: a file's registration, a
+        quick check, a run (Dagster stops a run's steps and fails it as interrupted). The files
+        registered so far are partitions; every one not processed is ``interrupted`` (nothing
+        is retried), :attr:`interrupted` names the signal, and the next ``process`` of the same
+        files does the rest. A second signal raises ``KeyboardInterrupt`` at once.
+        """
+        with nullcontext(self.interrupts) if self.interrupts else InterruptWatch() as watch:
+            self._watch = watch
+            outcomes = self._process(paths, refresh_sheet=refresh_sheet)
+            self.interrupted = watch.received
+        for outcome in outcomes if self.interrupted else ():
+            if outcome.status == "pending":
+                outcome.status, outcome.error = "interrupted", "interrupted before its run"
+        return outcomes
+
+    def _stopped(self) -> bool:
+        return self._watch.received is not None
+
+    def _process(self, paths: Iterable[str | os.PathLike[str]], *, refresh_sheet: bool) -> list[InvoiceOutcome]:
         outcomes: dict[str, InvoiceOutcome] = {}
         registered: list[RegisteredFile] = []
         copies: list[SameContent] = []
@@ -119,6 +147,9 @@ class InvoiceRunner:
         job, run_config = process_invoices_job(), self._run_config(PROCESS_JOB)
         for path in pdf_paths(paths):
             key = partition_key_for(path)
+            if self._stopped():
+                outcomes[f"{key}@{path}"] = InvoiceOutcome(key, path.name, str(path), "interrupted", NOT_REGISTERED)
+                continue
             try:
                 entry = self.registry.register_content(path)
             except (CcPerfError, OSError) as exc:
@@ -143,16 +174,17 @@ class InvoiceRunner:
                 engine=self.engine,
                 processes=QUICK_CHECK_PROCESSES if processes else 1,
                 context=multiprocessing.get_context("forkserver"),
+                stop=self._stopped,
             )
             good, isolated = [], []
-            for entry, verdict in zip(registered, verdicts, strict=True):
+            for entry, verdict in zip(registered, verdicts, strict=False):  # fewer once stopped
                 (good if verdict is None else isolated).append(entry.key)
             order = self.instance.get_dynamic_partitions(PARTITIONS_NAME)
             for keys in contiguous_ranges(good, order):
                 self._run(keys, outcomes, retry_singly=len(keys) > 1)
             for key in isolated:
                 self._run([key], outcomes, retry_singly=False)
-            if refresh_sheet and any(o.status == "materialized" for o in outcomes.values()):
+            if refresh_sheet and not self._stopped() and any(o.status == "materialized" for o in outcomes.values()):
                 self._execute(SUMMARY_JOB, refresh_summaries_job, tags={})
         for copy in copies:  # after the runs: the original's invoice number is known by then
             outcome = self._duplicate(copy, outcomes.get(copy.original.key))
@@ -183,11 +215,19 @@ class InvoiceRunner:
         A range run fails as a whole when one invoice does. If the failure names the failing
         partitions, the others run again as ranges (without them) and each named one runs on
         its own, so it fails with its own reason; otherwise every partition runs on its own.
+        A run that was interrupted is not retried, and no run starts once the watch has a signal.
         """
+        if self._stopped():
+            return
         tags = {**partition_tags(keys), ISOLATED_BY_LAUNCHER_TAG: "cc-perf process"}
         success, run_id, metadata, failure, failed, not_booked, copies = self._execute(
             PROCESS_JOB, process_invoices_job, tags=tags
         )
+        if not success and self._stopped():
+            for key in keys:
+                outcome = outcomes[key]
+                outcome.run_id, outcome.status, outcome.error = run_id, "interrupted", "its run was interrupted"
+            return
         if not success and retry_singly:
             named = [key for key in keys if key in failed]
             if named and len(named) < len(keys):
@@ -249,15 +289,19 @@ def executed_run(
     # and checked in its steps) are written in batches: the instance's event log does so only
     # where Dagster's batching is on in the writing process (unless the caller set it, to 0 too).
     enable_event_batching()
-    if in_process:
-        yield target().execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config)
-        return
-    start_processes_early(target(), instance, tags=tags, run_config=run_config)
-    # Not entered as a context manager: entering it initializes every resource again, only to
-    # load output values, which nothing here reads (its events and run need no resources).
-    yield execute_job(
-        reconstructable(target), instance=instance, tags=tags, raise_on_error=False, run_config=run_config
-    )
+    with dagster_takes_interrupts():  # Ctrl-C while the run is created stops it too
+        if in_process:
+            result = target().execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False, run_config=run_config
+            )
+        else:
+            start_processes_early(target(), instance, tags=tags, run_config=run_config)
+            # Not entered as a context manager: entering it initializes every resource again, only to
+            # load output values, which nothing here reads (its events and run need no resources).
+            result = execute_job(
+                reconstructable(target), instance=instance, tags=tags, raise_on_error=False, run_config=run_config
+            )
+    yield result
 
 
 def _summarize(

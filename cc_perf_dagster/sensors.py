@@ -45,10 +45,10 @@ from cc_perf_dagster.assets import (
     partition_tags,
     tagged_partitions,
 )
-from cc_perf_dagster.core.extract import quick_check
 from cc_perf_dagster.core.incoming import UNREADABLE_GRACE_S, look, quarantine_folder
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
+from cc_perf_dagster.core.screening import quick_check
 from cc_perf_dagster.failures import failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 

@@ -174,15 +174,16 @@ def test_cc_perf_process_checks_its_files_over_processes_once_the_forkserver_is_
     import multiprocessing
 
     import cc_perf_dagster.runner as runner
-    from cc_perf_dagster.core.extract import quick_checks
+    from cc_perf_dagster.core.screening import quick_checks
     from cc_perf_dagster_tests.conftest import BAD_INVOICES
 
     monkeypatch.setenv("CC_PERF_STORAGE", str(tmp_path / "storage"))
     checked: list[dict] = []
 
-    def record(paths, **kwargs):
+    def record(paths, *, stop, **kwargs):
+        assert stop() is False  # the runner's interrupt watch: nothing received
         checked.append({"files": [p.name for p in paths], **kwargs})
-        return quick_checks(paths, **kwargs)
+        return quick_checks(paths, stop=stop, **kwargs)
 
     monkeypatch.setattr(runner, "quick_checks", record)
     # as if a run over 15 pages went over processes (the runs themselves stay in this process)

@@ -17,6 +17,8 @@
 * :mod:`.celery_tick`: the cluster run coordinator looks at its steps every 0.2 s instead of
   dagster-celery's every second, so each stage of a run starts sooner after the one before. It
   imports dagster-celery, so it is not imported here; the cluster executor calls it.
+* :mod:`.interrupts`: :func:`~.interrupts.dagster_takes_interrupts`, Dagster's interrupt capture
+  around a whole run, its creation included, so that Ctrl-C then stops the run's steps.
 * :data:`STEP_STORAGE_MODULES`: what the forkserver preloads for every step process.
 * :data:`LAST_KNOWN_STAMPED_SQLITE_ALEMBIC_REVISION`: the schema revision Dagster stamps on a
   SQLite database whose revision it cannot know;

@@ -8,23 +8,18 @@ the vendor parser's assembler (:mod:`cc_perf_dagster.core.vendors`) merges page 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.cache import PageCache, cache_key
 from cc_perf_dagster.core.errors import (
     DocumentTooLargeError,
-    InvalidDocumentError,
     UndecodableTextError,
     UnsupportedDocumentError,
 )
@@ -289,45 +284,6 @@ def extract_invoice(
     if cache is not None:
         cache.put(document_key(invoice.sha256, engine), invoice_to_record(invoice))
     return invoice
-
-
-def quick_check(
-    path: str | os.PathLike[str], limits: Limits | None = None, engine: str | TextEngine | None = None
-) -> str | None:
-    """Why a file cannot be processed, from its structure and its first page, or ``None``."""
-    try:
-        with PdfDocument(path, limits=limits, engine=engine) as doc:
-            first = next(read_pages(doc, [1]))
-    except InvalidDocumentError as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"{Path(path).name}: {exc.strerror or exc}"
-    if not first.has_text:
-        return "suspect"  # a scan, or a cover page: run it on its own
-    return None
-
-
-def quick_checks(
-    paths: Sequence[str | os.PathLike[str]], *, engine: str | None = None, processes: int = 1, context: Any = None
-) -> list[str | None]:
-    """:func:`quick_check` of every path, in order; in ``processes`` processes where more than one.
-
-    The processes come from the multiprocessing ``context`` (a started forkserver's makes them at
-    once). A pool that breaks (a process killed by a file) leaves the files it has not answered
-    to this process.
-    """
-    check = functools.partial(quick_check, engine=engine)
-    verdicts: list[str | None] = []
-    if processes > 1 and len(paths) > 1:
-        chunk = max(1, len(paths) // (processes * 4))
-        try:
-            with ProcessPoolExecutor(processes, mp_context=context) as pool:
-                for verdict in pool.map(check, paths, chunksize=chunk):
-                    verdicts.append(verdict)
-        except BrokenProcessPool:
-            log.warning("quick checks: a checking process died; the rest are checked here")
-    verdicts.extend(map(check, paths[len(verdicts) :]))
-    return verdicts
 
 
 def pdf_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

@@ -93,7 +93,7 @@ def test_quarantine_moves_and_writes_a_note_never_deletes(tmp_path):
 
 
 def checker(path):
-    from cc_perf_dagster.core.extract import quick_check
+    from cc_perf_dagster.core.screening import quick_check
 
     return quick_check(path)
 
