@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, build_sensor_context
+from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, build_sensor_context
 from dagster._core.event_api import PartitionKeyFilter
 
 from cc_perf_dagster.assets import RANGE_END_TAG, RANGE_START_TAG
@@ -70,3 +70,39 @@ def sensor_setup(tmp_path, **options):
 def tick(sensor, instance, defs, cursor):
     context = build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
     return sensor.evaluate_tick(context)
+
+
+def write_run_over_processes(folder, count: int = 4) -> list[str]:
+    """``count`` 200-page order confirmations in ``folder``: 800 pages make a run over processes."""
+    from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = [f"CS00700000{n}" for n in range(count)]
+    for n, key in enumerate(keys):
+        write_large_order_confirmation(folder / f"{key}.pdf", 200, seed=n)
+    return keys
+
+
+def batch_steps_started(instance: DagsterInstance):
+    """The first run whose page-batch steps have started, and their process ids; else ``(None, [])``."""
+    for run in instance.get_runs():
+        starts = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_START).records
+        pids = [
+            r.event_log_entry.dagster_event.pid
+            for r in starts
+            if "extract_page_batch" in (r.event_log_entry.step_key or "")
+        ]
+        if pids:
+            return run, pids
+    return None, []
+
+
+def gone(pid: int, *, group: bool = False) -> bool:
+    """Whether no process ``pid`` (with ``group``: no process of the group ``pid``) is left."""
+    import os
+
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

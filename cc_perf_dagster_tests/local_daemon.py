@@ -69,12 +69,14 @@ def local_daemon(root: Path) -> Iterator[LocalDaemon]:
     env = {k: v for k, v in os.environ.items() if k != "CC_PERF_PROFILE"}
     env.update(DAGSTER_HOME=str(home), CC_PERF_INCOMING=str(incoming), CC_PERF_STORAGE=str(storage))
     log = root / "daemon.log"
+    # The databases first, as `make ui` makes them before `dagster dev`: the daemon and its code
+    # server opening a fresh home together can both stamp a schema revision ("more than one head").
+    instance = DagsterInstance.from_config(str(home))  # creates its three databases
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
             env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    instance = DagsterInstance.from_config(str(home))
     try:
         yield LocalDaemon(instance, incoming, storage, log, process)
     finally:

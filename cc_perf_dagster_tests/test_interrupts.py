@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRunStatus
 
 from cc_perf_dagster.interrupts import InterruptWatch, sigint_ignored, signal_handlers_kept
 from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES
+from cc_perf_dagster_tests.helpers import batch_steps_started, gone, write_run_over_processes
 
 GOOD = [TEST_INVOICES / name for name in ("CI004731586.pdf", "CS003702114.pdf", "CS003837319.pdf")]
 
@@ -226,29 +227,14 @@ def step_started(home: Path):
     if len(list((home / "cc_perf" / "registry").glob("*.json"))) < 4:  # the instance is made before
         return None
     with DagsterInstance.from_config(str(home)) as instance:
-        for run in instance.get_runs():
-            starts = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_START).records
-            if any("extract_page_batch" in (r.event_log_entry.step_key or "") for r in starts):
-                return run.run_id
-    return None
-
-
-def group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+        run, _ = batch_steps_started(instance)
+        return run and run.run_id
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cc_perf_process_in_one_line_and_the_next_process_does_the_rest(tmp_path):
-    from cc_perf_dagster_tests.fixtures.generate import write_large_order_confirmation
-
     folder, home = tmp_path / "in", tmp_path / "home"
-    folder.mkdir()
-    for n in range(4):  # 800 pages: a run over processes, its steps in processes of their own
-        write_large_order_confirmation(folder / f"CS00700000{n}.pdf", 200, seed=n)
+    keys = write_run_over_processes(folder)  # its steps in processes of their own
     # A terminal's Ctrl-C: SIGINT to the command's whole process group (steps, forkserver, checkers).
     # SIGINT is reset first: a shell running this suite in the background may have it ignored.
     start = (
@@ -272,13 +258,13 @@ def test_ctrl_c_stops_cc_perf_process_in_one_line_and_the_next_process_does_the_
     )
     assert [line.split()[1] for line in out.splitlines() if line.startswith("CS007")] == ["interrupted"] * 4
     deadline = time.monotonic() + 60  # every process it started ends with it (none is left running)
-    while not group_gone(proc.pid):
+    while not gone(proc.pid, group=True):
         assert time.monotonic() < deadline, "processes of cc-perf process still running a minute after it ended"
         time.sleep(0.1)
     with DagsterInstance.from_config(str(home)) as instance:
         (run,) = instance.get_runs()  # no retries one by one, no sheet refresh
         assert run.run_id == run_id and run.status == DagsterRunStatus.FAILURE
-        assert instance.get_dynamic_partitions("invoices") == [f"CS00700000{n}" for n in range(4)]
+        assert instance.get_dynamic_partitions("invoices") == keys
 
     again = subprocess.run(
         [sys.executable, "-m", "cc_perf_dagster.cli", "process", "--dagster-home", str(home), str(folder)],

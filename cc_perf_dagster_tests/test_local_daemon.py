@@ -23,6 +23,7 @@ from cc_perf_dagster.core.extract import extract_invoice
 from cc_perf_dagster.core.incoming import quarantine_folder
 from cc_perf_dagster.sensors import RERUN_OF_TAG
 from cc_perf_dagster_tests.conftest import BAD_INVOICES, TEST_INVOICES, corrupt_content_stream
+from cc_perf_dagster_tests.helpers import batch_steps_started, gone, write_run_over_processes
 from cc_perf_dagster_tests.local_daemon import local_daemon
 
 pytestmark = pytest.mark.slow
@@ -70,3 +71,37 @@ def test_dropped_files_are_booked_once_and_bad_ones_refused_through_the_daemon(t
     note = json.loads((quarantine_folder(daemon.incoming) / "encrypted.pdf.error.json").read_text())
     assert note["error"] == "invalid_document" and "password" in note["reason"]
     assert sorted(p.name for p in daemon.incoming.iterdir()) == sorted([*GOOD, f"{BROKEN}.pdf"])  # nothing lost
+
+
+def test_terminate_in_the_ui_stops_a_run_over_processes_books_nothing_and_nothing_reruns_it(tmp_path):
+    staged = tmp_path / "staged"
+    keys = write_run_over_processes(staged)
+    written = time.time() - 600  # minutes ago, all at once: one look takes them all, one range run in name order
+    for path in staged.iterdir():
+        os.utime(path, (written, written))
+    with local_daemon(tmp_path / "daemon") as daemon:
+        for path in staged.iterdir():
+            path.rename(daemon.incoming / path.name)
+        started = {}
+
+        def batch_steps_running() -> bool:
+            started["run"], started["pids"] = batch_steps_started(daemon.instance)
+            return started["run"] is not None
+
+        daemon.wait_until(batch_steps_running, deadline_s=DEADLINE_S, what="the page-batch steps' start")
+        run, pids = started["run"], started["pids"]
+        assert (run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) == (keys[0], keys[-1])
+        # what the UI's Terminate button calls (dagster_graphql terminate_pipeline_execution)
+        assert daemon.instance.run_coordinator.cancel_run(run.run_id)
+        daemon.wait_until(
+            lambda: daemon.instance.get_run_by_id(run.run_id).is_finished, deadline_s=DEADLINE_S, what="the run's end"
+        )
+        daemon.wait_until(lambda: all(gone(pid) for pid in pids), deadline_s=DEADLINE_S, what="steps gone")
+        ticks = daemon.sensor_ticks("rerun_failed_ranges")
+        daemon.wait_until(
+            lambda: daemon.sensor_ticks("rerun_failed_ranges") >= ticks + 2, deadline_s=DEADLINE_S, what="two ticks"
+        )
+        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
+        assert [r.status for r in runs] == [DagsterRunStatus.CANCELED]  # not run again: the user stopped it
+        assert daemon.booked() == {} and daemon.instance.get_dynamic_partitions("invoices") == keys
+        assert sorted(p.name for p in daemon.incoming.iterdir()) == [f"{key}.pdf" for key in keys]  # kept
