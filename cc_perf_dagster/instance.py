@@ -73,6 +73,14 @@ python_logs:
   python_log_level: INFO
 telemetry:
   enabled: false
+# A run stopped from outside its steps (`make ui` interrupted mid-run, a run worker lost) runs
+# again once, from where it stopped, when the daemon next runs. A run failed by its own steps (an
+# invoice that cannot be read) does not: rerun_failed_ranges runs the rest of its range again.
+# Runs of `cc-perf process` are tagged never to be retried (a Ctrl-C there is deliberate).
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
 
 HEADER = "# Written by cc-perf for a project-local Dagster home (SQLite storage under this folder)."

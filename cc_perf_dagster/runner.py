@@ -61,6 +61,8 @@ from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 # forkserver started for them makes these at once): two cores check 200 files in about half the time.
 QUICK_CHECK_PROCESSES = min(os.cpu_count() or 1, 8)
 NOT_REGISTERED = "interrupted before it was registered"
+# The command retries (or stops) its runs itself: the daemon's run retries leave them alone.
+NO_RUN_RETRIES = {"dagster/max_retries": "0"}
 
 
 @dataclass
@@ -256,7 +258,11 @@ class InvoiceRunner:
 
     def _execute(self, job_name: str, target: Callable, *, tags: dict[str, str]):
         with executed_run(
-            self.instance, target, tags=tags, run_config=self._run_config(job_name), in_process=self.in_process
+            self.instance,
+            target,
+            tags={**tags, **NO_RUN_RETRIES},
+            run_config=self._run_config(job_name),
+            in_process=self.in_process,
         ) as result:
             return _summarize(result)
 

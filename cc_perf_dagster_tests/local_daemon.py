@@ -62,13 +62,13 @@ class LocalDaemon:
 
 @contextmanager
 def local_daemon(root: Path) -> Iterator[LocalDaemon]:
-    """The daemon on ``root/home`` watching ``root/incoming``, storing under ``root/storage``."""
+    """The daemon on ``root/home`` watching ``root/incoming``, storing under ``root/storage`` (again: a restart)."""
     home, incoming, storage = root / "home", root / "incoming", root / "storage"
-    incoming.mkdir(parents=True)
+    incoming.mkdir(parents=True, exist_ok=True)
     ensure_dagster_home(home, export=False, profile="local")
     env = {k: v for k, v in os.environ.items() if k != "CC_PERF_PROFILE"}
     env.update(DAGSTER_HOME=str(home), CC_PERF_INCOMING=str(incoming), CC_PERF_STORAGE=str(storage))
-    log = root / "daemon.log"
+    log = root / f"daemon{len(list(root.glob('daemon*.log')) or '')}.log"  # one log per start
     # The databases first, as `make ui` makes them before `dagster dev`: the daemon and its code
     # server opening a fresh home together can both stamp a schema revision ("more than one head").
     instance = DagsterInstance.from_config(str(home))  # creates its three databases

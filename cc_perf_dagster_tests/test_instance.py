@@ -134,6 +134,8 @@ def test_a_cluster_home_shares_the_coordinator_and_retention_settings():
 
     local = yaml.safe_load(dagster_yaml("/home"))
     cluster = yaml.safe_load(cluster_dagster_yaml("postgresql://postgres@127.0.0.1:5432/x"))
-    for shared in ("run_coordinator", "retention"):
+    for shared in ("run_coordinator", "retention", "run_retries"):
         assert cluster[shared] == local[shared], shared
+    # a run stopped from outside its steps runs again once; one its steps failed is left to the sensor
+    assert local["run_retries"] == {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}
     assert cluster["concurrency"]["runs"]["max_concurrent_runs"] == 4

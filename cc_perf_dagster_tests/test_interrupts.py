@@ -179,6 +179,7 @@ class TestRunner:
             outcomes = runner.process(files)
             (run,) = instance.get_runs()  # one run: no retry one by one, no run of the scan, no sheet
             assert run.status == DagsterRunStatus.FAILURE
+            assert run.tags["dagster/max_retries"] == "0"  # a daemon's run retries leave it alone
             assert [o.status for o in outcomes] == ["interrupted"] * 4
             assert [o.run_id for o in outcomes] == [run.run_id] * 3 + [None]
             assert [o.error for o in outcomes] == ["its run was interrupted"] * 3 + ["interrupted before its run"]

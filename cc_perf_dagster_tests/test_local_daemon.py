@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import time
 
 import pytest
@@ -105,3 +106,35 @@ def test_terminate_in_the_ui_stops_a_run_over_processes_books_nothing_and_nothin
         assert [r.status for r in runs] == [DagsterRunStatus.CANCELED]  # not run again: the user stopped it
         assert daemon.booked() == {} and daemon.instance.get_dynamic_partitions("invoices") == keys
         assert sorted(p.name for p in daemon.incoming.iterdir()) == [f"{key}.pdf" for key in keys]  # kept
+
+
+def test_a_run_stopped_with_the_daemon_runs_again_once_it_restarts_and_books_each_invoice_once(tmp_path):
+    staged, root = tmp_path / "staged", tmp_path / "daemon"
+    keys = write_run_over_processes(staged)
+    written = time.time() - 600
+    for path in staged.iterdir():
+        os.utime(path, (written, written))
+    with local_daemon(root) as daemon:
+        for path in staged.iterdir():
+            path.rename(daemon.incoming / path.name)
+        stopped = {}
+
+        def batch_steps_running() -> bool:
+            stopped["run"], _ = batch_steps_started(daemon.instance)
+            return stopped["run"] is not None
+
+        daemon.wait_until(batch_steps_running, deadline_s=DEADLINE_S, what="the page-batch steps' start")
+        os.killpg(daemon.process.pid, signal.SIGINT)  # Ctrl-C on `make ui`: its whole process group
+        daemon.process.wait(timeout=DEADLINE_S)
+        run = daemon.instance.get_run_by_id(stopped["run"].run_id)
+        assert run.status == DagsterRunStatus.FAILURE and daemon.booked() == {}
+    with local_daemon(root) as daemon:
+        daemon.wait_until(lambda: set(keys) <= set(daemon.booked()), deadline_s=DEADLINE_S, what="all booked")
+        ticks = daemon.sensor_ticks()
+        daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
+        booked = daemon.booked()
+        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
+    assert booked == {key: 1 for key in keys}
+    retry, first = runs  # the retry, from where the first stopped; nothing else
+    assert first.run_id == run.run_id and retry.tags["dagster/parent_run_id"] == run.run_id
+    assert retry.status == DagsterRunStatus.SUCCESS
