@@ -21,6 +21,7 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance
 from dagster._core.definitions.run_request import InstigatorType
 
+from cc_perf_dagster._dagster_compat import DEFAULT_EVENT_BATCH_SIZE, EVENT_BATCH_ENV
 from cc_perf_dagster.instance import ensure_dagster_home
 from cc_perf_dagster_tests.conftest import REPO
 from cc_perf_dagster_tests.local_cluster import stop_group
@@ -68,6 +69,7 @@ def local_daemon(root: Path) -> Iterator[LocalDaemon]:
     ensure_dagster_home(home, export=False, profile="local")
     env = {k: v for k, v in os.environ.items() if k != "CC_PERF_PROFILE"}
     env.update(DAGSTER_HOME=str(home), CC_PERF_INCOMING=str(incoming), CC_PERF_STORAGE=str(storage))
+    env.setdefault(EVENT_BATCH_ENV, str(DEFAULT_EVENT_BATCH_SIZE))  # as the Makefile exports it for `make ui`
     log = root / f"daemon{len(list(root.glob('daemon*.log')) or '')}.log"  # one log per start
     # The databases first, as `make ui` makes them before `dagster dev`: the daemon and its code
     # server opening a fresh home together can both stamp a schema revision ("more than one head").
