@@ -188,6 +188,8 @@ def _process(args: argparse.Namespace, watch: InterruptWatch) -> int:
             instance, in_process=args.in_process, progress=progress, engine=args.engine, interrupts=watch
         )
         outcomes = runner.process(args.paths, refresh_sheet=not args.no_sheet)
+    for run_id in runner.left_behind:
+        print(f"cc-perf: run {run_id}, left started by a cc-perf process since gone: marked failed", file=sys.stderr)
     if args.json:
         print(json.dumps([o.to_dict() for o in outcomes], indent=2, default=str))
     else:

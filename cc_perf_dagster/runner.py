@@ -54,6 +54,7 @@ from cc_perf_dagster.executor import start_processes_early, start_processes_for_
 from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
 from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.interrupts import InterruptWatch
+from cc_perf_dagster.left_behind import fail_runs_left_behind, launcher_tags
 from cc_perf_dagster.resources import SETTINGS_KEY, InvoiceStorage
 from cc_perf_dagster.sensors import ISOLATED_BY_LAUNCHER_TAG
 
@@ -114,6 +115,7 @@ class InvoiceRunner:
         self.instance = instance
         self.interrupts = interrupts
         self.interrupted: int | None = None  # the signal that stopped the last process(), if one did
+        self.left_behind: list[str] = []  # runs a killed cc-perf process left started, marked failed
         self.engine = engine
         self.console_log_level = console_log_level
         self.in_process = in_process
@@ -129,6 +131,7 @@ class InvoiceRunner:
         is retried), :attr:`interrupted` names the signal, and the next ``process`` of the same
         files does the rest. A second signal raises ``KeyboardInterrupt`` at once.
         """
+        self.left_behind = fail_runs_left_behind(self.instance)
         with nullcontext(self.interrupts) if self.interrupts else InterruptWatch() as watch:
             self._watch = watch
             outcomes = self._process(paths, refresh_sheet=refresh_sheet)
@@ -260,7 +263,7 @@ class InvoiceRunner:
         with executed_run(
             self.instance,
             target,
-            tags={**tags, **NO_RUN_RETRIES},
+            tags={**tags, **NO_RUN_RETRIES, **launcher_tags()},
             run_config=self._run_config(job_name),
             in_process=self.in_process,
         ) as result:

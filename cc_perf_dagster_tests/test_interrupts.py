@@ -232,11 +232,9 @@ def step_started(home: Path):
         return run and run.run_id
 
 
-@pytest.mark.slow
-def test_ctrl_c_stops_cc_perf_process_in_one_line_and_the_next_process_does_the_rest(tmp_path):
-    folder, home = tmp_path / "in", tmp_path / "home"
-    keys = write_run_over_processes(folder)  # its steps in processes of their own
-    # A terminal's Ctrl-C: SIGINT to the command's whole process group (steps, forkserver, checkers).
+def process_stopped_mid_run(home: Path, folder: Path, signum: int) -> tuple[subprocess.Popen, str, str, str]:
+    """``cc-perf process`` over ``folder``, sent ``signum`` (its whole process group, as a terminal
+    sends Ctrl-C) once its page-batch steps have started: the command, its run id, stdout, stderr."""
     # SIGINT is reset first: a shell running this suite in the background may have it ignored.
     start = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
@@ -246,11 +244,20 @@ def test_ctrl_c_stops_cc_perf_process_in_one_line_and_the_next_process_does_the_
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         run_id = wait_for(lambda: step_started(home), "a batch step's start", proc)
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signum)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    return proc, run_id, out, err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cc_perf_process_in_one_line_and_the_next_process_does_the_rest(tmp_path):
+    folder, home = tmp_path / "in", tmp_path / "home"
+    keys = write_run_over_processes(folder)  # its steps in processes of their own
+    # A terminal's Ctrl-C: SIGINT to the command's whole process group (steps, forkserver, checkers).
+    proc, run_id, out, err = process_stopped_mid_run(home, folder, signal.SIGINT)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert err.splitlines()[-1] == (
