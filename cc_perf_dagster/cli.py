@@ -120,36 +120,51 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     if missing:
         return _fail(missing, EXIT_BAD_INPUT)
     rows, failures, refusals = [], 0, 0
-    for path in pdf_paths(args.paths):
-        started = time.perf_counter()
-        try:
-            invoice = extract_invoice(path, limits=_limits(args), engine=args.engine)
-        except (InvalidDocumentError, OSError) as exc:
-            failures += 1
-            _fail(str(exc), EXIT_BAD_INPUT)
-            continue
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        refused = refusal(invoice, min_consistency=args.min_consistency)
-        if refused is not None:
-            refusals += 1
-            print(f"cc-perf: {refused.error()}", file=sys.stderr)
-        rows.append(
-            (
-                invoice.file,
-                invoice.invoice_number,
-                invoice.document_type,
-                invoice.invoice_date or "",
-                invoice.page_count,
-                len(invoice.line_items),
-                len(invoice.billed_items),
-                f"{invoice.consistency_score:.3f}",
-                f"{elapsed_ms:.0f}",
-                "no" if refused else "yes",
-            )
-        )
+    paths = pdf_paths(args.paths)
+    try:
+        for path in paths:
+            row, refused = _summary_row(args, path)
+            if row is None:
+                failures += 1
+                continue
+            rows.append(row)
+            refusals += refused
+    except KeyboardInterrupt:  # Ctrl-C: the table so far, then one line
+        _print_summary(rows)
+        return _fail(f"interrupted: {failures + len(rows)} of {len(paths)} files read", EXIT_INTERRUPTED)
+    _print_summary(rows)
+    return _status(failures, refusals)
+
+
+def _summary_row(args: argparse.Namespace, path: Path) -> tuple[tuple | None, bool]:
+    """One file's ``summary`` row (``None`` if it cannot be read: the reason is printed), and whether it is refused."""
+    started = time.perf_counter()
+    try:
+        invoice = extract_invoice(path, limits=_limits(args), engine=args.engine)
+    except (InvalidDocumentError, OSError) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        return None, False
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    refused = refusal(invoice, min_consistency=args.min_consistency)
+    if refused is not None:
+        print(f"cc-perf: {refused.error()}", file=sys.stderr)
+    return (
+        invoice.file,
+        invoice.invoice_number,
+        invoice.document_type,
+        invoice.invoice_date or "",
+        invoice.page_count,
+        len(invoice.line_items),
+        len(invoice.billed_items),
+        f"{invoice.consistency_score:.3f}",
+        f"{elapsed_ms:.0f}",
+        "no" if refused else "yes",
+    ), refused is not None
+
+
+def _print_summary(rows: list) -> None:
     header = ("file", "number", "type", "date", "pages", "lines", "billed", "consistency", "ms", "bookable")
     print(format_table(header, rows))
-    return _status(failures, refusals)
 
 
 def _cmd_process(args: argparse.Namespace) -> int:

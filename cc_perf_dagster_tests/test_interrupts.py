@@ -291,3 +291,20 @@ def test_ctrl_c_in_any_other_command_is_one_line_and_status_130(monkeypatch, cap
     monkeypatch.setattr(cli, "extract_invoice", interrupted)
     assert cli.main(["extract", str(GOOD[0])]) == 130
     assert capsys.readouterr().err == "cc-perf: interrupted\n"
+
+
+def test_ctrl_c_in_summary_prints_the_table_so_far(monkeypatch, capsys):
+    from cc_perf_dagster import cli
+
+    read = cli.extract_invoice
+
+    def interrupted_at_the_third(path, **kwargs):
+        if path == GOOD[2]:
+            raise KeyboardInterrupt
+        return read(path, **kwargs)
+
+    monkeypatch.setattr(cli, "extract_invoice", interrupted_at_the_third)
+    assert cli.main(["summary", *map(str, GOOD)]) == 130
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[2:]] == [GOOD[0].name, GOOD[1].name]
+    assert err == "cc-perf: interrupted: 2 of 3 files read\n"
