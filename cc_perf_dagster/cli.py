@@ -19,9 +19,9 @@ Exit status (see EXIT_CODES):
     3  a document was read but is not booked (no line items, arithmetic or totals that do not
        hold, a page without text, fewer pages read than declared): what was read is still
        printed, and one line on stderr names the file and the reason
-  130  interrupted (Ctrl-C; 143 for SIGTERM): one line on stderr; ``process`` stops at its next
-       step, prints what it did, and leaves the files it did not process registered (its next
-       run over the same files does them)
+  130  interrupted (Ctrl-C; 143 for SIGTERM): one line on stderr; ``summary`` prints the files
+       read so far; ``process`` stops at its next step, prints what it did, and leaves the files
+       it did not process registered (its next run over the same files does them)
 ``summary`` and ``process`` exit 2 if any input is bad, else 3 if any document is not booked.
 ``process`` lists a file whose bytes are already registered under another name as
 ``[duplicate]`` (processed and booked once, as the first name): not an error, status 0.
@@ -53,7 +53,7 @@ EXIT_CODES = f"""exit status:
   {EXIT_BAD_INPUT}  bad input: not a readable PDF, or not a Creative Co-op document
   {EXIT_NOT_BOOKED}  not booked: a document was read (and is printed) but not well enough to book it;
      stderr names the file and the reason (summary/process: 2 wins over 3)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; 143 for SIGTERM); process prints what it did first"""
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C; 143 for SIGTERM); summary and process print what they did first"""
 
 
 def _status(bad: int, refused: int) -> int:
