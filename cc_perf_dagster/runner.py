@@ -130,6 +130,9 @@ class InvoiceRunner:
         registered so far are partitions; every one not processed is ``interrupted`` (nothing
         is retried), :attr:`interrupted` names the signal, and the next ``process`` of the same
         files does the rest. A second signal raises ``KeyboardInterrupt`` at once.
+
+        First, runs that a ``cc-perf process`` on this machine left started when it was killed
+        are marked failed (:mod:`cc_perf_dagster.left_behind`); :attr:`left_behind` lists them.
         """
         self.left_behind = fail_runs_left_behind(self.instance)
         with nullcontext(self.interrupts) if self.interrupts else InterruptWatch() as watch:
