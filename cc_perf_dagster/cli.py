@@ -13,7 +13,7 @@ Subcommands:
 
 Exit status (see EXIT_CODES):
     0  every document was read and may be booked
-    1  an unexpected internal error
+    1  an unexpected internal error, or storage that cannot be written (full, read-only)
     2  an input is not a readable PDF, or not a Creative Co-op document (one line on stderr
        naming the file and the reason; ``extract`` prints nothing on stdout)
     3  a document was read but is not booked (no line items, arithmetic or totals that do not
@@ -49,7 +49,7 @@ from cc_perf_dagster.interrupts import InterruptWatch
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NOT_BOOKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = f"""exit status:
   {EXIT_OK}  success: every document was read and may be booked
-  {EXIT_INTERNAL}  internal error (rerun with --debug for the traceback)
+  {EXIT_INTERNAL}  internal error (rerun with --debug for the traceback), or the storage cannot be written
   {EXIT_BAD_INPUT}  bad input: not a readable PDF, or not a Creative Co-op document
   {EXIT_NOT_BOOKED}  not booked: a document was read (and is printed) but not well enough to book it;
      stderr names the file and the reason (summary/process: 2 wins over 3)
@@ -224,6 +224,12 @@ def _process(args: argparse.Namespace, watch: InterruptWatch) -> int:
             f"interrupted: {len(outcomes) - left} of {len(outcomes)} files processed; the other {left} "
             "run with the next `cc-perf process` of the same files (or Materialize in the UI)",
             watch.exit_status(),
+        )
+    if runner.storage_error:
+        return _fail(
+            f"the storage cannot be written, so no further run was started: {runner.storage_error}; "
+            "the files are registered: run `cc-perf process` again once it can be written",
+            EXIT_INTERNAL,
         )
     if not outcomes:
         return _fail("no PDF files found in the given paths", EXIT_BAD_INPUT)

@@ -5,6 +5,8 @@ let whoever launched it run the others again without the failing ones (``cc-perf
 the ``rerun_failed_ranges`` sensor do).
 """
 
+import errno
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,6 +68,41 @@ def failed_partitions(step_failures: Iterable[Any], name: str = FAILED_PARTITION
         if named is not None and isinstance(named.value, list):
             failed.update(str(key) for key in named.value)
     return failed
+
+
+# Errors of the storage as a whole (full, over quota, read-only): every run would fail alike.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+_ERRNO = re.compile(r"\[Errno (\d+)\]")
+
+
+def failure_reason(step_failure: Any) -> str:
+    """A step failure's reason in one line: the step's own description, else the innermost error.
+
+    Dagster wraps an error raised while storing or loading an output in one of its own
+    (``DagsterExecutionHandleOutputError: Error occurred while handling output ...``); what went
+    wrong is the error it was raised from (``OSError: [Errno 28] No space left on device: ...``).
+    """
+    data = step_failure.step_failure_data
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error.cause is not None:
+        error = error.cause
+    return f"{' '.join(error.message.split())} (step {step_failure.step_key})"
+
+
+def storage_failure(step_failure: Any) -> bool:
+    """Whether a step failed because the storage cannot be written at all (full, over quota, read-only)."""
+    error = step_failure.step_failure_data.error
+    while error is not None:
+        found = _ERRNO.search(error.message) if error.cls_name in _OS_ERRORS else None
+        if found and int(found.group(1)) in STORAGE_ERRNOS:
+            return True
+        error = error.cause
+    return False
+
+
+_OS_ERRORS = frozenset({"OSError", "IOError", "PermissionError"})
 
 
 def text_engine(settings: ExtractionSettings) -> TextEngine:

@@ -5,7 +5,9 @@ sha256 recorded as the file asset's data version), then the ``process_invoices``
 through the multiprocess executor: one run per contiguous range of good files (batches then
 span invoices), and a run of its own for each file that a quick check finds unreadable, so a
 bad file fails its own partition with its reason while the others complete. If a range run
-fails anyway, its partitions are retried one per run, so the failure stays with its file.
+fails anyway, its partitions are retried one per run, so the failure stays with its file,
+unless the storage could not be written at all (full, over quota, read-only): then no other
+run starts, since each would fail alike (:attr:`InvoiceRunner.storage_error` says why).
 
 A file whose bytes are already registered under another partition (the same attachment saved
 under a second name) is not registered again: it is reported as a ``duplicate`` of that
@@ -51,7 +53,13 @@ from cc_perf_dagster.definitions import (
     refresh_summaries_job,
 )
 from cc_perf_dagster.executor import start_processes_early, start_processes_for_pages
-from cc_perf_dagster.failures import DUPLICATE_PARTITIONS, NOT_BOOKED_PARTITIONS, failed_partitions
+from cc_perf_dagster.failures import (
+    DUPLICATE_PARTITIONS,
+    NOT_BOOKED_PARTITIONS,
+    failed_partitions,
+    failure_reason,
+    storage_failure,
+)
 from cc_perf_dagster.instance import home_lock
 from cc_perf_dagster.interrupts import InterruptWatch
 from cc_perf_dagster.left_behind import fail_runs_left_behind, launcher_tags
@@ -116,6 +124,7 @@ class InvoiceRunner:
         self.interrupts = interrupts
         self.interrupted: int | None = None  # the signal that stopped the last process(), if one did
         self.left_behind: list[str] = []  # runs a killed cc-perf process left started, marked failed
+        self.storage_error: str | None = None  # why the storage could not be written, if a run said so
         self.engine = engine
         self.console_log_level = console_log_level
         self.in_process = in_process
@@ -134,14 +143,16 @@ class InvoiceRunner:
         First, runs that a ``cc-perf process`` on this machine left started when it was killed
         are marked failed (:mod:`cc_perf_dagster.left_behind`); :attr:`left_behind` lists them.
         """
-        self.left_behind = fail_runs_left_behind(self.instance)
+        self.left_behind, self.storage_error = fail_runs_left_behind(self.instance), None
         with nullcontext(self.interrupts) if self.interrupts else InterruptWatch() as watch:
             self._watch = watch
             outcomes = self._process(paths, refresh_sheet=refresh_sheet)
             self.interrupted = watch.received
-        for outcome in outcomes if self.interrupted else ():
-            if outcome.status == "pending":
+        for outcome in outcomes:
+            if outcome.status == "pending" and self.interrupted:
                 outcome.status, outcome.error = "interrupted", "interrupted before its run"
+            elif outcome.status == "pending" and self.storage_error:
+                outcome.status, outcome.error = "failed", f"not run: {self.storage_error}"
         return outcomes
 
     def _stopped(self) -> bool:
@@ -192,7 +203,8 @@ class InvoiceRunner:
                 self._run(keys, outcomes, retry_singly=len(keys) > 1)
             for key in isolated:
                 self._run([key], outcomes, retry_singly=False)
-            if refresh_sheet and not self._stopped() and any(o.status == "materialized" for o in outcomes.values()):
+            booked = any(o.status == "materialized" for o in outcomes.values())
+            if refresh_sheet and booked and not (self._stopped() or self.storage_error):
                 self._execute(SUMMARY_JOB, refresh_summaries_job, tags={})
         for copy in copies:  # after the runs: the original's invoice number is known by then
             outcome = self._duplicate(copy, outcomes.get(copy.original.key))
@@ -225,21 +237,21 @@ class InvoiceRunner:
         its own, so it fails with its own reason; otherwise every partition runs on its own.
         A run that was interrupted is not retried, and no run starts once the watch has a signal.
         """
-        if self._stopped():
+        if self._stopped() or self.storage_error:
             return
         tags = {**partition_tags(keys), ISOLATED_BY_LAUNCHER_TAG: "cc-perf process"}
-        success, run_id, metadata, failure, failed, not_booked, copies = self._execute(
-            PROCESS_JOB, process_invoices_job, tags=tags
-        )
-        if not success and self._stopped():
+        done = self._execute(PROCESS_JOB, process_invoices_job, tags=tags)
+        if not done.success and self._stopped():
             for key in keys:
                 outcome = outcomes[key]
-                outcome.run_id, outcome.status, outcome.error = run_id, "interrupted", "its run was interrupted"
+                outcome.run_id, outcome.status, outcome.error = done.run_id, "interrupted", "its run was interrupted"
             return
-        if not success and retry_singly:
-            named = [key for key in keys if key in failed]
+        if not done.success and done.storage_full:  # no other run could write it either: not retried
+            self.storage_error = done.failure
+        elif not done.success and retry_singly:
+            named = [key for key in keys if key in done.failed]
             if named and len(named) < len(keys):
-                rest = [key for key in keys if key not in failed]
+                rest = [key for key in keys if key not in done.failed]
                 for part in contiguous_ranges(rest, self.instance.get_dynamic_partitions(PARTITIONS_NAME)):
                     self._run(part, outcomes, retry_singly=len(part) > 1)
             for key in named or keys:
@@ -247,12 +259,14 @@ class InvoiceRunner:
             return
         for key in keys:
             outcome = outcomes[key]
-            outcome.run_id = run_id
-            if success and key in metadata:
-                outcome.status, outcome.metadata = "materialized", metadata[key]
+            outcome.run_id = done.run_id
+            if done.success and key in done.metadata:
+                outcome.status, outcome.metadata = "materialized", done.metadata[key]
             else:
-                outcome.status = "not_booked" if key in not_booked else "duplicate" if key in copies else "failed"
-                outcome.error = failure or "the run failed"
+                outcome.status = (
+                    "not_booked" if key in done.not_booked else "duplicate" if key in done.copies else "failed"
+                )
+                outcome.error = done.failure or "the run failed"
             self.progress(outcome)
 
     def _run_config(self, job_name: str) -> dict[str, Any]:
@@ -316,10 +330,22 @@ def executed_run(
     yield result
 
 
-def _summarize(
-    result: Any,
-) -> tuple[bool, str, dict[str, dict[str, Any]], str | None, set[str], set[str], set[str]]:
-    """What a run did: success, run id, figures per invoice, first failure, failed, not-booked and copied partitions."""
+@dataclass
+class RunSummary:
+    """What a run did: its figures per invoice, its first failure's reason, the partitions its failures name."""
+
+    success: bool
+    run_id: str
+    metadata: dict[str, dict[str, Any]]
+    failure: str | None
+    failed: set[str]
+    not_booked: set[str]
+    copies: set[str]
+    storage_full: bool  # a step could not write the storage at all: every run would fail alike
+
+
+def _summarize(result: Any) -> RunSummary:
+    """The :class:`RunSummary` of a run's result."""
     metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
@@ -330,14 +356,16 @@ def _summarize(
                 if isinstance(value.value, (int, float, str, bool)) and not name.startswith("dagster/")
             }
     failures = result.get_step_failure_events()
-    failure = None
-    for event in failures:
-        data = event.step_failure_data
-        failure = (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
-        break
-    not_booked = failed_partitions(failures, NOT_BOOKED_PARTITIONS)
-    copies = failed_partitions(failures, DUPLICATE_PARTITIONS)
-    return result.success, result.run_id, metadata, failure, failed_partitions(failures), not_booked, copies
+    return RunSummary(
+        result.success,
+        result.run_id,
+        metadata,
+        failure_reason(failures[0]) if failures else None,
+        failed_partitions(failures),
+        failed_partitions(failures, NOT_BOOKED_PARTITIONS),
+        failed_partitions(failures, DUPLICATE_PARTITIONS),
+        any(map(storage_failure, failures)),
+    )
 
 
 def _stored_number(storage_root: Path, key: str) -> str | None:

@@ -154,7 +154,10 @@ class PageCache:
                 self._account(size)
         except Exception as exc:  # a cache must never fail the computation
             self.counters.write_errors += 1
-            log.warning("cache write failed for %s: %s", key[:12], exc)
+            # once per cache: a full disk would say the same for every page after it
+            (log.warning if self.counters.write_errors == 1 else log.debug)(
+                "cache write failed for %s: %s (further failures of this cache are logged at DEBUG)", key[:12], exc
+            )
             return False
         self.counters.writes += 1
         return True

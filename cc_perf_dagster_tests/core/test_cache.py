@@ -1,3 +1,4 @@
+import logging
 import multiprocessing
 import os
 import stat
@@ -207,13 +208,17 @@ class TestBounds:
         assert survivors == [0, *range(10 - len(survivors) + 1, 10)]  # key 0 and the newest writes
         assert cache.disk_usage()[1] <= int(cache.max_bytes * 0.9)
 
-    def test_write_failure_never_raises(self, tmp_path):
+    def test_write_failure_never_raises(self, tmp_path, caplog):
         blocked = tmp_path / "file-not-folder"
         blocked.write_text("x")
         cache = PageCache(blocked)
-        assert cache.put(key(1), {"v": 1}) is False
-        assert cache.counters.write_errors == 1
+        with caplog.at_level(logging.WARNING, logger="cc_perf_dagster.core.cache"):
+            assert cache.put(key(1), {"v": 1}) is False
+            assert cache.put(key(2), {"v": 2}) is False
+        assert cache.counters.write_errors == 2
         assert cache.get(key(1)) == {"v": 1}  # L1 still serves it
+        (warning,) = caplog.records  # once per cache, not once per page (a full disk: every page)
+        assert warning.getMessage().startswith(f"cache write failed for {key(1)[:12]}: ")
 
     def test_writes_accounted_once_are_counted_at_the_end_and_the_bound_holds_then(self, tmp_path):
         cache = PageCache(tmp_path / "cache", max_bytes=10**9)
