@@ -153,6 +153,8 @@ def test_the_readme_dagster_yaml_settings_are_the_shipped_homes_and_dagster_take
     (tmp_path / "home").mkdir()
     with DagsterInstance.local_temp(str(tmp_path / "home"), overrides=snippet) as instance:
         assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert (instance.run_retries_enabled, instance.run_retries_max_retries) == (True, 1)
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
 
 
 DG_PROJECT = {
