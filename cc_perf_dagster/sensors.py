@@ -49,7 +49,7 @@ from cc_perf_dagster.core.incoming import UNREADABLE_GRACE_S, look, quarantine_f
 from cc_perf_dagster.core.pdf import Limits
 from cc_perf_dagster.core.planning import contiguous_ranges
 from cc_perf_dagster.core.screening import quick_check
-from cc_perf_dagster.failures import failed_partitions
+from cc_perf_dagster.failures import STORAGE_ERRNOS, failed_partitions
 from cc_perf_dagster.resources import InvoiceStorage
 
 INCOMING_ENV = "CC_PERF_INCOMING"
@@ -115,15 +115,22 @@ def build_incoming_folder_sensor(
     def _incoming(context: SensorEvaluationContext) -> SensorResult:
         folder = Path(directory) if directory else default_incoming_folder()
         registry = InvoiceStorage(root=storage_root).registry()
-        tick = look(
-            folder,
-            registry,
-            context.cursor,
-            max_files=max_files_per_tick,
-            max_bytes=max_bytes,
-            budget_s=tick_budget_s,
-            check=quick_check,
-        )
+        try:
+            tick = look(
+                folder,
+                registry,
+                context.cursor,
+                max_files=max_files_per_tick,
+                max_bytes=max_bytes,
+                budget_s=tick_budget_s,
+                check=quick_check,
+            )
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRNOS:
+                raise
+            # Full, over quota or read-only: the files stay where they are (nothing is quarantined
+            # for it), the cursor is kept, and the next tick takes them once the storage is writable.
+            return SkipReason(f"the storage cannot be written ({exc}); the files in {folder} wait for it")
         for refused in tick.refused:
             context.log.warning(
                 f"quarantined {refused.path.name} -> {quarantine_folder(folder)}: {refused.code}: {refused.reason}"

@@ -66,6 +66,33 @@ def test_bad_files_are_quarantined_with_a_note_and_the_sensor_goes_on(tmp_path):
     assert (quarantine_folder(incoming) / "encrypted.pdf").exists()
 
 
+def test_a_storage_that_cannot_be_written_skips_the_tick_and_keeps_every_file(tmp_path, monkeypatch):
+    import errno
+
+    import cc_perf_dagster.core.registry as registry_module
+
+    incoming, sensor, defs, instance = sensor_setup(tmp_path)
+    names = ["CI004731586.pdf", "CS003702114.pdf"]
+    for name in names:
+        shutil.copy(TEST_INVOICES / name, incoming / name)
+    hours_ago = time.time() - 7200
+    for name in names:
+        os.utime(incoming / name, (hours_ago, hours_ago))  # taken on the first look
+    write = registry_module.atomic_write_text
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(registry_module, "atomic_write_text", disk_full)
+    full = tick(sensor, instance, defs, None)
+    assert full.run_requests == [] and full.cursor is None  # skipped: the cursor is kept
+    assert full.skip_message.startswith("the storage cannot be written ([Errno 28] No space left on device)")
+    assert sorted(p.name for p in incoming.iterdir()) == names  # nothing quarantined, nothing moved
+    monkeypatch.setattr(registry_module, "atomic_write_text", write)
+    (request,) = tick(sensor, instance, defs, full.cursor).run_requests  # written again: both taken
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("CI004731586", "CS003702114")
+
+
 def test_many_arrivals_are_chunked_into_range_runs(tmp_path):
     incoming, sensor, defs, instance = sensor_setup(tmp_path, max_partitions_per_run=2)
     for index in range(5):
