@@ -293,5 +293,9 @@ def _closing(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 if __name__ == "__main__":
+    from cc_perf_dagster.left_behind import fail_runs_left_behind
+
     with open_instance() as _instance:  # create the databases under the lock before `dagster dev` opens them
         print(_instance.root_directory)  # noqa: T201 (used by `make ui`)
+        for _run_id in fail_runs_left_behind(_instance):  # left started when the machine stopped, say
+            print(f"run {_run_id}, left started by a process since gone: marked failed (it runs again)")  # noqa: T201

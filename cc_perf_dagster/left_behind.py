@@ -1,12 +1,18 @@
-"""Runs that ``cc-perf process`` left started when it was killed, marked failed by the next one.
+"""Runs left started by a process that is gone, marked failed so that they can run again.
 
-``cc-perf process`` runs its jobs in its own process (``execute_job``), so nothing else watches
-them: killed with SIGKILL (the kernel's out-of-memory killer, ``kill -9``, a closed terminal's
-session) or stopped with its machine, it leaves its run ``STARTED`` in the instance for good, and
-the UI shows it running. Each run it starts is tagged with its machine and process id
-(:data:`LAUNCHER_TAG`); the next ``cc-perf process`` on the same instance and machine marks a
-run still started whose process is gone as failed, saying so. A run of a command still running
-(another terminal), or of another machine sharing the cluster's database, is left alone.
+A run's status is written by the process that executes it. Killed outright (SIGKILL, the
+out-of-memory killer) or stopped with its machine (a laptop's battery, a reboot), that process
+leaves its run ``STARTED`` for good, and the UI shows it running. Two kinds are found here:
+
+* runs of ``cc-perf process``, which executes its jobs in its own process: each carries
+  :data:`LAUNCHER_TAG` (machine and process id), so the machine is known;
+* on a single-machine instance (SQLite storage, the local profile), runs of the daemon or the
+  UI: the process that started executing them (the ``RUN_START`` event's) is on this machine.
+
+A run of a process still alive, or of another machine, is left alone. The next ``cc-perf
+process`` and ``make ui`` (``python -m cc_perf_dagster.instance``, before ``dagster dev``) look;
+the shipped ``dagster.yaml``'s run retries then run a daemon's run again once (``cc-perf
+process`` tags its own runs not to be retried: it runs its files again itself).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 LAUNCHER_TAG = "cc_perf/launcher_process"
 _UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
@@ -26,20 +32,43 @@ def launcher_tags() -> dict[str, str]:
 
 
 def fail_runs_left_behind(instance: DagsterInstance) -> list[str]:
-    """Mark failed every unfinished run whose ``cc-perf process`` on this machine is gone; their ids."""
-    host = socket.gethostname()
+    """Mark failed every unfinished run whose process (as above) is gone; their ids."""
+    host, single_machine = socket.gethostname(), _single_machine(instance)
     failed = []
     for run in instance.get_runs(RunsFilter(statuses=_UNFINISHED)):
-        launcher_host, _, pid = run.tags.get(LAUNCHER_TAG, "").rpartition(":")
-        if launcher_host != host or not pid.isdigit() or _alive(int(pid)):
+        tag = run.tags.get(LAUNCHER_TAG)
+        if tag is not None:
+            launcher_host, _, text = tag.rpartition(":")
+            pid = int(text) if launcher_host == host and text.isdigit() else None
+            what = "The cc-perf process that ran it"
+        else:
+            pid = _run_process(instance, run.run_id) if single_machine else None
+            what = "The process that ran it"
+        if pid is None or _alive(pid):
             continue
         instance.report_run_failed(
             run,
-            message=f"The cc-perf process that ran it (process {pid} on {host}) ended without finishing it "
-            "(killed, or its machine stopped); marked failed by the next cc-perf process.",
+            message=f"{what} (process {pid} on {host}) ended without finishing it (killed, or its "
+            "machine stopped); marked failed by cc-perf so that it can run again.",
         )
         failed.append(run.run_id)
     return failed
+
+
+def _single_machine(instance: DagsterInstance) -> bool:
+    """Whether every run of the instance runs on this machine: its runs are in SQLite."""
+    try:
+        from dagster._core.storage.runs import SqliteRunStorage
+    except ImportError:  # another Dagster release: no sweep of the daemon's runs
+        return False
+    return isinstance(instance.run_storage, SqliteRunStorage)
+
+
+def _run_process(instance: DagsterInstance, run_id: str) -> int | None:
+    """The id of the process that started executing the run (its ``RUN_START`` event), if it has."""
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_START, limit=1).records
+    event = records[0].event_log_entry.dagster_event if records else None
+    return event.pid if event is not None else None
 
 
 def _alive(pid: int) -> bool:

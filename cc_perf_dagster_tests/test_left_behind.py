@@ -47,6 +47,26 @@ def test_only_unfinished_runs_of_a_gone_process_on_this_machine_are_marked_faile
         assert fail_runs_left_behind(instance) == []  # once
 
 
+def test_on_a_single_machine_instance_a_run_whose_process_is_gone_is_marked_failed_whoever_ran_it(tmp_path):
+    from dagster._core.events import DagsterEvent, DagsterEventType
+
+    gone = a_gone_pid()
+    (tmp_path / "home").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "home")) as instance:  # SQLite: one machine
+
+        def started(pid):
+            run = create_run_for_test(instance, status=DagsterRunStatus.STARTED)
+            if pid is not None:  # what the process executing it writes first (the daemon's run worker, say)
+                event = DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name, pid=pid)
+                instance.report_dagster_event(event, run.run_id)
+            return run.run_id
+
+        left, alive, unknown = started(gone), started(os.getpid()), started(None)
+        assert fail_runs_left_behind(instance) == [left]
+        statuses = [instance.get_run_by_id(run_id).status for run_id in (left, alive, unknown)]
+        assert statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.STARTED, DagsterRunStatus.STARTED]
+
+
 def test_the_runner_tags_its_runs_with_its_process(tmp_path, monkeypatch):
     from cc_perf_dagster.runner import InvoiceRunner
     from cc_perf_dagster_tests.conftest import TEST_INVOICES

@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -74,24 +76,50 @@ def test_dropped_files_are_booked_once_and_bad_ones_refused_through_the_daemon(t
     assert sorted(p.name for p in daemon.incoming.iterdir()) == sorted([*GOOD, f"{BROKEN}.pdf"])  # nothing lost
 
 
-def test_terminate_in_the_ui_stops_a_run_over_processes_books_nothing_and_nothing_reruns_it(tmp_path):
+def staged_range(tmp_path):
+    """Four 200-page files written minutes ago, all at once: one look takes them, one range run in name order."""
     staged = tmp_path / "staged"
     keys = write_run_over_processes(staged)
-    written = time.time() - 600  # minutes ago, all at once: one look takes them all, one range run in name order
+    written = time.time() - 600
     for path in staged.iterdir():
         os.utime(path, (written, written))
+    return staged, keys
+
+
+def dropped_range_running(daemon, staged, keys):
+    """Move the staged files into the daemon's folder; its range run and step process ids once its batches run."""
+    for path in staged.iterdir():
+        path.rename(daemon.incoming / path.name)
+    started = {}
+
+    def batch_steps_running() -> bool:
+        started["run"], started["pids"] = batch_steps_started(daemon.instance)
+        return started["run"] is not None
+
+    daemon.wait_until(batch_steps_running, deadline_s=DEADLINE_S, what="the page-batch steps' start")
+    run = started["run"]
+    assert (run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) == (keys[0], keys[-1])
+    return run, started["pids"]
+
+
+def booked_again_by_one_retry(root, run_id, keys):
+    """The daemon started again: each invoice booked once, by the one retry of ``run_id``."""
+    with local_daemon(root) as daemon:
+        daemon.wait_until(lambda: set(keys) <= set(daemon.booked()), deadline_s=DEADLINE_S, what="all booked")
+        ticks = daemon.sensor_ticks()
+        daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
+        booked = daemon.booked()
+        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
+    assert booked == {key: 1 for key in keys}
+    retry, first = runs  # the retry, from where the first stopped; nothing else
+    assert first.run_id == run_id and retry.tags["dagster/parent_run_id"] == run_id
+    assert retry.status == DagsterRunStatus.SUCCESS
+
+
+def test_terminate_in_the_ui_stops_a_run_over_processes_books_nothing_and_nothing_reruns_it(tmp_path):
+    staged, keys = staged_range(tmp_path)
     with local_daemon(tmp_path / "daemon") as daemon:
-        for path in staged.iterdir():
-            path.rename(daemon.incoming / path.name)
-        started = {}
-
-        def batch_steps_running() -> bool:
-            started["run"], started["pids"] = batch_steps_started(daemon.instance)
-            return started["run"] is not None
-
-        daemon.wait_until(batch_steps_running, deadline_s=DEADLINE_S, what="the page-batch steps' start")
-        run, pids = started["run"], started["pids"]
-        assert (run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) == (keys[0], keys[-1])
+        run, pids = dropped_range_running(daemon, staged, keys)
         # what the UI's Terminate button calls (dagster_graphql terminate_pipeline_execution)
         assert daemon.instance.run_coordinator.cancel_run(run.run_id)
         daemon.wait_until(
@@ -109,32 +137,31 @@ def test_terminate_in_the_ui_stops_a_run_over_processes_books_nothing_and_nothin
 
 
 def test_a_run_stopped_with_the_daemon_runs_again_once_it_restarts_and_books_each_invoice_once(tmp_path):
-    staged, root = tmp_path / "staged", tmp_path / "daemon"
-    keys = write_run_over_processes(staged)
-    written = time.time() - 600
-    for path in staged.iterdir():
-        os.utime(path, (written, written))
+    (staged, keys), root = staged_range(tmp_path), tmp_path / "daemon"
     with local_daemon(root) as daemon:
-        for path in staged.iterdir():
-            path.rename(daemon.incoming / path.name)
-        stopped = {}
-
-        def batch_steps_running() -> bool:
-            stopped["run"], _ = batch_steps_started(daemon.instance)
-            return stopped["run"] is not None
-
-        daemon.wait_until(batch_steps_running, deadline_s=DEADLINE_S, what="the page-batch steps' start")
+        run, _ = dropped_range_running(daemon, staged, keys)
         os.killpg(daemon.process.pid, signal.SIGINT)  # Ctrl-C on `make ui`: its whole process group
         daemon.process.wait(timeout=DEADLINE_S)
-        run = daemon.instance.get_run_by_id(stopped["run"].run_id)
-        assert run.status == DagsterRunStatus.FAILURE and daemon.booked() == {}
+        assert daemon.instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE and daemon.booked() == {}
+    booked_again_by_one_retry(root, run.run_id, keys)
+
+
+def test_runs_of_a_daemon_killed_outright_are_failed_by_make_ui_then_run_again(tmp_path):
+    (staged, keys), root = staged_range(tmp_path), tmp_path / "daemon"
     with local_daemon(root) as daemon:
-        daemon.wait_until(lambda: set(keys) <= set(daemon.booked()), deadline_s=DEADLINE_S, what="all booked")
-        ticks = daemon.sensor_ticks()
-        daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
-        booked = daemon.booked()
-        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
-    assert booked == {key: 1 for key in keys}
-    retry, first = runs  # the retry, from where the first stopped; nothing else
-    assert first.run_id == run.run_id and retry.tags["dagster/parent_run_id"] == run.run_id
-    assert retry.status == DagsterRunStatus.SUCCESS
+        run, _ = dropped_range_running(daemon, staged, keys)
+        os.killpg(daemon.process.pid, signal.SIGKILL)  # as a machine stopping: nothing writes the run's end
+        daemon.process.wait(timeout=DEADLINE_S)
+        deadline = time.monotonic() + DEADLINE_S
+        while not gone(daemon.process.pid, group=True):  # the run worker and the step processes too
+            assert time.monotonic() < deadline, "processes of the killed daemon still running"
+            time.sleep(0.1)
+        assert daemon.instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # for good, before
+    # what `make ui` runs before `dagster dev`
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "CC_PERF_PROFILE": "local"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cc_perf_dagster.instance"], env=env, capture_output=True, text=True, timeout=120,
+        check=True,
+    )  # fmt: skip
+    assert f"run {run.run_id}, left started by a process since gone: marked failed (it runs again)" in done.stdout
+    booked_again_by_one_retry(root, run.run_id, keys)
