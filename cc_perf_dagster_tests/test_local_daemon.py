@@ -105,11 +105,16 @@ def dropped_range_running(daemon, staged, keys):
 def booked_again_by_one_retry(root, run_id, keys):
     """The daemon started again: each invoice booked once, by the one retry of ``run_id``."""
     with local_daemon(root) as daemon:
-        daemon.wait_until(lambda: set(keys) <= set(daemon.booked()), deadline_s=DEADLINE_S, what="all booked")
-        ticks = daemon.sensor_ticks()
-        daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
-        booked = daemon.booked()
-        runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
+        booked_by_one_retry(daemon, run_id, keys)
+
+
+def booked_by_one_retry(daemon, run_id, keys):
+    """Each invoice booked once, by the one retry of ``run_id``."""
+    daemon.wait_until(lambda: set(keys) <= set(daemon.booked()), deadline_s=DEADLINE_S, what="all booked")
+    ticks = daemon.sensor_ticks()
+    daemon.wait_until(lambda: daemon.sensor_ticks() >= ticks + 2, deadline_s=DEADLINE_S, what="two more ticks")
+    booked = daemon.booked()
+    runs = daemon.instance.get_runs(RunsFilter(job_name="process_invoices"))
     assert booked == {key: 1 for key in keys}
     retry, first = runs  # the retry, from where the first stopped; nothing else
     assert first.run_id == run_id and retry.tags["dagster/parent_run_id"] == run_id
@@ -165,3 +170,15 @@ def test_runs_of_a_daemon_killed_outright_are_failed_by_make_ui_then_run_again(t
     )  # fmt: skip
     assert f"run {run.run_id}, left started by a process since gone: marked failed (it runs again)" in done.stdout
     booked_again_by_one_retry(root, run.run_id, keys)
+
+
+def test_a_run_worker_killed_under_the_daemon_fails_its_run_which_runs_again_once(tmp_path):
+    # Dagster's code server, which started the run worker, sees it die and fails its run (an
+    # unexpected termination); the shipped run retries then run it again, the daemon going on.
+    (staged, keys), root = staged_range(tmp_path), tmp_path / "daemon"
+    with local_daemon(root) as daemon:
+        run, _ = dropped_range_running(daemon, staged, keys)
+        (start,) = daemon.instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_START).records
+        os.kill(start.event_log_entry.dagster_event.pid, signal.SIGKILL)  # the out-of-memory killer, say
+        booked_by_one_retry(daemon, run.run_id, keys)
+        assert daemon.instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
