@@ -73,6 +73,7 @@ def failed_partitions(step_failures: Iterable[Any], name: str = FAILED_PARTITION
 # Errors of the storage as a whole (full, over quota, read-only): every run would fail alike.
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
+_OS_ERRORS = frozenset({"OSError", "IOError", "PermissionError"})  # the class names errno-carrying errors have
 
 
 def failure_reason(step_failure: Any) -> str:
@@ -100,9 +101,6 @@ def storage_failure(step_failure: Any) -> bool:
             return True
         error = error.cause
     return False
-
-
-_OS_ERRORS = frozenset({"OSError", "IOError", "PermissionError"})
 
 
 def text_engine(settings: ExtractionSettings) -> TextEngine:
