@@ -36,7 +36,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "34"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "35"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -76,6 +76,8 @@ PARSER_VERSION = "34"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # a line among the line items that is only an amount is a doubt; 33: a UPC wrapped in its cell is joined
 # where its pieces make one UPC whose check digit is right and the description column is two UPCs wide
 # 34: description lines 0.85 to 0.98 font sizes apart are no overlap where the page's rows grow with their cells
+# 35: a unit wrapped in its cell is joined where its pieces make one of the vendor's units; a column label
+# broken inside its word joins the table header; lines left empty by joined pieces count as their row's
 
 log = logging.getLogger(__name__)
 

@@ -78,6 +78,9 @@ class ItemRecord:
     y: float
     size: float
     lead_x1: float = 0.0  # right edge of the code and UPC cells: the description column starts after it
+    # Baselines of lines of the row's cells that held only pieces of its UPC or unit, joined onto
+    # its line (wrapped_upc, wrapped_unit): the row's cells reached them.
+    held: tuple[float, ...] = ()
     kind: Literal["item"] = "item"
 
 
@@ -228,6 +231,7 @@ def _record_to_dict(record: Record) -> dict[str, Any]:
             "y": record.y,
             "size": record.size,
             "lead_x1": record.lead_x1,
+            "held": list(record.held),
         }
     if isinstance(record, TariffRecord):
         return {"kind": "tariff", "amount": record.amount, "y": record.y}
@@ -256,6 +260,7 @@ def _record_from_dict(data: dict[str, Any]) -> Record:
             y=data["y"],
             size=data["size"],
             lead_x1=data.get("lead_x1", 0.0),
+            held=tuple(data.get("held", ())),
         )
     if kind == "tariff":
         return TariffRecord(amount=data["amount"], y=data["y"])

@@ -674,18 +674,31 @@ class TestProducerShapes:
         assert [i.upc for i in invoice.line_items] == [""]
         assert any("read without the UPC every line prints: XS9840A" in r for r in invoice.doubts)
 
-    def test_a_line_past_the_description_column_far_below_a_tariff_and_above_a_row_is_a_doubt(self):
+    def bottom_aligned_unit_piece(self, piece):
         # iText, Courier, cells aligned bottom, leading 1.2: DF3007's first line and its unit's
-        # first part ("lo" of "lo each") share a line 2.3 font sizes under the tariff line above,
-        # which was let be as a note under the table: the item was booked short, saying nothing.
+        # first part ("lo" of "lo each") share a line 2.3 font sizes under the tariff line above.
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
         runs += [text("Tariff Surcharge", 130, 670), right("10.08", 575, 670)]
-        runs += [text("Beta one", 130, 670 - 2.3 * SIZE), text("lo", 430, 670 - 2.3 * SIZE)]
+        runs += [text("Beta one", 130, 670 - 2.3 * SIZE), text(piece, 430, 670 - 2.3 * SIZE)]
         runs += [*self.code(640), text("Beta two", 130, 640), *self.numbers(640)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        return assemble("t.pdf", "sha", [oc_page(runs)])
+
+    def test_a_unit_wrapped_above_its_row_with_cells_aligned_bottom_is_joined(self):
+        # "lo" over "each" makes the vendor's "lo each"; the line left fits the description column.
+        invoice = self.bottom_aligned_unit_piece("lo")
+        assert invoice.doubts == ()
+        assert [(i.description, i.unit) for i in invoice.line_items] == [
+            ("Alpha", "each"),
+            ("Beta one Beta two", "lo each"),
+        ]
+
+    def test_a_line_past_the_description_column_far_below_a_tariff_and_above_a_row_is_a_doubt(self):
+        # The same line with a word that makes no unit of the vendor's with the row's ("pk each"):
+        # it was let be as a note under the table, and the item booked short, saying nothing.
+        invoice = self.bottom_aligned_unit_piece("pk")
         assert invoice.doubts == (
             "page 1: a line among the line items does not fit the description column and no item can take it "
-            "('Beta one lo'): a description may be read short",
+            "('Beta one pk'): a description may be read short",
         )
 
     def test_an_amount_on_a_line_of_its_own_in_the_description_column_is_a_doubt(self):
@@ -856,22 +869,34 @@ class TestProducerShapes:
                 "start above their rows ('Surcharge'): it belongs to no item",
             )
 
-    def test_a_unit_wrapped_above_and_below_its_row_is_a_doubt(self):
+    def unit_around_the_row(self, above, below):
         # pdfLaTeX's longtable, cells aligned middle, a U/M column too narrow for "lo each": "lo"
-        # half a line above the row, "each" half a line below. A text line outside the
-        # description column sent the line above ("Alpha 1") nowhere, and the item was booked
-        # with no unit and its description short.
+        # half a line above the row, "each" half a line below.
         code, upc, qtys, _, amounts = self.ITEM
         runs = [*self.code(690), text("Zeta", 130, 690), *self.numbers(690)]
         runs += [text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
-        runs += [text("Alpha 1", 130, 670), text("lo", 430, 666), *self.code(662), text("Alpha 2", 130, 662)]
+        runs += [text("Alpha 1", 130, 670), text(above, 430, 666), *self.code(662), text("Alpha 2", 130, 662)]
         runs += [r for r in oc_row(662, code, upc, "", qtys, "", amounts) if r.x0 >= 300 and r.text]
-        runs += [text("each", 430, 658), text("Alpha 3", 130, 654)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        runs += [text(below, 430, 658), text("Alpha 3", 130, 654)]
+        return assemble("t.pdf", "sha", [oc_page(runs)])
+
+    def test_a_unit_wrapped_above_and_below_its_row_is_joined(self):
+        # A text line outside the description column once sent the line above ("Alpha 1")
+        # nowhere, and the item was booked with no unit and its description short; then both
+        # pieces were doubts. They make the vendor's "lo each": the row reads whole.
+        invoice = self.unit_around_the_row("lo", "each")
+        assert invoice.doubts == ()
+        assert [(i.description, i.unit) for i in invoice.line_items] == [
+            ("Zeta", "each"),
+            ("Alpha 1 Alpha 2 Alpha 3", "lo each"),
+        ]
+
+    def test_pieces_around_a_row_that_make_no_unit_of_the_vendors_are_doubts(self):
+        invoice = self.unit_around_the_row("lo", "pk")
         assert invoice.doubts == (
             'page 1: "lo" lies on a line of its own in the quantity, unit and price columns, above the row of '
             "XS9840A: a value wrapped in its cell, read short",
-            'page 1: "each" lies on a line of its own in the quantity, unit and price columns, below the row of '
+            'page 1: "pk" lies on a line of its own in the quantity, unit and price columns, below the row of '
             "XS9840A: a value wrapped in its cell, read short",
         )
 

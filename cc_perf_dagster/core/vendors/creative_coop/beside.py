@@ -2,10 +2,12 @@
 
 A product row prints its quantities, unit and prices on one line. Where one of those cells is
 too narrow for its text, the producer wraps it: ``lo each`` over two lines, ``lo`` a line above
-the row and ``each`` a line below (cells aligned middle), and the row reads no unit. Nothing
-else of the table is drawn there on a line of its own (a tariff line holds its amount, a
-wrapped description starts in the description column), so such a line, within a cell's line
-spacing of a product row, is a doubt that names it: the row's values may be read short.
+the row and ``each`` a line below (cells aligned middle), and the row reads no unit. Pieces
+that make one of the vendor's units with the row's are joined onto its line before the page
+is read (:mod:`~.wrapped_unit`); anything else wrapped there is left. Nothing else of the table
+is drawn there on a line of its own (a tariff line holds its amount, a wrapped description
+starts in the description column), so such a line, within a cell's line spacing of a product
+row, is a doubt that names it: the row's values may be read short.
 """
 
 from __future__ import annotations

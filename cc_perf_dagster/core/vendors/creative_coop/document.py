@@ -56,6 +56,7 @@ from cc_perf_dagster.core.vendors.creative_coop.rows import (
     text_record,
     totals_grid,
 )
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_unit import join_wrapped_units
 from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import join_wrapped_upcs
 
 
@@ -70,7 +71,8 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
     Returns:
         The page result; pages without products simply have no item records.
     """
-    rows = join_split_rows(join_wrapped_upcs(rows))
+    held: dict[float, list[float]] = {}  # lines left empty by joining a product row's pieces, by its baseline
+    rows = join_wrapped_units(join_split_rows(join_wrapped_upcs(rows, held)), held)
     is_header = header_bands(rows)
     header = read_header(rows, is_header)
     start = is_header.index(True) if True in is_header else 0
@@ -96,6 +98,8 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         if lead is not None:
             records.append(text_record(lead, first))  # a description line sharing the tariff's row
         record = classify(row)
+        if isinstance(record, ItemRecord) and row.y in held:
+            record = replace(record, held=tuple(round(y, 3) for y in held[row.y]))
         unread.see(row, record)
         beside.see(row, record, first)
         records.append(record if record is not None else text_record(row, first))

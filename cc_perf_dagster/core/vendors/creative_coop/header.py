@@ -67,16 +67,61 @@ def header_bands(rows: Sequence[Row]) -> list[bool]:
             while 0 <= near + step < len(rows) and not flags[near + step]:
                 other = rows[near + step]
                 gap = abs(rows[near].y - other.y)
-                if gap > _HEADER_LINE_GAP * max(other.size, rows[near].size) or not _header_line(other):
+                if gap > _HEADER_LINE_GAP * max(other.size, rows[near].size):
+                    break
+                if not _header_line(other, _neighbours(rows, near + step)):
                     break
                 near += step
                 flags[near] = True
     return flags
 
 
-def _header_line(row: Row) -> bool:
-    """A line of column labels: only words that column labels are made of."""
-    return 0 < len(row.words) <= 16 and all(w.text.lower().strip(".:") in _HEADER_WORDS for w in row.words)
+def _header_line(row: Row, neighbours: tuple[Row | None, Row | None]) -> bool:
+    """A line of column labels: only words that column labels are made of.
+
+    A word may also be a piece of a label broken inside its word in a narrow column ("Shippe"
+    over "d"): joined to the word stacked over or under it on the lines next to it
+    (``neighbours``: above, below), it makes a label's word.
+    """
+    if not 0 < len(row.words) <= 16:
+        return False
+    above, below = neighbours
+    return all(
+        _label_word(w.text)
+        or (above is not None and _broken(above, w, 1))
+        or (below is not None and _broken(below, w, 0))
+        for w in row.words
+    )
+
+
+def _neighbours(rows: Sequence[Row], index: int) -> tuple[Row | None, Row | None]:
+    """The lines just above and below ``rows[index]``, where they are a header's line spacing from it."""
+    row = rows[index]
+
+    def near(at: int) -> Row | None:
+        if not 0 <= at < len(rows):
+            return None
+        other = rows[at]
+        return other if abs(other.y - row.y) <= _HEADER_LINE_GAP * max(other.size, row.size) else None
+
+    return near(index - 1), near(index + 1)
+
+
+def _label_word(text: str) -> bool:
+    return text.lower().strip(".:") in _HEADER_WORDS
+
+
+def _broken(line: Row, word: Word, after: int) -> bool:
+    """Whether ``word`` and a word of ``line`` stacked with it make a label's word, neither one alone.
+
+    ``after``: 1 where ``word`` ends the label (``line`` is above it), 0 where it starts it.
+    """
+    for other in line.words:
+        if min(other.x1, word.x1) > max(other.x0, word.x0) and not (_label_word(other.text) or _label_word(word.text)):
+            pieces = (other.text, word.text) if after else (word.text, other.text)
+            if _label_word("".join(pieces)):
+                return True
+    return False
 
 
 def _merged_header(rows: Sequence[Row]) -> Row:

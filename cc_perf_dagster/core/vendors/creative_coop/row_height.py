@@ -57,7 +57,11 @@ def cut_off_cells(records: Sequence[Record]) -> tuple[str, ...]:
         >>> [doubt.split(":")[0] for doubt in cut_off_cells([TariffRecord("1.00", 120.1), line(113.4), *records])]
         ["product row XS1's cell holds as many lines as its row's height does"]
     """
-    size, spans, empty = _spans(records)
+    # The lines that held only a joined piece of a row's UPC or unit count where, with them, the
+    # page shows its rows growing. Where it does not (every row as tall, its UPC wrapped in
+    # each), nothing tells growing rows from rows of one height, and they are left out: rows
+    # that hold fewer lines at the same pitch then show a height that may have cut text off.
+    size, spans, empty = _spans(records, held=rows_grow(records))
     full, pitches = [], []
     for kinds, pitch, baselines, item in spans:
         if len(baselines) < 3 or not isinstance(item, ItemRecord) or kinds not in empty:
@@ -103,7 +107,7 @@ def rows_grow(records: Sequence[Record]) -> bool:
         >>> rows_grow([item("XS1", 106.9), line, tariff("1.00", 93.7), item("XS2", 80.5), tariff("1.00", 67.3)])
         False
     """
-    size, spans, _ = _spans(records)
+    size, spans, _ = _spans(records, held=True)
     shortest: dict[tuple[tuple[str, str], int], float] = {}  # by kinds and lines held
     tallest: dict[tuple[tuple[str, str], int], float] = {}
     for kinds, pitch, baselines, _ in spans:
@@ -150,11 +154,12 @@ GROWN = 0.7
 _Span = tuple[tuple[str, str], float, list[float], Record]
 
 
-def _spans(records: Sequence[Record]) -> tuple[float, list[_Span], dict[tuple[str, str], list[float]]]:
+def _spans(records: Sequence[Record], *, held: bool) -> tuple[float, list[_Span], dict[tuple[str, str], list[float]]]:
     """The page's product-row font size, its spans, and the pitches of its spans without lines by kinds.
 
     A span runs from a product or tariff row to the next one below it: its kinds (upper, lower),
-    pitch, baselines from the upper row down to the lower, and the item it names.
+    pitch, baselines from the upper row down to the lower, and the item it names. ``held``: the
+    lines its rows' cells held only pieces of their UPC or unit on count as its lines.
     """
     anchors = [(index, r) for index, r in enumerate(records) if isinstance(r, (ItemRecord, TariffRecord))]
     sizes = sorted(r.size for r in records if isinstance(r, ItemRecord))
@@ -164,6 +169,10 @@ def _spans(records: Sequence[Record]) -> tuple[float, list[_Span], dict[tuple[st
     spans: list[_Span] = []
     for (i, upper), (j, lower) in itertools.pairwise(anchors):
         lines = [r.y for r in records[i + 1 : j] if isinstance(r, TextRecord) and lower.y < r.y < upper.y]
+        # (and the lines of either row's cells that held only pieces of its UPC or unit)
+        if held:
+            lines += [y for r in (upper, lower) if isinstance(r, ItemRecord) for y in r.held if lower.y < y < upper.y]
+            lines.sort(reverse=True)
         item = upper if isinstance(upper, ItemRecord) else lower
         spans.append(((upper.kind, lower.kind), upper.y - lower.y, [upper.y, *lines, lower.y], item))
     empty: dict[tuple[str, str], list[float]] = {}

@@ -50,13 +50,16 @@ def upc_check_digit_ok(upc: str) -> bool:
     return (10 - total % 10) % 10 == digits[11]
 
 
-def join_wrapped_upcs(rows: Sequence[Row]) -> list[Row]:
-    """``rows`` with every product row's wrapped UPC joined onto its line (see the module docstring)."""
+def join_wrapped_upcs(rows: Sequence[Row], held: dict[float, list[float]] | None = None) -> list[Row]:
+    """``rows`` with every product row's wrapped UPC joined onto its line (see the module docstring).
+
+    ``held``, where given, gets the baselines of the lines left empty, by their product row's baseline.
+    """
     out = list(rows)
     span: float | None = None  # the page's description column, measured once where a UPC wrapped
     for index, row in enumerate(out):
         start = code_at(row.words)
-        if len(row.words) < start + 2 or not _opens_with_code(row) or UPC.match(row.words[start + 1].text):
+        if len(row.words) < start + 2 or not opens_with_code(row) or UPC.match(row.words[start + 1].text):
             continue
         taken = _on_the_line(out, index, start) or _around_the_line(out, index, start)
         if not taken:
@@ -66,7 +69,7 @@ def join_wrapped_upcs(rows: Sequence[Row]) -> list[Row]:
             continue  # a column that may have broken description words inside too: no UPC read
         upc = Word("".join(w.text for _, w in taken), taken[0][1].x0, max(w.x1 for _, w in taken))
         for at, word in taken:
-            out[at] = Row(y=out[at].y, size=out[at].size, words=tuple(w for w in out[at].words if w is not word))
+            out[at] = without(out[at], word, row, held)
         words = out[index].words
         out[index] = Row(y=row.y, size=row.size, words=(*words[: start + 1], upc, *words[start + 1 :]))
     return [row for row in out if row.words]
@@ -87,7 +90,7 @@ def _around_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[
     nothing where it is drawn.
     """
     row, code = rows[index], rows[index].words[start]
-    if index == 0 or _opens_with_code(rows[index - 1]):
+    if index == 0 or opens_with_code(rows[index - 1]):
         return None
     anchor = next((w for w in rows[index - 1].words if w.x0 > code.x1), None)
     tolerance = 0.5 * row.size
@@ -132,7 +135,7 @@ def _description_span(rows: Sequence[Row]) -> float:
         start = code_at(row.words) + 1  # after the code, and after its UPC (or a piece) where it has one
         start += len(row.words) > start and _PIECE.match(row.words[start].text) is not None
         start += len(row.words) > start and UPC.match(row.words[start].text) is not None
-        numbers = _numbers_start(row) if _opens_with_code(row) and len(row.words) > start else None
+        numbers = _numbers_start(row) if opens_with_code(row) and len(row.words) > start else None
         if numbers is not None:
             spans.append(numbers - row.words[start].x0)
     return max(spans)
@@ -154,7 +157,16 @@ def _numbers_start(row: Row) -> float | None:
     return words[at].x0 if at < len(words) else None
 
 
-def _opens_with_code(row: Row) -> bool:
+def without(line: Row, word: Word, row: Row, held: dict[float, list[float]] | None) -> Row:
+    """``line`` without ``word``, a piece of product row ``row``'s cell; ``held`` notes a line left empty."""
+    words = tuple(w for w in line.words if w is not word)
+    if not words and held is not None and line is not row:
+        held.setdefault(row.y, []).append(line.y)
+    return Row(y=line.y, size=line.size, words=words)
+
+
+def opens_with_code(row: Row) -> bool:
+    """Whether ``row`` opens with a product code (after its line number, where it has one)."""
     start = code_at(row.words)
     return len(row.words) > start and CODE.match(row.words[start].text) is not None
 
@@ -172,7 +184,7 @@ def _pieces(rows: Sequence[Row], index: int, piece: Word, step: int) -> list[tup
     at = index + step
     while 0 <= at < len(rows) and len(found) < _REACH:
         line = rows[at]
-        if abs(last.y - line.y) > CONTINUATION_GAP * max(last.size, line.size) or _opens_with_code(line):
+        if abs(last.y - line.y) > CONTINUATION_GAP * max(last.size, line.size) or opens_with_code(line):
             break  # another cell, or another product row
         lead = [w for w in line.words if w.x0 < piece.x1 and w.x1 > piece.x0 - tolerance]
         if len(lead) != 1 or abs(lead[0].x0 - piece.x0) > tolerance or not _PIECE.match(lead[0].text):
