@@ -44,16 +44,17 @@ cluster-ui: install  ## webserver and daemon on the cluster profile (set CC_PERF
 	mkdir -p incoming
 	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
-# jsPDF and its autotable plugin for test_jspdf.py, at the releases package-lock.json pins (Node.js's
-# npm), installed into the virtualenv ($(VENV)/jspdf), beside the Python packages and out of the tree.
-JSPDF := cc_perf_dagster_tests/fixtures/jspdf
-$(VENV)/jspdf/.installed: $(VENV)/.installed $(JSPDF)/package.json $(JSPDF)/package-lock.json
+# The Node.js packages producer tests print with (jsPDF and its autotable plugin for test_jspdf.py,
+# pdfmake for test_pdfmake.py), at the releases each folder's package-lock.json pins (npm), installed
+# into the virtualenv ($(VENV)/jspdf, $(VENV)/pdfmake), beside the Python packages and out of the tree.
+NPM_FIXTURES := cc_perf_dagster_tests/fixtures
+$(VENV)/%/.installed: $(VENV)/.installed $(NPM_FIXTURES)/%/package.json $(NPM_FIXTURES)/%/package-lock.json
 	@if command -v npm >/dev/null; then \
-		mkdir -p $(VENV)/jspdf && cp $(JSPDF)/package.json $(JSPDF)/package-lock.json $(VENV)/jspdf/ && \
-		npm ci --prefix $(VENV)/jspdf --omit=optional --no-audit --no-fund --silent && touch $@; \
-	else echo "npm not found: test_jspdf.py skips (it fails under CI=true)"; fi
+		mkdir -p $(VENV)/$* && cp $(NPM_FIXTURES)/$*/package.json $(NPM_FIXTURES)/$*/package-lock.json $(VENV)/$*/ && \
+		npm ci --prefix $(VENV)/$* --omit=optional --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the tests printing with $* skip (they fail under CI=true)"; fi
 
-test: install $(VENV)/jspdf/.installed  ## run the whole test suite
+test: install $(VENV)/jspdf/.installed $(VENV)/pdfmake/.installed  ## run the whole test suite
 	$(PY) -m pytest
 
 lint: install  ## ruff lint and format check

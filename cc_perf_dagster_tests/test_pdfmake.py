@@ -1,0 +1,53 @@
+"""Invoices printed by pdfmake (``fixtures/pdfmake.py``), read with every engine."""
+
+import pytest
+
+from cc_perf_dagster_tests.fixtures import pdfmake
+from cc_perf_dagster_tests.fixtures.platypus import documents
+from cc_perf_dagster_tests.fixtures.prints import Producer
+from cc_perf_dagster_tests.fixtures.restyle import read_back
+
+DOCUMENTS = {spec.number: spec for spec in documents()}
+PRODUCER = Producer("pdfmake", pdfmake.missing, pdfmake.render_pdfmake)  # the prints of ``printed`` (conftest.py)
+
+
+@pytest.mark.parametrize(
+    ("number", "style"),
+    [
+        ("CI004848705", "Times-auto-grid-keep"),
+        ("CS003837319", "Helvetica-star-grid-keep"),
+        ("CI004731586", "Liberation-star-plain-break"),
+    ],
+)
+def test_pdfmake_prints_read_exactly(printed, number, style, engine):
+    assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
+
+
+def test_a_unit_wrapped_below_its_row_and_a_label_broken_inside_its_word_are_read(printed, engine):
+    # The layout's column widths less pdfmake's padding: "lo each" wraps in the U/M column, "each"
+    # on the description's second line ("Pitcher w/ Handle, Speckled each", XS4444), and the
+    # heading "Shipped" breaks as "Shippe" over "d". Refused before: the line fitted no column.
+    assert read_back(printed("CS003964075", "Helvetica-fixed-plain-break"), DOCUMENTS["CS003964075"], engine) == (
+        "exact",
+        [],
+    )
+
+
+def test_rows_whose_upc_wraps_in_every_row_are_not_taken_for_rows_of_one_height(printed, engine):
+    # DejaVu Sans in the layout's widths: every UPC wraps, its last digits on a line of their own
+    # where the description has one line, so every row is two lines tall. Once the UPC was
+    # joined, those lines were gone and rows of one and two description lines stood alike: "rows
+    # of one height", every full cell a doubt of text cut off. The lines count as the rows' own.
+    assert read_back(printed("CI004731586", "DejaVu-fixed-plain-keep"), DOCUMENTS["CI004731586"], engine) == (
+        "exact",
+        [],
+    )
+
+
+def test_courier_lines_set_closer_than_the_tightest_spacing_read_are_refused(printed, engine):
+    # pdfmake sets Courier's lines 0.79 font sizes apart (its ascent less its descent): closer
+    # than any spacing told from text running past its row (0.85, patterns.TIGHT_LINES). The
+    # lines are named and nothing is booked.
+    outcome, reasons = read_back(printed("CS003837319", "Courier-fixed-plain-break"), DOCUMENTS["CS003837319"], engine)
+    assert outcome == "refused"
+    assert "a line among the line items overlaps the line above or below it" in reasons[0]
