@@ -45,8 +45,9 @@ cluster-ui: install  ## webserver and daemon on the cluster profile (set CC_PERF
 	CC_PERF_PROFILE=cluster DAGSTER_HOME="$(CLUSTER_HOME)" $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 # The Node.js packages producer tests print with (jsPDF and its autotable plugin for test_jspdf.py,
-# pdfmake for test_pdfmake.py), at the releases each folder's package-lock.json pins (npm), installed
-# into the virtualenv ($(VENV)/jspdf, $(VENV)/pdfmake), beside the Python packages and out of the tree.
+# pdfmake for test_pdfmake.py, PDFKit and pdfkit-table for test_pdfkit_table.py), at the releases
+# each folder's package-lock.json pins (npm), installed into the virtualenv ($(VENV)/jspdf, ...),
+# beside the Python packages and out of the tree.
 NPM_FIXTURES := cc_perf_dagster_tests/fixtures
 $(VENV)/%/.installed: $(VENV)/.installed $(NPM_FIXTURES)/%/package.json $(NPM_FIXTURES)/%/package-lock.json
 	@if command -v npm >/dev/null; then \
@@ -54,7 +55,7 @@ $(VENV)/%/.installed: $(VENV)/.installed $(NPM_FIXTURES)/%/package.json $(NPM_FI
 		npm ci --prefix $(VENV)/$* --omit=optional --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: the tests printing with $* skip (they fail under CI=true)"; fi
 
-test: install $(VENV)/jspdf/.installed $(VENV)/pdfmake/.installed  ## run the whole test suite
+test: install $(VENV)/jspdf/.installed $(VENV)/pdfmake/.installed $(VENV)/pdfkit_table/.installed  ## run the whole test suite
 	$(PY) -m pytest
 
 lint: install  ## ruff lint and format check

@@ -33,13 +33,7 @@ from cc_perf_dagster.core.vendors.creative_coop.cells import (
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
-from cc_perf_dagster.core.vendors.creative_coop.patterns import (
-    CONTINUATION_GAP,
-    FOOTER,
-    MONEY,
-    QTY_COLUMNS,
-    TARIFF_GAP,
-)
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, FOOTER, MONEY, QTY_COLUMNS, TARIFF_GAP
 from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     billed_quantity,
     billing_candidates,
@@ -48,6 +42,7 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     totals_key,
 )
 from cc_perf_dagster.core.vendors.creative_coop.row_height import GrowingRows
+from cc_perf_dagster.core.vendors.creative_coop.tariffs import StrayTariffs
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
 _PAST_COLUMN = "does not fit the description column"
@@ -75,8 +70,7 @@ class ItemBuilder:
         self._open = False  # the current item may still take description lines and its tariff
         self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
-        self._stray_tariffs: list[TariffRecord] = []
-        self._orphan_tariffs: list[str] = []  # amounts of tariff lines between items that no item took
+        self._tariffs = StrayTariffs()  # tariff lines no item took where they were drawn
         self._columns_seen = QuantityColumns(self.qty_count)
         self._description_x: list[float] = []
         self._header_x: float | None = None
@@ -109,7 +103,7 @@ class ItemBuilder:
                 self._judge_heads(page.page, record, split)
                 above = self._split_pending(page.page, record, split)
                 self._close()
-                self._drop_stray_tariffs()
+                self._tariffs.before_item(self.items, self._last[0])
                 self._start(page.page, record, split, above)
             elif isinstance(record, TariffRecord):
                 self._flush_pending()
@@ -117,7 +111,7 @@ class ItemBuilder:
                 if self._takes_tariff(record, page.page, before):
                     self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
                 else:
-                    self._stray_tariffs.append(record)  # a totals line, unless an item follows
+                    self._tariffs.add(page.page, record, open_item=self._open and not self._totals)
                 self._close()
             elif isinstance(record, TotalRecord):
                 self._past = []
@@ -281,14 +275,8 @@ class ItemBuilder:
             self.items[index] = replace(item, description=join_lines(lines))
 
     def _flush_stray_tariffs(self) -> None:
-        for record in self._stray_tariffs:
-            self._total("Tariff", Decimal(record.amount))
-        self._stray_tariffs = []
-
-    def _drop_stray_tariffs(self) -> None:
-        """Tariff lines no item takes, with a product row after them: the rows they were drawn under were not read."""
-        self._orphan_tariffs.extend(record.amount for record in self._stray_tariffs)
-        self._stray_tariffs = []
+        for amount in self._tariffs.before_totals(self.items, self._last[0]):
+            self._total("Tariff", amount)
 
     def finish(self) -> tuple[list[LineItem], Totals | None]:
         """The line items with their descriptions complete, and the totals block."""
@@ -296,10 +284,12 @@ class ItemBuilder:
         self._close()
         self._share_undecided()
         self._flush_stray_tariffs()
-        if self._orphan_tariffs:
+        for amount in self._tariffs.finish(self.items, "tariff" in self._totals):
+            self._total("Tariff", amount)
+        if orphans := self._tariffs.orphans:
             self.doubts.append(
-                f"{len(self._orphan_tariffs)} tariff line(s) among the line items belong to no item "
-                f"({listed(self._orphan_tariffs)}): the rows they belong to may not have been read"
+                f"{len(orphans)} tariff line(s) among the line items belong to no item "
+                f"({listed(orphans)}): the rows they belong to may not have been read"
             )
         return self.items, Totals(**self._totals) if self._totals else None
 

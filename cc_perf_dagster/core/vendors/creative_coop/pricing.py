@@ -8,6 +8,7 @@ from decimal import Decimal
 from cc_perf_dagster.core import validation
 from cc_perf_dagster.core.models import (
     DocumentType,
+    TariffRecord,
 )
 from cc_perf_dagster.core.validation import CENT
 
@@ -81,3 +82,24 @@ def totals_key(label: str) -> str:
     if "freight" in lower or "shipping" in lower or "handling" in lower:
         return "freight"
     return "tax" if "tax" in lower else "total"
+
+
+def far_tariff(stray: Sequence[tuple[int, TariffRecord]], page: int, extended: Decimal) -> Decimal | None:
+    """The tariff of the item above (on ``page``, with no tariff) among the ``stray`` lines no item took after it.
+
+    A tariff line follows its product row. So the one such line on the item's page is that
+    item's where its amount is 15% of the item's ``extended`` price, to a cent: a table padding
+    its rows generously draws it further below its row than ``TARIFF_GAP`` font sizes. ``None``
+    for two or more, one on another page, or another amount. (What follows the lines decides
+    the rest: :mod:`~.tariffs`.)
+
+    Example:
+        >>> far_tariff([(1, TariffRecord("80.64", 519.4))], 1, Decimal("537.60"))
+        Decimal('80.64')
+        >>> far_tariff([(1, TariffRecord("5.76", 519.4))], 1, Decimal("537.60")) is None
+        True
+    """
+    if len(stray) != 1 or stray[0][0] != page:
+        return None
+    amount = Decimal(stray[0][1].amount)
+    return amount if abs(amount - validation.expected_tariff(extended)) <= CENT else None

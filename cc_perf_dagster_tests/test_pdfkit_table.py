@@ -1,0 +1,26 @@
+"""Invoices printed by PDFKit with pdfkit-table (``fixtures/pdfkit_table.py``), read with every engine."""
+
+import pytest
+
+from cc_perf_dagster_tests.fixtures import pdfkit_table
+from cc_perf_dagster_tests.fixtures.platypus import documents
+from cc_perf_dagster_tests.fixtures.prints import Producer
+from cc_perf_dagster_tests.fixtures.restyle import read_back
+
+DOCUMENTS = {spec.number: spec for spec in documents()}
+PRODUCER = Producer("PDFKit", pdfkit_table.missing, pdfkit_table.render_pdfkit_table)  # (conftest.py's ``printed``)
+
+
+@pytest.mark.parametrize("style", ["Helvetica-fixed-p0", "Times-fixed-p2"])
+@pytest.mark.parametrize("number", ["CI004731586", "CS003837319"])
+def test_pdfkit_table_prints_read_exactly(printed, number, style, engine):
+    assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("number", ["CI004731586", "CS003964075"])
+def test_tariff_lines_in_rows_padded_past_their_gap_are_their_items(printed, number, engine):
+    # Five points of padding put every tariff line, in a row of its own, 3.4 font sizes under its
+    # product row, past the 3.2 a tariff line sits at: each was left to no item, the last taken
+    # for the totals block's tariff, and the document refused. Each is 15% of its item's
+    # extended price, and nothing else stands between two product rows: read exactly.
+    assert read_back(printed(number, "Helvetica-fixed-p5"), DOCUMENTS[number], engine) == ("exact", [])
