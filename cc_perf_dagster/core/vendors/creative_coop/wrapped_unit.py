@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cc_perf_dagster.core.models import Row, Word
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, INTEGER, MONEY, UNIT
-from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import opens_with_code, without
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, INTEGER, UNIT
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import number_slots, opens_with_code, without
 
 # The vendor's units of measure (U/M), as its documents print them; "lo each" means unrecorded.
 UNITS = frozenset({"each", "set", "lo each"})
@@ -104,23 +104,9 @@ def _unit_cell(row: Row) -> tuple[float, float, float, list[Word]] | None:
 
 
 def _slots(words: Sequence[Word]) -> tuple[int, int, int] | None:
-    """Where a product row's quantities, unit words (at most two) and amounts start, or ``None``.
-
-    ``None`` where the row ends in no amounts, or prints no quantity before its unit (the unit
-    cell's left edge is then not known).
-    """
-    at = len(words)
-    while at and MONEY.match(words[at - 1].text):
-        at -= 1
-    if at in (0, len(words)):
-        return None
-    unit = at
-    while unit > max(at - 2, 0) and UNIT.match(words[unit - 1].text) and not INTEGER.match(words[unit - 1].text):
-        unit -= 1
-    start = unit
-    while start and INTEGER.match(words[start - 1].text):
-        start -= 1
-    return None if start == unit else (start, unit, at)
+    """:func:`~.wrapped_upc.number_slots`, where the row prints a quantity before its unit (its cell's left edge)."""
+    slots = number_slots(words)
+    return None if slots is None or slots[0] == slots[1] else slots
 
 
 def _piece(

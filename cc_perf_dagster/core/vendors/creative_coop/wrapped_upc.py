@@ -143,18 +143,27 @@ def _description_span(rows: Sequence[Row]) -> float:
 
 def _numbers_start(row: Row) -> float | None:
     """Where a product row's numbers start: its amounts, unit and quantities, read from the right."""
-    words = row.words
+    slots = number_slots(row.words)
+    return None if slots is None or slots[0] == len(row.words) else row.words[slots[0]].x0
+
+
+def number_slots(words: Sequence[Word]) -> tuple[int, int, int] | None:
+    """Where a product row's quantities, unit words (at most two) and amounts start, read from the right.
+
+    ``None`` where the row ends in no amounts (not a product row's line).
+    """
     at = len(words)
     while at and MONEY.match(words[at - 1].text):
         at -= 1
     if at == len(words):
-        return None  # no amounts: not a product row's line
-    for _ in range(2):  # the unit, in one or two words
-        if at and UNIT.match(words[at - 1].text) and not INTEGER.match(words[at - 1].text):
-            at -= 1
-    while at and INTEGER.match(words[at - 1].text):
-        at -= 1
-    return words[at].x0 if at < len(words) else None
+        return None
+    unit = at
+    while unit > max(at - 2, 0) and UNIT.match(words[unit - 1].text) and not INTEGER.match(words[unit - 1].text):
+        unit -= 1
+    start = unit
+    while start and INTEGER.match(words[start - 1].text):
+        start -= 1
+    return start, unit, at
 
 
 def without(line: Row, word: Word, row: Row, held: dict[float, list[float]] | None) -> Row:
