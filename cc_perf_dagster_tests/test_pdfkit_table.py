@@ -24,3 +24,13 @@ def test_tariff_lines_in_rows_padded_past_their_gap_are_their_items(printed, num
     # for the totals block's tariff, and the document refused. Each is 15% of its item's
     # extended price, and nothing else stands between two product rows: read exactly.
     assert read_back(printed(number, "Helvetica-fixed-p5"), DOCUMENTS[number], engine) == ("exact", [])
+
+
+def test_a_word_broken_inside_where_it_would_fit_the_next_line_is_refused(printed, engine):
+    # In Courier with five points of padding PDFKit breaks "Embroidered" after "20"L Embroi", the
+    # line then full, and "Nutcracker," after "4"H Resin N", though each would fit the next line
+    # whole. Read as printed, they were booked "Embroi dered" and "N utcracker," once the tariff
+    # lines wrapped under their labels were read: refused instead, naming both breaks.
+    outcome, reasons = read_back(printed("CI004790233", "Courier-even-p5"), DOCUMENTS["CI004790233"], engine)
+    assert outcome == "refused"
+    assert "(Embroi / dered, N / utcracker,): a word may be broken in two" in reasons[0]

@@ -701,19 +701,20 @@ class TestProducerShapes:
             "('Beta one pk'): a description may be read short",
         )
 
-    def test_an_amount_on_a_line_of_its_own_in_the_description_column_is_a_doubt(self):
+    def test_an_amount_under_its_tariff_label_in_the_description_column_is_the_items_tariff(self):
         # TCPDF, a narrow description column: the tariff line "Tariff Surcharge 23.76" wraps
         # into "Tariff" / "Surcharge" / "23.76", all in the description column, the amount
-        # under its label. The three lines were booked as the end of the item's description
-        # and its tariff left out, silently.
+        # under its label. The three lines were once booked as the end of the item's
+        # description and its tariff left out, silently; then the amount was a doubt.
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]
         runs += [text("Tariff", 130, 672), text("Surcharge", 130, 664), text("23.76", 130, 656)]
         runs += [*self.code(630), text("Beta", 130, 630), *self.numbers(630)]
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert (
-            "page 1: a line among the line items is an amount on a line of its own and no item can take it "
-            "('23.76'): a description may be read short"
-        ) in invoice.doubts
+        assert [(i.description, str(i.tariff_surcharge)) for i in invoice.line_items] == [
+            ("Alpha", "23.76"),
+            ("Beta", "None"),
+        ]
+        assert not any("23.76" in doubt for doubt in invoice.doubts)
 
     def test_a_line_past_the_description_column_far_below_the_last_row_is_a_note(self):
         runs = [*self.code(680), text("Alpha", 130, 680), *self.numbers(680)]

@@ -53,6 +53,21 @@ class Split:
     told_apart: bool = True
     overrun: Word | None = None
 
+    def doubts(self, code: str) -> list[str]:
+        """Doubts about the product row ``code``'s split: quantities not told apart, a description run over one."""
+        doubts = []
+        if not self.told_apart:  # a quantity left in the description, or in the wrong column: not read
+            doubts.append(
+                f"{code}: its quantities could not be told apart into their columns: "
+                "a quantity may be booked in the wrong column or in the description"
+            )
+        if self.overrun is not None:
+            doubts.append(
+                f"{code}: its description runs into the quantity columns where a cell reads blank "
+                f"({self.overrun.text!r}): a quantity may be drawn against it"
+            )
+        return doubts
+
 
 class QuantityColumns:
     """The quantity columns of one document, learned row by row."""

@@ -41,6 +41,7 @@ from cc_perf_dagster.core.vendors.creative_coop.beside import LinesBeside
 from cc_perf_dagster.core.vendors.creative_coop.cells import description_doubts
 from cc_perf_dagster.core.vendors.creative_coop.header import header_bands, page_footer, read_header
 from cc_perf_dagster.core.vendors.creative_coop.items import ItemBuilder
+from cc_perf_dagster.core.vendors.creative_coop.labels import split_tariff_row
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     DATE_LABELS,
     FOOTER,
@@ -52,7 +53,6 @@ from cc_perf_dagster.core.vendors.creative_coop.rows import (
     UnreadRows,
     classify,
     join_split_rows,
-    split_tariff_row,
     text_record,
     totals_grid,
 )

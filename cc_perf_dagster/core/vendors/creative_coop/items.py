@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import (
     DocumentType,
     ItemRecord,
@@ -23,6 +22,7 @@ from cc_perf_dagster.core.models import (
     TotalRecord,
     Totals,
 )
+from cc_perf_dagster.core.vendors.creative_coop.broken_words import BrokenWords
 from cc_perf_dagster.core.vendors.creative_coop.cells import (
     Undecided,
     apart,
@@ -33,6 +33,7 @@ from cc_perf_dagster.core.vendors.creative_coop.cells import (
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
+from cc_perf_dagster.core.vendors.creative_coop.labels import carried_tariff
 from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, FOOTER, MONEY, QTY_COLUMNS, TARIFF_GAP
 from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     billed_quantity,
@@ -63,6 +64,7 @@ class ItemBuilder:
         self._above_lines: list[list[str]] = []
         self._row_text: list[str] = []
         self._below_lines: list[list[str]] = []
+        self._flushed: list[tuple[int, TextRecord]] = []  # the lines last moved to a description by _flush_pending
         # Lines between two rows that only the document's cell alignment can share out.
         self._undecided: list[Undecided] = []
         self._span = (0.0, 0.0)  # description column of the current item
@@ -71,6 +73,7 @@ class ItemBuilder:
         self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
         self._tariffs = StrayTariffs()  # tariff lines no item took where they were drawn
+        self._broken = BrokenWords()  # the description column's lines: words broken in two?
         self._columns_seen = QuantityColumns(self.qty_count)
         self._description_x: list[float] = []
         self._header_x: float | None = None
@@ -100,19 +103,15 @@ class ItemBuilder:
                         self._untaken(p, r)
                 self._past = []
                 split = self._split_body(record)  # once per row: the columns' bounds and the item
+                if words := split.description:
+                    self._broken.see(page.page, record.y, record.size, " ".join(w.text for w in words), words[-1].x1)
                 self._judge_heads(page.page, record, split)
                 above = self._split_pending(page.page, record, split)
                 self._close()
                 self._tariffs.before_item(self.items, self._last[0])
                 self._start(page.page, record, split, above)
             elif isinstance(record, TariffRecord):
-                self._flush_pending()
-                self._seen = (page.page, record.y)
-                if self._takes_tariff(record, page.page, before):
-                    self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
-                else:
-                    self._tariffs.add(page.page, record, open_item=self._open and not self._totals)
-                self._close()
+                self._tariff(page.page, self._carried_tariff(page.page, record) if before == 0 else record, before)
             elif isinstance(record, TotalRecord):
                 self._past = []
                 self._flush_pending()
@@ -120,14 +119,37 @@ class ItemBuilder:
                 self._total(record.label, Decimal(record.amount))
                 self._close()
             elif isinstance(record, TextRecord):
-                if self._description_line(record, page.page):
+                carried = self._carried_tariff(page.page, record) if before == 0 else None
+                if carried is not None:
+                    self._tariff(page.page, carried, before)
+                    before += 1
+                elif self._description_line(record, page.page):
                     self._pending.append((page.page, record))
+                    self._broken.see(page.page, record.y, record.size, record.text, record.x1)
                 elif self._pending and not FOOTER.search(record.text):
                     self._flush_pending()
             if not isinstance(record, TextRecord):
                 before += 1
                 if isinstance(record, ItemRecord):
                     self._seen = (page.page, record.y)
+
+    def _carried_tariff(self, page: int, record: TextRecord | TariffRecord) -> TariffRecord | None:
+        """A tariff line heading the page whose label ended the page before (waiting, or taken as description)."""
+        tail = [r.text for _, r in self._flushed[-3:]]
+        flushed = self._open and bool(tail) and self._below_lines[-1][-len(tail) :] == tail
+        count, tariff = carried_tariff(self._pending or (self._flushed if flushed else []), page, record)
+        if count:
+            del (self._pending or self._below_lines[-1])[-count:]
+        return tariff
+
+    def _tariff(self, page: int, record: TariffRecord, before: int) -> None:
+        self._flush_pending()
+        self._seen = (page, record.y)
+        if self._takes_tariff(record, page, before):
+            self.items[-1] = replace(self.items[-1], tariff_surcharge=Decimal(record.amount))
+        else:
+            self._tariffs.add(page, record, open_item=self._open and not self._totals)
+        self._close()
 
     def _description_line(self, record: TextRecord, page: int) -> bool:
         """Whether a text row may be a wrapped line of a description (of this item or the next).
@@ -196,6 +218,7 @@ class ItemBuilder:
             taken = self._pending[: far[0] if far else len(self._pending)]
             if taken:
                 self._below_lines[-1].extend(r.text for _, r in taken)
+                self._flushed = taken
                 self._last = (taken[-1][0], taken[-1][1].y)
                 self._lines_below += 1
         self._pending = []
@@ -286,11 +309,7 @@ class ItemBuilder:
         self._flush_stray_tariffs()
         for amount in self._tariffs.finish(self.items, "tariff" in self._totals):
             self._total("Tariff", amount)
-        if orphans := self._tariffs.orphans:
-            self.doubts.append(
-                f"{len(orphans)} tariff line(s) among the line items belong to no item "
-                f"({listed(orphans)}): the rows they belong to may not have been read"
-            )
+        self.doubts.extend([*self._tariffs.doubts(), *self._broken.doubts()])
         return self.items, Totals(**self._totals) if self._totals else None
 
     def _close(self) -> None:
@@ -371,16 +390,7 @@ class ItemBuilder:
     def _split_body(self, record: ItemRecord) -> Split:
         """Split a product row's body into its quantity columns and its description words; warn or doubt."""
         split = self._columns_seen.split(record.body, record.size, learn=False)  # (learned in add_page)
-        if not split.told_apart:  # a quantity left in the description, or in the wrong column: not read
-            self.doubts.append(
-                f"{record.code}: its quantities could not be told apart into their columns: "
-                "a quantity may be booked in the wrong column or in the description"
-            )
-        if split.overrun is not None:
-            self.doubts.append(
-                f"{record.code}: its description runs into the quantity columns where a cell reads blank "
-                f"({split.overrun.text!r}): a quantity may be drawn against it"
-            )
+        self.doubts.extend(split.doubts(record.code))
         return split
 
     def _total(self, label: str, amount: Decimal) -> None:

@@ -18,6 +18,7 @@ from cc_perf_dagster.core.models import (
     TotalRecord,
     Word,
 )
+from cc_perf_dagster.core.vendors.creative_coop.labels import join_labelled_amount
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CODE,
     CONTINUATION_GAP,
@@ -48,14 +49,6 @@ def text_record(row: Row, first: bool) -> TextRecord:
     )
 
 
-# Words a wrapped tariff or totals label is made of ("Tariff" over "Surcharge").
-_TARIFF_LABEL_WORDS = frozenset({"tariff", "surcharge", "trf", "trf-ccoi", "ccoi", "-", "trf-", "duty"})
-
-
-# A neighbouring line closer than this (in font sizes) is part of the same table cell.
-_SAME_CELL = 0.9
-
-
 # A product row's numbers sit at most this many font sizes below its code (cells aligned differently).
 _SPLIT_ROW_REACH = 4.5
 
@@ -73,7 +66,7 @@ def join_split_rows(rows: Sequence[Row]) -> list[Row]:
     while index < count:
         joined, used = _join_product_row(rows, index)
         if joined is None:
-            joined, used, dropped = _join_labelled_amount(rows, index, out)
+            joined, used, dropped = join_labelled_amount(rows, index, out)
             if dropped:
                 del out[-dropped:]
         out.append(joined)
@@ -120,73 +113,6 @@ def _reading_order(rows: Sequence[Row], first: int, last: int) -> list[Word]:
                 description.append(word)
     tail.sort(key=lambda w: w.x0)
     return [*head[:lead], *description, *tail]
-
-
-def _join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> tuple[Row, int, int]:
-    """A row with one amount, joined with the wrapped lines of its tariff or totals label.
-
-    Returns the (maybe joined) row, how many rows from ``index`` on it used, and how many
-    rows already emitted (the label lines above) it replaces.
-    """
-    row = rows[index]
-    # One amount, the last word (an amount has a "." : the cheap test first)
-    if not row.words or not MONEY.match(row.words[-1].text):
-        return row, 1, 0
-    if any("." in w.text and MONEY.match(w.text) for w in row.words[:-1]):
-        return row, 1, 0
-    amount = row.words[-1]
-    # A row that already names its amount only takes lines of tariff words ("Surcharge").
-    named = _labelled(row.words[:-1])
-    above = done[-1] if done else None
-    below = rows[index + 1] if index + 1 < len(rows) else None
-    take_above = above is not None and _label_line(above, row, amount, named)
-    take_below = below is not None and _label_line(below, row, amount, named)
-    if not (take_above or take_below):
-        return row, 1, 0
-    words = [
-        *(above.words if take_above and above else ()),
-        *row.words[:-1],
-        *(below.words if take_below and below else ()),
-    ]
-    if not _labelled(words):
-        return row, 1, 0
-    joined = Row(y=row.y, size=row.size, words=(*words, amount))
-    return joined, 2 if take_below else 1, 1 if take_above else 0
-
-
-def split_tariff_row(row: Row) -> tuple[Row | None, Row]:
-    """Split off the description words drawn left of a tariff label on the same baseline."""
-    words = row.words
-    if len(words) < 3 or not MONEY.match(words[-1].text):
-        return None, row
-    cut = next((i for i, w in enumerate(words[:-1]) if TARIFF_WORD.search(w.text)), 0)
-    if cut == 0 or words[cut].x0 - words[cut - 1].x1 < 1.5 * row.size:
-        return None, row
-    if any(MONEY.match(w.text) for w in words[:-1]) or CODE.match(words[0].text):
-        return None, row
-    return Row(y=row.y, size=row.size, words=words[:cut]), Row(y=row.y, size=row.size, words=words[cut:])
-
-
-def _labelled(words: Sequence[Word]) -> bool:
-    text = " ".join(w.text for w in words)
-    return bool(text) and (bool(TARIFF_WORD.search(text)) or bool(TOTAL_WORDS.search(text)))
-
-
-def _label_line(line: Row, row: Row, amount: Word, named: bool) -> bool:
-    """Whether ``line`` is a wrapped piece of the label of ``row``'s amount.
-
-    A line of tariff words ("Surcharge") up to a line pitch away joins; any other labelling
-    line joins only when it sits closer than a line pitch (the amount centred beside the
-    wrapped label) and the amount has no label of its own.
-    """
-    if len(line.words) > 3 or any(MONEY.match(w.text) or INTEGER.match(w.text) for w in line.words):
-        return False
-    if any(w.x1 > amount.x0 for w in line.words):
-        return False
-    distance = abs(line.y - row.y) / max(line.size, row.size)
-    if all(w.text.lower().strip(":") in _TARIFF_LABEL_WORDS for w in line.words):
-        return distance <= 1.6
-    return not named and distance <= _SAME_CELL and _labelled(line.words)
 
 
 def totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import LineItem, TariffRecord
 from cc_perf_dagster.core.vendors.creative_coop.pricing import far_tariff
 
@@ -34,6 +35,15 @@ class StrayTariffs:
         self._open = False  # whether the item above could take the first stray line
         # The last item's far tariff, by item index, while the totals block may name its own.
         self._last: tuple[int, Decimal] | None = None
+
+    def doubts(self) -> list[str]:
+        """The doubt of the tariff lines among the line items that no item took, or none."""
+        if not self.orphans:
+            return []
+        return [
+            f"{len(self.orphans)} tariff line(s) among the line items belong to no item "
+            f"({listed(self.orphans)}): the rows they belong to may not have been read"
+        ]
 
     def add(self, page: int, record: TariffRecord, *, open_item: bool) -> None:
         """A tariff line the current item did not take (a totals line, unless an item follows).
