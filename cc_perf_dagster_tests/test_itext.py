@@ -42,3 +42,15 @@ def test_a_unit_wrapped_above_its_row_beside_the_descriptions_first_line_is_join
     # fitting no column. "lo" and the row's "each" make the vendor's unit: it reads exactly.
     pdf = printed("CI004731586", "courier-bottom-late-p4-l1.2")
     assert read_back(pdf, DOCUMENTS["CI004731586"], engine) == ("exact", [])
+
+
+@pytest.mark.parametrize(
+    ("number", "style"), [("CI004731586", "courier-middle-late-p4-l0"), ("CI004848705", "courier-middle-whole-p2-l0")]
+)
+def test_a_unit_wrapped_around_a_row_whose_upc_wraps_around_it_too_is_joined(printed, number, style, engine):
+    # Courier, cells aligned middle: the row's line holds only its code and numbers; "lo" and
+    # the UPC's first digits lie half a line above it, "each" and its last digit half a line
+    # below. Once the UPC was joined onto the row, its twelve digits were taken for a quantity,
+    # so the unit's cell seemed to start at the UPC and "lo" shared it with the description:
+    # refused ("does not fit the description column"). A UPC is no quantity: it reads exactly.
+    assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])

@@ -150,7 +150,9 @@ def _numbers_start(row: Row) -> float | None:
 def number_slots(words: Sequence[Word]) -> tuple[int, int, int] | None:
     """Where a product row's quantities, unit words (at most two) and amounts start, read from the right.
 
-    ``None`` where the row ends in no amounts (not a product row's line).
+    ``None`` where the row ends in no amounts (not a product row's line). A UPC is no quantity:
+    on a row whose description lies wholly above and below its line (cells aligned middle), the
+    quantities start after it.
     """
     at = len(words)
     while at and MONEY.match(words[at - 1].text):
@@ -161,7 +163,7 @@ def number_slots(words: Sequence[Word]) -> tuple[int, int, int] | None:
     while unit > max(at - 2, 0) and UNIT.match(words[unit - 1].text) and not INTEGER.match(words[unit - 1].text):
         unit -= 1
     start = unit
-    while start and INTEGER.match(words[start - 1].text):
+    while start and INTEGER.match(words[start - 1].text) and not UPC.match(words[start - 1].text):
         start -= 1
     return start, unit, at
 
