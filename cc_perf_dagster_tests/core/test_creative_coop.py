@@ -643,6 +643,32 @@ class TestProducerShapes:
         rows = join_wrapped_upcs(build_rows([*above, *row]))
         assert [r.text for r in rows] == ["Alpha one", "XS9840A 191009727910 Alpha two 24 14 0 24 each 3.50 2.80 67.20"]
 
+    def test_a_upc_whose_pieces_pair_two_ways_is_joined_the_way_the_pages_other_upcs_wrapped(self):
+        # iText, cells aligned bottom: DF7222A's "1" pairs with the line above ("19100954169") and,
+        # by the check digit's one chance in ten, with the next row's first piece below it
+        # ("19100996257" + its own "1"): the row was left without its UPC and the document refused.
+        # Every other UPC of the page wrapped above its row: so did this one.
+        def row(y, code, first, last):
+            return [
+                text(first, 70, y + 8),
+                text(code, 20, y),
+                text(last, 70, y),
+                text("Dish", 130, y),
+                *self.numbers(y),
+            ]
+
+        runs = [*row(680, "DF6870", "19100920620", "0"), *row(640, "DF7222A", "19100954169", "1")]
+        runs += row(624, "DF7271", "19100996257", "1")
+        rows = join_wrapped_upcs(build_rows(runs))
+        assert [r.words[1].text for r in rows if r.words[0].text.startswith("DF")] == [
+            "191009206200",
+            "191009541691",
+            "191009962571",
+        ]
+        # With no other UPC of the page to say which way they wrap, the row stays without its UPC.
+        alone = join_wrapped_upcs(build_rows(runs[4 + len(self.numbers(0)) :]))
+        assert [r.words[1].text for r in alone if r.words[0].text.startswith("DF")] == ["1", "191009962571"]
+
     def test_a_upc_wrapped_around_its_row_is_joined(self):
         # Cells aligned middle: a UPC of two lines straddles the row's line, like the
         # description beside it; the row's line holds the code and the numbers only.

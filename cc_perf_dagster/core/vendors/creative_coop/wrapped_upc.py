@@ -12,7 +12,10 @@ line prints". Here the pieces are joined back, where nothing else could be meant
   starts where the row's piece starts (the cell's left edge), it is all digits, and the lines
   are one cell's (at most :data:`~.patterns.CONTINUATION_GAP` font sizes apart);
 * the pieces, top to bottom, make exactly one 12-digit UPC-A whose check digit is right. The
-  check digit is the self-check a quantity or a stray number under the cell cannot pass;
+  check digit is the self-check a quantity or a stray number under the cell cannot pass. It
+  lets one wrong pairing in ten through, so where a row's pieces make a UPC two ways (with the
+  line above, or with the next row's first piece below), the row takes the way every other UPC
+  joined on its page wrapped, where at least two did and all the same way; else it has no UPC;
 * the page's description column is at least two UPCs wide (:func:`_description_span`): a
   producer that breaks a UPC breaks a description word too wide for its column the same way,
   and a column as narrow as a UPC has such words (TCPDF: "Ha" over "nd-Carved").
@@ -37,6 +40,9 @@ _UPC_LENGTH = 12
 _REACH = 2  # lines of a cell above or below the row's line that may hold pieces
 _ROOM = 2.0  # UPC widths the description column holds at least, where a UPC is joined
 
+# A row's UPC pieces top to bottom and the way they wrapped; "ambiguous" (two ways); None (none).
+_Reading = tuple[list[tuple[int, Word]], str] | str | None
+
 
 def upc_check_digit_ok(upc: str) -> bool:
     """Whether a 12-digit UPC-A's last digit is the check digit of the eleven before it.
@@ -56,34 +62,59 @@ def join_wrapped_upcs(rows: Sequence[Row], held: dict[float, list[float]] | None
     ``held``, where given, gets the baselines of the lines left empty, by their product row's baseline.
     """
     out = list(rows)
-    span: float | None = None  # the page's description column, measured once where a UPC wrapped
-    for index, row in enumerate(out):
-        start = code_at(row.words)
-        if len(row.words) < start + 2 or not opens_with_code(row) or UPC.match(row.words[start + 1].text):
-            continue
-        taken = _on_the_line(out, index, start) or _around_the_line(out, index, start)
-        if not taken:
-            continue  # no reading, or more than one: the row stays without its UPC
-        span = _description_span(out) if span is None else span
-        if span < _ROOM * _upc_width(taken):
-            continue  # a column that may have broken description words inside too: no UPC read
-        upc = Word("".join(w.text for _, w in taken), taken[0][1].x0, max(w.x1 for _, w in taken))
-        for at, word in taken:
-            out[at] = without(out[at], word, row, held)
-        words = out[index].words
-        out[index] = Row(y=row.y, size=row.size, words=(*words[: start + 1], upc, *words[start + 1 :]))
+    span: list[float] = []  # the page's description column, measured once where a UPC wrapped
+    ways: list[str] = []  # which way each UPC joined so far wrapped: "above", "below" or "around"
+    ambiguous: list[int] = []  # rows whose pieces make a UPC two ways
+    for index in range(len(out)):
+        if _join(out, index, None, span, ways, held) == "ambiguous":
+            ambiguous.append(index)
+    # Where every other UPC of the page wrapped the same way (at least two), an ambiguous row's
+    # wrapped that way too: the check digit lets one in ten wrong pairings through.
+    if len(ways) >= 2 and len(set(ways)) == 1 and ways[0] != "around":
+        for index in ambiguous:
+            _join(out, index, ways[0], span, ways, held)
     return [row for row in out if row.words]
 
 
-def _on_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[int, Word]] | None:
+def _join(
+    out: list[Row],
+    index: int,
+    prefer: str | None,
+    span: list[float],
+    ways: list[str],
+    held: dict[float, list[float]] | None,
+) -> str | None:
+    """Join row ``index``'s wrapped UPC in ``out``; which way it wrapped, ``"ambiguous"``, or ``None``."""
+    row = out[index]
+    start = code_at(row.words)
+    if len(row.words) < start + 2 or not opens_with_code(row) or UPC.match(row.words[start + 1].text):
+        return None
+    reading = _on_the_line(out, index, start, prefer) or _around_the_line(out, index, start)
+    if not isinstance(reading, tuple):
+        return reading  # no reading, or more than one: the row stays without its UPC
+    taken, way = reading
+    if not span:
+        span.append(_description_span(out))
+    if span[0] < _ROOM * _upc_width(taken):
+        return None  # a column that may have broken description words inside too: no UPC read
+    upc = Word("".join(w.text for _, w in taken), taken[0][1].x0, max(w.x1 for _, w in taken))
+    for at, word in taken:
+        out[at] = without(out[at], word, row, held)
+    words = out[index].words
+    out[index] = Row(y=row.y, size=row.size, words=(*words[: start + 1], upc, *words[start + 1 :]))
+    ways.append(way)
+    return way
+
+
+def _on_the_line(rows: Sequence[Row], index: int, start: int, prefer: str | None) -> _Reading:
     """The UPC's pieces where the row's line holds one, after the code (cells aligned top or bottom)."""
     piece = rows[index].words[start + 1]
     if not _PIECE.match(piece.text):
         return None
-    return _one_reading(_pieces(rows, index, piece, -1), [(index, piece)], _pieces(rows, index, piece, 1))
+    return _one_reading(_pieces(rows, index, piece, -1), [(index, piece)], _pieces(rows, index, piece, 1), prefer)
 
 
-def _around_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[int, Word]] | None:
+def _around_the_line(rows: Sequence[Row], index: int, start: int) -> _Reading:
     """The UPC's pieces above and below a row whose line holds none (cells aligned middle).
 
     The first piece is the line above's first word right of the code; the row's line holds
@@ -97,21 +128,30 @@ def _around_the_line(rows: Sequence[Row], index: int, start: int) -> list[tuple[
     if anchor is None or any(w.x0 < anchor.x1 and w.x1 > anchor.x0 - tolerance for w in row.words):
         return None
     above, below = _pieces(rows, index, anchor, -1), _pieces(rows, index, anchor, 1)
-    return _one_reading(above, [], below) if above and below else None
+    return _one_reading(above, [], below, None) if above and below else None
 
 
 def _one_reading(
-    above: Sequence[tuple[int, Word]], own: Sequence[tuple[int, Word]], below: Sequence[tuple[int, Word]]
-) -> list[tuple[int, Word]] | None:
-    """The pieces, top to bottom, of the one way ``above``, ``own`` and ``below`` make a UPC (else ``None``)."""
+    above: Sequence[tuple[int, Word]],
+    own: Sequence[tuple[int, Word]],
+    below: Sequence[tuple[int, Word]],
+    prefer: str | None,
+) -> _Reading:
+    """The pieces, top to bottom, of the one way ``above``, ``own`` and ``below`` make a UPC, and that way.
+
+    ``"ambiguous"`` where they make one more ways than one (of them, the way ``prefer`` names
+    where it is given: the way the page's other UPCs wrapped), ``None`` where none.
+    """
     found = [
-        [*reversed(above[:up]), *own, *below[:down]]
+        ([*reversed(above[:up]), *own, *below[:down]], "around" if up and down else "above" if up else "below")
         for up in range(len(above) + 1)
         for down in range(len(below) + 1)
         if (up or down) and (own or (up and down))
     ]
-    found = [pieces for pieces in found if _whole(pieces)]
-    return found[0] if len(found) == 1 else None
+    found = [(pieces, way) for pieces, way in found if _whole(pieces)]
+    if len(found) > 1 and prefer is not None:
+        found = [(pieces, way) for pieces, way in found if way == prefer]
+    return found[0] if len(found) == 1 else "ambiguous" if found else None
 
 
 def _upc_width(taken: Sequence[tuple[int, Word]]) -> float:
