@@ -610,15 +610,25 @@ class TestProducerShapes:
             "not have been read",
         )
 
-    def test_a_code_wrapped_onto_the_next_line_is_a_doubt(self):
+    def test_a_code_wrapped_onto_the_next_line_is_joined_where_it_makes_one_code(self):
         # LibreOffice from a Word table with a narrow code column: "XS9840A" breaks into "XS9840"
-        # and "A" below it, beside the description's second line; the code was booked "XS9840".
-        runs = [text("XS9840", 20, 680), text(self.ITEM[1], 70, 680), text("Alpha one", 130, 680)]
-        runs += [*self.numbers(680), text("A", 20, 670), text("Alpha two", 130, 670)]
-        runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
-        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        assert invoice.doubts == (
-            'page 1: below the row of XS9840, "A" lies in its code and UPC cells ("A Alpha two"): '
+        # and "A" below it, beside the description's second line; the code was booked "XS9840",
+        # then refused naming the piece. The piece ends a code and the two make one: joined.
+        def wrapped(code, piece):
+            runs = [text(code, 20, 680), text(self.ITEM[1], 70, 680), text("Alpha one", 130, 680)]
+            runs += [*self.numbers(680), text(piece, 20, 670), text("Alpha two", 130, 670)]
+            runs += [*self.code(640), text("Beta", 130, 640), *self.numbers(640)]
+            return assemble("t.pdf", "sha", [oc_page(runs)])
+
+        invoice = wrapped("XS9840", "A")
+        assert [(i.product_code, i.description) for i in invoice.line_items] == [
+            ("XS9840A", "Alpha one Alpha two"),
+            ("XS9840A", "Beta"),
+        ]
+        assert invoice.doubts == ()
+        # "XS9840AB" and "C" make no code the vendor prints: the piece stays a doubt.
+        assert wrapped("XS9840AB", "C").doubts == (
+            'page 1: below the row of XS9840AB, "C" lies in its code and UPC cells ("C Alpha two"): '
             "a product code or UPC wrapped, read short",
         )
 

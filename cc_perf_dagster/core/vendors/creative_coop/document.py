@@ -56,6 +56,7 @@ from cc_perf_dagster.core.vendors.creative_coop.rows import (
     text_record,
     totals_grid,
 )
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_code import join_wrapped_codes
 from cc_perf_dagster.core.vendors.creative_coop.wrapped_unit import join_wrapped_units
 from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import join_wrapped_upcs
 
@@ -72,7 +73,7 @@ def parse_page(page: int, content_hash: str, rows: Sequence[Row]) -> PageResult:
         The page result; pages without products simply have no item records.
     """
     held: dict[float, list[float]] = {}  # lines left empty by joining a product row's pieces, by its baseline
-    rows = join_wrapped_units(join_split_rows(join_wrapped_upcs(rows, held)), held)
+    rows = join_wrapped_units(join_split_rows(join_wrapped_upcs(join_wrapped_codes(rows, held), held)), held)
     is_header = header_bands(rows)
     header = read_header(rows, is_header)
     start = is_header.index(True) if True in is_header else 0
