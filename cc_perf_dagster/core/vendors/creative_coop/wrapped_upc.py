@@ -89,9 +89,10 @@ def _join(
     start = code_at(row.words)
     if len(row.words) < start + 2 or not opens_with_code(row) or UPC.match(row.words[start + 1].text):
         return None
-    reading = _on_the_line(out, index, start, prefer) or _around_the_line(out, index, start)
-    if not isinstance(reading, tuple):
-        return reading  # no reading, or more than one: the row stays without its UPC
+    on_the_line = _on_the_line(out, index, start, prefer)
+    reading = on_the_line if isinstance(on_the_line, tuple) else _around_the_line(out, index, start)
+    if not isinstance(reading, tuple):  # no reading, or more than one: the row stays without its UPC
+        return "ambiguous" if "ambiguous" in (on_the_line, reading) else None
     taken, way = reading
     if not span:
         span.append(_description_span(out))
