@@ -135,7 +135,7 @@ class ItemBuilder:
 
     def _carried_tariff(self, page: int, record: TextRecord | TariffRecord) -> TariffRecord | None:
         """A tariff line heading the page whose label ended the page before (waiting, or taken as description)."""
-        tail = [r.text for _, r in self._flushed[-3:]]
+        tail = [r.text for _, r in self._flushed]
         flushed = self._open and bool(tail) and self._below_lines[-1][-len(tail) :] == tail
         count, tariff = carried_tariff(self._pending or (self._flushed if flushed else []), page, record)
         if count:
