@@ -779,24 +779,38 @@ class TestProducerShapes:
             "past its row) and no item can take it ('Alpha two'): a description may be read short",
         )
 
-    @pytest.mark.parametrize("rows_grow, lines", [(True, (2, 1, 2, 1)), (True, (2, 3, 2, 2)), (False, (2, 1, 2, 1))])
-    def test_lines_set_tightly_are_read_where_the_rows_grow_with_them(self, rows_grow, lines):
+    @pytest.mark.parametrize(
+        "spacing, growth, lines",
+        [
+            (0.9, 0.9, (2, 1, 2, 1)),
+            (0.9, 0.9, (2, 3, 2, 2)),
+            (0.9, None, (2, 1, 2, 1)),
+            (0.79, 0.79, (2, 1, 2, 1)),
+            (0.79, 0.79, (2, 3, 2, 2)),
+            (0.79, 0.95, (2, 1, 2, 1)),
+            (0.79, None, (2, 1, 2, 1)),
+        ],
+    )
+    def test_lines_set_tightly_are_read_where_the_rows_grow_with_them(self, spacing, growth, lines):
         # pdfmake's spacing in Helvetica (0.925 font sizes), or CSS line-height 1 rounded to
         # Chromium's pixel (0.88 to 1.02): a description's second line 0.9 sizes under its row,
         # the next row 1.25 under that (the cells' padding). Where a row of more lines stands
         # further above the next by them (of one line 1.25 sizes; or of three lines 0.9 further
         # than of two), the rows grow with their cells and no text can have run past its row:
         # "Alpha two" is Alpha's (it was a doubt). Where every row stands as far below the one
-        # above, whatever its lines, they overlap as in the Calc sheet above.
-        line, padded = 0.9 * SIZE, 1.25 * SIZE
+        # above, whatever its lines (growth None), they overlap as in the Calc sheet above.
+        # pdfmake sets Courier's lines 0.79 sizes apart (its ascent less its descent), closer
+        # than TIGHT_LINES: they are read where the rows grow by that spacing a line, and
+        # overlap where the rows grow by more than their lines are apart (0.95 a line).
+        line, padded = spacing * SIZE, 1.25 * SIZE
         y, runs, descriptions = 680.0, [], []
         for name, count in zip(("Alpha", "Beta", "Gamma", "Delta"), lines, strict=True):
             texts = [f"{name} {n}" for n in ("one", "two", "three")[:count]]
             runs += [*self.code(y), *self.numbers(y), *(text(t, 130, y - n * line) for n, t in enumerate(texts))]
-            y -= (count - 1 if rows_grow else 1) * line + padded
+            y -= ((count - 1) * growth * SIZE if growth else line) + padded
             descriptions.append(" ".join(texts))
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
-        if rows_grow:
+        if growth == spacing:
             assert invoice.doubts == ()
             assert [i.description for i in invoice.line_items] == descriptions
         else:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import LineItem
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES, TIGHT_LINES
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES
 
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
@@ -84,15 +84,17 @@ def apart(gap: float | None, size: float) -> bool:
 
 
 def overlapping(
-    gaps: Sequence[float | None], sizes: Sequence[float], columned: Sequence[bool], *, grown: bool = False
+    gaps: Sequence[float | None], sizes: Sequence[float], columned: Sequence[bool], *, tight: float | None = None
 ) -> bool:
     """Whether two lines of the description column overlap (:data:`OVERLAPPING_LINES`).
 
     ``gaps`` and ``sizes`` as for :func:`boundaries`; ``columned[i]``: whether both lines of gap
     ``i`` print text in the description column (a row with no description words on its own line
     sits between its cell's lines, half a line from each, when the cells are aligned middle).
-    ``grown``: whether the pages of the lines show their rows growing with their cells, which
-    text cannot run past; there only lines closer than :data:`TIGHT_LINES` overlap.
+    ``tight``: where the pages of the lines show their rows growing with their cells, which text
+    cannot run past, the closest lines their layout sets, in font sizes
+    (:meth:`~cc_perf_dagster.core.vendors.creative_coop.row_height.GrowingRows.tight`); only
+    lines closer than that overlap.
 
     Example:
         A line 6.8 pt below its row and 5.4 pt above the next (6.11 pt text): it overlaps, unless
@@ -100,10 +102,10 @@ def overlapping(
 
         >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True]), overlapping([6.8, 5.4], [6.11, 6.11], [True, False])
         (True, False)
-        >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True], grown=True)
+        >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True], tight=0.85)
         False
     """
-    limit = TIGHT_LINES if grown else OVERLAPPING_LINES
+    limit = OVERLAPPING_LINES if tight is None else tight
     return any(
         gap is not None and counted and gap < limit * size
         for gap, size, counted in zip(gaps, sizes, columned, strict=True)

@@ -256,7 +256,7 @@ class ItemBuilder:
         columned = [upper, *(True for _ in self._pending[1:]), bool(split.description)]
         # Lines set tightly overlap only in rows of one height (the lines' pages asked only then):
         if overlapping(gaps, sizes, columned) and (
-            overlapping(gaps, sizes, columned, grown=True) or not self._grows({page, *(p for p, _ in self._pending)})
+            overlapping(gaps, sizes, columned, tight=self._grows.tight({page, *(p for p, _ in self._pending)}))
         ):
             for p, r in self._pending:
                 self._untaken(p, r, _OVERLAPPING)

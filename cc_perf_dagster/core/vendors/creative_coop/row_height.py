@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import ItemRecord, Record, TariffRecord, TextRecord
+from cc_perf_dagster.core.vendors.creative_coop.patterns import TIGHT_LINES
 
 # Two spans are of one row height when their pitches differ by at most this fraction of the font
 # size (a line's spacing is more than a font size; printers round a row's height to their units).
@@ -107,6 +108,29 @@ def rows_grow(records: Sequence[Record]) -> bool:
         >>> rows_grow([item("XS1", 106.9), line, tariff("1.00", 93.7), item("XS2", 80.5), tariff("1.00", 67.3)])
         False
     """
+    growth = line_growth(records)
+    return growth is not None and growth >= GROWN
+
+
+def line_growth(records: Sequence[Record]) -> float | None:
+    """How many font sizes taller the page's rows stand for each line their cells hold, at most.
+
+    Between rows of the same two kinds, the tallest span holding ``n`` more lines than the
+    shortest span holding fewer, less that one, over ``n``; the largest of these (``None`` where no
+    two spans of the same kinds hold different numbers of lines). In rows that grow it is the
+    line spacing of their cells: a span with one more line is taller by one line's spacing.
+
+    Example:
+        The growing rows of :func:`rows_grow`: the span with a second line is 6.7 pt taller.
+
+        >>> from dataclasses import replace
+        >>> from cc_perf_dagster.core.models import Word
+        >>> item = ItemRecord("XS1", "191009310372", (Word("Box", 134, 150),), "EA", ("1.00", "1.00"), 106.9, 5.7)
+        >>> records = [item, TextRecord("Gold Finish", 134, 170, 100.2, 5.7, False), TariffRecord("1.00", 93.5),
+        ...            replace(item, code="XS2", y=80.3), TariffRecord("1.00", 73.6)]
+        >>> round(line_growth(records), 3), line_growth(records[:3])
+        (1.175, None)
+    """
     size, spans, _ = _spans(records, held=True)
     shortest: dict[tuple[tuple[str, str], int], float] = {}  # by kinds and lines held
     tallest: dict[tuple[tuple[str, str], int], float] = {}
@@ -114,11 +138,14 @@ def rows_grow(records: Sequence[Record]) -> bool:
         key = (kinds, len(baselines) - 2)
         shortest[key] = min(pitch, shortest.get(key, pitch))
         tallest[key] = max(pitch, tallest.get(key, pitch))
-    return any(
-        tallest[kinds, more] - shortest[kinds, fewer] >= (more - fewer) * GROWN * size
-        for kinds, more in tallest
-        for other, fewer in shortest
-        if other == kinds and fewer < more
+    return max(
+        (
+            (tallest[kinds, more] - shortest[kinds, fewer]) / (more - fewer) / size
+            for kinds, more in tallest
+            for other, fewer in shortest
+            if other == kinds and fewer < more
+        ),
+        default=None,
     )
 
 
@@ -131,24 +158,37 @@ class GrowingRows:
 
     def __init__(self) -> None:
         self._records: dict[int, Sequence[Record]] = {}
-        self._grown: dict[int, bool] = {}
+        self._growth: dict[int, float | None] = {}
 
     def add(self, page: int, records: Sequence[Record]) -> None:
         """Take the next page's records."""
         self._records = {p: r for p, r in self._records.items() if p == page - 1}
         self._records[page] = records
 
-    def __call__(self, pages: set[int]) -> bool:
-        """Whether the rows of every one of ``pages`` grow with their cells."""
+    def tight(self, pages: set[int]) -> float | None:
+        """The closest lines the layout of ``pages`` sets, in font sizes; ``None`` unless the rows of every one grow.
+
+        :data:`TIGHT_LINES`, or less where a page's rows grow by less a line (:func:`line_growth`):
+        a layout spaces its lines by its font's height (Courier's ascent less its descent is 0.79
+        font sizes), and a row holding one more line is taller by that spacing.
+        """
+        growths = []
         for page in pages:
-            if page not in self._grown:
-                self._grown[page] = page in self._records and rows_grow(self._records[page])
-        return all(self._grown[page] for page in pages)
+            if page not in self._growth:
+                self._growth[page] = line_growth(self._records[page]) if page in self._records else None
+            growth = self._growth[page]
+            if growth is None or growth < GROWN:
+                return None
+            growths.append(growth)
+        return min(TIGHT_LINES, SPACED * min(growths))
 
 
 # A row grows by at least this many font sizes a line its cell holds (the tightest line spacing
 # a layout sets, TIGHT_LINES in patterns.py, less what printers round a row's height by).
 GROWN = 0.7
+# Lines of a cell stand at least this share of the row's growth a line apart (printers round a
+# row's height, and a line's position, to their units).
+SPACED = 0.95
 
 
 _Span = tuple[tuple[str, str], float, list[float], Record]
