@@ -37,3 +37,14 @@ def test_a_row_broken_across_pages_in_cells_aligned_bottom_is_a_doubt(printed, e
         """page 3: lines between two product rows ('Styles / 72"L Beaded Paper Garland w/ Tassels,') """
         "that the cells' alignment gives to neither clearly" in reasons[0]
     )
+
+
+@pytest.mark.parametrize("style", ["helvetica-top-first-head", "helvetica-middle-first-head-no-footer"])
+def test_a_cells_lines_carried_to_a_page_without_column_headings_above_its_tariff_line_read_exactly(
+    printed, style, engine
+):
+    # The heading row on the first page only: page 2 ends with XS3777A's "Dish w/ Gold Edge,
+    # Cream & Black,", page 3 starts with "6 Styles" and XS3777A's tariff line. "6 Styles" was
+    # taken for a page header and left out without a word; only the comma it followed had the
+    # document refused (heads.PageHeads).
+    assert read_back(printed("CS003837319", style), DOCUMENTS["CS003837319"], engine) == ("exact", [])

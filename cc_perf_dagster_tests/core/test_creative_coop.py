@@ -984,6 +984,52 @@ class TestProducerShapes:
             "row, and no item can take it ('Beta 1'): a description may be read short",
         )
 
+    @pytest.mark.parametrize(("header", "lines"), [(False, 1), (True, 1), (False, 2), (False, 3)])
+    def test_lines_heading_a_page_without_column_headings_just_above_the_items_tariff_line_are_its(self, header, lines):
+        # jsPDF with the table's heading row on its first page only: page 1 ends inside Alpha's
+        # cell ("Dish w/ Gold Edge, Cream & Black,"), page 2 starts with its last lines and then
+        # its tariff line, with no column headings. The first line was taken for a page header
+        # and left out without a word (only the comma it was cut after gave it away). They are
+        # Alpha's; a page header far above them is still let be.
+        first = [*self.code(100), text("Alpha 1", 130, 100), *self.numbers(100), text("Alpha 2", 130, 90)]
+        second = [text("Acme Gift Shop order", 20, 740)] if header else []
+        rest = [f"Alpha {n}" for n in range(3, 3 + lines)]
+        second += [text(line, 130, 710 - 10 * n) for n, line in enumerate(rest)]
+        y = 710 - 10 * lines
+        second += [text("Tariff Surcharge", 130, y), right("10.08", 575, y)]
+        second += [*self.code(y - 14), text("Beta 1", 130, y - 14), *self.numbers(y - 14)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("", second, 2)])
+        assert [(i.description, str(i.tariff_surcharge)) for i in invoice.line_items] == [
+            (" ".join(["Alpha 1", "Alpha 2", *rest]), "10.08"),
+            ("Beta 1", "None"),
+        ]
+        assert invoice.doubts == ()
+
+    def test_lines_heading_a_page_without_column_headings_just_above_a_product_row_are_a_doubt(self):
+        # The same page starting with two lines and then Beta's row: they may end Alpha's cell or
+        # start Beta's. Only the second was judged (it ran down to the row); the first was left
+        # out without a word, the second booked as the end of Alpha's description.
+        first = [*self.code(100), text("Alpha 1", 130, 100), *self.numbers(100), text("Alpha 2", 130, 90)]
+        second = [text("Beta 0a", 130, 710), text("Beta 0b", 130, 700), *self.code(690), text("Beta 1", 130, 690)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("", [*second, *self.numbers(690)], 2)])
+        assert invoice.doubts == (
+            "page 2: a line among the line items heads a page with no column headings, just above a product "
+            "row, and no item can take it ('Beta 0a'): a description may be read short",
+        )
+
+    def test_a_line_heading_a_page_just_above_the_items_tariff_line_outside_its_column_is_no_description(self):
+        # The same page with a header line just above the tariff line, starting left of the
+        # description column: no line of Alpha's cell. It stays a page header.
+        first = [*self.code(100), text("Alpha 1", 130, 100), *self.numbers(100), text("Alpha 2", 130, 92)]
+        second = [text("Acme Gift Shop", 20, 700), text("Tariff Surcharge", 130, 688), right("10.08", 575, 688)]
+        second += [*self.code(676), text("Beta 1", 130, 676), *self.numbers(676)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("", second, 2)])
+        assert [(i.description, str(i.tariff_surcharge)) for i in invoice.line_items] == [
+            ("Alpha 1 Alpha 2", "10.08"),
+            ("Beta 1", "None"),
+        ]
+        assert invoice.doubts == ()
+
     def test_a_cell_aligned_middle_under_an_overrunning_upc_keeps_its_lines(self):
         # WeasyPrint, DejaVu Sans, flex rows aligned middle: the UPC (ending at 108.4) overruns
         # the description column, which starts at 100, and the row prints none of its

@@ -33,8 +33,9 @@ from cc_perf_dagster.core.vendors.creative_coop.cells import (
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
+from cc_perf_dagster.core.vendors.creative_coop.heads import PageHeads
 from cc_perf_dagster.core.vendors.creative_coop.labels import carried_tariff
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, FOOTER, MONEY, QTY_COLUMNS, TARIFF_GAP
+from cc_perf_dagster.core.vendors.creative_coop.patterns import FOOTER, MONEY, QTY_COLUMNS, TARIFF_GAP
 from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     billed_quantity,
     billing_candidates,
@@ -79,7 +80,7 @@ class ItemBuilder:
         self._header_x: float | None = None
         # Description lines not yet given to an item: below the current item's row or above the next.
         self._pending: list[tuple[int, TextRecord]] = []
-        self._heads: list[tuple[int, TextRecord]] = []  # lines heading a page, taken for no description
+        self._heads = PageHeads()  # lines heading a page with no column headings, while lines wait
         self._past: list[tuple[int, TextRecord]] = []  # lines past the column, far below the rows: notes?
         self._seen = (0, 0.0)  # page and baseline of the last table record
         self._grows = GrowingRows()  # whether pages' rows grow with their cells (rows_grow)
@@ -143,6 +144,12 @@ class ItemBuilder:
         return tariff
 
     def _tariff(self, page: int, record: TariffRecord, before: int) -> None:
+        top = self._top(page, record.y)
+        if carried := self._takes_tariff(record, page, before) and self._heads.carried(page, top, *self._span):
+            here = [(p, r) for p, r in self._pending if p == page]  # the item's cell went on over the page break
+            self._pending = [*(line for line in self._pending if line[0] != page), *carried, *here]
+            for p, r in carried:
+                self._broken.see(p, r.y, r.size, r.text, r.x1)
         self._flush_pending()
         self._seen = (page, record.y)
         if self._takes_tariff(record, page, before):
@@ -169,7 +176,7 @@ class ItemBuilder:
             last_page, last_y = self._last if self._open else self._seen
         far = page == last_page and apart(last_y - record.y, record.size)
         if page != last_page and not record.first and self._pending:
-            self._heads.append((page, record))  # a page header, or the next row's start (_judge_heads)
+            self._heads.add(page, record)  # a page header, the next row's start or the cell's end (heads)
             return False
         if not self.items:
             return True  # judged by the columns of the item that takes it (see _split_pending)
@@ -183,21 +190,13 @@ class ItemBuilder:
         return record.x0 >= left and record.x1 <= right
 
     def _judge_heads(self, page: int, record: ItemRecord, split: Split) -> None:
-        """Doubts: lines heading a page with no column headings, just above its first product row.
+        """Doubts: lines heading a page with no column headings, just above its first product row (:mod:`.heads`)."""
+        for r in self._heads.judged(page, self._top(page, record.y), *self._columns(record, split)):
+            self._untaken(page, r, "heads a page with no column headings, just above a product row,")
 
-        Let be as a page header while the page before's lines waited, they may start its description.
-        """
-        if not self._heads:
-            return
-        left, right = self._columns(record, split)
-        y = record.y
-        for p, r in reversed(self._heads):
-            if p != page or r.y - y > CONTINUATION_GAP * r.size:
-                break
-            if left <= r.x0 and r.x1 <= right:
-                self._untaken(p, r, "heads a page with no column headings, just above a product row,")
-            y = r.y
-        self._heads = []
+    def _top(self, page: int, y: float) -> float:
+        """The baseline of the first line waiting on ``page`` (lines heading it run down to it), else ``y``."""
+        return next((r.y for p, r in self._pending if p == page), y)
 
     def _untaken(self, page: int, record: TextRecord, why: str = _PAST_COLUMN) -> None:
         """A doubt: a line among the table's rows, where only a description line fits, that no item can take.

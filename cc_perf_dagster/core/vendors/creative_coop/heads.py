@@ -1,0 +1,78 @@
+"""Lines heading a page that prints no column headings, while the page before's lines still wait.
+
+A table whose heading row is printed on its first page only (jsPDF's ``showHead: "firstPage"``)
+starts every later page straight with its rows. Where the page before ended inside a cell,
+its last lines waiting for the row that decides whose they are, the lines heading the next
+page may be three things: a page header, the next row's start (cells aligned bottom), or the
+rest of the cell the page break cut. They are kept aside here (:class:`PageHeads`) until the
+first row of the table on the page says which:
+
+* a product row just below them (each line within a cell's line spacing of the next, down to
+  the row, or to the first line of the page waiting above it: only the first line heading the
+  page is kept here, the page before's lines then go to their item, and the lines after wait
+  as any description line does): a doubt, they may start its description or end the item before;
+* a tariff line just below them, which the open item takes as its own: the item's cell went on
+  over the page break, its last description lines and then its tariff line (the page before
+  ended with "Dish w/ Gold Edge, Cream & Black," and the next one starts "6 Styles", then
+  "Tariff Surcharge 57.60"). They are the item's.
+
+Lines further above the first row (a chain of lines that does not reach down to it) are left
+out, as a page header.
+"""
+
+from __future__ import annotations
+
+from cc_perf_dagster.core.models import TextRecord
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
+
+
+class PageHeads:
+    """The lines heading pages with no column headings, each ``(page, record)``, top to bottom."""
+
+    def __init__(self) -> None:
+        self._lines: list[tuple[int, TextRecord]] = []
+
+    def add(self, page: int, record: TextRecord) -> None:
+        """Keep a line heading ``page``."""
+        self._lines.append((page, record))
+
+    def judged(self, page: int, y: float, left: float, right: float) -> list[TextRecord]:
+        """The lines just above a product row at ``y`` of ``page``, in its description column; bottom up.
+
+        They are doubts: they may start the row's description or end the item before. Every
+        line kept is then let be (a page header).
+        """
+        lines = [r for r in self._above(page, y) if left <= r.x0 and r.x1 <= right]
+        self._lines = []
+        return lines
+
+    def carried(self, page: int, y: float, left: float, right: float) -> list[tuple[int, TextRecord]]:
+        """The lines just above a tariff line at ``y`` of ``page``, top to bottom, if all are in the column.
+
+        Taken off the lines kept: where the open item takes the tariff line, they are its cell's
+        lines that the page break carried over.
+
+        Example:
+            >>> heads = PageHeads()
+            >>> heads.add(3, TextRecord("Acme Co", 20, 60, 770.0, 7.5, False))
+            >>> heads.add(3, TextRecord("6 Styles", 137, 164, 752.6, 7.5, False))
+            >>> [r.text for _, r in heads.carried(3, 738.0, 137, 270)]
+            ['6 Styles']
+            >>> heads.carried(3, 738.0, 140, 270)  # a line starting left of the column
+            []
+        """
+        lines = self._above(page, y)
+        if not lines or not all(left <= r.x0 and r.x1 <= right for r in lines):
+            return []
+        del self._lines[-len(lines) :]
+        return [(page, r) for r in reversed(lines)]
+
+    def _above(self, page: int, y: float) -> list[TextRecord]:
+        """The lines of ``page`` running down to a row at ``y``, each a cell's line spacing at most apart; bottom up."""
+        lines = []
+        for p, r in reversed(self._lines):
+            if p != page or r.y - y > CONTINUATION_GAP * r.size:
+                break
+            lines.append(r)
+            y = r.y
+        return lines
