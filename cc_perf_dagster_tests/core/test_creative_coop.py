@@ -1017,6 +1017,26 @@ class TestProducerShapes:
             "row, and no item can take it ('Beta 0a'): a description may be read short",
         )
 
+    @pytest.mark.parametrize("below", ["totals", "row"])
+    def test_a_line_heading_a_page_without_column_headings_that_no_row_runs_up_to_is_a_doubt(self, below):
+        # Page 1 ends inside Alpha's cell; page 2 starts with a line in the description column,
+        # then the totals block, or a product row three font sizes below (rows padded apart):
+        # Alpha's last line, or a page header. It was taken for a page header and left out
+        # without a word; nothing tells, so it is a doubt.
+        first = [*self.code(100), text("Alpha 1", 130, 100), *self.numbers(100), text("Alpha 2", 130, 90)]
+        second = [text("Alpha 3", 130, 710)]
+        if below == "totals":
+            second += [text("Sub-Total", 430, 690), right("67.20", 575, 690)]
+            second += [text("Total", 430, 680), right("67.20", 575, 680)]
+        else:
+            second += [*self.code(686), text("Beta 1", 130, 686), *self.numbers(686)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("", second, 2)])
+        assert invoice.line_items[0].description == "Alpha 1 Alpha 2"
+        assert invoice.doubts == (
+            "page 2: a line among the line items heads a page with no column headings, where the page "
+            "before's last lines waited, and no item can take it ('Alpha 3'): a description may be read short",
+        )
+
     def test_a_line_heading_a_page_just_above_the_items_tariff_line_outside_its_column_is_no_description(self):
         # The same page with a header line just above the tariff line, starting left of the
         # description column: no line of Alpha's cell. It stays a page header.

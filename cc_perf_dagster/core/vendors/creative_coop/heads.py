@@ -16,37 +16,69 @@ first row of the table on the page says which:
   ended with "Dish w/ Gold Edge, Cream & Black," and the next one starts "6 Styles", then
   "Tariff Surcharge 57.60"). They are the item's.
 
-Lines further above the first row (a chain of lines that does not reach down to it) are left
-out, as a page header.
+Lines in the description column that no row of the table runs up to (the page's first row far
+below them, or the totals block) are a doubt too: they may be the item's last lines, its cell
+padded apart from the next, or a page header, and nothing tells which. Lines outside the
+column are left out, as a page header.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cc_perf_dagster.core.models import TextRecord
 from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP
+
+Line = tuple[int, TextRecord]  # a page and a line of it
+
+JUST_ABOVE = "heads a page with no column headings, just above a product row,"
+FAR_ABOVE = "heads a page with no column headings, where the page before's last lines waited,"
 
 
 class PageHeads:
     """The lines heading pages with no column headings, each ``(page, record)``, top to bottom."""
 
     def __init__(self) -> None:
-        self._lines: list[tuple[int, TextRecord]] = []
+        self._lines: list[Line] = []
 
     def add(self, page: int, record: TextRecord) -> None:
         """Keep a line heading ``page``."""
         self._lines.append((page, record))
 
-    def judged(self, page: int, y: float, left: float, right: float) -> list[TextRecord]:
-        """The lines just above a product row at ``y`` of ``page``, in its description column; bottom up.
+    def judged(
+        self, page: int, y: float, waiting: Sequence[Line], left: float, right: float
+    ) -> list[tuple[int, TextRecord, str]]:
+        """Doubts ``(page, line, why)``: the lines kept, at a product row at ``y`` of ``page``.
 
-        They are doubts: they may start the row's description or end the item before. Every
-        line kept is then let be (a page header).
+        ``waiting``: the description lines waiting for the row (those of ``page`` lie between it
+        and the lines kept). The lines just above the row in its description column (``left``,
+        ``right``) may start its description or end the item before; the others in that column,
+        further above, may end the item before (:meth:`rest`). Every line kept is then let be.
         """
-        lines = [r for r in self._above(page, y) if left <= r.x0 and r.x1 <= right]
+        above = self._above(page, y, waiting)
+        lines = [(page, r, JUST_ABOVE) for r in above if left <= r.x0 and r.x1 <= right]
+        del self._lines[len(self._lines) - len(above) :]
+        return lines + self.rest(left, right)
+
+    def rest(self, left: float, right: float) -> list[tuple[int, TextRecord, str]]:
+        """Doubts ``(page, line, why)``: the lines kept in the description column (``left``, ``right``).
+
+        No row of the table runs up to them: they may be the last lines of the item before,
+        its cell carried over the page break and padded apart from what follows, or a page
+        header. Every line kept is then let be.
+
+        Example:
+            >>> heads = PageHeads()
+            >>> heads.add(2, TextRecord("Acme Co", 20, 60, 770.0, 7.5, False))
+            >>> heads.add(2, TextRecord("6 Styles", 137, 164, 752.6, 7.5, False))
+            >>> [(page, r.text) for page, r, _ in heads.rest(137, 270)]
+            [(2, '6 Styles')]
+        """
+        lines = [(p, r, FAR_ABOVE) for p, r in self._lines if left <= r.x0 and r.x1 <= right]
         self._lines = []
         return lines
 
-    def carried(self, page: int, y: float, left: float, right: float) -> list[tuple[int, TextRecord]]:
+    def carried(self, page: int, y: float, waiting: Sequence[Line], left: float, right: float) -> list[Line]:
         """The lines just above a tariff line at ``y`` of ``page``, top to bottom, if all are in the column.
 
         Taken off the lines kept: where the open item takes the tariff line, they are its cell's
@@ -56,19 +88,23 @@ class PageHeads:
             >>> heads = PageHeads()
             >>> heads.add(3, TextRecord("Acme Co", 20, 60, 770.0, 7.5, False))
             >>> heads.add(3, TextRecord("6 Styles", 137, 164, 752.6, 7.5, False))
-            >>> [r.text for _, r in heads.carried(3, 738.0, 137, 270)]
+            >>> [r.text for _, r in heads.carried(3, 738.0, [], 137, 270)]
             ['6 Styles']
-            >>> heads.carried(3, 738.0, 140, 270)  # a line starting left of the column
+            >>> heads.carried(3, 738.0, [], 140, 270)  # a line starting left of the column
             []
         """
-        lines = self._above(page, y)
+        lines = self._above(page, y, waiting)
         if not lines or not all(left <= r.x0 and r.x1 <= right for r in lines):
             return []
         del self._lines[-len(lines) :]
         return [(page, r) for r in reversed(lines)]
 
-    def _above(self, page: int, y: float) -> list[TextRecord]:
-        """The lines of ``page`` running down to a row at ``y``, each a cell's line spacing at most apart; bottom up."""
+    def _above(self, page: int, y: float, waiting: Sequence[Line]) -> list[TextRecord]:
+        """The lines of ``page`` running down to its first line ``waiting``, else to a row at ``y``; bottom up.
+
+        Each line is at most a cell's line spacing above the next.
+        """
+        y = next((r.y for p, r in waiting if p == page), y)
         lines = []
         for p, r in reversed(self._lines):
             if p != page or r.y - y > CONTINUATION_GAP * r.size:

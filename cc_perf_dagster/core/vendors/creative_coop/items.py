@@ -106,7 +106,7 @@ class ItemBuilder:
                 split = self._split_body(record)  # once per row: the columns' bounds and the item
                 if words := split.description:
                     self._broken.see(page.page, record.y, record.size, " ".join(w.text for w in words), words[-1].x1)
-                self._judge_heads(page.page, record, split)
+                self._doubt(self._heads.judged(page.page, record.y, self._pending, *self._columns(record, split)))
                 above = self._split_pending(page.page, record, split)
                 self._close()
                 self._tariffs.before_item(self.items, self._last[0])
@@ -115,6 +115,7 @@ class ItemBuilder:
                 self._tariff(page.page, self._carried_tariff(page.page, record) if before == 0 else record, before)
             elif isinstance(record, TotalRecord):
                 self._past = []
+                self._doubt(self._heads.rest(*self._span))
                 self._flush_pending()
                 self._flush_stray_tariffs()
                 self._total(record.label, Decimal(record.amount))
@@ -144,8 +145,9 @@ class ItemBuilder:
         return tariff
 
     def _tariff(self, page: int, record: TariffRecord, before: int) -> None:
-        top = self._top(page, record.y)
-        if carried := self._takes_tariff(record, page, before) and self._heads.carried(page, top, *self._span):
+        if carried := self._takes_tariff(record, page, before) and self._heads.carried(
+            page, record.y, self._pending, *self._span
+        ):
             here = [(p, r) for p, r in self._pending if p == page]  # the item's cell went on over the page break
             self._pending = [*(line for line in self._pending if line[0] != page), *carried, *here]
             for p, r in carried:
@@ -189,14 +191,10 @@ class ItemBuilder:
             return False
         return record.x0 >= left and record.x1 <= right
 
-    def _judge_heads(self, page: int, record: ItemRecord, split: Split) -> None:
-        """Doubts: lines heading a page with no column headings, just above its first product row (:mod:`.heads`)."""
-        for r in self._heads.judged(page, self._top(page, record.y), *self._columns(record, split)):
-            self._untaken(page, r, "heads a page with no column headings, just above a product row,")
-
-    def _top(self, page: int, y: float) -> float:
-        """The baseline of the first line waiting on ``page`` (lines heading it run down to it), else ``y``."""
-        return next((r.y for p, r in self._pending if p == page), y)
+    def _doubt(self, lines: Sequence[tuple[int, TextRecord, str]]) -> None:
+        """Doubts: lines heading pages with no column headings that no item can take (:mod:`.heads`)."""
+        for p, r, why in lines:
+            self._untaken(p, r, why)
 
     def _untaken(self, page: int, record: TextRecord, why: str = _PAST_COLUMN) -> None:
         """A doubt: a line among the table's rows, where only a description line fits, that no item can take.
@@ -303,6 +301,7 @@ class ItemBuilder:
     def finish(self) -> tuple[list[LineItem], Totals | None]:
         """The line items with their descriptions complete, and the totals block."""
         self._flush_pending()
+        self._doubt(self._heads.rest(*self._span))
         self._close()
         self._share_undecided()
         self._flush_stray_tariffs()
