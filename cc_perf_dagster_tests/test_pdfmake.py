@@ -17,6 +17,7 @@ PRODUCER = Producer("pdfmake", pdfmake.missing, pdfmake.render_pdfmake)  # the p
         ("CI004848705", "Times-auto-grid-keep"),
         ("CS003837319", "Helvetica-star-grid-keep"),
         ("CI004731586", "Liberation-star-plain-break"),
+        ("CS003837319", "Helvetica-star-once"),  # the heading row on the first page only
     ],
 )
 def test_pdfmake_prints_read_exactly(printed, number, style, engine):
