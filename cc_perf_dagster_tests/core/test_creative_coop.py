@@ -920,6 +920,47 @@ class TestProducerShapes:
                 "start above their rows ('Surcharge'): it belongs to no item",
             )
 
+    def bottom_aligned(self, y, name, lines):
+        """A product row whose cell of ``lines`` lines is aligned bottom, its row at ``y``, lines 9 pt apart."""
+        texts = [text(f"{name} {n}", 130, y + 9 * (lines - n)) for n in range(1, lines + 1)]
+        return [*texts, *self.code(y), *self.numbers(y)]
+
+    def test_a_row_broken_across_pages_in_cells_aligned_bottom_keeps_its_last_line(self):
+        # jsPDF's autotable breaking a row whose cells are aligned bottom: Alpha's last line
+        # ("Colors") heads the next page, 15 pt above Beta's first line, which stands 9 pt (a
+        # line) above Beta's row. Gaps either side of a page break say nothing of each other,
+        # so the document's alignment gave both lines to Beta, silently ("Colors 12-1/4"H ...").
+        # On the lower row's page the gaps compare: the wider one is the cell boundary.
+        first = [*self.bottom_aligned(680, "Zeta", 2), *self.bottom_aligned(100, "Alpha", 2)]
+        second = [text("Alpha 3", 130, 690), *self.bottom_aligned(666, "Beta", 2)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2)])
+        assert [i.description for i in invoice.line_items] == [
+            "Zeta 1 Zeta 2",
+            "Alpha 1 Alpha 2 Alpha 3",
+            "Beta 1 Beta 2",
+        ]
+        assert invoice.doubts == ()
+
+    def test_lines_a_broken_row_carried_below_it_are_no_evidence_of_cells_aligned_middle(self):
+        # The same table: Alpha's row broken across pages 1 and 2, its last line and then its
+        # tariff line heading page 2, so Alpha has a line below its row. Taken for evidence that
+        # descriptions go on below rows too, the document was read as aligned middle, and
+        # Gamma's first line, heading page 3 above its row, went to Beta, which "owed" a line
+        # below for the one above it: booked wrong, silently. Cells aligned bottom put every
+        # line of a whole cell above its row.
+        first = [*self.bottom_aligned(680, "Zeta", 2), *self.bottom_aligned(100, "Alpha", 2)]
+        second = [text("Alpha 3", 130, 690), text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
+        second += self.bottom_aligned(100, "Beta", 2)
+        third = self.bottom_aligned(681, "Gamma", 2)
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2), oc_page(third, 3)])
+        assert [i.description for i in invoice.line_items] == [
+            "Zeta 1 Zeta 2",
+            "Alpha 1 Alpha 2 Alpha 3",
+            "Beta 1 Beta 2",
+            "Gamma 1 Gamma 2",
+        ]
+        assert invoice.doubts == ()
+
     def unit_around_the_row(self, above, below):
         # pdfLaTeX's longtable, cells aligned middle, a U/M column too narrow for "lo each": "lo"
         # half a line above the row, "each" half a line below.

@@ -20,8 +20,9 @@ _BOUNDARY = 1.12
 
 # Lines between two rows that only the document's cell alignment can share out: the item
 # above, the lines, the lower row's page, whether the item above was closed (by its tariff
-# line), and whether a page break lies between the two rows.
-Undecided = tuple[int, list[str], int, bool, bool]
+# line), whether a page break lies between the two rows, and the gap that stands out among
+# those on the lower row's page after one (widest_after_break).
+Undecided = tuple[int, list[str], int, bool, bool, int | None]
 
 _BROKEN_AT_HYPHEN = re.compile(r"\w-$")
 
@@ -149,6 +150,25 @@ def widest_gap(gaps: Sequence[float | None]) -> int | None:
     return index if widest >= _BOUNDARY * second else None
 
 
+def widest_after_break(gaps: Sequence[float | None]) -> int | None:
+    """Index of the gap that stands out (:func:`widest_gap`) among those after the last page break, or ``None``.
+
+    A row broken across pages (jsPDF's autotable) leaves its cell's last lines heading the next
+    page, whatever the cells' alignment: in cells aligned bottom, the lower row's lines above it
+    follow them a cell boundary further down, their own lines a line's spacing apart. The gaps
+    on the lower row's page compare with one another; ``None`` where there is no page break.
+
+    Example:
+        "Colors" heads the page, 15.2 pt above the next row's first line, 9.2 pt above its row:
+
+        >>> widest_after_break([None, 15.2, 9.2]), widest_after_break([None, 9.2, 9.2]), widest_after_break([15.2, 9.2])
+        (1, None, None)
+    """
+    start = max((index for index, gap in enumerate(gaps) if gap is None), default=-1) + 1
+    cut = widest_gap(gaps[start:]) if start else None
+    return None if cut is None else start + cut
+
+
 def middle_cut(count: int, upper: tuple[int, int], lower: tuple[int, int] | None, lower_decides: bool) -> int | None:
     """How many of ``count`` lines between two rows the upper row's cell takes, cells aligned middle.
 
@@ -221,11 +241,14 @@ def share_undecided(
 
     Top-aligned cells (no description ever started above its row; ``found[0]`` false): the
     lines continue the item above. Bottom-aligned (lines above rows, never below; ``found[1]``
-    false): they start the item below. Middle (both): :func:`middle_cut`, the lower cell
-    deciding across a page break where the document's whole cells are centred on their rows
-    (:func:`aligned_middle`). Lines heading a page after an item its tariff line closed start
-    the next item where descriptions start above their rows; otherwise they are the closed
-    cell's rest (a tariff label carried over) and no one's (a doubt).
+    false): they start the item below, but for those above a gap that stands out after a page
+    break (:func:`widest_after_break`: the rest of a row broken across the pages). Middle
+    (both): :func:`middle_cut`, the lower cell deciding across a page break where the
+    document's whole cells are centred on their rows (:func:`aligned_middle`). Lines heading a
+    page after an item its tariff line closed start the next item where descriptions start
+    above their rows; otherwise they are the closed cell's rest (a tariff label carried over)
+    and no one's (a doubt). Lines a row broken across pages carried below it to the next page
+    are no evidence of the alignment (``found`` leaves them out).
 
     Args:
         undecided: The groups of lines, in document order.
@@ -241,7 +264,7 @@ def share_undecided(
     middle = lines_above and lines_below and aligned_middle(above, below, undecided)
     doubts: list[str] = []
     later = {index for index, *_ in undecided}  # items with lines still to share below them
-    for index, lines, page, closed, broken in undecided:
+    for index, lines, page, closed, broken, after_break in undecided:
         if closed and not lines_above:
             doubts.extend(
                 f"page {page}: a line heads the page after a tariff line, in a table whose "
@@ -254,7 +277,7 @@ def share_undecided(
         elif not lines_above:
             cut = len(lines)
         elif not lines_below:
-            cut = 0
+            cut = after_break or 0
         else:
             lower = index + 1
             known = None if lower in later else (len(above[lower]), len(below[lower]))

@@ -30,6 +30,7 @@ from cc_perf_dagster.core.vendors.creative_coop.cells import (
     join_lines,
     overlapping,
     share_undecided,
+    widest_after_break,
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
@@ -216,8 +217,8 @@ class ItemBuilder:
             if taken:
                 self._below_lines[-1].extend(r.text for _, r in taken)
                 self._flushed = taken
+                self._lines_below += taken[0][0] == self._last[0]  # (a row broken over pages: no evidence)
                 self._last = (taken[-1][0], taken[-1][1].y)
-                self._lines_below += 1
         self._pending = []
 
     def _gaps(self, start: tuple[int, float], page: int | None, y: float = 0.0) -> list[float | None]:
@@ -273,14 +274,15 @@ class ItemBuilder:
         else:  # (after a closed item and a page break: its cell carried over, or the next's start)
             cut = widest_gap(gaps) if self._open else None
             if cut is None:  # shared out in finish(), when the document has shown how its cells align
-                self._undecided.append((len(self.items) - 1, lines, page, not self._open, None in gaps))
+                group = (len(self.items) - 1, lines, page, not self._open, None in gaps, widest_after_break(gaps))
+                self._undecided.append(group)
                 self._pending = []
                 return []
             below = above = cut
-        self._pending = []
+        first, self._pending = self._pending[0][0], []
         if below and self._open:
             self._below_lines[-1].extend(lines[:below])
-            self._lines_below += 1
+            self._lines_below += first == self._last[0]  # (a row broken over pages: no evidence)
         if above < len(lines):
             self._lines_above += 1
         return lines[above:]
