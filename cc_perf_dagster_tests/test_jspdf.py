@@ -49,13 +49,20 @@ def test_a_cells_lines_carried_to_a_page_without_column_headings_above_its_tarif
 
 
 @pytest.mark.parametrize(
-    ("number", "style"), [("CI004848705", "helvetica-bottom-h640"), ("CS003837319", "helvetica-bottom-h640")]
+    ("number", "style"),
+    [
+        ("CI004848705", "helvetica-bottom-h640"),
+        ("CS003837319", "helvetica-bottom-h640"),
+        ("CI004848705", "times-bottom-h560"),
+    ],
 )
 def test_rows_broken_across_pages_in_cells_aligned_bottom_read_exactly(printed, number, style, engine):
     # Shorter pages, cells aligned bottom, rows broken across pages. CI004848705: DG5089's last
     # line "Colors" heads page 4 above DG7670A's first, and both went to DG7670A. CS003837319:
     # a row broken earlier left lines below it on the next page, the document was taken for
-    # aligned middle, and XS8872's first line, heading page 7, went to XS2920A above it. Both
-    # were booked wrong without a word (cells.widest_after_break; items: a broken row's lines
-    # are no evidence of the alignment).
+    # aligned middle, and XS8872's first line, heading page 7, went to XS2920A above it. Times,
+    # padded: DF7222A's "Dish, 3 Styles" alone heads page 4, a cell boundary above DF7271's row,
+    # and went to DF7271. All were booked wrong without a word (cells.widest_after_break, told by
+    # the document's line spacing where a line is alone; alignment: a broken row's lines are no
+    # evidence of the alignment).
     assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])

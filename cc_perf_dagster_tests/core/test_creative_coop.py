@@ -941,6 +941,20 @@ class TestProducerShapes:
         ]
         assert invoice.doubts == ()
 
+    @pytest.mark.parametrize(
+        ("gap", "alpha", "beta"), [(15, "Alpha 1 Alpha 2 Alpha 3", "Beta"), (9, "Alpha 1 Alpha 2", "Alpha 3 Beta")]
+    )
+    def test_a_broken_rows_lone_line_heading_a_page_is_told_by_the_documents_line_spacing(self, gap, alpha, beta):
+        # The same table, Beta's cell one line: Alpha's last line alone heads page 2, 15 pt above
+        # Beta's row, where the document's cells space their lines 9 pt apart: a cell boundary,
+        # the line is Alpha's (it went to Beta, silently: "Dish, 3 Styles 72"L Paper Garland").
+        # A line one line's spacing above the row is Beta's, as cells aligned bottom put it.
+        first = [*self.bottom_aligned(680, "Zeta", 2), *self.bottom_aligned(100, "Alpha", 2)]
+        second = [text("Alpha 3", 130, 690), *self.code(690 - gap), text("Beta", 130, 690 - gap)]
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page([*second, *self.numbers(690 - gap)], 2)])
+        assert [i.description for i in invoice.line_items] == ["Zeta 1 Zeta 2", alpha, beta]
+        assert invoice.doubts == ()
+
     def test_lines_a_broken_row_carried_below_it_are_no_evidence_of_cells_aligned_middle(self):
         # The same table: Alpha's row broken across pages 1 and 2, its last line and then its
         # tariff line heading page 2, so Alpha has a line below its row. Taken for evidence that

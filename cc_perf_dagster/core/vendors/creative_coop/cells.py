@@ -20,9 +20,9 @@ _BOUNDARY = 1.12
 
 # Lines between two rows that only the document's cell alignment can share out: the item
 # above, the lines, the lower row's page, whether the item above was closed (by its tariff
-# line), whether a page break lies between the two rows, and the gap that stands out among
-# those on the lower row's page after one (widest_after_break).
-Undecided = tuple[int, list[str], int, bool, bool, int | None]
+# line), whether a page break lies between the two rows, and the gaps down from the row above
+# (widest_after_break).
+Undecided = tuple[int, list[str], int, bool, bool, tuple[float | None, ...]]
 
 _BROKEN_AT_HYPHEN = re.compile(r"\w-$")
 
@@ -150,23 +150,36 @@ def widest_gap(gaps: Sequence[float | None]) -> int | None:
     return index if widest >= _BOUNDARY * second else None
 
 
-def widest_after_break(gaps: Sequence[float | None]) -> int | None:
+def widest_after_break(gaps: Sequence[float | None], spacing: float | None = None) -> int | None:
     """Index of the gap that stands out (:func:`widest_gap`) among those after the last page break, or ``None``.
 
     A row broken across pages (jsPDF's autotable) leaves its cell's last lines heading the next
     page, whatever the cells' alignment: in cells aligned bottom, the lower row's lines above it
     follow them a cell boundary further down, their own lines a line's spacing apart. The gaps
     on the lower row's page compare with one another; ``None`` where there is no page break.
+    A gap alone there stands out where it is that much wider than ``spacing``, the widest gap
+    the document shows between two lines of one cell.
 
     Example:
         "Colors" heads the page, 15.2 pt above the next row's first line, 9.2 pt above its row:
 
         >>> widest_after_break([None, 15.2, 9.2]), widest_after_break([None, 9.2, 9.2]), widest_after_break([15.2, 9.2])
         (1, None, None)
+
+        A line alone after the break: against the document's spacing, if it has shown one.
+
+        >>> widest_after_break([None, 15.2]), widest_after_break([None, 15.2], 9.2)
+        (None, 1)
+        >>> widest_after_break([None, 9.2], 9.2)
     """
     start = max((index for index, gap in enumerate(gaps) if gap is None), default=-1) + 1
-    cut = widest_gap(gaps[start:]) if start else None
-    return None if cut is None else start + cut
+    tail = list(gaps[start:])
+    if not start or not tail:
+        return None
+    if len(tail) == 1 and spacing:
+        tail.append(spacing)  # (the document's own spacing stands in for a second gap)
+    cut = widest_gap(tail)
+    return None if cut is None or cut >= len(gaps) - start else start + cut
 
 
 def middle_cut(count: int, upper: tuple[int, int], lower: tuple[int, int] | None, lower_decides: bool) -> int | None:
@@ -235,7 +248,11 @@ def aligned_middle(
 
 
 def share_undecided(
-    undecided: Sequence[Undecided], above: list[list[str]], below: list[list[str]], found: tuple[bool, bool]
+    undecided: Sequence[Undecided],
+    above: list[list[str]],
+    below: list[list[str]],
+    found: tuple[bool, bool],
+    spacing: float | None = None,
 ) -> list[str]:
     """Share out the lines no gap decided, by how the document's cells are aligned; the doubts.
 
@@ -256,6 +273,7 @@ def share_undecided(
         below: Each item's lines below its row (likewise).
         found: Whether the document has shown descriptions starting above their rows, and
             going on below them.
+        spacing: The widest gap between two lines of one cell the document shows, if any.
 
     Returns:
         One sentence for each line or group that no item can take.
@@ -264,7 +282,7 @@ def share_undecided(
     middle = lines_above and lines_below and aligned_middle(above, below, undecided)
     doubts: list[str] = []
     later = {index for index, *_ in undecided}  # items with lines still to share below them
-    for index, lines, page, closed, broken, after_break in undecided:
+    for index, lines, page, closed, broken, gaps in undecided:
         if closed and not lines_above:
             doubts.extend(
                 f"page {page}: a line heads the page after a tariff line, in a table whose "
@@ -277,7 +295,7 @@ def share_undecided(
         elif not lines_above:
             cut = len(lines)
         elif not lines_below:
-            cut = after_break or 0
+            cut = widest_after_break(gaps, spacing) or 0
         else:
             lower = index + 1
             known = None if lower in later else (len(above[lower]), len(below[lower]))

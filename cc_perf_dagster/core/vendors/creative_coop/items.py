@@ -22,15 +22,13 @@ from cc_perf_dagster.core.models import (
     TotalRecord,
     Totals,
 )
+from cc_perf_dagster.core.vendors.creative_coop.alignment import CellAlignment
 from cc_perf_dagster.core.vendors.creative_coop.broken_words import BrokenWords
 from cc_perf_dagster.core.vendors.creative_coop.cells import (
-    Undecided,
     apart,
     boundaries,
     join_lines,
     overlapping,
-    share_undecided,
-    widest_after_break,
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
@@ -68,7 +66,7 @@ class ItemBuilder:
         self._below_lines: list[list[str]] = []
         self._flushed: list[tuple[int, TextRecord]] = []  # the lines last moved to a description by _flush_pending
         # Lines between two rows that only the document's cell alignment can share out.
-        self._undecided: list[Undecided] = []
+        self._alignment = CellAlignment()  # how the cells align, and the lines only that can share out
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row
         self._open = False  # the current item may still take description lines and its tariff
@@ -85,8 +83,6 @@ class ItemBuilder:
         self._past: list[tuple[int, TextRecord]] = []  # lines past the column, far below the rows: notes?
         self._seen = (0, 0.0)  # page and baseline of the last table record
         self._grows = GrowingRows()  # whether pages' rows grow with their cells (rows_grow)
-        self._lines_above = 0  # evidence: cells whose description starts above the numbers
-        self._lines_below = 0  # evidence: cells whose description goes on below the numbers
 
     def add_page(self, page: PageResult) -> None:
         """Take the next page's records."""
@@ -212,12 +208,13 @@ class ItemBuilder:
     def _flush_pending(self) -> None:
         """The waiting lines, up to a cell boundary, are the current item's (a tariff, totals or other text follows)."""
         if self._pending and self._open:
-            far = boundaries(self._gaps(self._last, page=None), [r.size for _, r in self._pending])
+            gaps = self._gaps(self._last, page=None)
+            far = boundaries(gaps, [r.size for _, r in self._pending])
             taken = self._pending[: far[0] if far else len(self._pending)]
             if taken:
                 self._below_lines[-1].extend(r.text for _, r in taken)
                 self._flushed = taken
-                self._lines_below += taken[0][0] == self._last[0]  # (a row broken over pages: no evidence)
+                self._alignment.below(gaps[: len(taken)], same_page=taken[0][0] == self._last[0])
                 self._last = (taken[-1][0], taken[-1][1].y)
         self._pending = []
 
@@ -274,24 +271,22 @@ class ItemBuilder:
         else:  # (after a closed item and a page break: its cell carried over, or the next's start)
             cut = widest_gap(gaps) if self._open else None
             if cut is None:  # shared out in finish(), when the document has shown how its cells align
-                group = (len(self.items) - 1, lines, page, not self._open, None in gaps, widest_after_break(gaps))
-                self._undecided.append(group)
+                group = (len(self.items) - 1, lines, page, not self._open, None in gaps, tuple(gaps))
+                self._alignment.undecided.append(group)
                 self._pending = []
                 return []
             below = above = cut
         first, self._pending = self._pending[0][0], []
         if below and self._open:
             self._below_lines[-1].extend(lines[:below])
-            self._lines_below += first == self._last[0]  # (a row broken over pages: no evidence)
+            self._alignment.below(gaps[:below], same_page=first == self._last[0])
         if above < len(lines):
-            self._lines_above += 1
+            self._alignment.above(gaps[above + 1 :])
         return lines[above:]
 
     def _share_undecided(self) -> None:
-        """Share out the lines no gap decided (:func:`share_undecided`) and join each item's description."""
-        found = (bool(self._lines_above), bool(self._lines_below))
-        self.doubts.extend(share_undecided(self._undecided, self._above_lines, self._below_lines, found))
-        self._undecided = []
+        """Share out the lines no gap decided (:class:`.alignment.CellAlignment`) and join each item's description."""
+        self.doubts.extend(self._alignment.share(self._above_lines, self._below_lines))
         for index, item in enumerate(self.items):
             lines = [*self._above_lines[index], self._row_text[index], *self._below_lines[index]]
             self.items[index] = replace(item, description=join_lines(lines))
