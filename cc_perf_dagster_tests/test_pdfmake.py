@@ -56,3 +56,14 @@ def test_courier_lines_set_closer_than_other_fonts_lines_are_read_where_the_rows
     # once a line overlapping its neighbour, and the print refused. The rows grow by that
     # spacing for each line their cells hold (row_height.line_growth): it is the layout's own.
     assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
+
+
+def test_a_unit_wrapped_in_a_row_broken_across_pages_is_refused_naming_its_pieces(printed, engine):
+    # A shorter page breaks DF2316A's row: "lo" ends page 1 on the row's line, "each" heads page
+    # 2 just under the column headings. The line there was taken for a heading's wrapped end and
+    # left out, and the unit booked "lo" without a word. Both pieces are named now: "each" reads
+    # as a value of the number columns, and "lo" is only part of the vendor's "lo each".
+    outcome, reasons = read_back(printed("CI004848705", "Times-star-h580"), DOCUMENTS["CI004848705"], engine)
+    assert outcome == "refused"
+    assert '"each" lies on a line of its own in the quantity, unit and price columns' in reasons[0]
+    assert "read with a unit that is only part of one of the vendor's (DF2316A: 'lo')" in reasons[0]

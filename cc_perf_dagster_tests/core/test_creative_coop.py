@@ -1253,6 +1253,18 @@ class TestProducerShapes:
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         assert [i.description for i in invoice.line_items] == ["Alpha"] and invoice.doubts == ()
 
+    @pytest.mark.parametrize("value", ["each", "12", "2.40"])
+    def test_a_value_right_under_the_column_headings_in_a_number_column_is_a_doubt(self, value):
+        # The same place holds the rest of a value wrapped in a row broken across pages (pdfmake:
+        # "lo" ends the page on the row's line, "each" heads the next just under the headings).
+        # Taken for a header's wrapped letters, it was left out and the unit booked "lo".
+        runs = [text(value, 430, 686), *self.code(676), text("Alpha", 130, 676), *self.numbers(676)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            f'page 1: "{value}" lies on a line of its own in the quantity, unit and price columns, above the row '
+            "of XS9840A: a value wrapped in its cell, read short",
+        )
+
     def glued_row(self, y, code="XC1223"):
         # A description filling its cell to the edge, touching the flush-right Qty Ord "48": one run.
         numbers = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from cc_perf_dagster.core.errors import one_line
 from cc_perf_dagster.core.models import ItemRecord, Record, Row
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, FOOTER, INTEGER, MONEY
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, FOOTER, INTEGER, MONEY, UNIT_WORDS
 
 
 def numbers_left(record: ItemRecord, row: Row, columns: int) -> float:
@@ -49,7 +49,8 @@ class LinesBeside:
 
         ``first``: the row comes right under the column headings, where a heading's last
         letters wrapped onto a line of their own lie in the number columns too ("Shippe" over
-        "d", LibreOffice): it is no wrapped value.
+        "d", LibreOffice): it is no wrapped value, unless it reads as one (a number, or one of
+        the vendor's units: a row broken across pages carries "each" of its "lo each" there).
         """
         if isinstance(record, ItemRecord):
             left = numbers_left(record, row, self._columns)
@@ -68,7 +69,7 @@ class LinesBeside:
                 self._below = (below[0], below[1], row.y)
             else:
                 self._below = None
-            self._since = [] if first else [*self._since, row]
+            self._since = [] if first and not _value(row) else [*self._since, row]
         else:
             self._below, self._since = None, []  # a tariff line, a total or a footer ends the cells
 
@@ -80,3 +81,8 @@ class LinesBeside:
             f"{where} the row of {code}: a value wrapped in its cell, read short"
         )
         return True
+
+
+def _value(row: Row) -> bool:
+    """Whether every word of a line reads as a value of the number columns: a number or a unit word."""
+    return all(INTEGER.match(w.text) or MONEY.match(w.text) or w.text.lower() in UNIT_WORDS for w in row.words)

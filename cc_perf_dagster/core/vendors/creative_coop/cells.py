@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import LineItem
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES, UNIT_WORDS, UNITS
 
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
@@ -59,7 +59,17 @@ def cut_short(description: str) -> bool:
 
 
 def description_doubts(items: Sequence[LineItem]) -> list[str]:
-    """Doubts of the descriptions read empty (every line prints one) or cut short (:func:`cut_short`)."""
+    """Doubts of the descriptions read empty (every line prints one) or cut short (:func:`cut_short`), and the units.
+
+    A unit read as a word of one of the vendor's units that is no unit alone is short too: ``lo``
+    is the first line of ``lo each`` wrapped in its cell, the rest not joined (a row broken
+    across pages carried ``each`` to the next page's top).
+
+    Example:
+        >>> from types import SimpleNamespace as Item  # (what the checks read of an item)
+        >>> description_doubts([Item(product_code="XS1", description="Box", unit="lo")])
+        ["1 product row(s) read with a unit that is only part of one of the vendor's (XS1: 'lo'): the rest ..."]
+    """
     doubts = []
     empty = [item.product_code for item in items if not item.description]
     if empty:  # (WeasyPrint lost a flex row's description at a page break: not in the PDF)
@@ -71,6 +81,12 @@ def description_doubts(items: Sequence[LineItem]) -> list[str]:
         doubts.append(
             f"{len(cut)} description(s) end as only a wrapped line does ({listed([i.product_code for i in cut])}: "
             f"{cut[0].description[-30:]!r}): a line after it was cut off or not read, the description read short"
+        )
+    short = [f"{item.product_code}: {item.unit!r}" for item in items if item.unit.lower() in UNIT_WORDS - UNITS]
+    if short:
+        doubts.append(
+            f"{len(short)} product row(s) read with a unit that is only part of one of the vendor's ({listed(short)}): "
+            "the rest of it was not read"
         )
     return doubts
 

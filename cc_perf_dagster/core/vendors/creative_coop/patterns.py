@@ -23,6 +23,11 @@ LINE_NUMBER = re.compile(r"^\d{1,4}\.?$")
 
 UNIT = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9/]{1,8}$")
 
+# The vendor's units of measure (U/M), as its documents print them ("lo each": unrecorded), and
+# their words.
+UNITS = frozenset({"each", "set", "lo each"})
+UNIT_WORDS = frozenset(word for unit in UNITS for word in unit.split())
+
 
 # A quantity drawn against the unit after it ("12each": TCPDF puts a right-aligned number and a
 # left-aligned unit in adjacent cells with no gap between them).

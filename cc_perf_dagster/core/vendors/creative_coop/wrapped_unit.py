@@ -28,11 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cc_perf_dagster.core.models import Row, Word
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, INTEGER, UNIT
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, INTEGER, UNIT, UNITS
 from cc_perf_dagster.core.vendors.creative_coop.wrapped_upc import number_slots, opens_with_code, without
-
-# The vendor's units of measure (U/M), as its documents print them; "lo each" means unrecorded.
-UNITS = frozenset({"each", "set", "lo each"})
 
 # A reading: the rows the pieces are taken from, with the pieces, and the row's unit words.
 _Taken = list[tuple[int, Word]]
