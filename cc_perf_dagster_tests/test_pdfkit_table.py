@@ -34,3 +34,10 @@ def test_a_word_broken_inside_where_it_would_fit_the_next_line_is_refused(printe
     outcome, reasons = read_back(printed("CI004790233", "Courier-even-p5"), DOCUMENTS["CI004790233"], engine)
     assert outcome == "refused"
     assert "(Embroi / dered, N / utcracker,): a word may be broken in two" in reasons[0]
+
+
+def test_a_totals_label_ending_a_page_and_its_amount_heading_the_next_read_exactly(printed, engine):
+    # Five points of padding in Times: PDFKit prints "Order Total" alone on page 13 and its amount
+    # alone on page 14. The block was read without its Total and the document refused; the
+    # label and the amount are one total now (labels.TotalPieces).
+    assert read_back(printed("CS003837319", "Times-fixed-p5"), DOCUMENTS["CS003837319"], engine) == ("exact", [])

@@ -191,6 +191,18 @@ class TestProductRows:
 
 
 class TestInvoices:
+    # An invoice row (code, UPC, description, shipped, back ordered, unit, prices, tariff).
+    VASE = (
+        "DF6642",
+        "191009514312",
+        '12-1/4"H Stoneware Vase',
+        "8",
+        "0",
+        "each",
+        ["22.50", "18.00", "144.00"],
+        "21.60",
+    )
+
     def invoice_page(self, rows, extra=()):
         runs = header_runs("CI004848705", "3/4/2025", "INVOICE", "INVOICE DATE:", "INVOICE NO:")
         runs += [text("ORDER NO:", 20, 725), text("CS003837319", 70, 725)]  # the order it bills
@@ -255,18 +267,7 @@ class TestInvoices:
         assert item.description == '6"L x 8"H Bone Photo Frame (Holds 4" x 6" Photo)'
 
     def test_totals_block_in_any_wording(self):
-        rows = [
-            (
-                "DF6642",
-                "191009514312",
-                '12-1/4"H Stoneware Vase',
-                "8",
-                "0",
-                "each",
-                ["22.50", "18.00", "144.00"],
-                "21.60",
-            )
-        ]
+        rows = [self.VASE]
         extra = [
             text("Sub-Total", 430, 400),
             right("144.00", 575, 400),
@@ -282,19 +283,31 @@ class TestInvoices:
         assert invoice.totals.freight == Decimal("12.00") and invoice.totals.total == Decimal("177.60")
         assert invoice.totals_reconcile is True
 
-    def test_totals_that_do_not_add_up_are_reported(self):
-        rows = [
-            (
-                "DF6642",
-                "191009514312",
-                '12-1/4"H Stoneware Vase',
-                "8",
-                "0",
-                "each",
-                ["22.50", "18.00", "144.00"],
-                "21.60",
+    @pytest.mark.parametrize("lone", ["amount", "note"])
+    def test_a_totals_label_ending_a_page_takes_the_amount_heading_the_next(self, lone):
+        # PDFKit moves on to a new page between a totals label and its amount: "Tariff Total"
+        # ends page 1, "21.60" heads page 2, both on lines of their own. The total was left out
+        # without a word (the block still added up from the lines' tariffs). An amount alone
+        # anywhere else in the block is a doubt; a note that speaks of balances is let be.
+        rows = [self.VASE]
+        extra = [text("Sub-Total", 430, 400), right("144.00", 575, 400), text("Tariff Total", 430, 390)]
+        second = [right("21.60", 575, 700), text("Total Due", 430, 690), right("165.60", 575, 690)]
+        if lone == "amount":
+            second.append(right("12.00", 575, 670))
+        else:
+            second.append(text("Past-due balances accrue a monthly service charge.", 20, 670))
+        invoice = assemble("i.pdf", "sha", [self.invoice_page(rows, extra), page("", second, 2)])
+        assert invoice.totals.tariff == Decimal("21.60") and invoice.totals.total == Decimal("165.60")
+        if lone == "amount":
+            assert invoice.doubts == (
+                "page 2: an amount on a line of its own in the totals block, with no label ('12.00'): "
+                "the totals may be read wrong",
             )
-        ]
+        else:
+            assert invoice.doubts == ()
+
+    def test_totals_that_do_not_add_up_are_reported(self):
+        rows = [self.VASE]
         extra = [text("Invoice Total", 430, 370), right("999.00", 575, 370)]
         invoice = assemble("i.pdf", "sha", [self.invoice_page(rows, extra)])
         assert invoice.totals_reconcile is False

@@ -33,7 +33,7 @@ from cc_perf_dagster.core.vendors.creative_coop.cells import (
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
 from cc_perf_dagster.core.vendors.creative_coop.heads import PageHeads
-from cc_perf_dagster.core.vendors.creative_coop.labels import carried_tariff
+from cc_perf_dagster.core.vendors.creative_coop.labels import TotalPieces, carried_tariff
 from cc_perf_dagster.core.vendors.creative_coop.patterns import FOOTER, MONEY, QTY_COLUMNS, TARIFF_GAP
 from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     billed_quantity,
@@ -73,6 +73,7 @@ class ItemBuilder:
         self._size = 10.0  # font size of the current item's row
         self._totals: dict[str, Decimal] = {}
         self._tariffs = StrayTariffs()  # tariff lines no item took where they were drawn
+        self._pieces = TotalPieces()  # the totals block's lines of a label or an amount alone
         self._broken = BrokenWords()  # the description column's lines: words broken in two?
         self._columns_seen = QuantityColumns(self.qty_count)
         self._description_x: list[float] = []
@@ -112,6 +113,7 @@ class ItemBuilder:
                 self._tariff(page.page, self._carried_tariff(page.page, record) if before == 0 else record, before)
             elif isinstance(record, TotalRecord):
                 self._past = []
+                self._pieces.end()
                 self._doubt(self._heads.rest(*self._span))
                 self._flush_pending()
                 self._flush_stray_tariffs()
@@ -122,6 +124,8 @@ class ItemBuilder:
                 if carried is not None:
                     self._tariff(page.page, carried, before)
                     before += 1
+                elif self._totals and (total := self._pieces.see(page.page, record, first=before == 0)):
+                    self._total(total.label, Decimal(total.amount))
                 elif self._description_line(record, page.page):
                     self._pending.append((page.page, record))
                     self._broken.see(page.page, record.y, record.size, record.text, record.x1)
@@ -304,7 +308,7 @@ class ItemBuilder:
         self._flush_stray_tariffs()
         for amount in self._tariffs.finish(self.items, "tariff" in self._totals):
             self._total("Tariff", amount)
-        self.doubts.extend([*self._tariffs.doubts(), *self._broken.doubts()])
+        self.doubts.extend([*self._tariffs.doubts(), *self._broken.doubts(), *self._pieces.doubts])
         return self.items, Totals(**self._totals) if self._totals else None
 
     def _close(self) -> None:

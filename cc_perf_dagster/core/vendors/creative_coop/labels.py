@@ -6,15 +6,18 @@ its own), or in the same cell under it ("Tariff" / "Surcharge" / "5.76", TCPDF w
 description column). Either way the pieces are one tariff line, which
 :func:`~.rows.classify` then reads. A cell broken across a page leaves the label at the foot
 of one page and the amount heading the next (:func:`carried_tariff`, for the item builder).
+A totals label may end one page and its amount head the next as well (PDFKit moves on to a new
+page between the two: "Tariff Surcharge Total" / "1,484.04"): :class:`TotalPieces`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cc_perf_dagster.core.models import Row, TariffRecord, TextRecord, Word
+from cc_perf_dagster.core.models import Row, TariffRecord, TextRecord, TotalRecord, Word
 from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     CODE,
+    FOOTER,
     INTEGER,
     MONEY,
     TARIFF_WORD,
@@ -33,6 +36,9 @@ _LABEL_PITCH = 1.6
 
 # A label wraps onto at most this many lines above its amount.
 _STACKED_LINES = 3
+
+# A totals label alone on its line has at most this many words ("Tariff Surcharge Total").
+_LABEL_WORDS = 4
 
 
 def join_labelled_amount(rows: Sequence[Row], index: int, done: list[Row]) -> tuple[Row, int, int]:
@@ -155,3 +161,46 @@ def carried_tariff(
     if not (lines and TARIFF_WORD.search(" ".join(line.text for line in lines))):
         return 0, None if amount else record
     return len(lines), TariffRecord(amount=money_text(record.text), y=record.y) if amount else record
+
+
+class TotalPieces:
+    """Lines of the totals block that hold only a label or only an amount, in document order.
+
+    A label ending one page whose amount heads the next (the first line of its page) is one
+    total with it. An amount on a line of its own otherwise is a doubt: it may be a total whose
+    label was not read. A label alone is let be: notes under the totals speak of balances and
+    tariffs too, and the totals' own check (``validation``) sees a total left out.
+
+    Example:
+        >>> pieces = TotalPieces()
+        >>> pieces.see(9, TextRecord("Tariff Surcharge Total", 420, 492, 544.9, 7.5, False), first=False)
+        >>> pieces.see(10, TextRecord("1,484.04", 556, 582, 544.9, 7.5, False), first=True)
+        TotalRecord(label='Tariff Surcharge Total', amount='1484.04', kind='total')
+        >>> pieces.see(10, TextRecord("12.00", 556, 582, 530.0, 7.5, False), first=False)
+        >>> [doubt.split(" (")[0] for doubt in pieces.doubts]
+        ['page 10: an amount on a line of its own in the totals block, with no label']
+    """
+
+    def __init__(self) -> None:
+        self.doubts: list[str] = []
+        self._label: tuple[int, TextRecord] | None = None  # a label waiting for its amount
+
+    def see(self, page: int, record: TextRecord, *, first: bool) -> TotalRecord | None:
+        """Take the next text line of the totals block (``first``: the first table line of its page)."""
+        if FOOTER.search(record.text):
+            return None
+        label, self._label = self._label, None
+        if MONEY.match(record.text):
+            if label is not None and label[0] == page - 1 and first:
+                return TotalRecord(label=label[1].text.rstrip(":").strip(), amount=money_text(record.text))
+            self.doubts.append(
+                f"page {page}: an amount on a line of its own in the totals block, with no label "
+                f"({record.text!r}): the totals may be read wrong"
+            )
+        elif TOTAL_WORDS.search(record.text) and len(record.text.split()) <= _LABEL_WORDS:
+            self._label = (page, record)
+        return None
+
+    def end(self) -> None:
+        """A total follows: a label waiting was another line."""
+        self._label = None
