@@ -65,7 +65,6 @@ class ItemBuilder:
         self._row_text: list[str] = []
         self._below_lines: list[list[str]] = []
         self._flushed: list[tuple[int, TextRecord]] = []  # the lines last moved to a description by _flush_pending
-        # Lines between two rows that only the document's cell alignment can share out.
         self._alignment = CellAlignment()  # how the cells align, and the lines only that can share out
         self._span = (0.0, 0.0)  # description column of the current item
         self._last = (0, 0.0)  # page and baseline of the current item's last row

@@ -115,9 +115,9 @@ def rows_grow(records: Sequence[Record]) -> bool:
 def line_growth(records: Sequence[Record]) -> float | None:
     """How many font sizes taller the page's rows stand for each line their cells hold, at most.
 
-    Between rows of the same two kinds, the tallest span holding ``n`` more lines than the
-    shortest span holding fewer, less that one, over ``n``; the largest of these (``None`` where no
-    two spans of the same kinds hold different numbers of lines). In rows that grow it is the
+    Between rows of the same two kinds: how much taller the tallest span holding ``n`` more
+    lines stands than the shortest span holding fewer, over ``n``; the largest of these (``None``
+    where no two spans of the same kinds hold different numbers of lines). In rows that grow it is the
     line spacing of their cells: a span with one more line is taller by one line's spacing.
 
     Example:
