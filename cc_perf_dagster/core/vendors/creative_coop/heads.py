@@ -56,7 +56,7 @@ class PageHeads:
         further above, may end the item before (:meth:`rest`). Every line kept is then let be.
         """
         above = self._above(page, y, waiting)
-        lines = [(page, r, JUST_ABOVE) for r in above if left <= r.x0 and r.x1 <= right]
+        lines = [(page, r, JUST_ABOVE) for r in above if _inside(r, left, right)]
         del self._lines[len(self._lines) - len(above) :]
         return lines + self.rest(left, right)
 
@@ -74,7 +74,7 @@ class PageHeads:
             >>> [(page, r.text) for page, r, _ in heads.rest(137, 270)]
             [(2, '6 Styles')]
         """
-        lines = [(p, r, FAR_ABOVE) for p, r in self._lines if left <= r.x0 and r.x1 <= right]
+        lines = [(p, r, FAR_ABOVE) for p, r in self._lines if _inside(r, left, right)]
         self._lines = []
         return lines
 
@@ -94,7 +94,7 @@ class PageHeads:
             []
         """
         lines = self._above(page, y, waiting)
-        if not lines or not all(left <= r.x0 and r.x1 <= right for r in lines):
+        if not lines or not all(_inside(r, left, right) for r in lines):
             return []
         del self._lines[-len(lines) :]
         return [(page, r) for r in reversed(lines)]
@@ -112,3 +112,8 @@ class PageHeads:
             lines.append(r)
             y = r.y
         return lines
+
+
+def _inside(record: TextRecord, left: float, right: float) -> bool:
+    """Whether a line lies within the description column ``left`` to ``right``."""
+    return left <= record.x0 and record.x1 <= right
