@@ -833,6 +833,21 @@ class TestProducerShapes:
                 "'Gamma two'): a description may be read short",
             ]
 
+    def test_a_line_heading_a_page_in_the_code_and_upc_cells_is_a_doubt(self):
+        # pdfmake in Times, a narrow code column, a shorter page: XS3016A's row breaks across the
+        # page, "XS3016" and its description's first line end page 1, "A" and "w Pleats" head
+        # page 2 right under the column headings. The line starts left of the description
+        # column, so it was no description line and was left out: XS3016 booked without its "A"
+        # and its description short, without a word.
+        first = [*self.code(120), text("Alpha one", 130, 120), *self.numbers(120)]
+        second = [text("A", 20, 688), text("Alpha two", 130, 688), text("Tariff Surcharge", 130, 676)]
+        second.append(right("10.08", 575, 676))
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2)])
+        assert invoice.doubts == (
+            "page 2: a line among the line items starts in the code and UPC cells right under the column "
+            "headings and no item can take it ('A Alpha two'): a description may be read short",
+        )
+
     def fixed_rows(self, pitch, line, aligned, lines=(2, 1)):
         """Product rows, each with its tariff row below, every row ``pitch`` below the one above;
         a description of ``lines[i]`` lines, ``line`` apart, aligned ``top`` or ``bottom`` in its row."""

@@ -172,6 +172,9 @@ class ItemBuilder:
         if MONEY.match(record.text) and self.items:  # no description is an amount: a label wrapped away?
             self._untaken(page, record, "is an amount on a line of its own")
             return False
+        if record.first and self.items and record.x0 < self._span[0]:  # (a row broken across pages)
+            self._untaken(page, record, "starts in the code and UPC cells right under the column headings")
+            return False
         if self._pending:
             last_page, last_y = self._pending[-1][0], self._pending[-1][1].y
         else:
