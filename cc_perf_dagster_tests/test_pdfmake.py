@@ -58,6 +58,18 @@ def test_courier_lines_set_closer_than_other_fonts_lines_are_read_where_the_rows
     assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
 
 
+@pytest.mark.parametrize(
+    ("number", "style"), [("CI004848705", "Times-pad8"), ("CS003837319", "Helvetica-fixed-plain-keep")]
+)
+def test_lines_set_tightly_on_a_page_whose_rows_show_nothing_go_as_the_other_pages_show(printed, number, style, engine):
+    # pdfmake spaces Times' lines 0.90 font sizes apart and Helvetica's 0.925, closer than rows of
+    # one height allow. Where every measured row of a page holds as many lines (CI004848705's
+    # pages 1 and 3, CS003837319's page 4), the page shows nothing of how its rows are made, and
+    # its wrapped descriptions were lines overlapping their neighbours, the print refused, while
+    # the document's other pages showed its rows growing by those lines: the table is one.
+    assert read_back(printed(number, style), DOCUMENTS[number], engine) == ("exact", [])
+
+
 def test_a_unit_wrapped_in_a_row_broken_across_pages_is_refused_naming_its_pieces(printed, engine):
     # A shorter page breaks DF2316A's row: "lo" ends page 1 on the row's line, "each" heads page
     # 2 just under the column headings. The line there was taken for a heading's wrapped end and

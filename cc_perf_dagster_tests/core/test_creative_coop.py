@@ -815,13 +815,7 @@ class TestProducerShapes:
         # pdfmake sets Courier's lines 0.79 sizes apart (its ascent less its descent), closer
         # than TIGHT_LINES: they are read where the rows grow by that spacing a line, and
         # overlap where the rows grow by more than their lines are apart (0.95 a line).
-        line, padded = spacing * SIZE, 1.25 * SIZE
-        y, runs, descriptions = 680.0, [], []
-        for name, count in zip(("Alpha", "Beta", "Gamma", "Delta"), lines, strict=True):
-            texts = [f"{name} {n}" for n in ("one", "two", "three")[:count]]
-            runs += [*self.code(y), *self.numbers(y), *(text(t, 130, y - n * line) for n, t in enumerate(texts))]
-            y -= ((count - 1) * growth * SIZE if growth else line) + padded
-            descriptions.append(" ".join(texts))
+        runs, descriptions = self.tight_rows(("Alpha", "Beta", "Gamma", "Delta"), lines, growth, spacing)
         invoice = assemble("t.pdf", "sha", [oc_page(runs)])
         if growth == spacing:
             assert invoice.doubts == ()
@@ -832,6 +826,34 @@ class TestProducerShapes:
                 "'Alpha two'): a description may be read short",
                 "'Gamma two'): a description may be read short",
             ]
+
+    def tight_rows(self, names, lines, growth, spacing=0.9):
+        """Product rows of ``lines[i]`` description lines ``spacing`` font sizes apart, each ``growth``
+        font sizes a line taller (``None``: every row as tall), 1.25 apart; and the descriptions."""
+        line, y, runs, descriptions = spacing * SIZE, 680.0, [], []
+        for name, count in zip(names, lines, strict=True):
+            texts = [f"{name} {n}" for n in ("one", "two", "three")[:count]]
+            runs += [*self.code(y), *self.numbers(y), *(text(t, 130, y - n * line) for n, t in enumerate(texts))]
+            y -= ((count - 1) * growth * SIZE if growth else line) + 1.25 * SIZE
+            descriptions.append(" ".join(texts))
+        return runs, descriptions
+
+    @pytest.mark.parametrize(("lines", "growth"), [((2, 1, 2, 1), 0.9), ((2, 2, 2, 2), 0.9), ((2, 1, 2, 1), None)])
+    def test_lines_set_tightly_on_a_page_that_shows_nothing_go_as_the_documents_other_pages_show(self, lines, growth):
+        # pdfmake in Times (lines 0.9 font sizes apart) on shorter pages: every measured row of
+        # page 1 holds two lines, so page 1 shows nothing of how its rows are made, and its
+        # tight lines were doubts of text run past its row while page 2 showed the rows growing
+        # by their lines. The table is the document's: page 1 goes as page 2 shows. Where page
+        # 2 shows nothing either (every row two lines), or rows of one height, they overlap.
+        first, expected = self.tight_rows(("Alpha", "Beta", "Gamma"), (2, 2, 2), 0.9)
+        second, more = self.tight_rows(("Delta", "Epsilon", "Zeta", "Eta"), lines, growth)
+        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2)])
+        if lines[1] == 1 and growth:
+            assert invoice.doubts == ()
+            assert [i.description for i in invoice.line_items] == expected + more
+        else:
+            overlapping = {d.split("(")[-1][1:-35] for d in invoice.doubts if "overlaps the line above or" in d}
+            assert {"Alpha two", "Beta two"} <= overlapping
 
     def test_a_line_heading_a_page_in_the_code_and_upc_cells_is_a_doubt(self):
         # pdfmake in Times, a narrow code column, a shorter page: XS3016A's row breaks across the

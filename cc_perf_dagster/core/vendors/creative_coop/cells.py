@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import LineItem
-from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, OVERLAPPING_LINES, UNIT_WORDS, UNITS
+from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, UNIT_WORDS, UNITS
 
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
@@ -100,32 +100,28 @@ def apart(gap: float | None, size: float) -> bool:
     return gap is not None and gap > CONTINUATION_GAP * size
 
 
-def overlapping(
-    gaps: Sequence[float | None], sizes: Sequence[float], columned: Sequence[bool], *, tight: float | None = None
-) -> bool:
-    """Whether two lines of the description column overlap (:data:`OVERLAPPING_LINES`).
+def closest_lines(gaps: Sequence[float | None], sizes: Sequence[float], columned: Sequence[bool]) -> float | None:
+    """How many font sizes apart the closest two lines of the description column stand (``None``: no two measured).
 
     ``gaps`` and ``sizes`` as for :func:`boundaries`; ``columned[i]``: whether both lines of gap
     ``i`` print text in the description column (a row with no description words on its own line
     sits between its cell's lines, half a line from each, when the cells are aligned middle).
-    ``tight``: where the pages of the lines show their rows growing with their cells, which text
-    cannot run past, the closest lines their layout sets, in font sizes
-    (:meth:`~cc_perf_dagster.core.vendors.creative_coop.row_height.GrowingRows.tight`); only
-    lines closer than that overlap.
+    Lines closer than :data:`OVERLAPPING_LINES` overlap; where their pages show their rows
+    growing with their cells, which text cannot run past, only lines closer than the layout sets
+    its own do (:meth:`~cc_perf_dagster.core.vendors.creative_coop.row_height.GrowingRows.overlaps`).
 
     Example:
-        A line 6.8 pt below its row and 5.4 pt above the next (6.11 pt text): it overlaps, unless
-        the next row prints no description on its own line, or the rows grow (tight lines).
+        A line 6.8 pt below its row and 5.4 pt above the next (6.11 pt text): 0.88 font sizes,
+        unless the next row prints no description on its own line.
 
-        >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True]), overlapping([6.8, 5.4], [6.11, 6.11], [True, False])
-        (True, False)
-        >>> overlapping([6.8, 5.4], [6.11, 6.11], [True, True], tight=0.85)
-        False
+        >>> round(closest_lines([6.8, 5.4], [6.11, 6.11], [True, True]), 2)
+        0.88
+        >>> round(closest_lines([6.8, 5.4], [6.11, 6.11], [True, False]), 2), closest_lines([None], [6.0], [True])
+        (1.11, None)
     """
-    limit = OVERLAPPING_LINES if tight is None else tight
-    return any(
-        gap is not None and counted and gap < limit * size
-        for gap, size, counted in zip(gaps, sizes, columned, strict=True)
+    return min(
+        (gap / size for gap, size, counted in zip(gaps, sizes, columned, strict=True) if gap is not None and counted),
+        default=None,
     )
 
 

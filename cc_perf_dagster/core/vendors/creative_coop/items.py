@@ -27,8 +27,8 @@ from cc_perf_dagster.core.vendors.creative_coop.broken_words import BrokenWords
 from cc_perf_dagster.core.vendors.creative_coop.cells import (
     apart,
     boundaries,
+    closest_lines,
     join_lines,
-    overlapping,
     widest_gap,
 )
 from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns, Split, description_bounds, sample
@@ -42,12 +42,11 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
     prices,
     totals_key,
 )
-from cc_perf_dagster.core.vendors.creative_coop.row_height import GrowingRows
+from cc_perf_dagster.core.vendors.creative_coop.row_height import OVERLAPPING, GrowingRows
 from cc_perf_dagster.core.vendors.creative_coop.tariffs import StrayTariffs
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
 _PAST_COLUMN = "does not fit the description column"
-_OVERLAPPING = "overlaps the line above or below it (a cell's text runs past its row)"
 
 
 class ItemBuilder:
@@ -195,7 +194,7 @@ class ItemBuilder:
         return record.x0 >= left and record.x1 <= right
 
     def _doubt(self, lines: Sequence[tuple[int, TextRecord, str]]) -> None:
-        """Doubts: lines heading pages with no column headings that no item can take (:mod:`.heads`)."""
+        """Doubts: lines no item can take, and why (heading pages with no column headings; set tightly)."""
         for p, r, why in lines:
             self._untaken(p, r, why)
 
@@ -232,7 +231,7 @@ class ItemBuilder:
     def _split_pending(self, page: int, record: ItemRecord, split: Split) -> list[str]:
         """Share the lines between the current item's row and the next item's row.
 
-        Lines of the description column that overlap (:func:`overlapping`) are no one's: a
+        Lines of the description column that overlap (:func:`closest_lines`) are no one's: a
         cell's text runs past its row, and no gap says which item a line belongs to. A gap
         wider than a cell's line spacing is a cell boundary: lines above the first such
         gap continue the current item, lines below the last start the next, lines between two
@@ -255,12 +254,10 @@ class ItemBuilder:
         # only where it prints description words (or is a line below it), the lower row likewise.
         upper = self._open and bool(self._row_text[-1] or self._below_lines[-1])
         columned = [upper, *(True for _ in self._pending[1:]), bool(split.description)]
-        # Lines set tightly overlap only in rows of one height (the lines' pages asked only then):
-        if overlapping(gaps, sizes, columned) and (
-            overlapping(gaps, sizes, columned, tight=self._grows.tight({page, *(p for p, _ in self._pending)}))
-        ):
+        pages = {page, *(p for p, _ in self._pending)}  # (lines set tightly overlap in rows of one height)
+        if self._grows.overlaps(closest_lines(gaps, sizes, columned), pages, list(self._pending)):
             for p, r in self._pending:
-                self._untaken(p, r, _OVERLAPPING)
+                self._untaken(p, r, OVERLAPPING)
             self._pending = []
             return []
         far = boundaries(gaps, sizes)
@@ -306,6 +303,7 @@ class ItemBuilder:
         self._flush_pending()
         self._doubt(self._heads.rest(*self._span))
         self._close()
+        self._doubt(self._grows.undecided())
         self._share_undecided()
         self._flush_stray_tariffs()
         for amount in self._tariffs.finish(self.items, "tariff" in self._totals):

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 
 from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import ItemRecord, Record, TariffRecord, TextRecord
-from cc_perf_dagster.core.vendors.creative_coop.patterns import TIGHT_LINES
+from cc_perf_dagster.core.vendors.creative_coop.patterns import OVERLAPPING_LINES, TIGHT_LINES
 
+# Why a line of the description column is no one's, where it overlaps a neighbour.
+OVERLAPPING = "overlaps the line above or below it (a cell's text runs past its row)"
 # Two spans are of one row height when their pitches differ by at most this fraction of the font
 # size (a line's spacing is more than a font size; printers round a row's height to their units).
 SAME_PITCH = 0.25
@@ -150,20 +152,22 @@ def line_growth(records: Sequence[Record]) -> float | None:
 
 
 class GrowingRows:
-    """Which pages' rows grow with their cells (:func:`rows_grow`), judged only where asked, once a page.
+    """Which pages' rows grow with their cells (:func:`rows_grow`), and lines set tightly on pages that do not show it.
 
-    Only a page with lines set tightly asks; the records of the last two pages taken are kept
-    (a cell's lines reach at most across one page break).
+    A page shows how its rows are made where two spans of the same kinds hold different numbers
+    of lines (:func:`line_growth`). One whose every row holds as many lines shows nothing: it is
+    the document's table all the same, so lines set tightly there wait (:meth:`overlaps`) for
+    what the document's other pages show, and overlap unless those show their rows growing
+    (:meth:`undecided`).
     """
 
     def __init__(self) -> None:
-        self._records: dict[int, Sequence[Record]] = {}
         self._growth: dict[int, float | None] = {}
+        self._waiting: list[tuple[float, list[tuple[int, TextRecord]]]] = []  # (closest, in font sizes; lines)
 
     def add(self, page: int, records: Sequence[Record]) -> None:
         """Take the next page's records."""
-        self._records = {p: r for p, r in self._records.items() if p == page - 1}
-        self._records[page] = records
+        self._growth[page] = line_growth(records)
 
     def tight(self, pages: set[int]) -> float | None:
         """The closest lines the layout of ``pages`` sets, in font sizes; ``None`` unless the rows of every one grow.
@@ -172,15 +176,37 @@ class GrowingRows:
         a layout spaces its lines by its font's height (Courier's ascent less its descent is 0.79
         font sizes), and a row holding one more line is taller by that spacing.
         """
-        growths = []
-        for page in pages:
-            if page not in self._growth:
-                self._growth[page] = line_growth(self._records[page]) if page in self._records else None
-            growth = self._growth[page]
-            if growth is None or growth < GROWN:
-                return None
-            growths.append(growth)
+        growths = [self._growth.get(page) for page in pages]
+        if any(growth is None or growth < GROWN for growth in growths):
+            return None
         return min(TIGHT_LINES, SPACED * min(growths))
+
+    def overlaps(self, closest: float | None, pages: set[int], lines: list[tuple[int, TextRecord]]) -> bool:
+        """Whether lines ``closest`` font sizes apart on ``pages`` overlap, ``False`` while that waits.
+
+        Lines :data:`OVERLAPPING_LINES` apart or more never do. Closer, where a page of theirs
+        shows its rows of one height, or every one shows its rows growing (:meth:`tight`), that
+        decides now; else the lines wait for :meth:`undecided`.
+        """
+        if closest is None or closest >= OVERLAPPING_LINES:
+            return False
+        limit = self.tight(pages)
+        if limit is not None:
+            return closest < limit
+        if any(self._growth.get(page) is not None and self._growth[page] < GROWN for page in pages):
+            return True  # (rows of one height)
+        self._waiting.append((closest, lines))
+        return False
+
+    def undecided(self) -> list[tuple[int, TextRecord, str]]:
+        """The waiting lines that overlap: all, unless the pages that show how rows are made show them growing.
+
+        The largest growth those pages show bounds how closely the layout sets its lines.
+        """
+        shown = [growth for growth in self._growth.values() if growth is not None]
+        limit = min(TIGHT_LINES, SPACED * max(shown)) if shown and min(shown) >= GROWN else None
+        overlap = [lines for closest, lines in self._waiting if limit is None or closest < limit]
+        return [(page, record, OVERLAPPING) for lines in overlap for page, record in lines]
 
 
 # A row grows by at least this many font sizes a line its cell holds (the tightest line spacing
