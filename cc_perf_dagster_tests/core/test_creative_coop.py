@@ -855,20 +855,34 @@ class TestProducerShapes:
             overlapping = {d.split("(")[-1][1:-35] for d in invoice.doubts if "overlaps the line above or" in d}
             assert {"Alpha two", "Beta two"} <= overlapping
 
-    def test_a_line_heading_a_page_in_the_code_and_upc_cells_is_a_doubt(self):
+    @pytest.mark.parametrize("headings", [True, False])
+    def test_a_line_heading_a_page_in_the_code_and_upc_cells_is_a_doubt(self, headings):
         # pdfmake in Times, a narrow code column, a shorter page: XS3016A's row breaks across the
         # page, "XS3016" and its description's first line end page 1, "A" and "w Pleats" head
         # page 2 right under the column headings. The line starts left of the description
         # column, so it was no description line and was left out: XS3016 booked without its "A"
-        # and its description short, without a word.
+        # and its description short, without a word. So too on a page with no column headings
+        # (a heading row on the first page only), where the open item's row broke.
         first = [*self.code(120), text("Alpha one", 130, 120), *self.numbers(120)]
         second = [text("A", 20, 688), text("Alpha two", 130, 688), text("Tariff Surcharge", 130, 676)]
-        second.append(right("10.08", 575, 676))
-        invoice = assemble("t.pdf", "sha", [oc_page(first), oc_page(second, 2)])
+        second += [right("10.08", 575, 676), *self.code(660), text("Beta one", 130, 660), *self.numbers(660)]
+        pages = [oc_page(first), oc_page(second, 2) if headings else page("CS003837319", second, 2)]
+        invoice = assemble("t.pdf", "sha", pages)
         assert invoice.doubts == (
-            "page 2: a line among the line items starts in the code and UPC cells right under the column "
-            "headings and no item can take it ('A Alpha two'): a description may be read short",
+            "page 2: a line among the line items heads the page's rows in the code and UPC cells and no item "
+            "can take it ('A Alpha two'): a description may be read short",
         )
+
+    def test_a_line_heading_a_page_with_no_column_headings_after_a_closed_item_is_let_be(self):
+        # The item before took its tariff line on its own page: nothing of its row went on over
+        # the page break, and a line at the page's left edge above the next rows is the page's own.
+        first = [*self.code(130), text("Alpha one", 130, 130), *self.numbers(130)]
+        first += [text("Tariff Surcharge", 130, 118), right("10.08", 575, 118)]
+        second = [text("Packing list continued", 20, 700), *self.code(680), text("Beta one", 130, 680)]
+        second += self.numbers(680)
+        invoice = assemble("t.pdf", "sha", [oc_page(first), page("CS003837319", second, 2)])
+        assert invoice.doubts == ()
+        assert [i.description for i in invoice.line_items] == ["Alpha one", "Beta one"]
 
     def fixed_rows(self, pitch, line, aligned, lines=(2, 1)):
         """Product rows, each with its tariff row below, every row ``pitch`` below the one above;

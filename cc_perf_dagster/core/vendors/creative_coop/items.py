@@ -44,6 +44,7 @@ from cc_perf_dagster.core.vendors.creative_coop.pricing import (
 )
 from cc_perf_dagster.core.vendors.creative_coop.row_height import OVERLAPPING, GrowingRows
 from cc_perf_dagster.core.vendors.creative_coop.tariffs import StrayTariffs
+from cc_perf_dagster.core.vendors.creative_coop.wrapped_code import opens_with_a_piece
 
 # Why a line among the rows is given to no item, unless another reason is given (see _untaken).
 _PAST_COLUMN = "does not fit the description column"
@@ -56,8 +57,7 @@ class ItemBuilder:
         self.document_type = document_type
         self.qty_count = QTY_COLUMNS[document_type]
         self.warnings: list[str] = []
-        # Table lines seen and given to no item, one sentence each (the document is refused).
-        self.doubts: list[str] = []
+        self.doubts: list[str] = []  # table lines given to no item, a sentence each (the document is refused)
         self.items: list[LineItem] = []
         # Each item's description as lines: above its row, on its row, below its row.
         self._above_lines: list[list[str]] = []
@@ -171,8 +171,9 @@ class ItemBuilder:
         if MONEY.match(record.text) and self.items:  # no description is an amount: a label wrapped away?
             self._untaken(page, record, "is an amount on a line of its own")
             return False
-        if record.first and self.items and record.x0 < self._span[0]:  # (a row broken across pages)
-            self._untaken(page, record, "starts in the code and UPC cells right under the column headings")
+        broken = self._open and self._seen[0] < page and opens_with_a_piece(record.text)  # (a code's end?)
+        if self.items and record.x0 < self._span[0] and (record.first or broken):  # (a row broken over pages)
+            self._untaken(page, record, "heads the page's rows in the code and UPC cells")
             return False
         if self._pending:
             last_page, last_y = self._pending[-1][0], self._pending[-1][1].y

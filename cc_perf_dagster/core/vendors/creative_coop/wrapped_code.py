@@ -30,6 +30,20 @@ _END = re.compile(r"^[A-Z0-9]{1,3}$")  # what a code's end may be
 _START = re.compile(r"^[A-Z]{2}")  # what a code starts with
 
 
+def opens_with_a_piece(text: str) -> bool:
+    """Whether a line opens with what a code wrapped in its cell leaves on the next line ("A", "9A").
+
+    Such a line heading a page, while the row above the page break waits for its tariff line,
+    is that row's cell carried over the break: its code read short.
+
+    Example:
+        >>> opens_with_a_piece("A w Pleats"), opens_with_a_piece("Acme Gift Shop"), opens_with_a_piece("XS12")
+        (True, False, False)
+    """
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return bool(_END.match(first)) and not _START.match(first)
+
+
 def join_wrapped_codes(rows: Sequence[Row], held: dict[float, list[float]] | None = None) -> list[Row]:
     """``rows`` with every product row's wrapped code joined onto its line (see the module docstring).
 
