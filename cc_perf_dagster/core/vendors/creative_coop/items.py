@@ -232,8 +232,8 @@ class ItemBuilder:
     def _split_pending(self, page: int, record: ItemRecord, split: Split) -> list[str]:
         """Share the lines between the current item's row and the next item's row.
 
-        Lines of the description column that overlap (:func:`closest_lines`) are no one's: a
-        cell's text runs past its row, and no gap says which item a line belongs to. A gap
+        Lines of the description column that overlap (:meth:`.row_height.GrowingRows.overlaps`) are
+        no one's: a cell's text runs past its row, and no gap says which item a line is of. A gap
         wider than a cell's line spacing is a cell boundary: lines above the first such
         gap continue the current item, lines below the last start the next, lines between two
         are neither's. Otherwise a table draws more space between two rows than between the
