@@ -3,7 +3,13 @@
 import pytest
 
 from cc_perf_dagster_tests.fixtures import pdfmake
-from cc_perf_dagster_tests.fixtures.new_documents import new_document, print_reportlab
+from cc_perf_dagster_tests.fixtures.new_documents import (
+    new_document,
+    print_fpdf2,
+    print_platypus,
+    print_reportlab,
+    sample,
+)
 from cc_perf_dagster_tests.fixtures.page_breaks import render
 from cc_perf_dagster_tests.fixtures.prints import require
 from cc_perf_dagster_tests.fixtures.restyle import read_back
@@ -37,3 +43,18 @@ def test_new_documents_printed_by_pdfmake_on_shorter_pages_read_exactly(seed, st
     pdf = tmp_path / f"pdfmake-{seed}.pdf"
     pdf.write_bytes(render("pdfmake", spec, style, height))
     assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("producer", ["fpdf2", "platypus"])
+def test_new_documents_laid_out_by_other_python_producers_read_exactly(producer, engine, tmp_path):
+    # --producers draws from the other probes' producers too: fpdf2's table() and platypus's
+    # Table lay the rows out themselves, cells aligned top, in Helvetica.
+    spec = new_document(4)
+    if producer == "fpdf2":
+        data = print_fpdf2(spec, "TOP", False, "helvetica")
+    else:
+        data = print_platypus(spec, "TOP", "Helvetica")
+    pdf = tmp_path / f"{producer}.pdf"
+    pdf.write_bytes(data)
+    assert read_back(pdf, spec, engine) == ("exact", [])
+    assert {name.split("-")[0] for name, _, _ in sample(6, 1, [producer])} == {producer}
