@@ -2,7 +2,7 @@
 
 import pytest
 
-from cc_perf_dagster_tests.fixtures import pdfmake
+from cc_perf_dagster_tests.fixtures import itext, pdfmake
 from cc_perf_dagster_tests.fixtures.new_documents import (
     new_document,
     print_fpdf2,
@@ -68,4 +68,16 @@ def test_new_documents_in_layouts_of_their_own_read_exactly(seed, engine, tmp_pa
     assert spec.layout != new_document(seed).layout
     pdf = tmp_path / f"reportlab-{seed}.pdf"
     pdf.write_bytes(print_reportlab(spec))
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+def test_a_row_whose_description_holds_a_number_beside_the_numbers_reads_exactly(engine, tmp_path):
+    # iText in Courier, cells aligned bottom, in a layout of the document's own: DF9122A's code
+    # and UPC wrap a line above its numbers, which share the description's last line "Stem, 6
+    # Styles". It was booked "11-3/4" Stem, 6 Dia Styles Paper Mache Pumpkin w/ Real" (the
+    # cells right of the description taken from that "6" on), without a word.
+    require(itext.missing, "iText")
+    spec = new_document(553509, layout=True)
+    pdf = tmp_path / "itext-553509.pdf"
+    pdf.write_bytes(itext.render_itext(spec, "courier-bottom-late-p4-l0"))
     assert read_back(pdf, spec, engine) == ("exact", [])

@@ -570,6 +570,17 @@ class TestProducerShapes:
             Decimal("67.20"),
         )
 
+    def test_a_number_in_the_description_line_beside_the_numbers_stays_in_the_description(self):
+        # iText, Courier, cells aligned bottom: the numbers share the description's last line,
+        # "Stem, 6 Styles". The cells right of the description were taken from the line's first
+        # number on, so "Styles" and the first line's words past "6" were sorted in with them by
+        # where they stand: "11-3/4" Stem, 6 Dia Styles Paper Mache Pumpkin w/ Real", booked so.
+        runs = [*self.code(680), text('11-3/4" Dia Paper Mache Pumpkin w/ Real', 130, 680)]
+        runs += [text("Stem,", 130, 670), text("6", 152, 670), text("Styles", 160, 670), *self.numbers(670)]
+        (item,) = assemble("t.pdf", "sha", [oc_page(runs)]).line_items
+        assert item.description == '11-3/4" Dia Paper Mache Pumpkin w/ Real Stem, 6 Styles'
+        assert (item.qty_ordered, item.quantity, item.extended_price) == (24, 24, Decimal("67.20"))
+
     @pytest.mark.parametrize("row_gap", [14, 20, 30])
     @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
     def test_description_lines_above_beside_or_below_the_numbers(self, align, row_gap):

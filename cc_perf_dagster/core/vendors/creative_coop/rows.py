@@ -6,6 +6,7 @@ numbers sit lower, a tariff label wrapped around its amount).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from cc_perf_dagster.core.errors import one_line
@@ -32,6 +33,7 @@ from cc_perf_dagster.core.vendors.creative_coop.patterns import (
     TARIFF_WORD,
     TOTAL_WORDS,
     UNIT,
+    UNIT_WORDS,
     UPC,
     money_text,
 )
@@ -98,11 +100,13 @@ def _reading_order(rows: Sequence[Row], first: int, last: int) -> list[Word]:
     """The words of rows ``first..last`` as one product row.
 
     Code and UPC, the description lines top to bottom, then the cells right of the
-    description (quantities, unit, amounts).
+    description (quantities, unit, amounts): from the first number of the last row's trailing
+    run of numbers and units, not a number the description holds ("Stem, 6 Styles").
     """
     head = rows[first].words
     lead = 2 if UPC.match(head[1].text) else 1
-    right_edge = min((w.x0 for w in rows[last].words if INTEGER.match(w.text) or MONEY.match(w.text)), default=None)
+    run = list(itertools.takewhile(_cell_value, reversed(rows[last].words)))
+    right_edge = min((w.x0 for w in run if INTEGER.match(w.text) or MONEY.match(w.text)), default=None)
     description: list[Word] = []
     tail: list[Word] = []
     for position in range(first, last + 1):
@@ -113,6 +117,11 @@ def _reading_order(rows: Sequence[Row], first: int, last: int) -> list[Word]:
                 description.append(word)
     tail.sort(key=lambda w: w.x0)
     return [*head[:lead], *description, *tail]
+
+
+def _cell_value(word: Word) -> bool:
+    """Whether a word may be a number column's value or the unit (glued ones too: "0each")."""
+    return word.text[:1].isdigit() or word.text.lower() in UNIT_WORDS
 
 
 def totals_grid(labels: Row, amounts: Row | None) -> list[TotalRecord]:
