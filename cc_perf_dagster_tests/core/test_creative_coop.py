@@ -581,6 +581,17 @@ class TestProducerShapes:
         assert item.description == '11-3/4" Dia Paper Mache Pumpkin w/ Real Stem, 6 Styles'
         assert (item.qty_ordered, item.quantity, item.extended_price) == (24, 24, Decimal("67.20"))
 
+    def test_a_description_that_starts_with_only_the_rest_of_a_number_is_a_doubt(self):
+        # Chromium, flex rows aligned middle, larger type: the UPC "191009438007" runs over the
+        # description's cell, its last "7" drawn where the description's "7-1/4"" starts, and the
+        # two glyphs were read as one. DG2174 was booked '-1/4" Rd x 2"H Seagrass Basket'.
+        runs = [*self.code(680), text('-1/4" Rd x 2"H Seagrass Basket', 130, 680), *self.numbers(680)]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert invoice.doubts == (
+            "1 description(s) start with only the rest of a number (XS9840A: '-1/4\" Rd x 2\"H Seagr'): "
+            "its first characters were not read, the description read short",
+        )
+
     @pytest.mark.parametrize("row_gap", [14, 20, 30])
     @pytest.mark.parametrize("align", ["top", "middle", "bottom"])
     def test_description_lines_above_beside_or_below_the_numbers(self, align, row_gap):

@@ -15,6 +15,8 @@ from cc_perf_dagster.core.bookability import listed
 from cc_perf_dagster.core.models import LineItem
 from cc_perf_dagster.core.vendors.creative_coop.patterns import CONTINUATION_GAP, UNIT_WORDS, UNITS
 
+# How only the rest of a number starts ("-1/4"" of "7-1/4"", "/4"", ".25"H"): no description does.
+_HEADLESS = re.compile(r"[-/.]\d")
 # The cell boundary is the widest gap when it is this much wider than every other.
 _BOUNDARY = 1.12
 
@@ -81,6 +83,13 @@ def description_doubts(items: Sequence[LineItem]) -> list[str]:
         doubts.append(
             f"{len(cut)} description(s) end as only a wrapped line does ({listed([i.product_code for i in cut])}: "
             f"{cut[0].description[-30:]!r}): a line after it was cut off or not read, the description read short"
+        )
+    headless = [item for item in items if _HEADLESS.match(item.description)]
+    if headless:  # e.g. "-1/4" Rd": a UPC run over the description's "7" drew its own "7" there
+        doubts.append(
+            f"{len(headless)} description(s) start with only the rest of a number "
+            f"({listed([i.product_code for i in headless])}: {headless[0].description[:20]!r}): "
+            "its first characters were not read, the description read short"
         )
     short = [f"{item.product_code}: {item.unit!r}" for item in items if item.unit.lower() in UNIT_WORDS - UNITS]
     if short:
