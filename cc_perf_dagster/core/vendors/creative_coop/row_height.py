@@ -169,34 +169,23 @@ class GrowingRows:
         """Take the next page's records."""
         self._growth[page] = line_growth(records)
 
-    def tight(self, pages: set[int]) -> float | None:
-        """The closest lines the layout of ``pages`` sets, in font sizes; ``None`` unless the rows of every one grow.
-
-        :data:`TIGHT_LINES`, or less where a page's rows grow by less a line (:func:`line_growth`):
-        a layout spaces its lines by its font's height (Courier's ascent less its descent is 0.79
-        font sizes), and a row holding one more line is taller by that spacing.
-        """
-        growths = [self._growth.get(page) for page in pages]
-        if any(growth is None or growth < GROWN for growth in growths):
-            return None
-        return min(TIGHT_LINES, SPACED * min(growths))
-
     def overlaps(self, closest: float | None, pages: set[int], lines: list[tuple[int, TextRecord]]) -> bool:
         """Whether lines ``closest`` font sizes apart on ``pages`` overlap, ``False`` while that waits.
 
         Lines :data:`OVERLAPPING_LINES` apart or more never do. Closer, where a page of theirs
-        shows its rows of one height, or every one shows its rows growing (:meth:`tight`), that
-        decides now; else the lines wait for :meth:`undecided`.
+        shows its rows of one height, they do; where every one shows its rows growing, only lines
+        closer than the layout sets its own do (:func:`tight`); else the lines wait for
+        :meth:`undecided`.
         """
         if closest is None or closest >= OVERLAPPING_LINES:
             return False
-        limit = self.tight(pages)
-        if limit is not None:
-            return closest < limit
-        if any(self._growth.get(page) is not None and self._growth[page] < GROWN for page in pages):
+        growths = [self._growth.get(page) for page in pages]
+        if any(growth is not None and growth < GROWN for growth in growths):
             return True  # (rows of one height)
-        self._waiting.append((closest, lines))
-        return False
+        if None in growths:  # (a page that shows nothing goes as the document's other pages show)
+            self._waiting.append((closest, lines))
+            return False
+        return closest < tight(min(growths))
 
     def undecided(self) -> list[tuple[int, TextRecord, str]]:
         """The waiting lines that overlap: all, unless the pages that show how rows are made show them growing.
@@ -204,9 +193,23 @@ class GrowingRows:
         The largest growth those pages show bounds how closely the layout sets its lines.
         """
         shown = [growth for growth in self._growth.values() if growth is not None]
-        limit = min(TIGHT_LINES, SPACED * max(shown)) if shown and min(shown) >= GROWN else None
+        limit = tight(max(shown)) if shown and min(shown) >= GROWN else None
         overlap = [lines for closest, lines in self._waiting if limit is None or closest < limit]
         return [(page, record, OVERLAPPING) for lines in overlap for page, record in lines]
+
+
+def tight(growth: float) -> float:
+    """The closest lines a layout whose rows grow by ``growth`` font sizes a line sets, in font sizes.
+
+    :data:`TIGHT_LINES`, or less where the rows grow by less a line (:func:`line_growth`): a
+    layout spaces its lines by its font's height (Courier's ascent less its descent is 0.79 font
+    sizes), and a row holding one more line is taller by that spacing.
+
+    Example:
+        >>> tight(1.2), round(tight(0.79), 3)
+        (0.85, 0.75)
+    """
+    return min(TIGHT_LINES, SPACED * growth)
 
 
 # A row grows by at least this many font sizes a line its cell holds (the tightest line spacing

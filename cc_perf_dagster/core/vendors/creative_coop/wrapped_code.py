@@ -40,8 +40,12 @@ def opens_with_a_piece(text: str) -> bool:
         >>> opens_with_a_piece("A w Pleats"), opens_with_a_piece("Acme Gift Shop"), opens_with_a_piece("XS12")
         (True, False, False)
     """
-    first = text.split(maxsplit=1)[0] if text.strip() else ""
-    return bool(_END.match(first)) and not _START.match(first)
+    return _code_end(text.split(maxsplit=1)[0] if text.strip() else "")
+
+
+def _code_end(text: str) -> bool:
+    """Whether a word may be the end of a code wrapped in its cell: "A", "5", "9A", no code's start."""
+    return bool(_END.match(text)) and not _START.match(text)
 
 
 def join_wrapped_codes(rows: Sequence[Row], held: dict[float, list[float]] | None = None) -> list[Row]:
@@ -63,7 +67,7 @@ def join_wrapped_codes(rows: Sequence[Row], held: dict[float, list[float]] | Non
             continue
         if len(line.words) > 1 and line.words[1].x0 < after.x0:
             continue  # more than one word in the code's cell: a note under the table
-        if not _END.match(piece.text) or _START.match(piece.text) or not CODE.match(code.text + piece.text):
+        if not _code_end(piece.text) or not CODE.match(code.text + piece.text):
             continue
         joined = Word(code.text + piece.text, code.x0, max(code.x1, piece.x1))
         out[index + 1] = without(line, piece, row, held)
