@@ -2,8 +2,11 @@
 
 import pytest
 
-from cc_perf_dagster_tests.fixtures import itext, pdfmake
+from cc_perf_dagster_tests.fixtures import itext, pdfmake, tcpdf
+from cc_perf_dagster_tests.fixtures.html import HtmlStyle
+from cc_perf_dagster_tests.fixtures.layout import A4_SIZE, LETTER_SIZE
 from cc_perf_dagster_tests.fixtures.new_documents import (
+    PRODUCERS,
     new_document,
     print_fpdf2,
     print_platypus,
@@ -12,7 +15,7 @@ from cc_perf_dagster_tests.fixtures.new_documents import (
 )
 from cc_perf_dagster_tests.fixtures.page_breaks import render
 from cc_perf_dagster_tests.fixtures.prints import require
-from cc_perf_dagster_tests.fixtures.restyle import read_back
+from cc_perf_dagster_tests.fixtures.restyle import Job, read_back
 from cc_perf_dagster_tests.fixtures.specs import fixture_specs
 
 
@@ -80,4 +83,43 @@ def test_a_row_whose_description_holds_a_number_beside_the_numbers_reads_exactly
     spec = new_document(553509, layout=True)
     pdf = tmp_path / "itext-553509.pdf"
     pdf.write_bytes(itext.render_itext(spec, "courier-bottom-late-p4-l0"))
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_new_documents_in_looks_of_their_own_read_exactly(seed, engine, tmp_path):
+    # --looks: another font family, paper and margins, numbers aligned right, centred or left,
+    # the footer and an invoice's tariff amount placed as another fixture places them.
+    spec = new_document(seed, layout=True, look=True)
+    assert spec.layout != new_document(seed, layout=True).layout
+    pdf = tmp_path / f"reportlab-{seed}.pdf"
+    pdf.write_bytes(print_reportlab(spec))
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+def test_the_looks_drawn_wear_every_font_paper_and_alignment():
+    layouts = [new_document(seed, look=True).layout for seed in range(40)]
+    assert {layout.font for layout in layouts} == {"Helvetica", "Times-Roman", "Courier"}
+    assert {layout.page_size for layout in layouts} == {LETTER_SIZE, A4_SIZE}
+    assert {layout.columns[-1].align for layout in layouts} == {"right", "center", "left"}
+
+
+def test_new_documents_restyled_by_a_browser_read_exactly(engine, tmp_path):
+    # --producers also draws the restyle probe's HTML printers (Chromium, Firefox, WeasyPrint,
+    # wkhtmltopdf, MuPDF), each print in a CSS variant of the restyle probe's (here Chromium).
+    require(PRODUCERS["chromium-restyled"][0], "Chromium")
+    drawn = sample(6, 3, ["chromium-restyled"])
+    assert len({name.split("-")[2] for name, _, _ in drawn}) > 1  # (variants drawn apart)
+    name, spec, render = drawn[0]
+    pdf = tmp_path / name
+    pdf.write_bytes(render())
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+def test_new_documents_printed_by_tcpdf_read_exactly(engine, tmp_path):
+    # TCPDF's writeHTML() sizes the columns itself.
+    require(PRODUCERS["tcpdf"][0], "TCPDF")
+    spec = new_document(953252)
+    pdf = tmp_path / "tcpdf-953252.pdf"
+    pdf.write_bytes(tcpdf.render_tcpdf(Job("plain", spec, HtmlStyle()), "helvetica"))
     assert read_back(pdf, spec, engine) == ("exact", [])
