@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from cc_perf_dagster.core.bookability import refusal_reasons
 from cc_perf_dagster.core.errors import UnsupportedDocumentError
 from cc_perf_dagster.core.layout import build_rows
 from cc_perf_dagster.core.models import ItemRecord, PageResult, TariffRecord, TextRun, TotalRecord
@@ -1316,7 +1317,6 @@ class TestProducerShapes:
         # A producer that ignores the table's column widths (xhtml2pdf) draws a long line of
         # a description over the quantity column. No item can take it for sure; left out, the
         # description would be booked short, so the document is refused, naming the line.
-        from cc_perf_dagster.core.bookability import refusal_reasons
 
         long_line = 'S/2 3-1/2"H Hand-Painted Stoneware Mug w/ Gold Handle, Natural, 2 Styles'
         assert text(long_line, 130, 0).x1 > self.numbers(0)[0].x0
@@ -1384,6 +1384,26 @@ class TestProducerShapes:
         assert item.qty_ordered == 0  # as read; the doubt refuses the document
         (doubt,) = invoice.doubts
         assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Brown48'" in doubt
+
+    def test_a_quantity_glued_to_the_description_in_a_column_set_flush_left_is_a_doubt(self):
+        # Numbers set flush left (TCPDF, a look of the document's own): a description filling its
+        # cell touches the Qty Ord "7" where the column's numbers start, read "Brown7". It ends
+        # short of the column's middle, where a glued quantity set flush right would end, and was
+        # booked "Knit Plush Animal, Brown7" with nothing ordered, without a word.
+        def row(y, code, description, quantities):
+            runs = [text(code, 20, y), text(self.ITEM[1], 70, y), text(description, 130, y)]
+            runs += [text(q, x, y) for q, x in zip(quantities, (305, 335, 365, 400), strict=True) if q]
+            return runs + [r for r in self.numbers(y) if r.x0 >= 430]
+
+        runs = [*row(680, "XS9840A", "Alpha", ["24", "14", "0", "24"]), *row(666, "XS9841A", "Beta", ["24"] * 4)]
+        runs += row(652, "XS9842A", "Delta", ["12", "14", "0", "24"])
+        glued = TextRun("Brown7", 305 - 0.4 * SIZE * 5, 305 + 0.4 * SIZE, 638, SIZE)
+        runs += [*row(638, "XC1223", "Knit Plush Animal,", ["", "14", "0", "24"]), glued]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [i.description for i in invoice.line_items[:3]] == ["Alpha", "Beta", "Delta"]
+        (doubt,) = invoice.doubts
+        assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Brown7'" in doubt
+        assert doubt in refusal_reasons(invoice)
 
     def full_rows(self, names, top=680):
         runs = []
@@ -1474,7 +1494,6 @@ def test_a_product_row_read_without_its_upc_is_a_doubt():
     # a row read without one was not read whole, and the document is refused, naming it.
     import dataclasses
 
-    from cc_perf_dagster.core.bookability import refusal_reasons
     from cc_perf_dagster.core.extract import read_pages
     from cc_perf_dagster.core.pdf import PdfDocument
     from cc_perf_dagster_tests.conftest import TEST_INVOICES

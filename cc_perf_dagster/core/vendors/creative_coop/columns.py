@@ -43,8 +43,8 @@ class Split:
         numbers: The quantity words, left to right.
         told_apart: Whether every quantity printed found its column.
         overrun: On a row with blank quantity cells, the description's last word where it
-            reaches past the middle of the first quantity column: a quantity may be glued to it
-            that could not be split off for sure.
+            reaches into the first quantity column (past where its numbers start, or its middle):
+            a quantity may be glued to it that could not be split off for sure.
     """
 
     quantities: list[int]
@@ -77,6 +77,7 @@ class QuantityColumns:
         self.header: tuple[float, ...] = ()  # the header labels' centres, once a page shows them all
         self._centres: list[list[float]] = [[] for _ in range(count)]
         self._rights: list[list[float]] = [[] for _ in range(count)]
+        self._starts: list[float] = []  # where the first column's numbers start (its left edges)
         self._medians: list[float] | None = None  # _columns(), until the next sample or page
 
     def page(self, header: Sequence[float]) -> None:
@@ -90,6 +91,7 @@ class QuantityColumns:
         if self.header and any(abs(a - b) > _MOVED for a, b in zip(header, self.header, strict=True)):
             self._centres = [[] for _ in range(self.count)]
             self._rights = [[] for _ in range(self.count)]
+            self._starts = []
         self.header = tuple(header)
         self._medians = None
 
@@ -118,6 +120,8 @@ class QuantityColumns:
                 sample(centres, _centre(word))
                 sample(rights, word.x1)
                 self._medians = None
+            if learn:
+                sample(self._starts, numbers[0].x0)
             return Split([_int(w.text) for w in numbers], list(body[: len(body) - count]), numbers)
         # Blank cells (or a number that ends the description, left of the columns): each
         # quantity printed goes to the nearest column.
@@ -132,7 +136,7 @@ class QuantityColumns:
                 quantities[column] = _int(word.text)
                 placed.append(word)
         description = [w for w in body if all(w is not p for p in placed)]
-        overrun = description[-1] if description and columns and description[-1].x1 > min(columns) else None
+        overrun = description[-1] if description and columns and self._overruns(description[-1], size) else None
         told_apart = len(placed) == len(tail) and bool(columns)
         return Split(quantities, description, placed, told_apart=told_apart, overrun=overrun)
 
@@ -141,6 +145,16 @@ class QuantityColumns:
         if self._medians is None:  # (asked for every product row; they change only as rows are learnt)
             self._medians = [statistics.median(c) for c in self._centres] if all(self._centres) else list(self.header)
         return self._medians
+
+    def _overruns(self, word: Word, size: float) -> bool:
+        """Whether ``word`` reaches into the first quantity column: past its middle, or past where its numbers start.
+
+        Numbers set flush left (or centred) start well before the column's middle: a quantity
+        glued to a description's last word there ends before it (TCPDF, ``Brass0``, the
+        description's cell ending where the quantity's starts).
+        """
+        starts = statistics.median(self._starts) if self._starts else min(self._columns())
+        return word.x1 > min(min(self._columns()), starts + _FLUSH * size)
 
     def _known(self) -> bool:
         """Whether enough of the table's rows printed every quantity for their median to hold."""
