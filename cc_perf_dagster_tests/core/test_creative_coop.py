@@ -1042,14 +1042,21 @@ class TestProducerShapes:
         assert [i.description for i in invoice.line_items] == ["Zeta 1 Zeta 2", alpha, beta]
         assert invoice.doubts == ()
 
-    def test_lines_a_broken_row_carried_below_it_are_no_evidence_of_cells_aligned_middle(self):
+    @pytest.mark.parametrize("laid_out_from_its_top", [False, True])
+    def test_lines_a_broken_row_carried_below_it_are_no_evidence_of_cells_aligned_middle(self, laid_out_from_its_top):
         # The same table: Alpha's row broken across pages 1 and 2, its last line and then its
         # tariff line heading page 2, so Alpha has a line below its row. Taken for evidence that
         # descriptions go on below rows too, the document was read as aligned middle, and
         # Gamma's first line, heading page 3 above its row, went to Beta, which "owed" a line
         # below for the one above it: booked wrong, silently. Cells aligned bottom put every
-        # line of a whole cell above its row.
-        first = [*self.bottom_aligned(680, "Zeta", 2), *self.bottom_aligned(100, "Alpha", 2)]
+        # line of a whole cell above its row. Chromium lays such a broken row out from its top:
+        # Alpha's code and numbers at the foot of page 1 beside its first line, its second line
+        # under them on the same page ("Red & Green 14" Rd Porcelain Dish w/ Gold" was booked).
+        first = self.bottom_aligned(680, "Zeta", 2)
+        if laid_out_from_its_top:
+            first += [*self.code(100), text("Alpha 1", 130, 100), *self.numbers(100), text("Alpha 2", 130, 91)]
+        else:
+            first += self.bottom_aligned(100, "Alpha", 2)
         second = [text("Alpha 3", 130, 690), text("Tariff Surcharge", 130, 680), right("10.08", 575, 680)]
         second += self.bottom_aligned(100, "Beta", 2)
         third = self.bottom_aligned(681, "Gamma", 2)

@@ -1,8 +1,9 @@
 """How the document's cells align, told by its rows, and the lines only that can share out.
 
 A row's description lines above its numbers show cells aligned bottom (or middle); lines
-below them, top (or middle). Lines a row broken across pages carried onto the next page show
-nothing: the producer carries a broken cell's rest over whatever its alignment. The gaps
+below them, top (or middle). Lines of a row broken across pages show nothing: the producer
+carries a broken cell's rest over whatever its alignment, and may lay the broken row out from
+its top. The gaps
 between two lines of one cell on one page give the document's line spacing, which tells a
 lone line heading a page after a break, a cell boundary above the next row, from that row's
 own first line (:func:`~.cells.widest_after_break`).
@@ -24,9 +25,15 @@ class CellAlignment:
         self._below = 0  # cells whose description goes on below the numbers, on the row's page
         self._spacing = 0.0  # the widest gap between two lines of one cell seen on one page
 
-    def below(self, gaps: Sequence[float | None], *, same_page: bool) -> None:
-        """A cell's lines taken below its row; ``gaps`` from the row (or its last line) down through them."""
-        self._below += same_page
+    def below(self, gaps: Sequence[float | None]) -> None:
+        """A cell's lines taken below its row; ``gaps`` from the row (or its last line) down through them.
+
+        A cell broken across pages (a page break among the gaps) is no evidence: a producer lays
+        a broken row's cells out from their top, whatever their alignment (Chromium, cells
+        aligned bottom: the row's code and numbers at the foot of one page, its description's
+        lines under them and on at the head of the next).
+        """
+        self._below += None not in gaps
         self._see(gaps)
 
     def above(self, gaps: Sequence[float | None]) -> None:

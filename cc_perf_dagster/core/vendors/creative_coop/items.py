@@ -220,7 +220,7 @@ class ItemBuilder:
             if taken:
                 self._below_lines[-1].extend(r.text for _, r in taken)
                 self._flushed = taken
-                self._alignment.below(gaps[: len(taken)], same_page=taken[0][0] == self._last[0])
+                self._alignment.below(gaps[: len(taken)])
                 self._last = (taken[-1][0], taken[-1][1].y)
         self._pending = []
 
@@ -280,10 +280,10 @@ class ItemBuilder:
                 self._pending = []
                 return []
             below = above = cut
-        first, self._pending = self._pending[0][0], []
+        self._pending = []
         if below and self._open:
             self._below_lines[-1].extend(lines[:below])
-            self._alignment.below(gaps[:below], same_page=first == self._last[0])
+            self._alignment.below(gaps[:below])
         if above < len(lines):
             self._alignment.above(gaps[above + 1 :])
         return lines[above:]
