@@ -3,6 +3,7 @@
 import pytest
 
 from cc_perf_dagster_tests.fixtures import itext, pdfmake, tcpdf
+from cc_perf_dagster_tests.fixtures.compose import compose
 from cc_perf_dagster_tests.fixtures.html import HtmlStyle
 from cc_perf_dagster_tests.fixtures.layout import A4_SIZE, LETTER_SIZE
 from cc_perf_dagster_tests.fixtures.new_documents import (
@@ -123,3 +124,18 @@ def test_new_documents_printed_by_tcpdf_read_exactly(engine, tmp_path):
     pdf = tmp_path / "tcpdf-953252.pdf"
     pdf.write_bytes(tcpdf.render_tcpdf(Job("plain", spec, HtmlStyle()), "helvetica"))
     assert read_back(pdf, spec, engine) == ("exact", [])
+
+
+@pytest.mark.parametrize("seed", [41, 43])
+def test_new_documents_with_their_zero_quantities_left_blank_read_exactly(seed, engine, tmp_path):
+    # --blank-zeros: a quantity cell of 0 left blank, as a report that suppresses zeros prints
+    # it (a zero line's Shipped on an invoice, its Qty Alloc on an order confirmation).
+    spec = new_document(seed, blank_zeros=True)
+    pdf = tmp_path / f"reportlab-{seed}.pdf"
+    pdf.write_bytes(print_reportlab(spec))
+    assert read_back(pdf, spec, engine) == ("exact", [])
+
+    def zeros(document):
+        return sum(cell.text == "0" for page in compose(document).pages for cell in page.cells)
+
+    assert zeros(spec) == 0 < zeros(new_document(seed))

@@ -1412,6 +1412,24 @@ class TestProducerShapes:
         assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Brown7'" in doubt
         assert doubt in refusal_reasons(invoice)
 
+    def test_a_quantity_glued_to_the_description_where_no_row_prints_every_quantity_is_a_doubt(self):
+        # A report that leaves zero quantities blank: no row prints every quantity, so the
+        # columns are the header labels', and where the numbers start is not known. Qty Ord's
+        # "24" touching "Handle," ended short of its label's middle and was booked in the
+        # description ("Gold Handle,24"), nothing ordered, without a word.
+        def row(y, code, description, quantities):
+            runs = [text(code, 20, y), text(self.ITEM[1], 70, y), text(description, 130, y)]
+            runs += [right(q, x, y) for q, x in zip(quantities, (325, 355, 385, 420), strict=True) if q]
+            return runs + [r for r in self.numbers(y) if r.x0 >= 430]
+
+        runs = [*row(680, "XS9840A", "Alpha", ["24", "", "", "24"]), *row(666, "XS9841A", "Beta", ["12", "", "", "12"])]
+        glued = TextRun("Handle,24", 310 - 0.4 * SIZE * 9, 310, 652, SIZE)
+        runs += [*row(652, "XC1223", "Mug w/ Gold", ["", "", "", "24"]), glued]
+        invoice = assemble("t.pdf", "sha", [oc_page(runs)])
+        assert [(i.description, i.qty_ordered) for i in invoice.line_items[:2]] == [("Alpha", 24), ("Beta", 12)]
+        (doubt,) = invoice.doubts
+        assert doubt.startswith("XC1223: its description runs into the quantity columns") and "'Handle,24'" in doubt
+
     def full_rows(self, names, top=680):
         runs = []
         for n, name in enumerate(names):

@@ -151,10 +151,13 @@ class QuantityColumns:
 
         Numbers set flush left (or centred) start well before the column's middle: a quantity
         glued to a description's last word there ends before it (TCPDF, ``Brass0``, the
-        description's cell ending where the quantity's starts).
+        description's cell ending where the quantity's starts). Where no row has shown where
+        they start (every row leaves a cell blank: the columns are the header labels'), a last
+        word with digits glued to it may be one too (Firefox, ``Handle,24``).
         """
-        starts = statistics.median(self._starts) if self._starts else min(self._columns())
-        return word.x1 > min(min(self._columns()), starts + _FLUSH * size)
+        if not self._starts:
+            return word.x1 > min(self._columns()) or _GLUED.match(word.text) is not None
+        return word.x1 > min(min(self._columns()), statistics.median(self._starts) + _FLUSH * size)
 
     def _known(self) -> bool:
         """Whether enough of the table's rows printed every quantity for their median to hold."""
