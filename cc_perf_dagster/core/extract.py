@@ -36,7 +36,7 @@ keep_pypdf_off_stderr()
 
 # Bump whenever a change to the layout or parsing code can change a page result: cached
 # page results and document outputs are keyed by it.
-PARSER_VERSION = "55"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
+PARSER_VERSION = "56"  # 2: page-space engine, cell-aware layout, "Page N of M"; 3: one lossless invoice record;
 # 4: watermarks (words at 3x the body size and more) and invisible text under shown text left out,
 # each page's "Page N of M" kept; 5: rows with characters their font maps to no text are a doubt,
 # and a page read from its invisible text (an OCR layer) says so; 6: the pdfium engine reads a
@@ -101,6 +101,7 @@ PARSER_VERSION = "55"  # 2: page-space engine, cell-aware layout, "Page N of M";
 # 53: a description reaching past where the first quantity column's numbers start, a cell blank, is a doubt
 # 54: lines of a row broken across pages taken below it are no evidence of the cells' alignment, on its page either
 # 55: 53's doubt also for a last word with digits glued on, where no row has shown where the quantities start
+# 56: two words of a product row drawn over one another, their glyphs mixed (a description over a quantity): a doubt
 
 log = logging.getLogger(__name__)
 

@@ -1614,3 +1614,28 @@ def test_a_page_mostly_of_characters_with_no_text_is_undecodable_a_few_are_not()
     with pytest.raises(UnsupportedDocumentError, match="not a Creative Co-op document") as raised:
         assemble("t.pdf", "sha", [other])
     assert not isinstance(raised.value, UndecodableTextError)
+
+
+def test_a_description_drawn_over_its_quantity_is_a_doubt():
+    # Chromium, letters spaced apart: "Canister" ran over its cell onto Qty Ord's "288", its "r"
+    # drawn over the "2", and the glyphs, read in order across the page, made the words
+    # "Caniste2" and "r88", the second starting left of where the first ends. "r88" ends where
+    # the column's numbers end, so "88" was split off and booked as the quantity ordered.
+    from cc_perf_dagster.core.models import Word
+    from cc_perf_dagster.core.vendors.creative_coop.columns import QuantityColumns
+
+    def numbers(*cells):
+        return [Word(text, right - 2.6 * len(text), right) for text, right in cells]
+
+    columns = QuantityColumns(4)
+    full = numbers(("24", 280.2), ("12", 308.1), ("0", 341.6), ("12", 371.4))
+    for _ in range(3):
+        columns.split([Word("Alpha", 120.0, 140.0), *full], 6.2)
+    body = [Word("Metal", 226.8, 243.7), Word("Caniste2", 246.3, 272.4), Word("r88", 270.4, 280.2)]
+    split = columns.split([*body, *numbers(("240", 308.1), ("0", 341.6), ("48", 371.4))], 6.2, learn=False)
+    assert split.quantities == [88, 240, 0, 48]  # as read: the doubt refuses the document
+    assert split.doubts("XS6867") == [
+        "XS6867: its words are drawn over one another ('Caniste2' over 'r88'): a description or quantity "
+        "may be read wrong"
+    ]
+    assert columns.split([*body[:1], *full], 6.2).doubts("XS1") == []

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from cc_perf_dagster.core.models import ItemRecord, Word
 from cc_perf_dagster.core.vendors.creative_coop.patterns import INTEGER
@@ -29,6 +30,8 @@ _GLUED = re.compile(r"^(?=.*[^\W\d_])(.*\D)(\d{1,6})$")
 _FLUSH = 0.15
 # How far (in points) a column's header label may move before the columns count as new.
 _MOVED = 2.0
+# How far (in font sizes) one word may run over the next (two glyphs' boxes touching) before they overlap.
+_OVERLAP = 0.15
 # Rows printing every quantity needed before a row's numbers are held to the learned columns.
 _ENOUGH = 3
 
@@ -45,6 +48,8 @@ class Split:
         overrun: On a row with blank quantity cells, the description's last word where it
             reaches into the first quantity column (past where its numbers start, or its middle):
             a quantity may be glued to it that could not be split off for sure.
+        overlap: Two of the row's words drawn over one another with their glyphs mixed, if any
+            (a description run over its cell onto a quantity), which no split can undo.
     """
 
     quantities: list[int]
@@ -52,6 +57,7 @@ class Split:
     numbers: list[Word]
     told_apart: bool = True
     overrun: Word | None = None
+    overlap: tuple[Word, Word] | None = None
 
     def doubts(self, code: str) -> list[str]:
         """Doubts about the product row ``code``'s split: quantities not told apart, a description run over one."""
@@ -65,6 +71,11 @@ class Split:
             doubts.append(
                 f"{code}: its description runs into the quantity columns where a cell reads blank "
                 f"({self.overrun.text!r}): a quantity may be drawn against it"
+            )
+        if self.overlap is not None:
+            doubts.append(
+                f"{code}: its words are drawn over one another ({self.overlap[0].text!r} over "
+                f"{self.overlap[1].text!r}): a description or quantity may be read wrong"
             )
         return doubts
 
@@ -103,13 +114,18 @@ class QuantityColumns:
             size: The row's font size.
             learn: Learn the columns from this row where it prints them all.
         """
+        found = self._split(body, size, learn)
+        overlap = next((pair for pair in pairwise(body) if _interleaved(*pair, size)), None)
+        return found if overlap is None else replace(found, overlap=overlap)
+
+    def _split(self, body: Sequence[Word], size: float, learn: bool) -> Split:
         tail = trailing_integers(body)
         count = self.count
         reach = 3 * size  # how far a quantity may sit from its column's centre
         if len(tail) < count:
             unglued = self._unglued(body, tail, size)
             if unglued is not None:
-                return self.split(unglued, size, learn=False)
+                return self._split(unglued, size, False)
         elif (
             learn
             or not self._known()
@@ -201,6 +217,17 @@ def sample(values: list[float], value: float) -> None:
     values.append(value)
     if len(values) > _SAMPLES:
         del values[0]
+
+
+def _interleaved(left: Word, right: Word, size: float) -> bool:
+    """Whether two words are drawn over one another and their glyphs mixed: one holds letters and then digits.
+
+    A description run over its cell onto a quantity is read as it is printed where its glyphs
+    keep their order ("Green" over "12"); where they interleave ("Canister" over "288" read
+    "Caniste2" and "r88"), the words show it.
+    """
+    overlapping = right.x0 < left.x1 - _OVERLAP * size
+    return overlapping and (_GLUED.match(left.text) is not None or _GLUED.match(right.text) is not None)
 
 
 def _centre(word: Word) -> float:
