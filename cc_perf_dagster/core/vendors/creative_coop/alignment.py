@@ -3,10 +3,9 @@
 A row's description lines above its numbers show cells aligned bottom (or middle); lines
 below them, top (or middle). Lines of a row broken across pages show nothing: the producer
 carries a broken cell's rest over whatever its alignment, and may lay the broken row out from
-its top. The gaps
-between two lines of one cell on one page give the document's line spacing, which tells a
-lone line heading a page after a break, a cell boundary above the next row, from that row's
-own first line (:func:`~.cells.widest_after_break`).
+its top. The gaps between two lines of one cell on one page give the document's line spacing,
+which tells a lone line heading a page after a break, a cell boundary above the next row, from
+that row's own first line (:func:`~.cells.widest_after_break`).
 """
 
 from __future__ import annotations
